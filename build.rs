@@ -1,0 +1,35 @@
+//! Generates the Tokens client from `spec/tokens.json` into `OUT_DIR` with the same function that
+//! `cargo xtask regen` uses for the committed snapshot.
+//!
+//! It re-runs only when the spec or this file changes (and when the codegen crate does, since it is a
+//! build dependency); editing `src/` does not re-run it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn main() {
+    println!("cargo:rerun-if-changed=spec/tokens.json");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let spec = std::fs::read_to_string("spec/tokens.json").unwrap_or_else(|e| fail(&format!("cannot read spec/tokens.json: {e}")));
+    let code = databricks_tokens_codegen::generate(&spec, databricks_tokens_codegen::Target::CRATE)
+        .unwrap_or_else(|e| fail(&format!("spec/tokens.json: {e}")));
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR is not set")));
+    std::fs::write(out.join("tokens_client.rs"), code).unwrap_or_else(|e| fail(&format!("cannot write the generated client: {e}")));
+
+    // `rust/<version>` in the User-Agent, as the official SDKs send their language version.
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let version = Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|v| v.split_whitespace().nth(1).map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo:rustc-env=DATABRICKS_TOKENS_RUSTC_VERSION={version}");
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1)
+}

@@ -1,0 +1,286 @@
+//! The workspace client and its Tokens service.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{CredentialsProvider, PatCredentials};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{is_loopback, normalize_host};
+use crate::error::{Error, Result};
+use crate::generated;
+use crate::pipeline::{Pipeline, PipelineParts, run};
+use crate::retry::RetryPolicy;
+use crate::secret::SecretString;
+use crate::types::{CreateTokenRequest, CreateTokenResponse, PublicTokenInfo, RevokeTokenRequest, UpdateTokenRequest};
+
+/// A client of one Databricks workspace.
+///
+/// ```no_run
+/// # async fn example() -> databricks_tokens::Result<()> {
+/// use databricks_tokens::{WorkspaceClient, types::CreateTokenRequest};
+/// let w = WorkspaceClient::builder().host("https://example.cloud.databricks.com").token("dapi...").build()?;
+/// let created = w.tokens().create(CreateTokenRequest { comment: Some("ci".into()), ..Default::default() }).await?;
+/// for info in w.tokens().list().await? {
+///     println!("{:?} {:?}", info.token_id, info.comment);
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// Cheap to clone: clones share the connection pool, the credentials and the rate limiter.
+/// Building one does no network I/O.
+#[derive(Clone)]
+pub struct WorkspaceClient {
+    api: generated::Client,
+    host: String,
+}
+
+impl fmt::Debug for WorkspaceClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkspaceClient")
+            .field("host", &self.host)
+            .field("user_agent", &self.api.inner.user_agent())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkspaceClient {
+    /// Starts building a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The normalised workspace URL.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The `User-Agent` header this client sends.
+    pub fn user_agent(&self) -> &str {
+        self.api.inner.user_agent()
+    }
+
+    /// The Tokens service: the caller's personal access tokens.
+    pub fn tokens(&self) -> Tokens<'_> {
+        Tokens { api: &self.api }
+    }
+}
+
+/// Builds a [`WorkspaceClient`].
+///
+/// ```
+/// # fn main() -> databricks_tokens::Result<()> {
+/// use std::time::Duration;
+/// use databricks_tokens::{RetryPolicy, WorkspaceClient};
+/// let w = WorkspaceClient::builder()
+///     .host("example.cloud.databricks.com")
+///     .token("dapi-example")
+///     .retry_policy(RetryPolicy::default().with_timeout(Duration::from_secs(60)))
+///     .rate_limit(15.0)
+///     .product("token-janitor", "1.2.0")
+///     .build()?;
+/// assert_eq!(w.host(), "https://example.cloud.databricks.com");
+/// assert!(w.user_agent().starts_with("token-janitor/1.2.0 databricks-tokens-rs/"));
+/// # Ok(()) }
+/// ```
+///
+/// Credentials are refused over plain `http://` to a host that is not loopback unless
+/// [`ClientBuilder::allow_insecure_http`] says otherwise.
+#[derive(Default)]
+#[must_use]
+pub struct ClientBuilder {
+    host: Option<String>,
+    credentials: Option<Arc<dyn CredentialsProvider>>,
+    retry: Option<RetryPolicy>,
+    clock: Option<Arc<dyn Clock>>,
+    rate_limit: Option<f64>,
+    product: Option<(String, String)>,
+    workspace_id: Option<String>,
+    allow_insecure_http: bool,
+    connect_timeout: Option<Duration>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("host", &self.host)
+            .field("credentials", &self.credentials)
+            .field("retry", &self.retry)
+            .field("rate_limit", &self.rate_limit)
+            .field("workspace_id", &self.workspace_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The workspace URL; `https://` is assumed when there is no scheme.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+    /// Authenticates with a personal access token.
+    pub fn token(mut self, token: impl Into<SecretString>) -> Self {
+        self.credentials = Some(Arc::new(PatCredentials::new(token)));
+        self
+    }
+    /// Authenticates with any credentials provider.
+    pub fn credentials(mut self, provider: impl CredentialsProvider + 'static) -> Self {
+        self.credentials = Some(Arc::new(provider));
+        self
+    }
+    /// How failed attempts are retried; see [`RetryPolicy`].
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+    /// The clock used for retries, budgets and rate limits (inject one in tests).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+    /// At most this many requests a second from this client and its clones.
+    pub fn rate_limit(mut self, requests_per_second: f64) -> Self {
+        self.rate_limit = Some(requests_per_second);
+        self
+    }
+    /// Your product's name and version, first in the `User-Agent`. Default `unknown/0.0.0`.
+    pub fn product(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.product = Some((name.into(), version.into()));
+        self
+    }
+    /// Sends `X-Databricks-Workspace-Id` with every request.
+    pub fn workspace_id(mut self, id: impl Into<String>) -> Self {
+        self.workspace_id = Some(id.into());
+        self
+    }
+    /// Allows sending credentials over plain `http://` to a host that is not loopback.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+    /// How long connecting may take. Default 30 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Builds the client. No network I/O happens here.
+    pub fn build(self) -> Result<WorkspaceClient> {
+        let host = normalize_host(self.host.as_deref().ok_or_else(|| Error::config("no host configured: set the workspace URL"))?)?;
+        let credentials =
+            self.credentials.ok_or_else(|| Error::config("no credentials configured: set a token or a credentials provider"))?;
+        let url = reqwest::Url::parse(&host).map_err(|e| Error::config(format!("host {host:?}: {e}")))?;
+        if url.scheme() == "http" && !is_loopback(&url) && !self.allow_insecure_http {
+            return Err(Error::config(format!(
+                "refusing to send credentials over plain http:// to {host}: use https://, or opt in with \
+                 ClientBuilder::allow_insecure_http(true)"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(30)))
+            .build()
+            .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?;
+        let pipeline = Pipeline::new(PipelineParts {
+            credentials,
+            retry: self.retry.unwrap_or_default(),
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            rate_limit: self.rate_limit,
+            product: self.product.unwrap_or_else(|| ("unknown".to_owned(), "0.0.0".to_owned())),
+            workspace_id: self.workspace_id,
+        })?;
+        Ok(WorkspaceClient { api: generated::Client::new_with_client(&host, http, pipeline), host })
+    }
+}
+
+/// The Tokens service of a workspace: create, list, update and revoke the caller's personal access tokens.
+///
+/// ```no_run
+/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+/// let tokens = w.tokens();
+/// let all = tokens.list().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy)]
+pub struct Tokens<'a> {
+    api: &'a generated::Client,
+}
+
+impl fmt::Debug for Tokens<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens").field("host", &self.api.baseurl).finish()
+    }
+}
+
+impl Tokens<'_> {
+    /// Creates a token (`POST /api/2.0/token/create`); the response holds its secret value, once.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::types::CreateTokenRequest;
+    /// let created = w.tokens().create(CreateTokenRequest {
+    ///     comment: Some("ci".into()),
+    ///     lifetime_seconds: Some(300.into()),
+    ///     ..Default::default()
+    /// }).await?;
+    /// let secret: &str = created.token_value.as_ref().map(|s| s.expose()).unwrap_or_default();
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Never retried after the request may have reached the server, so it cannot mint two tokens.
+    pub async fn create(&self, request: CreateTokenRequest) -> Result<CreateTokenResponse> {
+        run("create_token", "POST", "/api/2.0/token/create", self.api.create_token().body(request).send()).await
+    }
+
+    /// Lists the caller's valid tokens (`GET /api/2.0/token/list`); the service returns them all at once.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let n = w.tokens().list().await?.len();
+    /// # Ok(()) }
+    /// ```
+    pub async fn list(&self) -> Result<Vec<PublicTokenInfo>> {
+        run("list_tokens", "GET", "/api/2.0/token/list", self.api.list_tokens().send()).await.map(|r| r.token_infos)
+    }
+
+    /// Updates the fields of a token that `update_mask` names (`PATCH /api/2.0/token/{token_id}`).
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::types::{PublicTokenInfo, UpdateTokenRequest};
+    /// w.tokens().update("abc", UpdateTokenRequest {
+    ///     token: PublicTokenInfo { comment: Some("renamed".into()), scopes: Some(Default::default()), ..Default::default() },
+    ///     update_mask: "comment,scopes".into(),
+    /// }).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// An empty mask is refused before anything is sent. A scope list of `Some(empty)` is sent as
+    /// `"scopes": []`, which clears the scopes.
+    pub async fn update(&self, token_id: &str, request: UpdateTokenRequest) -> Result<()> {
+        if token_id.is_empty() {
+            return Err(Error::invalid_request("update_token: token_id is empty"));
+        }
+        if request.update_mask.trim().is_empty() {
+            return Err(Error::invalid_request("update_token: update_mask is empty: name the fields to update, e.g. \"comment\""));
+        }
+        let path = format!("/api/2.0/token/{token_id}");
+        run("update_token", "PATCH", &path, self.api.update_token().token_id(token_id).body(request).send()).await.map(drop)
+    }
+
+    /// Revokes a token (`POST /api/2.0/token/delete`).
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// w.tokens().delete("abc").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// An unknown id is an error for which [`Error::is_not_found`] is true.
+    pub async fn delete(&self, token_id: &str) -> Result<()> {
+        if token_id.is_empty() {
+            return Err(Error::invalid_request("revoke_token: token_id is empty"));
+        }
+        let body = RevokeTokenRequest { token_id: token_id.to_owned() };
+        run("revoke_token", "POST", "/api/2.0/token/delete", self.api.revoke_token().body(body).send()).await.map(drop)
+    }
+}

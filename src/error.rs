@@ -1,0 +1,641 @@
+//! The one error type of the crate, and the parser that turns any error response into it.
+//!
+//! Every failure — an error response whatever its body, a transport failure, a response that does not
+//! decode, a bad argument, a configuration problem — is an [`Error`]. An error response keeps its HTTP
+//! status, its Databricks error code, its message, its parsed `details`, and the request id when the
+//! server sent one. [`Error::kind`] classifies it first by error code, then by HTTP status, as the
+//! official SDKs do, so `RESOURCE_DOES_NOT_EXIST` and a bare 404 are both [`ErrorKind::NotFound`].
+//!
+//! Bodies are parsed in this order: empty; JSON `{"error_code", "message", "details"}` (a numeric code
+//! too); legacy JSON `{"error": "..."}`; text `CODE: message`; an HTML page (`<pre>`, then `<title>`);
+//! anything else kept raw and truncated.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The most bytes of an unparseable body kept in a message.
+pub const MAX_RAW_BODY: usize = 512;
+
+/// Result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, in classes a program can act on.
+///
+/// ```
+/// use databricks_tokens::{ApiError, Error, ErrorKind};
+/// let e = Error::from(ApiError::new(404, Some("RESOURCE_DOES_NOT_EXIST"), "no such token"));
+/// assert_eq!(e.kind(), ErrorKind::NotFound);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// 400, `INVALID_PARAMETER_VALUE`, `INVALID_STATE`, `QUOTA_EXCEEDED` (400).
+    BadRequest,
+    /// 401: missing, invalid, expired or revoked credentials.
+    Unauthenticated,
+    /// 403, or a private-link validation failure.
+    PermissionDenied,
+    /// 404 or `RESOURCE_DOES_NOT_EXIST`.
+    NotFound,
+    /// 409, `ABORTED`, `ALREADY_EXISTS`, `RESOURCE_ALREADY_EXISTS`.
+    ResourceConflict,
+    /// 429, `RESOURCE_EXHAUSTED`, `REQUEST_LIMIT_EXCEEDED`.
+    TooManyRequests,
+    /// 499.
+    Cancelled,
+    /// 500, `UNKNOWN`, `DATA_LOSS`.
+    InternalError,
+    /// 501.
+    NotImplemented,
+    /// 503.
+    TemporarilyUnavailable,
+    /// 504.
+    DeadlineExceeded,
+    /// An error response of another status.
+    OtherStatus,
+    /// The request could not be sent or the response not received (connection refused, reset, TLS...).
+    Transport,
+    /// A request attempt or the overall retry budget ran out of time.
+    Timeout,
+    /// A successful response whose body does not decode.
+    Decode,
+    /// The caller's input was refused before anything was sent.
+    InvalidRequest,
+    /// The client configuration is incomplete or contradictory.
+    Config,
+    /// Credentials could not be obtained (for example the OAuth token endpoint failed).
+    Auth,
+    /// An operation of a mock that the test did not implement.
+    NotImplementedByMock,
+}
+
+impl ErrorKind {
+    fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "INVALID_STATE" | "INVALID_PARAMETER_VALUE" => Self::BadRequest,
+            "RESOURCE_DOES_NOT_EXIST" => Self::NotFound,
+            "ABORTED" | "ALREADY_EXISTS" | "RESOURCE_ALREADY_EXISTS" => Self::ResourceConflict,
+            "RESOURCE_EXHAUSTED" | "REQUEST_LIMIT_EXCEEDED" => Self::TooManyRequests,
+            "UNKNOWN" | "DATA_LOSS" => Self::InternalError,
+            _ => return None,
+        })
+    }
+
+    fn from_status(status: u16) -> Self {
+        match status {
+            400 => Self::BadRequest,
+            401 => Self::Unauthenticated,
+            403 => Self::PermissionDenied,
+            404 => Self::NotFound,
+            409 => Self::ResourceConflict,
+            429 => Self::TooManyRequests,
+            499 => Self::Cancelled,
+            500 => Self::InternalError,
+            501 => Self::NotImplemented,
+            503 => Self::TemporarilyUnavailable,
+            504 => Self::DeadlineExceeded,
+            _ => Self::OtherStatus,
+        }
+    }
+}
+
+/// One `google.rpc` detail of an error response.
+///
+/// ```
+/// use databricks_tokens::{ApiError, ErrorDetail};
+/// let e = ApiError::from_body(429, br#"{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down",
+///   "details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retry_delay":"2s"}]}"#);
+/// assert!(matches!(e.details()[0], ErrorDetail::RetryInfo { .. }));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ErrorDetail {
+    /// `google.rpc.ErrorInfo`: why, in machine-readable terms.
+    ErrorInfo {
+        /// UPPER_SNAKE reason.
+        reason: String,
+        /// The service that produced the error.
+        domain: String,
+        /// More facts, by key.
+        metadata: BTreeMap<String, String>,
+    },
+    /// `google.rpc.RequestInfo`: which request failed.
+    RequestInfo {
+        /// The server's id of the request; quote it to Databricks support.
+        request_id: String,
+        /// Opaque serving data.
+        serving_data: String,
+    },
+    /// `google.rpc.RetryInfo`: when to retry.
+    RetryInfo {
+        /// How long to wait, when the server said.
+        retry_delay: Option<Duration>,
+    },
+    /// `google.rpc.DebugInfo`.
+    DebugInfo {
+        /// Stack entries.
+        stack_entries: Vec<String>,
+        /// Free text.
+        detail: String,
+    },
+    /// `google.rpc.QuotaFailure`.
+    QuotaFailure {
+        /// (subject, description) pairs.
+        violations: Vec<(String, String)>,
+    },
+    /// `google.rpc.PreconditionFailure`.
+    PreconditionFailure {
+        /// (type, subject, description) triples.
+        violations: Vec<(String, String, String)>,
+    },
+    /// `google.rpc.BadRequest`.
+    BadRequest {
+        /// (field, description) pairs.
+        field_violations: Vec<(String, String)>,
+    },
+    /// `google.rpc.ResourceInfo`.
+    ResourceInfo {
+        /// Kind of resource.
+        resource_type: String,
+        /// Its name.
+        resource_name: String,
+        /// Its owner.
+        owner: String,
+        /// Free text.
+        description: String,
+    },
+    /// `google.rpc.Help`.
+    Help {
+        /// (description, url) pairs.
+        links: Vec<(String, String)>,
+    },
+    /// A detail of a kind this crate does not parse, kept as sent.
+    Other(serde_json::Value),
+}
+
+impl ErrorDetail {
+    fn parse(raw: serde_json::Value) -> Self {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Any {
+            #[serde(rename = "@type")]
+            type_url: String,
+            reason: String,
+            domain: String,
+            metadata: BTreeMap<String, String>,
+            request_id: String,
+            serving_data: String,
+            retry_delay: Option<String>,
+            stack_entries: Vec<String>,
+            detail: String,
+            violations: Vec<Violation>,
+            field_violations: Vec<Violation>,
+            resource_type: String,
+            resource_name: String,
+            owner: String,
+            description: String,
+            links: Vec<Link>,
+        }
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Violation {
+            #[serde(rename = "type")]
+            kind: String,
+            subject: String,
+            field: String,
+            description: String,
+        }
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Link {
+            description: String,
+            url: String,
+        }
+        let Ok(a) = Any::deserialize(&raw) else { return Self::Other(raw) };
+        let kind = a.type_url.rsplit('.').next().unwrap_or_default();
+        if !a.type_url.starts_with("type.googleapis.com/google.rpc.") {
+            return Self::Other(raw);
+        }
+        match kind {
+            "ErrorInfo" => Self::ErrorInfo { reason: a.reason, domain: a.domain, metadata: a.metadata },
+            "RequestInfo" => Self::RequestInfo { request_id: a.request_id, serving_data: a.serving_data },
+            "RetryInfo" => Self::RetryInfo { retry_delay: a.retry_delay.as_deref().and_then(parse_proto_duration) },
+            "DebugInfo" => Self::DebugInfo { stack_entries: a.stack_entries, detail: a.detail },
+            "QuotaFailure" => Self::QuotaFailure { violations: a.violations.into_iter().map(|v| (v.subject, v.description)).collect() },
+            "PreconditionFailure" => {
+                Self::PreconditionFailure { violations: a.violations.into_iter().map(|v| (v.kind, v.subject, v.description)).collect() }
+            }
+            "BadRequest" => {
+                Self::BadRequest { field_violations: a.field_violations.into_iter().map(|v| (v.field, v.description)).collect() }
+            }
+            "ResourceInfo" => Self::ResourceInfo {
+                resource_type: a.resource_type,
+                resource_name: a.resource_name,
+                owner: a.owner,
+                description: a.description,
+            },
+            "Help" => Self::Help { links: a.links.into_iter().map(|l| (l.description, l.url)).collect() },
+            _ => Self::Other(raw),
+        }
+    }
+}
+
+/// `"1.5s"` → 1.5 s.
+fn parse_proto_duration(s: &str) -> Option<Duration> {
+    let secs: f64 = s.strip_suffix('s')?.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
+}
+
+/// An error response of the Databricks REST API: status, code, message, details.
+///
+/// ```
+/// use databricks_tokens::ApiError;
+/// let e = ApiError::from_body(502, b"<html><head><title>502 Bad Gateway</title></head></html>");
+/// assert_eq!(e.status(), 502);
+/// assert_eq!(e.error_code(), Some("BAD_GATEWAY"));
+/// assert_eq!(e.message(), "502 Bad Gateway");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ApiError {
+    status: u16,
+    error_code: Option<String>,
+    message: String,
+    details: Vec<ErrorDetail>,
+    request_id: Option<String>,
+}
+
+impl ApiError {
+    /// Builds an error response by hand, for example in a test of your own code.
+    pub fn new(status: u16, error_code: Option<&str>, message: impl Into<String>) -> Self {
+        Self { status, error_code: error_code.map(str::to_owned), message: message.into(), details: Vec::new(), request_id: None }
+    }
+
+    /// Parses an error response body of any shape; never fails.
+    pub fn from_body(status: u16, body: &[u8]) -> Self {
+        parse_body(status, body)
+    }
+
+    /// Adds the request id the server sent (`x-request-id` header).
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    /// Adds parsed details.
+    pub fn with_details(mut self, details: Vec<ErrorDetail>) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The Databricks error code (`RESOURCE_DOES_NOT_EXIST`, `QUOTA_EXCEEDED`, ...), when there is one.
+    pub fn error_code(&self) -> Option<&str> {
+        self.error_code.as_deref()
+    }
+
+    /// The message for humans.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The parsed `details`.
+    pub fn details(&self) -> &[ErrorDetail] {
+        &self.details
+    }
+
+    /// The request id: from the `x-request-id` header, else from a `RequestInfo` detail.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref().or_else(|| {
+            self.details.iter().find_map(|d| match d {
+                ErrorDetail::RequestInfo { request_id, .. } if !request_id.is_empty() => Some(request_id.as_str()),
+                _ => None,
+            })
+        })
+    }
+
+    /// The delay a `RetryInfo` detail asks for.
+    pub fn retry_delay(&self) -> Option<Duration> {
+        self.details.iter().find_map(|d| match d {
+            ErrorDetail::RetryInfo { retry_delay } => *retry_delay,
+            _ => None,
+        })
+    }
+
+    /// The class of this error: by error code first, then by HTTP status.
+    pub fn kind(&self) -> ErrorKind {
+        self.error_code.as_deref().and_then(ErrorKind::from_code).unwrap_or_else(|| ErrorKind::from_status(self.status))
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error_code {
+            Some(code) => write!(f, "{code} (HTTP {}): {}", self.status, self.message)?,
+            None => write!(f, "HTTP {}: {}", self.status, self.message)?,
+        }
+        if let Some(id) = self.request_id() {
+            write!(f, " [request id {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Unknown Status")
+}
+
+fn upper_snake(s: &str) -> String {
+    s.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_ascii_uppercase).collect::<Vec<_>>().join("_")
+}
+
+/// Truncates on a character boundary and says how much was cut.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes in all)", &s[..end], s.len())
+}
+
+fn parse_body(status: u16, body: &[u8]) -> ApiError {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return ApiError::new(status, None, reason_phrase(status));
+    }
+    if let Ok(serde_json::Value::Object(obj)) = serde_json::from_str::<serde_json::Value>(trimmed) {
+        let code = match obj.get("error_code") {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let message = obj.get("message").and_then(|m| m.as_str()).map(str::to_owned);
+        if code.is_some() || message.is_some() {
+            let details = match obj.get("details") {
+                Some(serde_json::Value::Array(items)) => items.iter().cloned().map(ErrorDetail::parse).collect(),
+                _ => Vec::new(),
+            };
+            return ApiError {
+                status,
+                error_code: code,
+                message: message.unwrap_or_else(|| reason_phrase(status).to_owned()),
+                details,
+                request_id: None,
+            };
+        }
+        if let Some(legacy) = obj.get("error").and_then(|e| e.as_str()) {
+            return ApiError::new(status, None, legacy);
+        }
+    }
+    if let Some((code, message)) = parse_code_text(trimmed) {
+        return ApiError::new(status, Some(code), message);
+    }
+    let lower = trimmed.to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body") {
+        let between = |open: &str, close: &str| -> Option<String> {
+            let start = lower.find(open)?;
+            let content_start = start + lower[start..].find('>')? + 1;
+            let end = content_start + lower[content_start..].find(close)?;
+            let inner = trimmed[content_start..end].trim();
+            (!inner.is_empty()).then(|| inner.to_owned())
+        };
+        let message =
+            between("<pre", "</pre>").or_else(|| between("<title", "</title>")).unwrap_or_else(|| reason_phrase(status).to_owned());
+        return ApiError::new(status, Some(&upper_snake(reason_phrase(status))), truncate(&message, MAX_RAW_BODY));
+    }
+    ApiError::new(status, Some("UNKNOWN"), truncate(trimmed, MAX_RAW_BODY))
+}
+
+/// `UNAUTHENTICATED: Invalid access token.` (optionally after an HTTP status number).
+fn parse_code_text(text: &str) -> Option<(&str, &str)> {
+    let rest = text.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
+    let (code, message) = rest.split_once(": ")?;
+    let is_code = !code.is_empty() && code.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+    is_code.then(|| (code, message.trim()))
+}
+
+/// An error of this crate.
+///
+/// ```
+/// use databricks_tokens::{ApiError, Error};
+/// let e = Error::from(ApiError::new(400, Some("QUOTA_EXCEEDED"), "too many tokens"));
+/// assert!(e.is_quota_exceeded());
+/// assert_eq!(e.status(), Some(400));
+/// assert_eq!(e.to_string(), "QUOTA_EXCEEDED (HTTP 400): too many tokens");
+/// ```
+///
+/// `Display` is one line a user can act on; [`std::error::Error::source`] keeps the underlying cause
+/// (a transport error, a JSON error). Accessors expose the response facts; predicates classify it.
+/// Nothing in it ever holds a secret.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    api: Option<ApiError>,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    attempts: u32,
+    elapsed: Option<Duration>,
+}
+
+impl Error {
+    fn with(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self { inner: Box::new(Inner { kind, api: None, message: message.into(), source: None, attempts: 1, elapsed: None }) }
+    }
+
+    /// The caller's input was refused before anything was sent.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::with(ErrorKind::InvalidRequest, message)
+    }
+
+    /// The client configuration is incomplete or contradictory.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::with(ErrorKind::Config, message)
+    }
+
+    /// Credentials could not be obtained.
+    pub fn auth(message: impl Into<String>) -> Self {
+        Self::with(ErrorKind::Auth, message)
+    }
+
+    /// A transport failure with its cause.
+    pub fn transport(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::with(ErrorKind::Transport, message).with_source(source)
+    }
+
+    /// A time limit ran out.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::with(ErrorKind::Timeout, message)
+    }
+
+    /// A successful response whose body does not decode.
+    pub fn decode(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::with(ErrorKind::Decode, message).with_source(source)
+    }
+
+    /// The error a mock returns for an operation the test did not implement.
+    pub fn not_implemented_by_mock(operation: &str) -> Self {
+        Self::with(ErrorKind::NotImplementedByMock, format!("{operation} is not implemented by this mock"))
+    }
+
+    /// Attaches the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: u32, elapsed: Duration) -> Self {
+        self.inner.attempts = attempts.max(1);
+        self.inner.elapsed = Some(elapsed);
+        self
+    }
+
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The error response, when the server answered.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        self.inner.api.as_ref()
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        self.inner.api.as_ref().map(ApiError::status)
+    }
+
+    /// The Databricks error code, when there is one.
+    pub fn error_code(&self) -> Option<&str> {
+        self.inner.api.as_ref().and_then(ApiError::error_code)
+    }
+
+    /// The message, without the code, status or attempt count.
+    pub fn message(&self) -> &str {
+        self.inner.api.as_ref().map_or(&self.inner.message, ApiError::message)
+    }
+
+    /// The parsed `details` of the error response.
+    pub fn details(&self) -> &[ErrorDetail] {
+        self.inner.api.as_ref().map_or(&[], ApiError::details)
+    }
+
+    /// The server's request id, when it sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.api.as_ref().and_then(ApiError::request_id)
+    }
+
+    /// How many attempts were made (1 when the call was not retried).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// How long the call took, retries included, when it was sent.
+    pub fn elapsed(&self) -> Option<Duration> {
+        self.inner.elapsed
+    }
+
+    /// 404 or `RESOURCE_DOES_NOT_EXIST` (also `NOT_FOUND`).
+    pub fn is_not_found(&self) -> bool {
+        self.kind() == ErrorKind::NotFound
+    }
+    /// `QUOTA_EXCEEDED`: the caller holds the maximum number of tokens.
+    pub fn is_quota_exceeded(&self) -> bool {
+        self.error_code() == Some("QUOTA_EXCEEDED")
+    }
+    /// 401.
+    pub fn is_unauthenticated(&self) -> bool {
+        self.kind() == ErrorKind::Unauthenticated
+    }
+    /// 403 or a private-link failure.
+    pub fn is_permission_denied(&self) -> bool {
+        self.kind() == ErrorKind::PermissionDenied
+    }
+    /// 409 or a conflict code.
+    pub fn is_resource_conflict(&self) -> bool {
+        self.kind() == ErrorKind::ResourceConflict
+    }
+    /// 400 or a bad-request code.
+    pub fn is_bad_request(&self) -> bool {
+        self.kind() == ErrorKind::BadRequest
+    }
+    /// 429 or a throttling code.
+    pub fn is_too_many_requests(&self) -> bool {
+        self.kind() == ErrorKind::TooManyRequests
+    }
+    /// 500-class server errors.
+    pub fn is_server_error(&self) -> bool {
+        self.status().is_some_and(|s| s >= 500)
+    }
+    /// A time limit ran out (per attempt or overall).
+    pub fn is_timeout(&self) -> bool {
+        self.kind() == ErrorKind::Timeout
+    }
+    /// A transport failure.
+    pub fn is_transport(&self) -> bool {
+        self.kind() == ErrorKind::Transport
+    }
+    /// Whether trying the same call later may succeed: throttling, temporary unavailability, timeouts
+    /// and transport failures. (Whether it is *safe* to retry also depends on the operation.)
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind(), ErrorKind::TooManyRequests | ErrorKind::TemporarilyUnavailable | ErrorKind::Timeout | ErrorKind::Transport)
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(api: ApiError) -> Self {
+        let kind = api.kind();
+        Self { inner: Box::new(Inner { kind, api: Some(api), message: String::new(), source: None, attempts: 1, elapsed: None }) }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner.api {
+            Some(api) => api.fmt(f)?,
+            None => f.write_str(&self.inner.message)?,
+        }
+        if self.inner.attempts > 1 {
+            write!(f, " (after {} attempts", self.inner.attempts)?;
+            if let Some(e) = self.inner.elapsed {
+                write!(f, " in {:.1}s", e.as_secs_f64())?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind);
+        match &self.inner.api {
+            Some(api) => d.field("api", api),
+            None => d.field("message", &self.inner.message),
+        };
+        if let Some(source) = &self.inner.source {
+            d.field("source", &source.to_string());
+        }
+        d.field("attempts", &self.inner.attempts).field("elapsed", &self.inner.elapsed).finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}

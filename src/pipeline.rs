@@ -1,0 +1,355 @@
+//! The path every call takes: headers, credentials, rate limit, retries, timeouts, tracing, errors.
+//!
+//! The generated client calls progenitor's `ClientHooks`: `pre` sets the telemetry headers and the
+//! credentials, `exec` runs the attempt loop. [`run`] wraps each generated call: it gives the call a
+//! private [`CallState`] (attempt count, elapsed time, an error found on the way) and turns progenitor's
+//! result into this crate's [`Error`].
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
+use reqwest::header::{HeaderName, HeaderValue};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::auth::CredentialsProvider;
+use crate::clock::Clock;
+use crate::error::{ApiError, Error, Result};
+use crate::generated;
+use crate::rate_limit::RateLimiter;
+use crate::redact;
+use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
+
+/// State shared by a client and its clones, held by the generated `Client`.
+#[derive(Clone, Debug)]
+pub(crate) struct Pipeline(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
+    credentials: Arc<dyn CredentialsProvider>,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+    rate_limiter: Option<RateLimiter>,
+    user_agent: HeaderValue,
+    workspace_id: Option<HeaderValue>,
+}
+
+/// Everything [`Pipeline::new`] needs.
+pub(crate) struct PipelineParts {
+    pub credentials: Arc<dyn CredentialsProvider>,
+    pub retry: RetryPolicy,
+    pub clock: Arc<dyn Clock>,
+    pub rate_limit: Option<f64>,
+    pub product: (String, String),
+    pub workspace_id: Option<String>,
+}
+
+impl Pipeline {
+    pub(crate) fn new(parts: PipelineParts) -> Result<Self> {
+        let (product, product_version) = parts.product;
+        let user_agent = format!(
+            "{product}/{product_version} databricks-tokens-rs/{} rust/{} os/{} auth/{}",
+            env!("CARGO_PKG_VERSION"),
+            env!("DATABRICKS_TOKENS_RUSTC_VERSION"),
+            std::env::consts::OS,
+            parts.credentials.auth_type()
+        );
+        let user_agent = HeaderValue::from_str(&user_agent)
+            .map_err(|_| Error::config(format!("the product name and version must be visible ASCII: {product:?}/{product_version:?}")))?;
+        let workspace_id = parts
+            .workspace_id
+            .map(|id| HeaderValue::from_str(&id).map_err(|_| Error::config(format!("workspace_id {id:?} is not a valid header value"))))
+            .transpose()?;
+        let rate_limiter = match parts.rate_limit {
+            Some(r) if r.is_finite() && r > 0.0 => Some(RateLimiter::new(r)),
+            Some(r) => return Err(Error::config(format!("rate_limit must be a positive number of requests per second, got {r}"))),
+            None => None,
+        };
+        Ok(Self(Arc::new(Shared {
+            credentials: parts.credentials,
+            retry: parts.retry,
+            clock: parts.clock,
+            rate_limiter,
+            user_agent,
+            workspace_id,
+        })))
+    }
+
+    /// The `User-Agent` this client sends.
+    pub(crate) fn user_agent(&self) -> &str {
+        self.0.user_agent.to_str().unwrap_or_default()
+    }
+
+    async fn set_credentials(&self, request: &mut reqwest::Request) -> Result<()> {
+        for (name, value) in self.0.credentials.headers().await? {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::auth(format!("credentials provider returned an invalid header name {name:?}")))?;
+            let mut value = HeaderValue::from_str(value.expose())
+                .map_err(|_| Error::auth(format!("credentials provider returned an invalid value for header {name}")))?;
+            value.set_sensitive(true);
+            request.headers_mut().insert(name, value);
+        }
+        Ok(())
+    }
+
+    /// The attempt loop of one call.
+    async fn execute(
+        &self,
+        client: &reqwest::Client,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let shared = &self.0;
+        let state = CallState::current();
+        let start = shared.clock.now();
+        let deadline = start + shared.retry.timeout();
+        let idempotent = shared.retry.is_idempotent(info.operation_id);
+        let mut attempt = 0u32;
+        let mut retries = 0u32;
+        let mut replayed_after_401 = false;
+        let mut next = Some(request);
+        loop {
+            let Some(mut request) = next.take() else { unreachable!("every loop turn sets the next request") };
+            attempt += 1;
+            let spare = request.try_clone();
+            let remaining = deadline.saturating_duration_since(shared.clock.now());
+            *request.timeout_mut() = Some(shared.retry.attempt_timeout().min(remaining).max(Duration::from_millis(1)));
+            if let Some(limiter) = &shared.rate_limiter {
+                limiter.acquire(shared.clock.as_ref()).await;
+            }
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                let body = request.body().and_then(|b| b.as_bytes()).map(redact::body_for_log).unwrap_or_default();
+                tracing::debug!(attempt, method = %request.method(), url = %request.url(), body = %body, "request");
+            }
+            let mut result = client.execute(request).await;
+            if let Ok(response) = result {
+                result = Ok(inspect_response(response, &state).await);
+            }
+            if let Some(state) = &state {
+                state.record(attempt, shared.clock.now().saturating_duration_since(start));
+            }
+
+            let delay = match &result {
+                Ok(r) if r.status() == 401 && !replayed_after_401 && shared.credentials.invalidate() => {
+                    replayed_after_401 = true;
+                    Some(Duration::ZERO)
+                }
+                Ok(r) if is_retryable_status(r.status().as_u16()) => {
+                    let hinted = r
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    Some(hinted.map_or_else(|| shared.retry.backoff(retries), |d| d.min(shared.retry.max_retry_after())))
+                }
+                Ok(_) => None,
+                // The connection was never made: nothing reached the server, safe for every operation.
+                Err(e) if e.is_connect() => Some(shared.retry.backoff(retries)),
+                // Sent, maybe processed: only operations that are safe to repeat.
+                Err(_) if idempotent => Some(shared.retry.backoff(retries)),
+                Err(_) => None,
+            };
+            let status = result.as_ref().map(|r| r.status().as_u16()).ok();
+            let Some(delay) = delay else {
+                tracing::debug!(attempt, ?status, "done");
+                return result;
+            };
+            let Some(mut spare) = spare else {
+                tracing::debug!(attempt, ?status, "not retried: the request body cannot be replayed");
+                return result;
+            };
+            if attempt >= shared.retry.max_attempts() || shared.clock.now() + delay >= deadline {
+                tracing::debug!(attempt, ?status, "not retried: attempts or time budget exhausted");
+                return result;
+            }
+            if replayed_after_401 && delay.is_zero() && status == Some(401) {
+                if let Err(e) = self.set_credentials(&mut spare).await {
+                    if let Some(state) = &state {
+                        state.set_error(e);
+                    }
+                    return result;
+                }
+            } else {
+                retries += 1;
+            }
+            match &result {
+                Ok(_) => tracing::debug!(attempt, ?status, delay_ms = delay.as_millis() as u64, "retrying"),
+                Err(e) => tracing::debug!(attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying after a transport failure"),
+            }
+            drop(result);
+            shared.clock.sleep(delay).await;
+            next = Some(spare);
+        }
+    }
+}
+
+/// Detects a private-link login redirect, and logs the body at debug level.
+async fn inspect_response(response: reqwest::Response, state: &Option<Arc<CallState>>) -> reqwest::Response {
+    let url = response.url();
+    if response.status().is_success()
+        && url.path().ends_with("/login.html")
+        && url.query().is_some_and(|q| q.contains("error=private-link-validation-error"))
+    {
+        if let Some(state) = state {
+            state.set_error(Error::from(ApiError::new(
+                403,
+                Some("PRIVATE_LINK_VALIDATION_ERROR"),
+                "the workspace refused the request through private link: check that this network may reach the workspace",
+            )));
+        }
+    }
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return response;
+    }
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    match response.bytes().await {
+        Ok(body) => {
+            tracing::debug!(status = status.as_u16(), body = %redact::body_for_log(&body), "response");
+            let mut rebuilt = http::Response::new(body);
+            *rebuilt.status_mut() = status;
+            *rebuilt.version_mut() = version;
+            *rebuilt.headers_mut() = headers;
+            reqwest::Response::from(rebuilt)
+        }
+        Err(e) => {
+            tracing::debug!(status = status.as_u16(), error = %e, "response body could not be read");
+            let mut rebuilt = http::Response::new(bytes::Bytes::new());
+            *rebuilt.status_mut() = status;
+            *rebuilt.headers_mut() = headers;
+            reqwest::Response::from(rebuilt)
+        }
+    }
+}
+
+impl ClientHooks<Pipeline> for generated::Client {
+    async fn pre<E>(&self, request: &mut reqwest::Request, _info: &OperationInfo) -> std::result::Result<(), progenitor_client::Error<E>> {
+        let pipeline = &self.inner;
+        let headers = request.headers_mut();
+        // progenitor adds `api-version`; the Databricks SDKs send no such header.
+        headers.remove("api-version");
+        headers.insert(reqwest::header::USER_AGENT, pipeline.0.user_agent.clone());
+        if let Some(id) = &pipeline.0.workspace_id {
+            headers.insert(HeaderName::from_static("x-databricks-workspace-id"), id.clone());
+        }
+        if let Err(e) = pipeline.set_credentials(request).await {
+            let message = e.to_string();
+            if let Some(state) = CallState::current() {
+                state.set_error(e);
+            }
+            return Err(progenitor_client::Error::Custom(message));
+        }
+        Ok(())
+    }
+
+    async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+        self.inner.execute(&self.client, request, info).await
+    }
+}
+
+tokio::task_local! {
+    static CALL: Arc<CallState>;
+}
+
+/// What the hooks learn about one call, for [`run`] to report.
+#[derive(Default)]
+pub(crate) struct CallState {
+    inner: Mutex<CallFacts>,
+}
+
+#[derive(Default)]
+struct CallFacts {
+    attempts: u32,
+    elapsed: Duration,
+    error: Option<Error>,
+}
+
+impl CallState {
+    fn current() -> Option<Arc<Self>> {
+        CALL.try_with(Arc::clone).ok()
+    }
+    fn record(&self, attempts: u32, elapsed: Duration) {
+        let mut f = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        f.attempts = attempts;
+        f.elapsed = elapsed;
+    }
+    fn set_error(&self, error: Error) {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).error = Some(error);
+    }
+}
+
+/// Runs one generated call and turns its outcome into this crate's result.
+pub(crate) async fn run<T, F>(operation_id: &'static str, method: &'static str, path: &str, call: F) -> Result<T>
+where
+    T: DeserializeOwned,
+    F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
+{
+    let state = Arc::new(CallState::default());
+    let span = tracing::info_span!(
+        "databricks_tokens",
+        operation = operation_id,
+        method,
+        path,
+        status = tracing::field::Empty,
+        attempts = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    );
+    let outcome = CALL.scope(Arc::clone(&state), call).instrument(span.clone()).await;
+    let facts = std::mem::take(&mut *state.inner.lock().unwrap_or_else(|e| e.into_inner()));
+    span.record("attempts", facts.attempts).record("duration_ms", facts.elapsed.as_millis() as u64);
+    let result = match (facts.error, outcome) {
+        (Some(error), _) => Err(error),
+        (None, Ok(value)) => {
+            span.record("status", value.status().as_u16());
+            Ok(value.into_inner())
+        }
+        (None, Err(e)) => convert_error(operation_id, e, &span).await,
+    };
+    result.map_err(|e| if facts.attempts > 0 { e.with_attempts(facts.attempts, facts.elapsed) } else { e })
+}
+
+async fn convert_error<T: DeserializeOwned>(operation_id: &str, error: progenitor_client::Error<()>, span: &tracing::Span) -> Result<T> {
+    use progenitor_client::Error as P;
+    Err(match error {
+        P::UnexpectedResponse(response) => {
+            let status = response.status().as_u16();
+            span.record("status", status);
+            let request_id = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let body = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => return Err(Error::transport(format!("{operation_id}: reading the HTTP {status} response failed"), e)),
+            };
+            if (200..300).contains(&status) {
+                // A success status the spec does not list (201, 204...): decode it the same way.
+                let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &body };
+                return serde_json::from_slice(body)
+                    .map_err(|e| Error::decode(format!("{operation_id}: the HTTP {status} response does not decode: {e}"), e));
+            }
+            let api = ApiError::from_body(status, &body);
+            Error::from(match request_id {
+                Some(id) => api.with_request_id(id),
+                None => api,
+            })
+        }
+        // The body is not quoted: a successful response may carry a secret.
+        P::InvalidResponsePayload(_, e) => Error::decode(format!("{operation_id}: the response does not decode: {e}"), e),
+        P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => transport_error(operation_id, e),
+        P::InvalidRequest(message) => Error::invalid_request(format!("{operation_id}: {message}")),
+        P::Custom(message) => Error::invalid_request(format!("{operation_id}: {message}")),
+        P::ErrorResponse(response) => Error::from(ApiError::new(response.status().as_u16(), None, "error response")),
+    })
+}
+
+fn transport_error(operation_id: &str, e: reqwest::Error) -> Error {
+    let e = e.without_url();
+    if e.is_timeout() {
+        Error::timeout(format!("{operation_id}: the request timed out")).with_source(e)
+    } else if e.is_connect() {
+        Error::transport(format!("{operation_id}: could not connect to the workspace"), e)
+    } else {
+        Error::transport(format!("{operation_id}: the connection failed"), e)
+    }
+}

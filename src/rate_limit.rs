@@ -1,0 +1,49 @@
+//! A client-side requests-per-second limit: a token bucket shared by every clone of a client.
+//!
+//! Each attempt (retries included) takes one token. A caller that finds the bucket empty reserves the next
+//! token and waits for it, so concurrent callers are served in turn and the long-run rate never exceeds the
+//! limit. The bucket holds at most one second's worth of tokens (the burst).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::clock::Clock;
+
+/// A shared token bucket.
+#[derive(Debug, Clone)]
+pub(crate) struct RateLimiter {
+    per_second: f64,
+    state: Arc<Mutex<Bucket>>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl RateLimiter {
+    /// A limiter of `per_second` requests a second (must be > 0).
+    pub(crate) fn new(per_second: f64) -> Self {
+        Self { per_second, state: Arc::new(Mutex::new(Bucket { tokens: per_second.max(1.0), last: None })) }
+    }
+
+    /// Waits until one request may go.
+    pub(crate) async fn acquire(&self, clock: &dyn Clock) {
+        let wait = {
+            let mut b = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let now = clock.now();
+            let burst = self.per_second.max(1.0);
+            if let Some(last) = b.last {
+                let refill = now.saturating_duration_since(last).as_secs_f64() * self.per_second;
+                b.tokens = (b.tokens + refill).min(burst);
+            }
+            b.last = Some(now);
+            b.tokens -= 1.0;
+            (b.tokens < 0.0).then(|| Duration::from_secs_f64(-b.tokens / self.per_second))
+        };
+        if let Some(wait) = wait {
+            clock.sleep(wait).await;
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! When a failed attempt is tried again, how long to wait first, and when to give up.
+//!
+//! The defaults:
+//! - **429 and 503 are retried on every operation**, create included: the server did not process the
+//!   request. `Retry-After` (seconds or an HTTP date) is honoured up to [`RetryPolicy::max_retry_after`].
+//! - **Transport failures** are retried for idempotent operations (list, update, delete); for
+//!   non-idempotent ones (create) only when the connection was never made, so a create can never mint two
+//!   tokens.
+//! - Otherwise the wait is exponential backoff with full jitter: a random delay in
+//!   `[0, min(max_backoff, initial_backoff * 2^retry))`.
+//! - An overall budget of 300 s (as the Python and Go SDKs) bounds the whole call, and each attempt has its
+//!   own timeout (60 s, as Python and Go); a wait that would overrun the budget is not started.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+/// Operation ids that are safe to repeat: repeating them has the effect of doing them once.
+const IDEMPOTENT_OPERATIONS: &[&str] = &["list_tokens", "update_token", "revoke_token"];
+
+/// How the client retries.
+///
+/// ```
+/// use std::time::Duration;
+/// use databricks_tokens::RetryPolicy;
+/// let policy = RetryPolicy::default()
+///     .with_timeout(Duration::from_secs(30))
+///     .with_max_attempts(5)
+///     .with_idempotent("create_token", false);
+/// assert_eq!(policy.timeout(), Duration::from_secs(30));
+/// assert!(RetryPolicy::disabled().max_attempts() == 1);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    timeout: Duration,
+    attempt_timeout: Duration,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_retry_after: Duration,
+    idempotent: BTreeMap<String, bool>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: u32::MAX,
+            timeout: Duration::from_secs(300),
+            attempt_timeout: Duration::from_secs(60),
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
+            idempotent: BTreeMap::new(),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retry; the attempt and overall timeouts still apply.
+    pub fn disabled() -> Self {
+        Self { max_attempts: 1, ..Self::default() }
+    }
+    /// Limits the number of attempts (first try included). Default: unlimited within the budget.
+    pub fn with_max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+    /// The overall budget of a call, retries and waits included. Default 300 s.
+    pub fn with_timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+    /// The limit of one attempt. Default 60 s.
+    pub fn with_attempt_timeout(mut self, t: Duration) -> Self {
+        self.attempt_timeout = t;
+        self
+    }
+    /// First backoff and its cap. Defaults 1 s and 10 s.
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max.max(initial);
+        self
+    }
+    /// The longest `Retry-After` honoured; longer ones are cut to it. Default 60 s.
+    pub fn with_max_retry_after(mut self, t: Duration) -> Self {
+        self.max_retry_after = t;
+        self
+    }
+    /// Declares whether an operation (by operation id, e.g. `create_token`) is safe to repeat after a
+    /// transport failure, overriding the built-in table.
+    pub fn with_idempotent(mut self, operation_id: &str, idempotent: bool) -> Self {
+        self.idempotent.insert(operation_id.to_owned(), idempotent);
+        self
+    }
+
+    /// Attempts at most.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+    /// The overall budget of a call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+    /// The limit of one attempt.
+    pub fn attempt_timeout(&self) -> Duration {
+        self.attempt_timeout
+    }
+    /// The longest `Retry-After` honoured.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+    /// Whether an operation is safe to repeat after a transport failure.
+    pub fn is_idempotent(&self, operation_id: &str) -> bool {
+        self.idempotent.get(operation_id).copied().unwrap_or_else(|| IDEMPOTENT_OPERATIONS.contains(&operation_id))
+    }
+
+    /// The full-jitter backoff before retry number `retry` (0 for the first retry).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let ceiling = self.initial_backoff.saturating_mul(2u32.saturating_pow(retry.min(31))).min(self.max_backoff);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+/// Whether an HTTP status means "not processed, try again later".
+pub(crate) fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 503)
+}
+
+/// Parses `Retry-After`: delay-seconds or an HTTP date; `None` when absent or malformed.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(7));
+        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(7)));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(7));
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn backoff_is_bounded_by_the_cap() {
+        let p = RetryPolicy::default();
+        for retry in 0..40 {
+            let cap = Duration::from_secs(1).saturating_mul(2u32.saturating_pow(retry.min(31))).min(Duration::from_secs(10));
+            assert!(p.backoff(retry) <= cap, "retry {retry}");
+        }
+    }
+
+    #[test]
+    fn idempotency_table_and_override() {
+        let p = RetryPolicy::default();
+        assert!(!p.is_idempotent("create_token"));
+        assert!(p.is_idempotent("list_tokens") && p.is_idempotent("revoke_token") && p.is_idempotent("update_token"));
+        assert!(!p.is_idempotent("some_new_operation"));
+        assert!(p.with_idempotent("create_token", true).is_idempotent("create_token"));
+    }
+}

@@ -1,0 +1,74 @@
+//! Secret values: token values, bearer credentials, client secrets, OAuth access tokens.
+//!
+//! [`SecretString`] prints as `***` in `Debug` and `Display`; the value comes out only through
+//! [`SecretString::expose`], so that reaching for it is visible in review. It serializes to the real value
+//! (it has to go on the wire) and never appears in this crate's logs or errors.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A string that never prints its value.
+///
+/// ```
+/// use databricks_tokens::SecretString;
+/// let s = SecretString::new("dapi0123456789");
+/// assert_eq!(format!("{s:?}"), "SecretString(***)");
+/// assert_eq!(s.to_string(), "***");
+/// assert_eq!(s.expose(), "dapi0123456789");
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret value. Call it only to hand the value to where it must go.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the secret is the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for SecretString {
+    fn from(v: String) -> Self {
+        Self(v)
+    }
+}
+
+impl From<&str> for SecretString {
+    fn from(v: &str) -> Self {
+        Self(v.to_owned())
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretString(***)")
+    }
+}
+
+impl fmt::Display for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for SecretString {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self)
+    }
+}

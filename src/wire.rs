@@ -1,0 +1,192 @@
+//! Wire codecs the generated types plug into, for what Databricks really sends.
+//!
+//! The code generator swaps three spec schemas for the types here (see `codegen/src/lib.rs`):
+//! - [`Int64`] for every `int64`: the service sends a JSON number **or** a decimal string.
+//! - [`AutoscopeState`]: the service adds values over time; an unknown one is kept, not an error.
+//! - [`ScopeList`]: a list whose emptiness is meaningful, so that an update can send `"scopes": []`.
+
+use std::fmt;
+use std::ops::Deref;
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A 64-bit integer that decodes from a JSON number or a decimal string and encodes as a number.
+///
+/// ```
+/// # fn main() -> Result<(), serde_json::Error> {
+/// use databricks_tokens::wire::Int64;
+/// let a: Int64 = serde_json::from_str("1700000000000")?;
+/// let b: Int64 = serde_json::from_str("\"1700000000000\"")?;
+/// assert_eq!(a, b);
+/// assert_eq!(i64::from(a), 1_700_000_000_000);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Int64(pub i64);
+
+impl Int64 {
+    /// The value as `i64`.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl From<i64> for Int64 {
+    fn from(v: i64) -> Self {
+        Self(v)
+    }
+}
+
+impl From<Int64> for i64 {
+    fn from(v: Int64) -> Self {
+        v.0
+    }
+}
+
+impl fmt::Display for Int64 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Int64 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Int64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Int64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a 64-bit integer as a JSON number or a decimal string")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Int64, E> {
+                Ok(Int64(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int64, E> {
+                i64::try_from(v).map(Int64).map_err(|_| E::custom(format!("{v} does not fit in a 64-bit signed integer")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Int64, E> {
+                v.trim().parse().map(Int64).map_err(|_| E::custom(format!("{v:?} is not a decimal 64-bit integer")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Progress of automatic scope inference for a token (output only).
+///
+/// ```
+/// # fn main() -> Result<(), serde_json::Error> {
+/// use databricks_tokens::wire::AutoscopeState;
+/// let s: AutoscopeState = serde_json::from_str("\"AUTOSCOPE_STATE_RUNNING\"")?;
+/// assert_eq!(s, AutoscopeState::Running);
+/// let new: AutoscopeState = serde_json::from_str("\"AUTOSCOPE_STATE_FROM_THE_FUTURE\"")?;
+/// assert_eq!(new.as_str(), "AUTOSCOPE_STATE_FROM_THE_FUTURE");
+/// # Ok(()) }
+/// ```
+///
+/// Values this version does not know decode to [`AutoscopeState::Unknown`] with the raw string kept,
+/// and encode back unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AutoscopeState {
+    /// `AUTOSCOPE_STATE_API_NOT_COVERED`
+    ApiNotCovered,
+    /// `AUTOSCOPE_STATE_BACKFILLED`
+    Backfilled,
+    /// `AUTOSCOPE_STATE_COMPLETED`
+    Completed,
+    /// `AUTOSCOPE_STATE_DISABLED`
+    Disabled,
+    /// `AUTOSCOPE_STATE_RUNNING`
+    Running,
+    /// `AUTOSCOPE_STATE_USER_SELECTED`
+    UserSelected,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(String),
+}
+
+impl AutoscopeState {
+    const KNOWN: [(&'static str, AutoscopeState); 6] = [
+        ("AUTOSCOPE_STATE_API_NOT_COVERED", AutoscopeState::ApiNotCovered),
+        ("AUTOSCOPE_STATE_BACKFILLED", AutoscopeState::Backfilled),
+        ("AUTOSCOPE_STATE_COMPLETED", AutoscopeState::Completed),
+        ("AUTOSCOPE_STATE_DISABLED", AutoscopeState::Disabled),
+        ("AUTOSCOPE_STATE_RUNNING", AutoscopeState::Running),
+        ("AUTOSCOPE_STATE_USER_SELECTED", AutoscopeState::UserSelected),
+    ];
+
+    /// The wire string of this value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Unknown(raw) => raw,
+            known => Self::KNOWN.iter().find(|(_, v)| v == known).map(|(s, _)| *s).unwrap_or_default(),
+        }
+    }
+
+    /// Decodes a wire string; never fails.
+    pub fn from_wire(s: &str) -> Self {
+        Self::KNOWN.iter().find(|(k, _)| *k == s).map(|(_, v)| v.clone()).unwrap_or_else(|| Self::Unknown(s.to_owned()))
+    }
+}
+
+impl fmt::Display for AutoscopeState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for AutoscopeState {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AutoscopeState {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = std::borrow::Cow::<str>::deserialize(d)?;
+        Ok(Self::from_wire(&raw))
+    }
+}
+
+/// A list of API scopes whose emptiness is meaningful.
+///
+/// ```
+/// # fn main() -> Result<(), serde_json::Error> {
+/// use databricks_tokens::wire::ScopeList;
+/// let none = ScopeList::default();
+/// assert_eq!(serde_json::to_string(&none)?, "[]");
+/// let some: ScopeList = ["sql", "unity-catalog"].into_iter().collect();
+/// assert_eq!(some.len(), 2);
+/// # Ok(()) }
+/// ```
+///
+/// Generated structs hold it as `Option<ScopeList>`: `None` leaves the field out of the body,
+/// `Some(ScopeList::default())` sends `[]` (how an update clears a token's scopes).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ScopeList(pub Vec<String>);
+
+impl Deref for ScopeList {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl From<Vec<String>> for ScopeList {
+    fn from(v: Vec<String>) -> Self {
+        Self(v)
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for ScopeList {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        Self(iter.into_iter().map(Into::into).collect())
+    }
+}

@@ -40,6 +40,11 @@ pub mod retry;
 mod secret;
 pub mod wire;
 
+/// The README's examples, compiled as doctests so that they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use client::{ClientBuilder, Tokens, WorkspaceClient};
 pub use error::{ApiError, Error, ErrorDetail, ErrorKind, MAX_RAW_BODY, Result};
 pub use retry::RetryPolicy;

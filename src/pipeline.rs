@@ -191,14 +191,13 @@ async fn inspect_response(response: reqwest::Response, state: &Option<Arc<CallSt
     if response.status().is_success()
         && url.path().ends_with("/login.html")
         && url.query().is_some_and(|q| q.contains("error=private-link-validation-error"))
+        && let Some(state) = state
     {
-        if let Some(state) = state {
-            state.set_error(Error::from(ApiError::new(
-                403,
-                Some("PRIVATE_LINK_VALIDATION_ERROR"),
-                "the workspace refused the request through private link: check that this network may reach the workspace",
-            )));
-        }
+        state.set_error(Error::from(ApiError::new(
+            403,
+            Some("PRIVATE_LINK_VALIDATION_ERROR"),
+            "the workspace refused the request through private link: check that this network may reach the workspace",
+        )));
     }
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return response;

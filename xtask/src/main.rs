@@ -1,6 +1,7 @@
 //! Maintainer tasks. `cargo xtask regen [--check]` regenerates the committed snapshot of the generated client.
 #![forbid(unsafe_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -33,48 +34,95 @@ fn workspace_root() -> PathBuf {
 }
 
 fn regen(check: bool) -> ExitCode {
-    let root = workspace_root();
-    let mut stale = false;
-    for snap in SNAPSHOTS {
-        let spec_path = root.join(snap.spec);
-        let snap_path = root.join(snap.snapshot);
-        let spec = match std::fs::read_to_string(&spec_path) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", spec_path.display());
-                return ExitCode::FAILURE;
-            }
-        };
-        let fresh = match generate(&spec, Target::CRATE) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {}: {e}", snap.spec);
-                return ExitCode::FAILURE;
-            }
-        };
-        let committed = std::fs::read_to_string(&snap_path).unwrap_or_default();
-        if committed == fresh {
-            println!("{} is up to date with {}", snap.snapshot, snap.spec);
-            continue;
+    let mut out = std::io::stdout().lock();
+    match regen_in(&workspace_root(), SNAPSHOTS, check, &mut out) {
+        Ok(Outcome::UpToDate | Outcome::Rewritten) => ExitCode::SUCCESS,
+        Ok(Outcome::Stale) => {
+            eprintln!("error: the snapshot is stale: run `cargo xtask regen` and commit the result");
+            ExitCode::FAILURE
         }
-        stale = true;
-        let diff = similar::TextDiff::from_lines(&committed, &fresh);
-        print!(
-            "{}",
-            diff.unified_diff().context_radius(3).header(snap.snapshot, &format!("{} (regenerated from {})", snap.snapshot, snap.spec))
-        );
-        if check {
-            eprintln!("error: {} is stale: run `cargo xtask regen` and commit the result", snap.snapshot);
-        } else {
-            if let Some(dir) = snap_path.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            if let Err(e) = std::fs::write(&snap_path, &fresh) {
-                eprintln!("error: cannot write {}: {e}", snap_path.display());
-                return ExitCode::FAILURE;
-            }
-            println!("wrote {}", snap.snapshot);
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
         }
     }
-    if check && stale { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// What `regen_in` found.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    UpToDate,
+    Rewritten,
+    Stale,
+}
+
+/// Regenerates every snapshot under `root`, writing the diff to `out`; with `check`, writes nothing.
+fn regen_in(root: &Path, snapshots: &[Snapshot], check: bool, out: &mut impl Write) -> Result<Outcome, String> {
+    let mut outcome = Outcome::UpToDate;
+    for snap in snapshots {
+        let spec_path = root.join(snap.spec);
+        let snap_path = root.join(snap.snapshot);
+        let spec = std::fs::read_to_string(&spec_path).map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
+        let fresh = generate(&spec, Target::CRATE).map_err(|e| format!("{}: {e}", snap.spec))?;
+        let committed = std::fs::read_to_string(&snap_path).unwrap_or_default();
+        if committed == fresh {
+            writeln!(out, "{} is up to date with {}", snap.snapshot, snap.spec).map_err(|e| e.to_string())?;
+            continue;
+        }
+        let diff = similar::TextDiff::from_lines(&committed, &fresh);
+        let new_name = format!("{} (regenerated from {})", snap.snapshot, snap.spec);
+        write!(out, "{}", diff.unified_diff().context_radius(3).header(snap.snapshot, &new_name)).map_err(|e| e.to_string())?;
+        if check {
+            outcome = Outcome::Stale;
+        } else {
+            if let Some(dir) = snap_path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            std::fs::write(&snap_path, &fresh).map_err(|e| format!("cannot write {}: {e}", snap_path.display()))?;
+            writeln!(out, "wrote {}", snap.snapshot).map_err(|e| e.to_string())?;
+            outcome = Outcome::Rewritten;
+        }
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A spec change makes `--check` fail with a diff that names it; `regen` then makes it pass.
+    #[test]
+    fn a_spec_change_is_caught_by_check_and_fixed_by_regen() {
+        let root = std::env::temp_dir().join(format!("xtask-regen-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("spec")).unwrap();
+        let spec = std::fs::read_to_string(workspace_root().join("spec/tokens.json")).unwrap();
+        std::fs::write(root.join("spec/tokens.json"), &spec).unwrap();
+        let snaps = [Snapshot { spec: "spec/tokens.json", snapshot: "snap/client.rs" }];
+        let run = |check: bool| {
+            let mut out = Vec::new();
+            let outcome = regen_in(&root, &snaps, check, &mut out).unwrap();
+            (outcome, String::from_utf8(out).unwrap())
+        };
+
+        assert_eq!(run(false).0, Outcome::Rewritten);
+        assert_eq!(run(true).0, Outcome::UpToDate);
+
+        // Add an optional field to PublicTokenInfo.
+        let mut doc: serde_json::Value = serde_json::from_str(&spec).unwrap();
+        doc["components"]["schemas"]["PublicTokenInfo"]["properties"]["owner_id"] =
+            serde_json::json!({"type": "string", "description": "Id of the user who owns the token."});
+        std::fs::write(root.join("spec/tokens.json"), serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+
+        let (outcome, diff) = run(true);
+        assert_eq!(outcome, Outcome::Stale);
+        assert!(diff.lines().any(|l| l.starts_with('+') && l.contains("pub owner_id")), "{diff}");
+        let (outcome, _) = run(false);
+        assert_eq!(outcome, Outcome::Rewritten);
+        assert_eq!(run(true).0, Outcome::UpToDate);
+
+        // Deterministic: generating twice gives the same bytes.
+        let spec = std::fs::read_to_string(root.join("spec/tokens.json")).unwrap();
+        assert_eq!(generate(&spec, Target::CRATE).unwrap(), generate(&spec, Target::CRATE).unwrap());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

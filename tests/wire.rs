@@ -1,0 +1,265 @@
+//! Wire contract of the four operations (tokens-api.md §1, §2) against a real HTTP server on loopback.
+
+mod common;
+
+use databricks_tokens::types::{AutoscopeState, CreateTokenRequest, PublicTokenInfo, ScopeList, UpdateTokenRequest};
+use databricks_tokens::{ErrorKind, RetryPolicy};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use common::{TOKEN, client};
+
+fn header<'a>(r: &'a Request, name: &str) -> Option<&'a str> {
+    r.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The headers every call must carry, and none it must not.
+fn assert_common_headers(r: &Request, with_body: bool) {
+    assert_eq!(header(r, "accept"), Some("application/json"));
+    assert_eq!(header(r, "authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    assert_eq!(header(r, "content-type"), with_body.then_some("application/json"));
+    assert_eq!(header(r, "api-version"), None, "progenitor's api-version header must not be sent");
+    assert_eq!(header(r, "x-databricks-workspace-id"), None);
+    let ua = header(r, "user-agent").expect("user agent");
+    assert!(ua.starts_with("unknown/0.0.0 databricks-tokens-rs/0.1.0 rust/"), "{ua}");
+    assert!(ua.ends_with(&format!("os/{} auth/pat", std::env::consts::OS)), "{ua}");
+}
+
+async fn only_request(server: &MockServer) -> Request {
+    let mut requests = server.received_requests().await.expect("recording on");
+    assert_eq!(requests.len(), 1, "exactly one request");
+    requests.remove(0)
+}
+
+#[tokio::test]
+async fn create_sends_the_python_sdk_shape_and_decodes_int64_strings() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/2.0/token/create"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_info": {"token_id": "abc", "comment": "x", "creation_time": "1700000000000", "expiry_time": 1700000300000_i64,
+                           "scopes": ["sql"], "autoscope_state": "AUTOSCOPE_STATE_RUNNING", "brand_new_field": {"x": 1}},
+            "token_value": "dapi-secret-value"
+        })))
+        .mount(&server)
+        .await;
+    let (w, _) = client(&server.uri(), RetryPolicy::disabled());
+    let created = w.tokens().create(CreateTokenRequest { comment: Some("x".into()), ..Default::default() }).await.unwrap();
+
+    let r = only_request(&server).await;
+    assert_eq!(r.url.path(), "/api/2.0/token/create");
+    assert_eq!(r.url.query(), None);
+    assert_eq!(std::str::from_utf8(&r.body).unwrap(), r#"{"comment":"x"}"#);
+    assert_common_headers(&r, true);
+
+    let info = created.token_info.unwrap();
+    assert_eq!(info.token_id.as_deref(), Some("abc"));
+    assert_eq!(info.creation_time.map(i64::from), Some(1_700_000_000_000));
+    assert_eq!(info.expiry_time.map(i64::from), Some(1_700_000_300_000));
+    assert_eq!(info.autoscope_state, Some(AutoscopeState::Running));
+    assert_eq!(info.scopes.as_deref(), Some(&["sql".to_owned()][..]));
+    assert_eq!(created.token_value.unwrap().expose(), "dapi-secret-value");
+}
+
+#[tokio::test]
+async fn create_with_every_field() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&server).await;
+    let (w, _) = client(&server.uri(), RetryPolicy::disabled());
+    let request = CreateTokenRequest {
+        comment: Some("ci".into()),
+        lifetime_seconds: Some(300.into()),
+        scopes: Some(["sql", "unity-catalog"].into_iter().collect()),
+        autoscope_enabled: Some(true),
+    };
+    let created = w.tokens().create(request).await.unwrap();
+    assert!(created.token_info.is_none() && created.token_value.is_none());
+    let body: Value = serde_json::from_slice(&only_request(&server).await.body).unwrap();
+    assert_eq!(body, json!({"comment": "ci", "lifetime_seconds": 300, "scopes": ["sql", "unity-catalog"], "autoscope_enabled": true}));
+}
+
+#[tokio::test]
+async fn delete_sends_the_token_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/2.0/token/delete"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let (w, _) = client(&server.uri(), RetryPolicy::disabled());
+    w.tokens().delete("nope").await.unwrap();
+    let r = only_request(&server).await;
+    assert_eq!(std::str::from_utf8(&r.body).unwrap(), r#"{"token_id":"nope"}"#);
+    assert_common_headers(&r, true);
+}
+
+#[tokio::test]
+async fn list_is_a_bare_get_and_decodes_what_databricks_really_sends() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/2.0/token/list"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_infos": [
+                {"token_id": "a", "creation_time": 1700000000000_i64, "expiry_time": "-1", "autoscope_state": "AUTOSCOPE_STATE_FROM_THE_FUTURE",
+                 "inferred_scopes": ["sql"], "unknown": true},
+                {"token_id": "b", "expiry_time": -1, "created_by_id": 42, "backfill_scopes": ["x", "y"]}
+            ],
+            "next_unknown_key": "ignored"
+        })))
+        .mount(&server)
+        .await;
+    let (w, _) = client(&server.uri(), RetryPolicy::disabled());
+    let tokens = w.tokens().list().await.unwrap();
+
+    let r = only_request(&server).await;
+    assert_eq!(r.method.as_str(), "GET");
+    assert_eq!(r.url.query(), None);
+    assert!(r.body.is_empty());
+    assert_common_headers(&r, false);
+
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(tokens[0].expiry_time.map(i64::from), Some(-1));
+    assert_eq!(tokens[0].autoscope_state.as_ref().map(|s| s.as_str()), Some("AUTOSCOPE_STATE_FROM_THE_FUTURE"));
+    assert!(matches!(tokens[0].autoscope_state, Some(AutoscopeState::Unknown(_))));
+    assert_eq!(tokens[0].inferred_scopes, vec!["sql".to_owned()]);
+    assert_eq!(tokens[1].backfill_scopes, vec!["x".to_owned(), "y".to_owned()]);
+    assert_eq!(tokens[1].scopes, None);
+}
+
+#[tokio::test]
+async fn list_without_token_infos_is_empty() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&server).await;
+    let (w, _) = client(&server.uri(), RetryPolicy::disabled());
+    assert!(w.tokens().list().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn update_sends_token_and_mask() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path("/api/2.0/token/abc"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let (w, _) = client(&server.uri(), RetryPolicy::disabled());
+    let token = PublicTokenInfo { comment: Some("new".into()), scopes: Some(["a", "b"].into_iter().collect()), ..Default::default() };
+    w.tokens().update("abc", UpdateTokenRequest { token, update_mask: "comment,scopes".into() }).await.unwrap();
+    let r = only_request(&server).await;
+    assert_eq!(std::str::from_utf8(&r.body).unwrap(), r#"{"token":{"comment":"new","scopes":["a","b"]},"update_mask":"comment,scopes"}"#);
+    assert_common_headers(&r, true);
+}
+
+#[tokio::test]
+async fn update_can_clear_scopes() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&server).await;
+    let (w, _) = client(&server.uri(), RetryPolicy::disabled());
+    let token = PublicTokenInfo { scopes: Some(ScopeList::default()), ..Default::default() };
+    w.tokens().update("abc", UpdateTokenRequest { token, update_mask: "scopes".into() }).await.unwrap();
+    let body: Value = serde_json::from_slice(&only_request(&server).await.body).unwrap();
+    assert_eq!(body, json!({"token": {"scopes": []}, "update_mask": "scopes"}));
+}
+
+#[tokio::test]
+async fn update_path_parameter_is_percent_encoded() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&server).await;
+    let (w, _) = client(&server.uri(), RetryPolicy::disabled());
+    let token = PublicTokenInfo { comment: Some("c".into()), ..Default::default() };
+    w.tokens().update("a/b c", UpdateTokenRequest { token, update_mask: "comment".into() }).await.unwrap();
+    assert_eq!(only_request(&server).await.url.path(), "/api/2.0/token/a%2Fb%20c");
+}
+
+#[tokio::test]
+async fn update_with_an_empty_mask_is_refused_before_sending() {
+    let server = MockServer::start().await;
+    let (w, _) = client(&server.uri(), RetryPolicy::disabled());
+    let err =
+        w.tokens().update("abc", UpdateTokenRequest { token: PublicTokenInfo::default(), update_mask: String::new() }).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+    assert!(err.to_string().contains("update_mask is empty"), "{err}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+/// One error response, and what the error must expose.
+struct ErrorCase {
+    name: &'static str,
+    status: u16,
+    content_type: &'static str,
+    body: &'static str,
+    kind: ErrorKind,
+    code: Option<&'static str>,
+    message: &'static str,
+}
+
+#[tokio::test]
+async fn every_error_body_reaches_the_error_layer_with_its_status() {
+    let cases = [
+        ErrorCase {
+            name: "404 json",
+            status: 404,
+            content_type: "application/json",
+            body: r#"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Token abc does not exist."}"#,
+            kind: ErrorKind::NotFound,
+            code: Some("RESOURCE_DOES_NOT_EXIST"),
+            message: "Token abc does not exist.",
+        },
+        ErrorCase {
+            name: "400 quota",
+            status: 400,
+            content_type: "application/json",
+            body: r#"{"error_code":"QUOTA_EXCEEDED","message":"Too many tokens: limit is 600."}"#,
+            kind: ErrorKind::BadRequest,
+            code: Some("QUOTA_EXCEEDED"),
+            message: "Too many tokens: limit is 600.",
+        },
+        ErrorCase {
+            name: "502 html",
+            status: 502,
+            content_type: "text/html",
+            body: "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>",
+            kind: ErrorKind::OtherStatus,
+            code: Some("BAD_GATEWAY"),
+            message: "502 Bad Gateway",
+        },
+        ErrorCase {
+            name: "401 text",
+            status: 401,
+            content_type: "text/plain",
+            body: "UNAUTHENTICATED: Invalid access token.",
+            kind: ErrorKind::Unauthenticated,
+            code: Some("UNAUTHENTICATED"),
+            message: "Invalid access token.",
+        },
+    ];
+    for case in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(case.status).set_body_raw(case.body.as_bytes(), case.content_type))
+            .mount(&server)
+            .await;
+        let (w, _) = client(&server.uri(), RetryPolicy::disabled());
+        let err = w.tokens().delete("abc").await.unwrap_err();
+        assert_eq!(err.status(), Some(case.status), "{}", case.name);
+        assert_eq!(err.kind(), case.kind, "{}", case.name);
+        assert_eq!(err.error_code(), case.code, "{}", case.name);
+        assert_eq!(err.message(), case.message, "{}", case.name);
+        assert_eq!(err.attempts(), 1, "{}", case.name);
+        assert!(err.to_string().contains(case.message), "{}: {err}", case.name);
+    }
+}
+
+#[tokio::test]
+async fn a_success_body_that_does_not_decode_is_a_decode_error_without_the_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"token_value": 12, "token_info": "dapi-leaked"}"#, "application/json"))
+        .mount(&server)
+        .await;
+    let (w, _) = client(&server.uri(), RetryPolicy::disabled());
+    let err = w.tokens().create(CreateTokenRequest::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert!(!format!("{err} {err:?}").contains("dapi-leaked"), "{err:?}");
+}

@@ -266,12 +266,21 @@ pub struct ApiError {
     message: String,
     details: Vec<ErrorDetail>,
     request_id: Option<String>,
+    /// Whether `error_code` came from the server (and so may classify), not from the body parser.
+    code_from_server: bool,
 }
 
 impl ApiError {
     /// Builds an error response by hand, for example in a test of your own code.
     pub fn new(status: u16, error_code: Option<&str>, message: impl Into<String>) -> Self {
-        Self { status, error_code: error_code.map(str::to_owned), message: message.into(), details: Vec::new(), request_id: None }
+        Self {
+            status,
+            error_code: error_code.map(str::to_owned),
+            message: message.into(),
+            details: Vec::new(),
+            request_id: None,
+            code_from_server: true,
+        }
     }
 
     /// Parses an error response body of any shape; never fails.
@@ -330,8 +339,20 @@ impl ApiError {
     }
 
     /// The class of this error: by error code first, then by HTTP status.
+    ///
+    /// A code the parser made up for a body without one (`UNKNOWN` for raw text, `BAD_GATEWAY` for an HTML
+    /// page) does not classify: a bare 404 with a text body is still "not found".
     pub fn kind(&self) -> ErrorKind {
-        self.error_code.as_deref().and_then(ErrorKind::from_code).unwrap_or_else(|| ErrorKind::from_status(self.status))
+        self.error_code
+            .as_deref()
+            .filter(|_| self.code_from_server)
+            .and_then(ErrorKind::from_code)
+            .unwrap_or_else(|| ErrorKind::from_status(self.status))
+    }
+
+    fn with_synthesized_code(mut self) -> Self {
+        self.code_from_server = false;
+        self
     }
 }
 
@@ -392,6 +413,7 @@ fn parse_body(status: u16, body: &[u8]) -> ApiError {
                 message: message.unwrap_or_else(|| reason_phrase(status).to_owned()),
                 details,
                 request_id: None,
+                code_from_server: true,
             };
         }
         if let Some(legacy) = obj.get("error").and_then(|e| e.as_str()) {
@@ -412,9 +434,9 @@ fn parse_body(status: u16, body: &[u8]) -> ApiError {
         };
         let message =
             between("<pre", "</pre>").or_else(|| between("<title", "</title>")).unwrap_or_else(|| reason_phrase(status).to_owned());
-        return ApiError::new(status, Some(&upper_snake(reason_phrase(status))), truncate(&message, MAX_RAW_BODY));
+        return ApiError::new(status, Some(&upper_snake(reason_phrase(status))), truncate(&message, MAX_RAW_BODY)).with_synthesized_code();
     }
-    ApiError::new(status, Some("UNKNOWN"), truncate(trimmed, MAX_RAW_BODY))
+    ApiError::new(status, Some("UNKNOWN"), truncate(trimmed, MAX_RAW_BODY)).with_synthesized_code()
 }
 
 /// `UNAUTHENTICATED: Invalid access token.` (optionally after an HTTP status number).

@@ -47,3 +47,45 @@ impl RateLimiter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RateLimiter;
+    use crate::clock::SystemClock;
+    use std::time::Duration;
+
+    /// Under tokio's paused clock: 25 acquisitions at 5/s with a burst of 5 take at least 4 s.
+    #[tokio::test(start_paused = true)]
+    async fn the_bucket_really_limits() {
+        let limiter = RateLimiter::new(5.0);
+        let start = tokio::time::Instant::now();
+        let tasks: Vec<_> = (0..25)
+            .map(|_| {
+                let l = limiter.clone();
+                tokio::spawn(async move { l.acquire(&SystemClock).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let took = start.elapsed();
+        assert!(took >= Duration::from_secs(4), "{took:?}");
+        assert!(took < Duration::from_millis(4300), "no needless waiting: {took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_bucket_refills_to_its_burst() {
+        let limiter = RateLimiter::new(2.0);
+        for _ in 0..2 {
+            limiter.acquire(&SystemClock).await;
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let start = tokio::time::Instant::now();
+        for _ in 0..2 {
+            limiter.acquire(&SystemClock).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "two tokens were saved up, no more");
+        limiter.acquire(&SystemClock).await;
+        assert_eq!(start.elapsed(), Duration::from_millis(500));
+    }
+}

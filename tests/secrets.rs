@@ -1,0 +1,117 @@
+//! No secret — token value, PAT, Authorization header — appears in any log line at TRACE level, in the
+//! `Debug` of any returned value, or in the `Display`/`Debug` of any error.
+
+mod common;
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use databricks_tokens::types::{CreateTokenRequest, PublicTokenInfo, UpdateTokenRequest};
+use databricks_tokens::{RetryPolicy, WorkspaceClient};
+use serde_json::json;
+use tracing_subscriber::util::SubscriberInitExt;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN_VALUE: &str = "dapiNEWTOKENVALUE5f1e2d3c4b5a";
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every log line of the process at TRACE level, `log` records included.
+fn logs() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish()
+            .try_init()
+            .expect("the only subscriber of this test binary");
+        capture
+    })
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in [common::TOKEN, TOKEN_VALUE] {
+        assert!(!text.contains(secret), "{what} leaks a secret:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn no_secret_in_logs_debug_or_errors() {
+    let logs = logs();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/2.0/token/create"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_info": {"token_id": "t1", "comment": "ci", "creation_time": 1, "expiry_time": -1},
+            "token_value": TOKEN_VALUE
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/2.0/token/list"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_infos": [{"token_id": "t1", "comment": "ci"}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/api/2.0/token/delete"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("UNAUTHENTICATED: Invalid access token."))
+        .mount(&server)
+        .await;
+
+    let builder =
+        WorkspaceClient::builder().host(server.uri()).token(common::TOKEN).retry_policy(RetryPolicy::default().with_max_attempts(2));
+    let mut shown = vec![format!("{builder:?}")];
+    let w = builder.build().unwrap();
+    shown.push(format!("{w:?}"));
+    shown.push(format!("{:?}", w.tokens()));
+
+    let created = w.tokens().create(CreateTokenRequest { comment: Some("ci".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(created.token_value.as_ref().unwrap().expose(), TOKEN_VALUE, "the secret is there for whoever asks explicitly");
+    shown.push(format!("{created:?} {created:#?}"));
+    shown.push(format!("{}", created.token_value.as_ref().unwrap()));
+    shown.push(format!("{:?}", w.tokens().list().await.unwrap()));
+    let token = PublicTokenInfo { comment: Some("renamed".into()), ..Default::default() };
+    w.tokens().update("t1", UpdateTokenRequest { token, update_mask: "comment".into() }).await.unwrap();
+
+    let unauthenticated = w.tokens().delete("t1").await.unwrap_err();
+    assert!(unauthenticated.is_unauthenticated());
+    let refused = WorkspaceClient::builder()
+        .host(common::refused_address())
+        .token(common::TOKEN)
+        .retry_policy(RetryPolicy::default().with_max_attempts(2).with_backoff(Duration::ZERO, Duration::ZERO))
+        .build()
+        .unwrap();
+    let transport = refused.tokens().list().await.unwrap_err();
+    let invalid = WorkspaceClient::builder().host("http://remote.example.com").token(common::TOKEN).build().unwrap_err();
+    for err in [&unauthenticated, &transport, &invalid] {
+        shown.push(format!("{err} | {err:?} | {:?}", std::error::Error::source(err).map(|s| s.to_string())));
+    }
+
+    for (i, text) in shown.iter().enumerate() {
+        assert_no_secret(&format!("output {i}"), text);
+    }
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_no_secret("the TRACE log", &logged);
+    // The log really covered the calls, bodies included, so the check above means something.
+    for expected in ["create_token", "list_tokens", "update_token", "revoke_token", "**REDACTED**", "\"comment\":\"ci\""] {
+        assert!(logged.contains(expected), "{expected} not logged:\n{logged}");
+    }
+}

@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{CredentialsProvider, PatCredentials};
+use crate::auth::{CredentialsProvider, OAuthM2mCredentials, PatCredentials};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{is_loopback, normalize_host};
+use crate::config::{AuthType, Config, is_loopback, normalize_host};
 use crate::error::{Error, Result};
 use crate::generated;
 use crate::pipeline::{Pipeline, PipelineParts, run};
@@ -45,9 +45,34 @@ impl fmt::Debug for WorkspaceClient {
 }
 
 impl WorkspaceClient {
-    /// Starts building a client.
+    /// Starts building a client from explicit values only (no environment, no config file).
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// A client configured from the environment and `~/.databrickscfg`, as Python's `WorkspaceClient()`.
+    ///
+    /// ```no_run
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// let w = databricks_tokens::WorkspaceClient::from_env()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// See [`crate::config`] for where it looks and in which order. No network I/O happens here.
+    pub fn from_env() -> Result<Self> {
+        Self::from_config(&Config::from_env()?)
+    }
+
+    /// A client of a resolved [`Config`].
+    ///
+    /// ```no_run
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::{WorkspaceClient, config::Config};
+    /// let w = WorkspaceClient::from_config(&Config::builder().profile("prod").build()?)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_config(config: &Config) -> Result<Self> {
+        Self::builder().config(config).build()
     }
 
     /// The normalised workspace URL.
@@ -90,7 +115,7 @@ impl WorkspaceClient {
 #[must_use]
 pub struct ClientBuilder {
     host: Option<String>,
-    credentials: Option<Arc<dyn CredentialsProvider>>,
+    credentials: Option<CredentialsSpec>,
     retry: Option<RetryPolicy>,
     clock: Option<Arc<dyn Clock>>,
     rate_limit: Option<f64>,
@@ -98,6 +123,13 @@ pub struct ClientBuilder {
     workspace_id: Option<String>,
     allow_insecure_http: bool,
     connect_timeout: Option<Duration>,
+}
+
+/// The credentials asked for, turned into a provider by [`ClientBuilder::build`].
+#[derive(Debug)]
+enum CredentialsSpec {
+    Provider(Arc<dyn CredentialsProvider>),
+    OAuthM2m { client_id: String, client_secret: SecretString },
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -120,12 +152,43 @@ impl ClientBuilder {
     }
     /// Authenticates with a personal access token.
     pub fn token(mut self, token: impl Into<SecretString>) -> Self {
-        self.credentials = Some(Arc::new(PatCredentials::new(token)));
+        self.credentials = Some(CredentialsSpec::Provider(Arc::new(PatCredentials::new(token))));
+        self
+    }
+    /// Authenticates as a service principal with OAuth machine-to-machine (client credentials).
+    pub fn oauth_m2m(mut self, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Self {
+        self.credentials = Some(CredentialsSpec::OAuthM2m { client_id: client_id.into(), client_secret: client_secret.into() });
         self
     }
     /// Authenticates with any credentials provider.
     pub fn credentials(mut self, provider: impl CredentialsProvider + 'static) -> Self {
-        self.credentials = Some(Arc::new(provider));
+        self.credentials = Some(CredentialsSpec::Provider(Arc::new(provider)));
+        self
+    }
+    /// Takes host, credentials, workspace id, rate limit and timeouts from a resolved [`Config`].
+    pub fn config(mut self, config: &Config) -> Self {
+        self.host = Some(config.host().to_owned());
+        self.credentials = match config.auth_type() {
+            AuthType::OAuthM2m => Some(CredentialsSpec::OAuthM2m {
+                client_id: config.client_id().unwrap_or_default().to_owned(),
+                client_secret: config.client_secret().unwrap_or_default(),
+            }),
+            _ => config.token().map(|t| CredentialsSpec::Provider(Arc::new(PatCredentials::new(t)))),
+        };
+        if let Some(id) = config.workspace_id() {
+            self.workspace_id = Some(id.to_owned());
+        }
+        if let Some(rate) = config.rate_limit() {
+            self.rate_limit = Some(rate);
+        }
+        let mut retry = self.retry.take().unwrap_or_default();
+        if let Some(t) = config.retry_timeout() {
+            retry = retry.with_timeout(t);
+        }
+        if let Some(t) = config.http_timeout() {
+            retry = retry.with_attempt_timeout(t);
+        }
+        self.retry = Some(retry);
         self
     }
     /// How failed attempts are retried; see [`RetryPolicy`].
@@ -180,10 +243,19 @@ impl ClientBuilder {
             .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(30)))
             .build()
             .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let credentials: Arc<dyn CredentialsProvider> = match credentials {
+            CredentialsSpec::Provider(p) => p,
+            CredentialsSpec::OAuthM2m { client_id, client_secret } => Arc::new(
+                OAuthM2mCredentials::new(&host, client_id, client_secret)
+                    .with_clock(Arc::clone(&clock))
+                    .with_insecure_http(self.allow_insecure_http),
+            ),
+        };
         let pipeline = Pipeline::new(PipelineParts {
             credentials,
             retry: self.retry.unwrap_or_default(),
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            clock,
             rate_limit: self.rate_limit,
             product: self.product.unwrap_or_else(|| ("unknown".to_owned(), "0.0.0".to_owned())),
             workspace_id: self.workspace_id,

@@ -1,11 +1,36 @@
 //! A Rust SDK for the Databricks Tokens API: create, list, update and revoke personal access tokens.
 //!
+//! # Three ways to build a client
+//!
+//! ```no_run
+//! # fn main() -> databricks_tokens::Result<()> {
+//! use databricks_tokens::WorkspaceClient;
+//!
+//! // 1. From the environment and ~/.databrickscfg, like Python's `WorkspaceClient()`:
+//! //    DATABRICKS_HOST, DATABRICKS_TOKEN, DATABRICKS_CONFIG_PROFILE, ... (see `config`).
+//! let w = WorkspaceClient::from_env()?;
+//!
+//! // 2. An explicit host and personal access token:
+//! let w = WorkspaceClient::builder().host("https://example.cloud.databricks.com").token("dapi...").build()?;
+//!
+//! // 3. An explicit service principal (OAuth machine-to-machine):
+//! let w = WorkspaceClient::builder()
+//!     .host("https://example.cloud.databricks.com")
+//!     .oauth_m2m("client-id", "client-secret")
+//!     .build()?;
+//! # Ok(()) }
+//! ```
+//!
+//! None of them does network I/O; credentials are obtained on the first call.
+//!
+//! # The seed lifecycle
+//!
 //! ```no_run
 //! # async fn example() -> databricks_tokens::Result<()> {
 //! use databricks_tokens::WorkspaceClient;
 //! use databricks_tokens::types::{CreateTokenRequest, PublicTokenInfo, UpdateTokenRequest};
 //!
-//! let w = WorkspaceClient::builder().host("https://example.cloud.databricks.com").token("dapi...").build()?;
+//! let w = WorkspaceClient::from_env()?;
 //! let created = w.tokens().create(CreateTokenRequest {
 //!     comment: Some("ci".into()),
 //!     lifetime_seconds: Some(300.into()),

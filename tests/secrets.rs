@@ -115,3 +115,44 @@ async fn no_secret_in_logs_debug_or_errors() {
         assert!(logged.contains(expected), "{expected} not logged:\n{logged}");
     }
 }
+
+#[tokio::test]
+async fn no_oauth_secret_in_logs_debug_or_errors() {
+    const CLIENT_SECRET: &str = "sp-secret-VALUE-42";
+    const ACCESS_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.ACCESS.TOKEN";
+    let logs = logs();
+    let server = MockServer::start().await;
+    let token_endpoint = format!("{}/oidc/v1/token", server.uri());
+    Mock::given(path("/oidc/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_endpoint": token_endpoint})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/oidc/v1/token"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/2.0/token/list"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("UNAUTHENTICATED: revoked"))
+        .mount(&server)
+        .await;
+
+    let config = databricks_tokens::config::Config::builder()
+        .host(server.uri())
+        .client_id("sp")
+        .client_secret(CLIENT_SECRET)
+        .env_vars(Vec::<(String, String)>::new())
+        .build()
+        .unwrap();
+    let w = WorkspaceClient::from_config(&config).unwrap();
+    let err = w.tokens().list().await.unwrap_err();
+    assert!(err.is_unauthenticated());
+    let shown = format!("{config:?} {w:?} {err} {err:?}");
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    for secret in [CLIENT_SECRET, ACCESS_TOKEN] {
+        assert!(!shown.contains(secret), "Debug/Display leaks {secret}: {shown}");
+        assert!(!logged.contains(secret), "the TRACE log leaks {secret}");
+    }
+    assert!(logged.contains("list_tokens"), "the log covered the call");
+}

@@ -100,3 +100,20 @@ pub fn refused_address() -> String {
     drop(listener);
     format!("http://{addr}")
 }
+
+impl FakeClock {
+    /// Moves time forward without anyone sleeping.
+    pub fn advance(&self, d: Duration) {
+        self.state.lock().unwrap().0 += d;
+    }
+}
+
+/// A fresh, empty directory under the system temp dir.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("databricks-tokens-{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -58,6 +58,8 @@ pub mod clock;
 pub mod config;
 mod error;
 mod generated;
+#[cfg(feature = "local-workspace")]
+pub mod local;
 mod pipeline;
 mod rate_limit;
 mod redact;

@@ -1,0 +1,253 @@
+//! Our client against the local workspace: the service's semantics, fault injection, concurrency.
+
+mod common;
+
+use std::time::Duration;
+
+use databricks_tokens::local::{DEFAULT_LIFETIME, Fault, LocalWorkspace, Route};
+use databricks_tokens::types::{CreateTokenRequest, PublicTokenInfo, ScopeList, UpdateTokenRequest};
+use databricks_tokens::{ErrorKind, RetryPolicy, WorkspaceClient};
+
+fn create(comment: &str, lifetime: Option<i64>) -> CreateTokenRequest {
+    CreateTokenRequest { comment: Some(comment.into()), lifetime_seconds: lifetime.map(Into::into), ..Default::default() }
+}
+
+fn update(comment: Option<&str>, scopes: Option<&[&str]>, mask: &str) -> UpdateTokenRequest {
+    let token = PublicTokenInfo {
+        comment: comment.map(Into::into),
+        scopes: scopes.map(|s| s.iter().copied().collect::<ScopeList>()),
+        ..Default::default()
+    };
+    UpdateTokenRequest { token, update_mask: mask.into() }
+}
+
+/// A client of `ws` with a fake clock, so retries do not really wait.
+fn fast_client(ws: &LocalWorkspace) -> (WorkspaceClient, common::FakeClock) {
+    let clock = common::FakeClock::default();
+    let w = WorkspaceClient::builder().host(ws.url()).token(ws.bootstrap_token().clone()).clock(clock.clone()).build().unwrap();
+    (w, clock)
+}
+
+#[tokio::test]
+async fn the_seed_lifecycle() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let w = ws.client().unwrap();
+    let created = w.tokens().create(create("ci", Some(300))).await.unwrap();
+    let info = created.token_info.unwrap();
+    let id = info.token_id.clone().unwrap();
+    assert_eq!(id.len(), 64, "the id is a SHA-256 in hex");
+    assert!(created.token_value.unwrap().expose().starts_with("dapi"));
+    assert_eq!(i64::from(info.expiry_time.unwrap()) - i64::from(info.creation_time.unwrap()), 300_000);
+
+    let listed = w.tokens().list().await.unwrap();
+    assert_eq!(listed, vec![info.clone()]);
+
+    w.tokens().update(&id, update(Some("ci (renamed)"), Some(&["sql"]), "comment,scopes")).await.unwrap();
+    let after = &w.tokens().list().await.unwrap()[0];
+    assert_eq!(after.comment.as_deref(), Some("ci (renamed)"));
+    assert_eq!(after.scopes.as_deref(), Some(&["sql".to_owned()][..]));
+    assert_eq!(ws.tokens()[0].comment.as_deref(), Some("ci (renamed)"), "the server's own view agrees");
+
+    w.tokens().update(&id, update(None, Some(&[]), "scopes")).await.unwrap();
+    assert_eq!(w.tokens().list().await.unwrap()[0].scopes.as_deref(), Some(&[][..]), "scopes cleared with []");
+
+    w.tokens().delete(&id).await.unwrap();
+    assert!(w.tokens().list().await.unwrap().is_empty());
+    assert!(ws.tokens().is_empty());
+}
+
+#[tokio::test]
+async fn lifetimes_default_to_two_years_and_are_validated() {
+    let ws = LocalWorkspace::builder().max_lifetime(Duration::from_secs(3600)).start().await.unwrap();
+    let w = ws.client().unwrap();
+    let info = w.tokens().create(create("default", None)).await.unwrap().token_info.unwrap();
+    let lifetime_ms = i64::from(info.expiry_time.unwrap()) - i64::from(info.creation_time.unwrap());
+    assert_eq!(lifetime_ms, DEFAULT_LIFETIME.as_millis() as i64);
+    for bad in [0, -5, 3601] {
+        let err = w.tokens().create(create("bad", Some(bad))).await.unwrap_err();
+        assert_eq!((err.error_code(), err.status()), (Some("INVALID_PARAMETER_VALUE"), Some(400)), "{bad}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn minted_tokens_authenticate_until_they_expire_or_are_revoked() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let admin = ws.client().unwrap();
+    let short = admin.tokens().create(create("short", Some(60))).await.unwrap();
+    let as_short = WorkspaceClient::builder().host(ws.url()).token(short.token_value.clone().unwrap()).build().unwrap();
+    assert_eq!(as_short.tokens().list().await.unwrap().len(), 1);
+
+    ws.advance_clock(Duration::from_secs(61));
+    let err = as_short.tokens().list().await.unwrap_err();
+    assert!(err.is_permission_denied(), "{err:?}");
+    assert!(admin.tokens().list().await.unwrap().is_empty(), "an expired token is not listed");
+
+    let revoked = admin.tokens().create(create("revoked", None)).await.unwrap();
+    let as_revoked = WorkspaceClient::builder().host(ws.url()).token(revoked.token_value.clone().unwrap()).build().unwrap();
+    admin.tokens().delete(revoked.token_info.unwrap().token_id.as_deref().unwrap()).await.unwrap();
+    assert!(as_revoked.tokens().list().await.unwrap_err().is_permission_denied());
+
+    let stranger = WorkspaceClient::builder().host(ws.url()).token("dapi-unknown").build().unwrap();
+    assert_eq!(stranger.tokens().list().await.unwrap_err().error_code(), Some("PERMISSION_DENIED"));
+}
+
+#[tokio::test]
+async fn the_quota_is_per_user() {
+    let ws = LocalWorkspace::builder().quota(2).user("alice", "dapi-alice").start().await.unwrap();
+    let me = ws.client().unwrap();
+    let alice = WorkspaceClient::builder().host(ws.url()).token("dapi-alice").build().unwrap();
+    for i in 0..2 {
+        me.tokens().create(create(&format!("mine {i}"), None)).await.unwrap();
+    }
+    let err = me.tokens().create(create("one too many", None)).await.unwrap_err();
+    assert!(err.is_quota_exceeded(), "{err:?}");
+    alice.tokens().create(create("alice's", None)).await.unwrap();
+    assert_eq!(alice.tokens().list().await.unwrap().len(), 1, "each user sees only their own");
+
+    let mine = me.tokens().list().await.unwrap();
+    let err = alice.tokens().delete(mine[0].token_id.as_deref().unwrap()).await.unwrap_err();
+    assert!(err.is_not_found(), "another user's token does not exist for alice");
+}
+
+#[tokio::test]
+async fn update_masks_are_validated_as_the_service_documents() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let w = ws.client().unwrap();
+    let id = w.tokens().create(create("c", None)).await.unwrap().token_info.unwrap().token_id.unwrap();
+    for (request, needle) in [
+        (update(Some("x"), None, "comment,owner"), "unknown field \"owner\""),
+        (update(Some("x"), None, "comment,expiry_time"), "expiry_time of a token cannot be updated"),
+        (update(Some("x"), None, "comment,scopes"), "names scopes but the token in the body does not set it"),
+        (update(Some("x"), None, "comment,"), "is malformed"),
+        (update(Some("x"), None, "comment, scopes"), "is malformed"),
+    ] {
+        let err = w.tokens().update(&id, request).await.unwrap_err();
+        assert_eq!(err.error_code(), Some("INVALID_PARAMETER_VALUE"), "{err}");
+        assert!(err.message().contains(needle), "{needle}: {err}");
+    }
+    let err = w.tokens().update("0000", update(Some("x"), None, "comment")).await.unwrap_err();
+    assert_eq!((err.error_code(), err.status(), err.is_not_found()), (Some("NOT_FOUND"), Some(404), true));
+    let err = w.tokens().delete("0000").await.unwrap_err();
+    assert_eq!((err.error_code(), err.is_not_found()), (Some("RESOURCE_DOES_NOT_EXIST"), true));
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_mints_exactly_one_token() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let (w, _) = fast_client(&ws);
+    ws.inject(Route::Create, [Fault::ResetAfterProcessing]);
+    let err = w.tokens().create(create("lost answer", None)).await.unwrap_err();
+    assert!(err.is_transport(), "{err:?}");
+    assert_eq!(ws.counters(Route::Create).processed, 1);
+    assert_eq!(ws.tokens().len(), 1, "no second token was minted by a retry");
+}
+
+#[tokio::test]
+async fn throttling_and_unavailability_are_retried_without_duplicate_work() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let (w, clock) = fast_client(&ws);
+    ws.inject(Route::Create, [Fault::TooManyRequests { retry_after_seconds: 3 }, Fault::Unavailable]);
+    w.tokens().create(create("throttled", None)).await.unwrap();
+    let c = ws.counters(Route::Create);
+    assert_eq!((c.received, c.faulted, c.processed), (3, 2, 1));
+    assert_eq!(ws.tokens().len(), 1);
+    assert_eq!(clock.sleeps()[0], Duration::from_secs(3), "Retry-After honoured");
+
+    // Idempotent operations survive a reset before or after processing.
+    let id = ws.tokens()[0].token_id.clone().unwrap();
+    ws.inject(Route::Delete, [Fault::ResetAfterProcessing]);
+    let err = w.tokens().delete(&id).await.unwrap_err();
+    assert!(err.is_not_found(), "the retry found the token already revoked: {err:?}");
+    assert_eq!(err.attempts(), 2);
+    assert!(ws.tokens().is_empty());
+    ws.inject(Route::List, [Fault::ResetBeforeProcessing, Fault::Delay(Duration::from_millis(10))]);
+    w.tokens().list().await.unwrap();
+    assert_eq!(ws.counters(Route::List).processed, 1);
+}
+
+#[tokio::test]
+async fn an_html_error_from_a_proxy_keeps_its_status() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let (w, _) = fast_client(&ws);
+    ws.inject(Route::List, [Fault::HtmlServerError]);
+    let err = w.tokens().list().await.unwrap_err();
+    assert_eq!((err.status(), err.kind(), err.message()), (Some(500), ErrorKind::InternalError, "500 Internal Server Error"));
+}
+
+#[tokio::test]
+async fn random_faults_are_reproducible_and_counted() {
+    let mut faulted = Vec::new();
+    for _ in 0..2 {
+        let ws = LocalWorkspace::start().await.unwrap();
+        let (w, _) = fast_client(&ws);
+        ws.inject_randomly(Route::List, Fault::Unavailable, 0.3, 40, 7);
+        for _ in 0..20 {
+            w.tokens().list().await.unwrap();
+        }
+        let c = ws.counters(Route::List);
+        assert_eq!(c.processed, 20, "every call succeeded exactly once");
+        assert_eq!(c.received, c.processed + c.faulted);
+        faulted.push(c.faulted);
+    }
+    assert!(faulted[0] > 0);
+    assert_eq!(faulted[0], faulted[1], "same seed, same faults");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clients_leave_a_consistent_server() {
+    const TASKS: usize = 32;
+    const OPS: usize = 50;
+    let ws = LocalWorkspace::start().await.unwrap();
+    let tasks = (0..TASKS).map(|t| {
+        let w = ws.client().unwrap();
+        tokio::spawn(async move {
+            let mut held: Option<String> = None;
+            let mut kept = Vec::new();
+            for i in 0..OPS {
+                match i % 4 {
+                    0 => {
+                        let created = w.tokens().create(create(&format!("task {t} op {i}"), Some(3600))).await.unwrap();
+                        held = created.token_info.and_then(|info| info.token_id);
+                    }
+                    1 => {
+                        let id = held.as_deref().unwrap();
+                        w.tokens()
+                            .update(id, update(Some(&format!("task {t} op {i} renamed")), Some(&["sql"]), "comment,scopes"))
+                            .await
+                            .unwrap();
+                    }
+                    2 => {
+                        let mine = w.tokens().list().await.unwrap();
+                        assert!(mine.iter().any(|x| x.token_id == held), "task {t} sees its token");
+                    }
+                    _ => w.tokens().delete(&held.take().unwrap()).await.unwrap(),
+                }
+            }
+            kept.extend(held);
+            kept
+        })
+    });
+    let mut expected: Vec<String> = Vec::new();
+    for task in tasks {
+        expected.extend(task.await.unwrap());
+    }
+    let mut on_server: Vec<String> = ws.tokens().into_iter().filter_map(|t| t.token_id).collect();
+    expected.sort();
+    on_server.sort();
+    assert_eq!(expected.len(), TASKS, "each task keeps the token of its last create");
+    assert_eq!(on_server, expected);
+    let processed: u64 = ws.all_counters().iter().map(|(_, c)| c.processed).sum();
+    assert_eq!(processed, (TASKS * OPS) as u64);
+}
+
+#[tokio::test]
+async fn instances_are_independent() {
+    let (a, b) = (LocalWorkspace::start().await.unwrap(), LocalWorkspace::start().await.unwrap());
+    a.client().unwrap().tokens().create(create("in a", None)).await.unwrap();
+    assert_eq!((a.tokens().len(), b.tokens().len()), (1, 0));
+    assert_ne!(a.url(), b.url());
+    let url = b.url();
+    b.stop().await;
+    let gone = WorkspaceClient::builder().host(url).token("t").retry_policy(RetryPolicy::disabled()).build().unwrap();
+    assert!(gone.tokens().list().await.unwrap_err().is_transport(), "a stopped workspace no longer answers");
+}

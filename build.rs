@@ -10,12 +10,22 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=spec/tokens.json");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=tests/fixtures/paginated.json");
 
     let spec = std::fs::read_to_string("spec/tokens.json").unwrap_or_else(|e| fail(&format!("cannot read spec/tokens.json: {e}")));
     let code = databricks_tokens_codegen::generate(&spec, databricks_tokens_codegen::Target::CRATE)
         .unwrap_or_else(|e| fail(&format!("spec/tokens.json: {e}")));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR is not set")));
     std::fs::write(out.join("tokens_client.rs"), code).unwrap_or_else(|e| fail(&format!("cannot write the generated client: {e}")));
+
+    // The paginated fixture proves the generic pagination machinery in the crate's own tests; it is compiled
+    // only under cfg(test). A packaged crate without tests/ gets an empty file.
+    let fixture = match std::fs::read_to_string("tests/fixtures/paginated.json") {
+        Ok(spec) => databricks_tokens_codegen::generate(&spec, databricks_tokens_codegen::Target::CRATE)
+            .unwrap_or_else(|e| fail(&format!("tests/fixtures/paginated.json: {e}"))),
+        Err(_) => String::new(),
+    };
+    std::fs::write(out.join("paginated_fixture.rs"), fixture).unwrap_or_else(|e| fail(&format!("cannot write the fixture client: {e}")));
 
     // `rust/<version>` in the User-Agent, as the official SDKs send their language version.
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());

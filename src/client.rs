@@ -12,7 +12,9 @@ use crate::generated;
 use crate::pipeline::{Pipeline, PipelineParts, run};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
-use crate::types::{CreateTokenRequest, CreateTokenResponse, PublicTokenInfo, RevokeTokenRequest, UpdateTokenRequest};
+use crate::types::{
+    CreateTokenRequest, CreateTokenResponse, ListPublicTokensResponse, PublicTokenInfo, RevokeTokenRequest, UpdateTokenRequest,
+};
 
 /// A client of one Databricks workspace.
 ///
@@ -311,7 +313,19 @@ impl Tokens<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn list(&self) -> Result<Vec<PublicTokenInfo>> {
-        run("list_tokens", "GET", "/api/2.0/token/list", self.api.list_tokens().send()).await.map(|r| r.token_infos)
+        self.list_page().await.map(|r| r.token_infos)
+    }
+
+    /// The list response as the service sends it: one page holding every valid token.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let page = w.tokens().list_page().await?;
+    /// println!("{} tokens", page.token_infos.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_page(&self) -> Result<ListPublicTokensResponse> {
+        run("list_tokens", "GET", "/api/2.0/token/list", self.api.list_tokens().send()).await
     }
 
     /// Updates the fields of a token that `update_mask` names (`PATCH /api/2.0/token/{token_id}`).

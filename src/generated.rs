@@ -5,3 +5,11 @@
 #![allow(missing_docs, dead_code, unused_imports, unreachable_pub, clippy::all, clippy::pedantic)]
 
 include!(concat!(env!("OUT_DIR"), "/tokens_client.rs"));
+
+/// A token-paginated list generated from `tests/fixtures/paginated.json` by the same function: it proves
+/// the generic pagination machinery over real HTTP in this crate's tests.
+#[cfg(test)]
+pub(crate) mod paginated_fixture {
+    #![allow(missing_docs, dead_code, unused_imports, unreachable_pub, clippy::all, clippy::pedantic)]
+    include!(concat!(env!("OUT_DIR"), "/paginated_fixture.rs"));
+}

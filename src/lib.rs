@@ -60,6 +60,7 @@ mod error;
 mod generated;
 #[cfg(feature = "local-workspace")]
 pub mod local;
+pub mod paginate;
 mod pipeline;
 mod rate_limit;
 mod redact;

@@ -82,6 +82,24 @@ impl Pipeline {
         self.0.user_agent.to_str().unwrap_or_default()
     }
 
+    /// The `pre` hook: telemetry headers and credentials. A failure is kept for [`run`] to report.
+    async fn prepare(&self, request: &mut reqwest::Request) -> std::result::Result<(), String> {
+        let headers = request.headers_mut();
+        // progenitor adds `api-version`; the Databricks SDKs send no such header.
+        headers.remove("api-version");
+        headers.insert(reqwest::header::USER_AGENT, self.0.user_agent.clone());
+        if let Some(id) = &self.0.workspace_id {
+            headers.insert(HeaderName::from_static("x-databricks-workspace-id"), id.clone());
+        }
+        self.set_credentials(request).await.map_err(|e| {
+            let message = e.to_string();
+            if let Some(state) = CallState::current() {
+                state.set_error(e);
+            }
+            message
+        })
+    }
+
     async fn set_credentials(&self, request: &mut reqwest::Request) -> Result<()> {
         for (name, value) in self.0.credentials.headers().await? {
             let name = HeaderName::from_bytes(name.as_bytes())
@@ -224,30 +242,28 @@ async fn inspect_response(response: reqwest::Response, state: &Option<Arc<CallSt
     }
 }
 
-impl ClientHooks<Pipeline> for generated::Client {
-    async fn pre<E>(&self, request: &mut reqwest::Request, _info: &OperationInfo) -> std::result::Result<(), progenitor_client::Error<E>> {
-        let pipeline = &self.inner;
-        let headers = request.headers_mut();
-        // progenitor adds `api-version`; the Databricks SDKs send no such header.
-        headers.remove("api-version");
-        headers.insert(reqwest::header::USER_AGENT, pipeline.0.user_agent.clone());
-        if let Some(id) = &pipeline.0.workspace_id {
-            headers.insert(HeaderName::from_static("x-databricks-workspace-id"), id.clone());
-        }
-        if let Err(e) = pipeline.set_credentials(request).await {
-            let message = e.to_string();
-            if let Some(state) = CallState::current() {
-                state.set_error(e);
+/// Routes a generated client's calls through the [`Pipeline`] it holds.
+macro_rules! pipeline_hooks {
+    ($client:ty) => {
+        impl ClientHooks<Pipeline> for $client {
+            async fn pre<E>(
+                &self,
+                request: &mut reqwest::Request,
+                _info: &OperationInfo,
+            ) -> std::result::Result<(), progenitor_client::Error<E>> {
+                self.inner.prepare(request).await.map_err(progenitor_client::Error::Custom)
             }
-            return Err(progenitor_client::Error::Custom(message));
-        }
-        Ok(())
-    }
 
-    async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
-        self.inner.execute(&self.client, request, info).await
-    }
+            async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+                self.inner.execute(&self.client, request, info).await
+            }
+        }
+    };
 }
+
+pipeline_hooks!(generated::Client);
+#[cfg(test)]
+pipeline_hooks!(generated::paginated_fixture::Client);
 
 tokio::task_local! {
     static CALL: Arc<CallState>;

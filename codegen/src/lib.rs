@@ -83,6 +83,16 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
         .with_replacement("TokenValue", "crate::secret::SecretString", std::iter::empty());
 
     let tokens = Generator::new(&settings).generate_tokens(&spec).map_err(|e| CodegenError::Progenitor(e.to_string()))?;
+    let tables = field_tables(&spec);
+    let tokens = quote::quote! {
+        #tokens
+        #[doc = "Field names of the spec's object schemas, and which of them a client may write."]
+        #[doc = ""]
+        #[doc = "Derived from the spec: a field is writable unless it, or the schema it refers to, is `readOnly`."]
+        pub mod schema {
+            #(#tables)*
+        }
+    };
     let file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }
@@ -109,6 +119,61 @@ fn keep_only_success_responses(spec: &mut openapiv3::OpenAPI) {
             });
         }
     }
+}
+
+/// One `pub mod <snake_name> { FIELDS, WRITABLE }` per object schema with properties.
+fn field_tables(spec: &openapiv3::OpenAPI) -> Vec<proc_macro2::TokenStream> {
+    use openapiv3::{ReferenceOr, SchemaKind, Type};
+    let Some(components) = &spec.components else { return Vec::new() };
+    let read_only = |schema: &ReferenceOr<Box<openapiv3::Schema>>| -> bool {
+        match schema {
+            ReferenceOr::Item(s) => s.schema_data.read_only,
+            ReferenceOr::Reference { reference } => reference
+                .strip_prefix("#/components/schemas/")
+                .and_then(|name| components.schemas.get(name))
+                .and_then(ReferenceOr::as_item)
+                .is_some_and(|s| s.schema_data.read_only),
+        }
+    };
+    components
+        .schemas
+        .iter()
+        .filter_map(|(name, schema)| {
+            let ReferenceOr::Item(schema) = schema else { return None };
+            let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else { return None };
+            if object.properties.is_empty() {
+                return None;
+            }
+            let fields: Vec<&str> = object.properties.keys().map(String::as_str).collect();
+            let writable: Vec<&str> = object.properties.iter().filter(|(_, s)| !read_only(s)).map(|(k, _)| k.as_str()).collect();
+            let module = quote::format_ident!("{}", snake_case(name));
+            let doc = format!("Fields of `{name}`.");
+            Some(quote::quote! {
+                #[doc = #doc]
+                pub mod #module {
+                    #[doc = "Every field, in spec order."]
+                    pub const FIELDS: &[&str] = &[#(#fields),*];
+                    #[doc = "The fields a client may write (not `readOnly`)."]
+                    pub const WRITABLE: &[&str] = &[#(#writable),*];
+                }
+            })
+        })
+        .collect()
+}
+
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 fn int64_schema() -> SchemaObject {

@@ -1291,3 +1291,76 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
+///Field names of the spec's object schemas, and which of them a client may write.
+///
+///Derived from the spec: a field is writable unless it, or the schema it refers to, is `readOnly`.
+pub mod schema {
+    ///Fields of `CreateTokenRequest`.
+    pub mod create_token_request {
+        ///Every field, in spec order.
+        pub const FIELDS: &[&str] = &[
+            "comment",
+            "lifetime_seconds",
+            "scopes",
+            "autoscope_enabled",
+        ];
+        ///The fields a client may write (not `readOnly`).
+        pub const WRITABLE: &[&str] = &[
+            "comment",
+            "lifetime_seconds",
+            "scopes",
+            "autoscope_enabled",
+        ];
+    }
+    ///Fields of `CreateTokenResponse`.
+    pub mod create_token_response {
+        ///Every field, in spec order.
+        pub const FIELDS: &[&str] = &["token_info", "token_value"];
+        ///The fields a client may write (not `readOnly`).
+        pub const WRITABLE: &[&str] = &["token_info", "token_value"];
+    }
+    ///Fields of `Error`.
+    pub mod error {
+        ///Every field, in spec order.
+        pub const FIELDS: &[&str] = &["error_code", "message", "details"];
+        ///The fields a client may write (not `readOnly`).
+        pub const WRITABLE: &[&str] = &["error_code", "message", "details"];
+    }
+    ///Fields of `ListPublicTokensResponse`.
+    pub mod list_public_tokens_response {
+        ///Every field, in spec order.
+        pub const FIELDS: &[&str] = &["token_infos"];
+        ///The fields a client may write (not `readOnly`).
+        pub const WRITABLE: &[&str] = &["token_infos"];
+    }
+    ///Fields of `PublicTokenInfo`.
+    pub mod public_token_info {
+        ///Every field, in spec order.
+        pub const FIELDS: &[&str] = &[
+            "token_id",
+            "comment",
+            "creation_time",
+            "expiry_time",
+            "scopes",
+            "autoscope_state",
+            "inferred_scopes",
+            "backfill_scopes",
+        ];
+        ///The fields a client may write (not `readOnly`).
+        pub const WRITABLE: &[&str] = &["comment", "scopes"];
+    }
+    ///Fields of `RevokeTokenRequest`.
+    pub mod revoke_token_request {
+        ///Every field, in spec order.
+        pub const FIELDS: &[&str] = &["token_id"];
+        ///The fields a client may write (not `readOnly`).
+        pub const WRITABLE: &[&str] = &["token_id"];
+    }
+    ///Fields of `UpdateTokenRequest`.
+    pub mod update_token_request {
+        ///Every field, in spec order.
+        pub const FIELDS: &[&str] = &["token", "update_mask"];
+        ///The fields a client may write (not `readOnly`).
+        pub const WRITABLE: &[&str] = &["token", "update_mask"];
+    }
+}

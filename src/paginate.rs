@@ -1,0 +1,311 @@
+//! Lazy pagination of any Databricks list operation, as streams of pages or of items.
+//!
+//! A list operation is a function from a page token to a page ([`paginate`] takes it as a closure, so
+//! every other request parameter is captured once and sent unchanged on each page). The rules, which two
+//! official SDKs have each broken once:
+//! - nothing is requested until the stream is polled;
+//! - it stops when `next_page_token` is absent **or empty**;
+//! - an empty page that still carries a token does **not** end the listing;
+//! - the first error is yielded, then the stream ends;
+//! - a server that sends a token it already sent is detected (an error), instead of looping forever;
+//! - a listing can resume from a saved token ([`Paginator::resume_from`]).
+//!
+//! Unpaginated lists (the token list) are a single page whose `next_page_token` is always `None`.
+
+use std::collections::HashSet;
+use std::future::Future;
+
+use futures::{Stream, TryStreamExt, stream};
+
+use crate::error::{Error, Result};
+
+/// One page of a list response.
+///
+/// ```
+/// use databricks_tokens::paginate::Page;
+/// use databricks_tokens::types::ListPublicTokensResponse;
+/// let page = ListPublicTokensResponse::default();
+/// assert_eq!(page.next_page_token(), None);
+/// assert!(page.into_items().is_empty());
+/// ```
+pub trait Page {
+    /// What the page lists.
+    type Item;
+    /// The token of the next page; `None` or empty on the last page.
+    fn next_page_token(&self) -> Option<&str>;
+    /// The page's items.
+    fn into_items(self) -> Vec<Self::Item>;
+}
+
+impl Page for crate::types::ListPublicTokensResponse {
+    type Item = crate::types::PublicTokenInfo;
+    fn next_page_token(&self) -> Option<&str> {
+        None
+    }
+    fn into_items(self) -> Vec<Self::Item> {
+        self.token_infos
+    }
+}
+
+/// A lazy listing; see [`paginate`].
+#[must_use = "a paginator does nothing until its pages or items are polled"]
+pub struct Paginator<F> {
+    fetch: F,
+    start: Option<String>,
+}
+
+impl<F> std::fmt::Debug for Paginator<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Paginator").field("start", &self.start).finish_non_exhaustive()
+    }
+}
+
+/// Paginates a list operation given as `fetch(page_token) -> page`.
+///
+/// ```no_run
+/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+/// use databricks_tokens::paginate::paginate;
+/// use futures::TryStreamExt;
+/// let tokens = w.tokens();
+/// // The token list is one page; any token-paginated list works the same way.
+/// let all = paginate(|_token| async move { tokens.list_page().await }).collect_items().await?;
+/// # Ok(()) }
+/// ```
+pub fn paginate<P, F, Fut>(fetch: F) -> Paginator<F>
+where
+    P: Page,
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<P>>,
+{
+    Paginator { fetch, start: None }
+}
+
+/// What to do next.
+enum Next {
+    Fetch(Option<String>),
+    Fail(Error),
+    Done,
+}
+
+impl<P, F, Fut> Paginator<F>
+where
+    P: Page,
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<P>>,
+{
+    /// Starts from a page token saved from an earlier listing's page.
+    pub fn resume_from(mut self, page_token: impl Into<String>) -> Self {
+        self.start = Some(page_token.into()).filter(|t: &String| !t.is_empty());
+        self
+    }
+
+    /// The pages, in order. Pin it (`std::pin::pin!`) to call `next()` on it.
+    pub fn pages(self) -> impl Stream<Item = Result<P>> {
+        let Self { fetch, start } = self;
+        let seen: HashSet<String> = start.iter().cloned().collect();
+        stream::unfold((fetch, Next::Fetch(start), seen), |(mut fetch, next, mut seen)| async move {
+            let token = match next {
+                Next::Done => return None,
+                Next::Fail(e) => return Some((Err(e), (fetch, Next::Done, seen))),
+                Next::Fetch(token) => token,
+            };
+            match fetch(token).await {
+                Err(e) => Some((Err(e), (fetch, Next::Done, seen))),
+                Ok(page) => {
+                    let next = match page.next_page_token().filter(|t| !t.is_empty()) {
+                        None => Next::Done,
+                        Some(t) if !seen.insert(t.to_owned()) => Next::Fail(Error::invalid_request(format!(
+                            "the server sent page token {t:?} twice: stopping instead of listing forever"
+                        ))),
+                        Some(t) => Next::Fetch(Some(t.to_owned())),
+                    };
+                    Some((Ok(page), (fetch, next, seen)))
+                }
+            }
+        })
+    }
+
+    /// The items of every page, in order.
+    pub fn items(self) -> impl Stream<Item = Result<P::Item>> {
+        self.pages().map_ok(|page| stream::iter(page.into_items().into_iter().map(Ok))).try_flatten()
+    }
+
+    /// Every item, or the first error.
+    pub async fn collect_items(self) -> Result<Vec<P::Item>> {
+        self.items().try_collect().await
+    }
+
+    /// Every page, or the first error.
+    pub async fn collect_pages(self) -> Result<Vec<P>> {
+        self.pages().try_collect().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use futures::StreamExt;
+    use serde_json::json;
+    use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+    use super::*;
+    use crate::auth::PatCredentials;
+    use crate::clock::SystemClock;
+    use crate::generated::paginated_fixture::{Client, types::ListThingsResponse, types::Thing};
+    use crate::pipeline::{Pipeline, PipelineParts, run};
+    use crate::retry::RetryPolicy;
+
+    impl Page for ListThingsResponse {
+        type Item = Thing;
+        fn next_page_token(&self) -> Option<&str> {
+            self.next_page_token.as_deref()
+        }
+        fn into_items(self) -> Vec<Thing> {
+            self.things
+        }
+    }
+
+    fn fixture_client(uri: &str) -> Client {
+        let pipeline = Pipeline::new(PipelineParts {
+            credentials: Arc::new(PatCredentials::new("t")),
+            retry: RetryPolicy::disabled(),
+            clock: Arc::new(SystemClock),
+            rate_limit: None,
+            product: ("test".into(), "0".into()),
+            workspace_id: None,
+        })
+        .unwrap();
+        Client::new_with_client(uri, reqwest::Client::new(), pipeline)
+    }
+
+    /// Lists things named like `filter`, two per page, through the generated client and the pipeline.
+    fn things<'a>(
+        client: &'a Client,
+        filter: &'a str,
+    ) -> Paginator<impl FnMut(Option<String>) -> std::pin::Pin<Box<dyn Future<Output = Result<ListThingsResponse>> + Send + 'a>>> {
+        paginate(move |token: Option<String>| {
+            let mut call = client.list_things().page_size(2).filter(filter);
+            if let Some(t) = token {
+                call = call.page_token(t);
+            }
+            Box::pin(run("list_things", "GET", "/api/2.0/things/list", call.send())) as std::pin::Pin<Box<dyn Future<Output = _> + Send>>
+        })
+    }
+
+    /// Answers page requests from a script: page token (None = first) → body.
+    async fn scripted(pages: Vec<(Option<&'static str>, serde_json::Value)>) -> MockServer {
+        let server = MockServer::start().await;
+        for (token, body) in pages {
+            let m = Mock::given(method("GET")).and(path("/api/2.0/things/list"));
+            let m = match token {
+                None => m.and(query_param_is_missing("page_token")),
+                Some(t) => m.and(query_param("page_token", t)),
+            };
+            m.respond_with(ResponseTemplate::new(200).set_body_json(body)).mount(&server).await;
+        }
+        server
+    }
+
+    fn ids(items: &[Thing]) -> Vec<&str> {
+        items.iter().map(|t| t.id.as_deref().unwrap_or("?")).collect()
+    }
+
+    #[tokio::test]
+    async fn walks_every_page_sending_the_other_parameters_unchanged() {
+        let server = scripted(vec![
+            (None, json!({"things": [{"id": "1"}, {"id": "2"}], "next_page_token": "p2"})),
+            (Some("p2"), json!({"things": [{"id": "3"}, {"id": "4"}], "next_page_token": "p3"})),
+            (Some("p3"), json!({"things": [{"id": "5"}]})),
+        ])
+        .await;
+        let client = fixture_client(&server.uri());
+        let all = things(&client, "a b").collect_items().await.unwrap();
+        assert_eq!(ids(&all), ["1", "2", "3", "4", "5"]);
+        let requests: Vec<Request> = server.received_requests().await.unwrap();
+        assert_eq!(requests.len(), 3);
+        for r in &requests {
+            let q: Vec<(String, String)> = r.url.query_pairs().into_owned().filter(|(k, _)| k != "page_token").collect();
+            assert_eq!(q, [("filter".to_owned(), "a b".to_owned()), ("page_size".to_owned(), "2".to_owned())]);
+        }
+    }
+
+    #[tokio::test]
+    async fn nothing_is_requested_until_polled() {
+        let server = scripted(vec![(None, json!({"things": [{"id": "1"}]}))]).await;
+        let client = fixture_client(&server.uri());
+        let pages = things(&client, "").pages();
+        assert!(server.received_requests().await.unwrap().is_empty());
+        drop(pages);
+        assert!(server.received_requests().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_empty_token_ends_the_listing_an_empty_page_with_a_token_does_not() {
+        let server = scripted(vec![
+            (None, json!({"next_page_token": "p2"})),
+            (Some("p2"), json!({"things": [], "next_page_token": "p3"})),
+            (Some("p3"), json!({"things": [{"id": "7"}], "next_page_token": ""})),
+        ])
+        .await;
+        let client = fixture_client(&server.uri());
+        let pages = things(&client, "").collect_pages().await.unwrap();
+        assert_eq!(pages.len(), 3);
+        assert_eq!(ids(&things(&client, "").collect_items().await.unwrap()), ["7"]);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_token_is_an_error_not_an_endless_loop() {
+        let server = scripted(vec![
+            (None, json!({"things": [{"id": "1"}], "next_page_token": "p2"})),
+            (Some("p2"), json!({"things": [{"id": "2"}], "next_page_token": "p2"})),
+        ])
+        .await;
+        let client = fixture_client(&server.uri());
+        let results: Vec<Result<Thing>> = things(&client, "").items().collect().await;
+        assert_eq!(results.len(), 3, "two items then the error");
+        let err = results[2].as_ref().unwrap_err();
+        assert!(err.to_string().contains("page token \"p2\" twice"), "{err}");
+        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_first_error_is_yielded_then_the_stream_ends() {
+        let server = MockServer::start().await;
+        Mock::given(query_param_is_missing("page_token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"things": [{"id": "1"}], "next_page_token": "p2"})))
+            .mount(&server)
+            .await;
+        Mock::given(query_param("page_token", "p2"))
+            .respond_with(
+                ResponseTemplate::new(400).set_body_json(json!({"error_code": "INVALID_PARAMETER_VALUE", "message": "bad token"})),
+            )
+            .mount(&server)
+            .await;
+        let client = fixture_client(&server.uri());
+        let results: Vec<Result<ListThingsResponse>> = things(&client, "").pages().collect().await;
+        assert_eq!(results.len(), 2);
+        assert!(results[0].is_ok());
+        assert_eq!(results[1].as_ref().unwrap_err().error_code(), Some("INVALID_PARAMETER_VALUE"));
+        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+        let err = things(&client, "").collect_items().await.unwrap_err();
+        assert_eq!(err.message(), "bad token");
+    }
+
+    #[tokio::test]
+    async fn a_listing_resumes_from_a_saved_token() {
+        let server = scripted(vec![
+            (None, json!({"things": [{"id": "1"}], "next_page_token": "p2"})),
+            (Some("p2"), json!({"things": [{"id": "2"}], "next_page_token": "p3"})),
+            (Some("p3"), json!({"things": [{"id": "3"}]})),
+        ])
+        .await;
+        let client = fixture_client(&server.uri());
+        let mut pages = std::pin::pin!(things(&client, "").pages());
+        let first = pages.next().await.unwrap().unwrap();
+        let saved = first.next_page_token.clone().unwrap();
+        let rest = things(&client, "").resume_from(saved).collect_items().await.unwrap();
+        assert_eq!(ids(&rest), ["2", "3"]);
+    }
+}

@@ -180,17 +180,16 @@ mod tests {
         Client::new_with_client(uri, reqwest::Client::new(), pipeline)
     }
 
+    type PageFuture<'a> = std::pin::Pin<Box<dyn Future<Output = Result<ListThingsResponse>> + Send + 'a>>;
+
     /// Lists things named like `filter`, two per page, through the generated client and the pipeline.
-    fn things<'a>(
-        client: &'a Client,
-        filter: &'a str,
-    ) -> Paginator<impl FnMut(Option<String>) -> std::pin::Pin<Box<dyn Future<Output = Result<ListThingsResponse>> + Send + 'a>>> {
+    fn things<'a>(client: &'a Client, filter: &'a str) -> Paginator<impl FnMut(Option<String>) -> PageFuture<'a>> {
         paginate(move |token: Option<String>| {
             let mut call = client.list_things().page_size(2).filter(filter);
             if let Some(t) = token {
                 call = call.page_token(t);
             }
-            Box::pin(run("list_things", "GET", "/api/2.0/things/list", call.send())) as std::pin::Pin<Box<dyn Future<Output = _> + Send>>
+            Box::pin(run("list_things", "GET", "/api/2.0/things/list", call.send())) as PageFuture<'a>
         })
     }
 

@@ -70,6 +70,8 @@ pub enum ErrorKind {
     Auth,
     /// An operation of a mock that the test did not implement.
     NotImplementedByMock,
+    /// A lookup that should find one resource found several.
+    Ambiguous,
 }
 
 impl ErrorKind {
@@ -508,9 +510,22 @@ impl Error {
         Self::with(ErrorKind::Decode, message).with_source(source)
     }
 
+    /// A resource was looked up and is not there (decided by this client, not sent by the server).
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::with(ErrorKind::NotFound, message)
+    }
+
+    /// A lookup that should find one resource found several.
+    pub fn ambiguous(message: impl Into<String>) -> Self {
+        Self::with(ErrorKind::Ambiguous, message)
+    }
+
     /// The error a mock returns for an operation the test did not implement.
     pub fn not_implemented_by_mock(operation: &str) -> Self {
-        Self::with(ErrorKind::NotImplementedByMock, format!("{operation} is not implemented by this mock"))
+        Self::with(
+            ErrorKind::NotImplementedByMock,
+            format!("{operation} is not implemented by this mock: override TokenApi::{operation} in your test double"),
+        )
     }
 
     /// Attaches the underlying cause.

@@ -57,6 +57,7 @@ mod client;
 pub mod clock;
 pub mod config;
 mod error;
+pub mod field_mask;
 mod generated;
 #[cfg(feature = "local-workspace")]
 pub mod local;
@@ -67,6 +68,7 @@ mod redact;
 pub mod retry;
 mod secret;
 pub mod wire;
+pub mod workflows;
 
 /// The README's examples, compiled as doctests so that they stay true.
 #[doc = include_str!("../README.md")]

@@ -121,19 +121,24 @@ fn keep_only_success_responses(spec: &mut openapiv3::OpenAPI) {
     }
 }
 
-/// One `pub mod <snake_name> { FIELDS, WRITABLE }` per object schema with properties.
+/// One `pub mod <snake_name> { FIELDS, WRITABLE, OBJECTS }` per object schema with properties.
 fn field_tables(spec: &openapiv3::OpenAPI) -> Vec<proc_macro2::TokenStream> {
     use openapiv3::{ReferenceOr, SchemaKind, Type};
     let Some(components) = &spec.components else { return Vec::new() };
-    let read_only = |schema: &ReferenceOr<Box<openapiv3::Schema>>| -> bool {
+    // A property's own schema, or the component schema it refers to.
+    let resolve = |schema: &ReferenceOr<Box<openapiv3::Schema>>| -> Option<openapiv3::Schema> {
         match schema {
-            ReferenceOr::Item(s) => s.schema_data.read_only,
+            ReferenceOr::Item(s) => Some((**s).clone()),
             ReferenceOr::Reference { reference } => reference
                 .strip_prefix("#/components/schemas/")
                 .and_then(|name| components.schemas.get(name))
                 .and_then(ReferenceOr::as_item)
-                .is_some_and(|s| s.schema_data.read_only),
+                .cloned(),
         }
+    };
+    let read_only = |schema: &ReferenceOr<Box<openapiv3::Schema>>| resolve(schema).is_some_and(|s| s.schema_data.read_only);
+    let is_object = |schema: &ReferenceOr<Box<openapiv3::Schema>>| {
+        resolve(schema).is_some_and(|s| matches!(s.schema_kind, SchemaKind::Type(Type::Object(_))))
     };
     components
         .schemas
@@ -146,6 +151,7 @@ fn field_tables(spec: &openapiv3::OpenAPI) -> Vec<proc_macro2::TokenStream> {
             }
             let fields: Vec<&str> = object.properties.keys().map(String::as_str).collect();
             let writable: Vec<&str> = object.properties.iter().filter(|(_, s)| !read_only(s)).map(|(k, _)| k.as_str()).collect();
+            let objects: Vec<&str> = object.properties.iter().filter(|(_, s)| is_object(s)).map(|(k, _)| k.as_str()).collect();
             let module = quote::format_ident!("{}", snake_case(name));
             let doc = format!("Fields of `{name}`.");
             Some(quote::quote! {
@@ -155,6 +161,8 @@ fn field_tables(spec: &openapiv3::OpenAPI) -> Vec<proc_macro2::TokenStream> {
                     pub const FIELDS: &[&str] = &[#(#fields),*];
                     #[doc = "The fields a client may write (not `readOnly`)."]
                     pub const WRITABLE: &[&str] = &[#(#writable),*];
+                    #[doc = "The fields that are objects: the only ones a nested path (`a.b`) may enter."]
+                    pub const OBJECTS: &[&str] = &[#(#objects),*];
                 }
             })
         })

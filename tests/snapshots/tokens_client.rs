@@ -1311,6 +1311,8 @@ pub mod schema {
             "scopes",
             "autoscope_enabled",
         ];
+        ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
+        pub const OBJECTS: &[&str] = &[];
     }
     ///Fields of `CreateTokenResponse`.
     pub mod create_token_response {
@@ -1318,6 +1320,8 @@ pub mod schema {
         pub const FIELDS: &[&str] = &["token_info", "token_value"];
         ///The fields a client may write (not `readOnly`).
         pub const WRITABLE: &[&str] = &["token_info", "token_value"];
+        ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
+        pub const OBJECTS: &[&str] = &["token_info"];
     }
     ///Fields of `Error`.
     pub mod error {
@@ -1325,6 +1329,8 @@ pub mod schema {
         pub const FIELDS: &[&str] = &["error_code", "message", "details"];
         ///The fields a client may write (not `readOnly`).
         pub const WRITABLE: &[&str] = &["error_code", "message", "details"];
+        ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
+        pub const OBJECTS: &[&str] = &[];
     }
     ///Fields of `ListPublicTokensResponse`.
     pub mod list_public_tokens_response {
@@ -1332,6 +1338,8 @@ pub mod schema {
         pub const FIELDS: &[&str] = &["token_infos"];
         ///The fields a client may write (not `readOnly`).
         pub const WRITABLE: &[&str] = &["token_infos"];
+        ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
+        pub const OBJECTS: &[&str] = &[];
     }
     ///Fields of `PublicTokenInfo`.
     pub mod public_token_info {
@@ -1348,6 +1356,8 @@ pub mod schema {
         ];
         ///The fields a client may write (not `readOnly`).
         pub const WRITABLE: &[&str] = &["comment", "scopes"];
+        ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
+        pub const OBJECTS: &[&str] = &[];
     }
     ///Fields of `RevokeTokenRequest`.
     pub mod revoke_token_request {
@@ -1355,6 +1365,8 @@ pub mod schema {
         pub const FIELDS: &[&str] = &["token_id"];
         ///The fields a client may write (not `readOnly`).
         pub const WRITABLE: &[&str] = &["token_id"];
+        ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
+        pub const OBJECTS: &[&str] = &[];
     }
     ///Fields of `UpdateTokenRequest`.
     pub mod update_token_request {
@@ -1362,5 +1374,7 @@ pub mod schema {
         pub const FIELDS: &[&str] = &["token", "update_mask"];
         ///The fields a client may write (not `readOnly`).
         pub const WRITABLE: &[&str] = &["token", "update_mask"];
+        ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
+        pub const OBJECTS: &[&str] = &["token"];
     }
 }

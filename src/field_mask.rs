@@ -283,8 +283,8 @@ impl<R: Resource + Serialize + DeserializeOwned> Update<R> {
         Ok(Self { resource, mask })
     }
 
-    /// The update that turns `current` into `desired`: every writable field whose JSON differs. A field
-    /// `desired` leaves out but `current` has is cleared (sent as `""`, `[]`, `{}`...).
+    /// The update that turns `current` into `desired`: every writable field whose JSON differs, and only
+    /// those are sent. A field `desired` leaves out but `current` has is cleared (sent as `""`, `[]`, `{}`...).
     pub fn from_diff(current: &R, desired: &R) -> Result<Self> {
         let (current, mut desired) = (to_object(current)?, to_object(desired)?);
         let mut paths = Vec::new();
@@ -301,6 +301,8 @@ impl<R: Resource + Serialize + DeserializeOwned> Update<R> {
         if paths.is_empty() {
             return Err(Error::invalid_request(format!("nothing to update: the desired {} has the same writable fields", R::NAME)));
         }
+        // Send the masked fields only: the service ignores the rest, which would only add noise.
+        desired.retain(|k, _| paths.contains(&k.as_str()));
         let resource =
             serde_json::from_value(Value::Object(desired)).map_err(|e| Error::decode(format!("rebuilding the {}", R::NAME), e))?;
         Self::new(resource, TypedFieldMask::new(FieldMask::new(paths)?)?)

@@ -60,7 +60,7 @@ pub enum ErrorKind {
     Transport,
     /// A request attempt or the overall retry budget ran out of time.
     Timeout,
-    /// A successful response whose body does not decode.
+    /// A successful response whose body does not decode, or that makes no sense.
     Decode,
     /// The caller's input was refused before anything was sent.
     InvalidRequest,
@@ -503,6 +503,11 @@ impl Error {
     /// A time limit ran out.
     pub fn timeout(message: impl Into<String>) -> Self {
         Self::with(ErrorKind::Timeout, message)
+    }
+
+    /// A successful response that makes no sense (for example a page token sent twice).
+    pub fn unexpected_response(message: impl Into<String>) -> Self {
+        Self::with(ErrorKind::Decode, message)
     }
 
     /// A successful response whose body does not decode.

@@ -114,7 +114,7 @@ where
                 Ok(page) => {
                     let next = match page.next_page_token().filter(|t| !t.is_empty()) {
                         None => Next::Done,
-                        Some(t) if !seen.insert(t.to_owned()) => Next::Fail(Error::invalid_request(format!(
+                        Some(t) if !seen.insert(t.to_owned()) => Next::Fail(Error::unexpected_response(format!(
                             "the server sent page token {t:?} twice: stopping instead of listing forever"
                         ))),
                         Some(t) => Next::Fetch(Some(t.to_owned())),

@@ -3,7 +3,9 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex, OnceLock};
+use common::Capture;
+
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use databricks_tokens::types::{CreateTokenRequest, PublicTokenInfo, UpdateTokenRequest};
@@ -14,19 +16,6 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN_VALUE: &str = "dapiNEWTOKENVALUE5f1e2d3c4b5a";
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Every log line of the process at TRACE level, `log` records included.
 fn logs() -> &'static Capture {
@@ -108,7 +97,7 @@ async fn no_secret_in_logs_debug_or_errors() {
     for (i, text) in shown.iter().enumerate() {
         assert_no_secret(&format!("output {i}"), text);
     }
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = logs.text();
     assert_no_secret("the TRACE log", &logged);
     // The log really covered the calls, bodies included, so the check above means something.
     for expected in ["create_token", "list_tokens", "update_token", "revoke_token", "**REDACTED**", "\"comment\":\"ci\""] {
@@ -149,7 +138,7 @@ async fn no_oauth_secret_in_logs_debug_or_errors() {
     let err = w.tokens().list().await.unwrap_err();
     assert!(err.is_unauthenticated());
     let shown = format!("{config:?} {w:?} {err} {err:?}");
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = logs.text();
     for secret in [CLIENT_SECRET, ACCESS_TOKEN] {
         assert!(!shown.contains(secret), "Debug/Display leaks {secret}: {shown}");
         assert!(!logged.contains(secret), "the TRACE log leaks {secret}");

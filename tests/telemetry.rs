@@ -2,10 +2,9 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use databricks_tokens::{ErrorKind, RetryPolicy, WorkspaceClient};
+use databricks_tokens::{ErrorKind, WorkspaceClient};
 use serde_json::json;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -74,45 +73,5 @@ fn a_bad_rate_limit_is_a_config_error() {
     for bad in [0.0, -1.0, f64::NAN] {
         let err = WorkspaceClient::builder().host("https://h").token("t").rate_limit(bad).build().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
-    }
-}
-
-/// Collects formatted tracing output.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn each_call_has_a_span_with_operation_status_and_attempts() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let server = MockServer::start().await;
-    Mock::given(any()).respond_with(ResponseTemplate::new(503)).up_to_n_times(1).with_priority(1).mount(&server).await;
-    Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).with_priority(2).mount(&server).await;
-    let (w, _) = common::client(&server.uri(), RetryPolicy::default());
-    w.tokens().list().await.unwrap();
-
-    let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    let line = out.lines().find(|l| l.contains("close")).unwrap_or_else(|| panic!("no span closed: {out}"));
-    for field in ["operation=\"list_tokens\"", "method=\"GET\"", "path=\"/api/2.0/token/list\"", "status=200", "attempts=2", "duration_ms="]
-    {
-        assert!(line.contains(field), "{field} missing in {line}");
     }
 }

@@ -130,15 +130,9 @@ impl State {
                 }
             },
         };
-        let comment = match body.get("comment") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(c)) => Some(c.clone()),
-            Some(other) => return error(400, "INVALID_PARAMETER_VALUE", format!("comment must be a string, got {other}.")),
-        };
-        let scopes = match body.get("scopes").map(string_list) {
-            None => None,
-            Some(Ok(s)) => Some(s),
-            Some(Err(message)) => return error(400, "INVALID_PARAMETER_VALUE", message),
+        let (comment, scopes) = match comment_and_scopes(body) {
+            Ok(fields) => fields,
+            Err(answer) => return answer,
         };
         let autoscope = body.get("autoscope_enabled").and_then(Value::as_bool).unwrap_or(false);
         let now = self.now_ms();
@@ -199,15 +193,9 @@ impl State {
                 );
             }
         }
-        let comment = match token.get("comment") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(c)) => Some(c.clone()),
-            Some(other) => return error(400, "INVALID_PARAMETER_VALUE", format!("comment must be a string, got {other}.")),
-        };
-        let scopes = match token.get("scopes").map(string_list) {
-            None => None,
-            Some(Ok(s)) => Some(s),
-            Some(Err(message)) => return error(400, "INVALID_PARAMETER_VALUE", message),
+        let (comment, scopes) = match comment_and_scopes(token) {
+            Ok(fields) => fields,
+            Err(answer) => return answer,
         };
         let now = self.now_ms();
         let Some(stored) = self.tokens.get_mut(token_id).filter(|t| t.owner == user && t.valid_at(now)) else {
@@ -261,6 +249,18 @@ fn int64(v: &Value) -> Option<i64> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
+}
+
+/// The `comment` and `scopes` of a create body or of an update's token, type-checked.
+fn comment_and_scopes(object: &serde_json::Map<String, Value>) -> Result<(Option<String>, Option<Vec<String>>), Answer> {
+    let invalid = |message: String| error(400, "INVALID_PARAMETER_VALUE", message);
+    let comment = match object.get("comment") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) => Some(c.clone()),
+        Some(other) => return Err(invalid(format!("comment must be a string, got {other}."))),
+    };
+    let scopes = object.get("scopes").map(string_list).transpose().map_err(invalid)?;
+    Ok((comment, scopes))
 }
 
 fn string_list(v: &Value) -> Result<Vec<String>, String> {

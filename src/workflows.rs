@@ -331,21 +331,64 @@ pub struct CleanupReport {
 /// ```
 pub trait TokenWorkflows: TokenApi {
     /// Creates a token.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// # use databricks_tokens::field_mask::Update;
+    /// let ci = w.create_token(NewToken::new().comment("ci").lifetime(Duration::from_secs(300))).await?;
+    /// let secret = ci.token_value.as_ref().map(|s| s.expose()); // hand it to the CI job, never log it
+    /// # Ok(()) }
+    /// ```
     fn create_token(&self, new: NewToken) -> impl Future<Output = Result<CreateTokenResponse>> + Send {
         async move { self.create(new.into_request()?).await }
     }
 
     /// Every valid token, as a `Vec`.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// # use databricks_tokens::field_mask::Update;
+    /// for token in w.list_tokens().await? {
+    ///     println!("{:?} expires {:?}", token.comment, token.expiry());
+    /// }
+    /// # Ok(()) }
+    /// ```
     fn list_tokens(&self) -> impl Future<Output = Result<Vec<PublicTokenInfo>>> + Send {
         self.list()
     }
 
     /// Every valid token, as a lazy stream (one request, when first polled).
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// # use databricks_tokens::field_mask::Update;
+    /// use futures::TryStreamExt;
+    /// let mut tokens = std::pin::pin!(w.token_stream());
+    /// while let Some(token) = tokens.try_next().await? {
+    ///     println!("{:?}", token.token_id);
+    /// }
+    /// # Ok(()) }
+    /// ```
     fn token_stream(&self) -> impl Stream<Item = Result<PublicTokenInfo>> + Send + '_ {
         paginate(move |_token| async move { self.list().await.map(|token_infos| ListPublicTokensResponse { token_infos }) }).items()
     }
 
     /// The token with this id; [`Error::is_not_found`] when there is none.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// # use databricks_tokens::field_mask::Update;
+    /// let token = w.get_token("5f1e...").await?;
+    /// # Ok(()) }
+    /// ```
     fn get_token(&self, token_id: &str) -> impl Future<Output = Result<PublicTokenInfo>> + Send {
         async move {
             self.list()
@@ -357,6 +400,15 @@ pub trait TokenWorkflows: TokenApi {
     }
 
     /// The one token with this comment; an error when none or several have it.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// # use databricks_tokens::field_mask::Update;
+    /// let deploy = w.get_token_by_comment("deploy bot").await?;
+    /// # Ok(()) }
+    /// ```
     fn get_token_by_comment(&self, comment: &str) -> impl Future<Output = Result<PublicTokenInfo>> + Send {
         async move {
             let mut found: Vec<PublicTokenInfo> =
@@ -373,6 +425,15 @@ pub trait TokenWorkflows: TokenApi {
     }
 
     /// Writes the fields an [`Update`] names, and only those.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// # use databricks_tokens::field_mask::Update;
+    /// w.update_token("5f1e...", Update::token().comment("ci (renamed)").clear_scopes()).await?;
+    /// # Ok(()) }
+    /// ```
     fn update_token(&self, token_id: &str, update: Update<PublicTokenInfo>) -> impl Future<Output = Result<()>> + Send {
         async move {
             if update.mask().as_mask().paths().is_empty() {
@@ -384,11 +445,29 @@ pub trait TokenWorkflows: TokenApi {
     }
 
     /// Revokes a token; an unknown id is an error ([`Error::is_not_found`]).
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// # use databricks_tokens::field_mask::Update;
+    /// w.delete_token("5f1e...").await?;
+    /// # Ok(()) }
+    /// ```
     fn delete_token(&self, token_id: &str) -> impl Future<Output = Result<()>> + Send {
         self.delete(token_id)
     }
 
     /// Revokes a token; one that does not exist counts as done. Returns whether it existed.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// # use databricks_tokens::field_mask::Update;
+    /// let existed = w.delete_token_if_exists("5f1e...").await?;
+    /// # Ok(()) }
+    /// ```
     fn delete_token_if_exists(&self, token_id: &str) -> impl Future<Output = Result<bool>> + Send {
         async move {
             match self.delete(token_id).await {
@@ -401,6 +480,22 @@ pub trait TokenWorkflows: TokenApi {
 
     /// Replaces a token: creates one with the same comment and scopes and a new lifetime, then revokes
     /// the old one. If revoking fails, the error holds the replacement and says the old one is alive.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// # use databricks_tokens::field_mask::Update;
+    /// match w.rotate_token("5f1e...", Duration::from_secs(24 * 3600)).await {
+    ///     Ok(new) => println!("rotated to {:?}", new.token_info.and_then(|i| i.token_id)),
+    ///     Err(RotateError::Revoke { replacement, old_token_id, .. }) => {
+    ///         // Keep using `replacement`; retry revoking `old_token_id` later.
+    ///         println!("{old_token_id} is still alive");
+    ///     }
+    ///     Err(e) => return Err(e.into()),
+    /// }
+    /// # Ok(()) }
+    /// ```
     fn rotate_token(
         &self,
         token_id: &str,
@@ -420,6 +515,15 @@ pub trait TokenWorkflows: TokenApi {
     }
 
     /// The valid tokens that expire within `window` from now (never-expiring ones excluded).
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// # use databricks_tokens::field_mask::Update;
+    /// let soon = w.tokens_expiring_within(Duration::from_secs(7 * 24 * 3600)).await?;
+    /// # Ok(()) }
+    /// ```
     fn tokens_expiring_within(&self, window: Duration) -> impl Future<Output = Result<Vec<PublicTokenInfo>>> + Send {
         async move {
             let now = SystemTime::now();
@@ -428,6 +532,16 @@ pub trait TokenWorkflows: TokenApi {
     }
 
     /// Revokes the tokens a [`Cleanup`] selects (or, in a dry run, reports them).
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// # use databricks_tokens::field_mask::Update;
+    /// let preview = w.cleanup_tokens(Cleanup::expiring_within(Duration::ZERO).comment_starts_with("ci-").dry_run()).await?;
+    /// println!("would revoke {}", preview.selected.len());
+    /// # Ok(()) }
+    /// ```
     fn cleanup_tokens(&self, plan: Cleanup) -> impl Future<Output = Result<CleanupReport>> + Send {
         async move {
             let now = SystemTime::now();

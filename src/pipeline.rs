@@ -149,10 +149,9 @@ impl Pipeline {
                 state.record(attempt, shared.clock.now().saturating_duration_since(start));
             }
 
-            let delay = match &result {
+            let decision = match &result {
                 Ok(r) if r.status() == 401 && !replayed_after_401 && shared.credentials.invalidate() => {
-                    replayed_after_401 = true;
-                    Some(Duration::ZERO)
+                    Decision::ReplayWithFreshCredentials
                 }
                 Ok(r) if is_retryable_status(r.status().as_u16()) => {
                     let hinted = r
@@ -160,47 +159,69 @@ impl Pipeline {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    Some(hinted.map_or_else(|| shared.retry.backoff(retries), |d| d.min(shared.retry.max_retry_after())))
+                    Decision::Retry(hinted.map_or_else(|| shared.retry.backoff(retries), |d| d.min(shared.retry.max_retry_after())))
                 }
-                Ok(_) => None,
+                Ok(_) => Decision::Return,
                 // The connection was never made: nothing reached the server, safe for every operation.
-                Err(e) if e.is_connect() => Some(shared.retry.backoff(retries)),
+                Err(e) if e.is_connect() => Decision::Retry(shared.retry.backoff(retries)),
                 // Sent, maybe processed: only operations that are safe to repeat.
-                Err(_) if idempotent => Some(shared.retry.backoff(retries)),
-                Err(_) => None,
+                Err(_) if idempotent => Decision::Retry(shared.retry.backoff(retries)),
+                Err(_) => Decision::Return,
             };
             let status = result.as_ref().map(|r| r.status().as_u16()).ok();
-            let Some(delay) = delay else {
+            if decision == Decision::Return {
                 tracing::debug!(attempt, ?status, "done");
                 return result;
-            };
+            }
             let Some(mut spare) = spare else {
                 tracing::debug!(attempt, ?status, "not retried: the request body cannot be replayed");
                 return result;
             };
-            if attempt >= shared.retry.max_attempts() || shared.clock.now() + delay >= deadline {
-                tracing::debug!(attempt, ?status, "not retried: attempts or time budget exhausted");
-                return result;
-            }
-            if replayed_after_401 && delay.is_zero() && status == Some(401) {
-                if let Err(e) = self.set_credentials(&mut spare).await {
-                    if let Some(state) = &state {
-                        state.set_error(e);
+            let delay = match decision {
+                Decision::ReplayWithFreshCredentials => {
+                    // One replay after a 401, whatever the retry policy: bounded by `replayed_after_401`.
+                    replayed_after_401 = true;
+                    if let Err(e) = self.set_credentials(&mut spare).await {
+                        if let Some(state) = &state {
+                            state.set_error(e);
+                        }
+                        return result;
                     }
-                    return result;
+                    tracing::debug!(attempt, "replaying once with fresh credentials after 401");
+                    Duration::ZERO
                 }
-            } else {
-                retries += 1;
-            }
-            match &result {
-                Ok(_) => tracing::debug!(attempt, ?status, delay_ms = delay.as_millis() as u64, "retrying"),
-                Err(e) => tracing::debug!(attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying after a transport failure"),
-            }
+                Decision::Retry(delay) => {
+                    if attempt >= shared.retry.max_attempts() || shared.clock.now() + delay >= deadline {
+                        tracing::debug!(attempt, ?status, "not retried: attempts or time budget exhausted");
+                        return result;
+                    }
+                    retries += 1;
+                    match &result {
+                        Ok(_) => tracing::debug!(attempt, ?status, delay_ms = delay.as_millis() as u64, "retrying"),
+                        Err(e) => {
+                            tracing::debug!(attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying after a transport failure")
+                        }
+                    }
+                    delay
+                }
+                Decision::Return => unreachable!("returned above"),
+            };
             drop(result);
             shared.clock.sleep(delay).await;
             next = Some(spare);
         }
     }
+}
+
+/// What to do after an attempt.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Decision {
+    /// Hand the result to the caller.
+    Return,
+    /// Wait, then send the same request again.
+    Retry(Duration),
+    /// Send it again at once with fresh credentials (once per call, after a 401).
+    ReplayWithFreshCredentials,
 }
 
 /// Detects a private-link login redirect, and logs the body at debug level.

@@ -56,7 +56,8 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// One attempt, no retry; the attempt and overall timeouts still apply.
+    /// One attempt, no retry; the attempt and overall timeouts still apply. (A 401 is still replayed
+    /// once with fresh credentials when the credentials provider can refresh: that is authentication.)
     pub fn disabled() -> Self {
         Self { max_attempts: 1, ..Self::default() }
     }

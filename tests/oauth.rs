@@ -148,3 +148,17 @@ async fn the_client_secret_never_goes_to_a_remote_plain_http_endpoint() {
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert!(err.to_string().contains("refusing to send the client secret to http://login.example.com"), "{err}");
 }
+
+#[tokio::test]
+async fn the_401_replay_is_part_of_authentication_not_of_retrying() {
+    let server = workspace(401, 3600).await;
+    let w = WorkspaceClient::builder()
+        .host(server.uri())
+        .oauth_m2m(CLIENT_ID, CLIENT_SECRET)
+        .retry_policy(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let err = w.tokens().list().await.unwrap_err();
+    assert!(err.is_unauthenticated());
+    assert_eq!(count(&server, "/api/2.0/token/list").await, 2, "one replay even with retries disabled");
+}

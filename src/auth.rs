@@ -157,7 +157,8 @@ impl OAuthM2mCredentials {
 
     fn cached_header(&self) -> Option<SecretString> {
         let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        cached.as_ref().filter(|t| self.clock.now() + OAUTH_REFRESH_MARGIN < t.expires_at).map(|t| t.header.clone())
+        let fresh_until = |t: &CachedToken| t.expires_at.checked_sub(OAUTH_REFRESH_MARGIN);
+        cached.as_ref().filter(|t| fresh_until(t).is_some_and(|until| self.clock.now() < until)).map(|t| t.header.clone())
     }
 
     fn check_url(&self, what: &str, url: &str) -> Result<reqwest::Url> {
@@ -245,9 +246,14 @@ impl OAuthM2mCredentials {
         let Some(TokenResponse { access_token: Some(token), token_type, expires_in, .. }) = parsed else {
             return Err(Error::auth(format!("oauth-m2m: the token endpoint {endpoint} answered without an access_token")));
         };
+        // A lifetime the server got wrong (absent, negative, absurd) is clamped: refreshing early is harmless.
         let lifetime = expires_in.map(i64::from).filter(|s| *s > 0).map_or(Duration::from_secs(300), |s| Duration::from_secs(s as u64));
+        let lifetime = lifetime.min(Duration::from_secs(24 * 3600));
         let token_type = token_type.filter(|t| !t.is_empty()).unwrap_or_else(|| "Bearer".to_owned());
-        Ok(CachedToken { header: SecretString::new(format!("{token_type} {}", token.expose())), expires_at: requested_at + lifetime })
+        Ok(CachedToken {
+            header: SecretString::new(format!("{token_type} {}", token.expose())),
+            expires_at: requested_at.checked_add(lifetime).unwrap_or(requested_at),
+        })
     }
 }
 

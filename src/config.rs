@@ -212,11 +212,11 @@ impl Config {
     }
     /// The per-attempt HTTP timeout.
     pub fn http_timeout(&self) -> Option<std::time::Duration> {
-        self.get("http_timeout_seconds").and_then(|v| v.parse().ok()).map(std::time::Duration::from_secs_f64)
+        self.get("http_timeout_seconds").and_then(seconds)
     }
     /// The overall retry budget of a call.
     pub fn retry_timeout(&self) -> Option<std::time::Duration> {
-        self.get("retry_timeout_seconds").and_then(|v| v.parse().ok()).map(std::time::Duration::from_secs_f64)
+        self.get("retry_timeout_seconds").and_then(seconds)
     }
     /// Where an attribute (by INI key) came from.
     pub fn source(&self, key: &str) -> Option<&Source> {
@@ -376,7 +376,7 @@ impl ConfigBuilder {
         };
         for key in ["rate_limit", "http_timeout_seconds", "retry_timeout_seconds"] {
             if let Some((v, source)) = values.get(key) {
-                let ok = v.trim().parse::<f64>().is_ok_and(|n| n.is_finite() && n > 0.0);
+                let ok = v.trim().parse::<f64>().is_ok_and(|n| n.is_finite() && n > 0.0) && (key == "rate_limit" || seconds(v).is_some());
                 if !ok {
                     return Err(fail(&values, format!("{key} = {v:?} (from {source}) is not a positive number")));
                 }
@@ -442,6 +442,11 @@ impl ConfigBuilder {
         }
         Ok(())
     }
+}
+
+/// A number of seconds as a duration; `None` when it is not a positive number a `Duration` can hold.
+fn seconds(v: &str) -> Option<std::time::Duration> {
+    v.trim().parse::<f64>().ok().and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
 }
 
 fn expand_home(path: &str, home: Option<String>) -> PathBuf {

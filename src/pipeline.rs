@@ -122,7 +122,8 @@ impl Pipeline {
         let shared = &self.0;
         let state = CallState::current();
         let start = shared.clock.now();
-        let deadline = start + shared.retry.timeout();
+        // A budget too large for an Instant means no budget.
+        let deadline = start.checked_add(shared.retry.timeout());
         let idempotent = shared.retry.is_idempotent(info.operation_id);
         let mut attempt = 0u32;
         let mut retries = 0u32;
@@ -132,7 +133,7 @@ impl Pipeline {
             let Some(mut request) = next.take() else { unreachable!("every loop turn sets the next request") };
             attempt += 1;
             let spare = request.try_clone();
-            let remaining = deadline.saturating_duration_since(shared.clock.now());
+            let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(shared.clock.now()));
             *request.timeout_mut() = Some(shared.retry.attempt_timeout().min(remaining).max(Duration::from_millis(1)));
             if let Some(limiter) = &shared.rate_limiter {
                 limiter.acquire(shared.clock.as_ref()).await;
@@ -191,7 +192,8 @@ impl Pipeline {
                     Duration::ZERO
                 }
                 Decision::Retry(delay) => {
-                    if attempt >= shared.retry.max_attempts() || shared.clock.now() + delay >= deadline {
+                    let too_late = deadline.is_some_and(|d| shared.clock.now().checked_add(delay).is_none_or(|at| at >= d));
+                    if attempt >= shared.retry.max_attempts() || too_late {
                         tracing::debug!(attempt, ?status, "not retried: attempts or time budget exhausted");
                         return result;
                     }

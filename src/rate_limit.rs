@@ -40,7 +40,7 @@ impl RateLimiter {
             }
             b.last = Some(now);
             b.tokens -= 1.0;
-            (b.tokens < 0.0).then(|| Duration::from_secs_f64(-b.tokens / self.per_second))
+            (b.tokens < 0.0).then(|| Duration::try_from_secs_f64(-b.tokens / self.per_second).unwrap_or(Duration::MAX))
         };
         if let Some(wait) = wait {
             clock.sleep(wait).await;
@@ -71,6 +71,14 @@ mod tests {
         let took = start.elapsed();
         assert!(took >= Duration::from_secs(4), "{took:?}");
         assert!(took < Duration::from_millis(4300), "no needless waiting: {took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_vanishingly_small_rate_waits_instead_of_panicking() {
+        let limiter = RateLimiter::new(1e-300);
+        limiter.acquire(&SystemClock).await; // the burst
+        let wait = tokio::time::timeout(Duration::from_secs(3600), limiter.acquire(&SystemClock)).await;
+        assert!(wait.is_err(), "the second request waits (practically forever)");
     }
 
     #[tokio::test(start_paused = true)]

@@ -118,7 +118,7 @@ impl RetryPolicy {
     /// The full-jitter backoff before retry number `retry` (0 for the first retry).
     pub fn backoff(&self, retry: u32) -> Duration {
         let ceiling = self.initial_backoff.saturating_mul(2u32.saturating_pow(retry.min(31))).min(self.max_backoff);
-        ceiling.mul_f64(fastrand::f64())
+        Duration::try_from_secs_f64(ceiling.as_secs_f64() * fastrand::f64()).map_or(ceiling, |d| d.min(ceiling))
     }
 }
 
@@ -158,6 +158,14 @@ mod tests {
         for retry in 0..40 {
             let cap = Duration::from_secs(1).saturating_mul(2u32.saturating_pow(retry.min(31))).min(Duration::from_secs(10));
             assert!(p.backoff(retry) <= cap, "retry {retry}");
+        }
+    }
+
+    #[test]
+    fn backoff_near_the_largest_duration_does_not_panic() {
+        let p = RetryPolicy::default().with_backoff(Duration::MAX, Duration::MAX);
+        for retry in 0..100 {
+            assert!(p.backoff(retry) <= Duration::MAX);
         }
     }
 

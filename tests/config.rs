@@ -264,6 +264,13 @@ fn cases() -> Vec<Case> {
             expect: Err(&["rate_limit = \"fast\" (from env DATABRICKS_RATE_LIMIT) is not a positive number"]),
         },
         Case {
+            name: "a timeout too large for a Duration is an error, not a panic",
+            env: &[("DATABRICKS_HOST", "https://h.com"), ("DATABRICKS_TOKEN", "t"), ("DATABRICKS_HTTP_TIMEOUT_SECONDS", "1e300")],
+            file: None,
+            explicit: same,
+            expect: Err(&["http_timeout_seconds = \"1e300\" (from env DATABRICKS_HTTP_TIMEOUT_SECONDS) is not a positive number"]),
+        },
+        Case {
             name: "workspace id, rate limit and timeouts resolve",
             env: &[
                 ("DATABRICKS_HOST", "https://h.com"),

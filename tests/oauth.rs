@@ -162,3 +162,14 @@ async fn the_401_replay_is_part_of_authentication_not_of_retrying() {
     assert!(err.is_unauthenticated());
     assert_eq!(count(&server, "/api/2.0/token/list").await, 2, "one replay even with retries disabled");
 }
+
+#[tokio::test]
+async fn an_absurd_expires_in_is_clamped_not_a_panic() {
+    let server = workspace(200, u64::MAX / 2).await;
+    let clock = common::FakeClock::default();
+    let w = client(&server, &clock);
+    w.tokens().list().await.unwrap();
+    clock.advance(Duration::from_secs(24 * 3600));
+    w.tokens().list().await.unwrap();
+    assert_eq!(count(&server, "/oidc/v1/token").await, 2, "refreshed after at most a day");
+}

@@ -172,3 +172,16 @@ async fn each_attempt_has_its_own_timeout() {
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(err.attempts(), 1);
 }
+
+#[tokio::test]
+async fn absurd_durations_in_a_policy_do_not_panic() {
+    let server = flaky(ResponseTemplate::new(503).insert_header("retry-after", "1"), 2).await;
+    let policy = RetryPolicy::default()
+        .with_timeout(Duration::MAX)
+        .with_attempt_timeout(Duration::MAX)
+        .with_max_retry_after(Duration::MAX)
+        .with_backoff(Duration::MAX, Duration::MAX);
+    let (w, clock) = client(&server.uri(), policy);
+    w.tokens().list().await.unwrap();
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(1); 2]);
+}

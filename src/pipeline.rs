@@ -116,7 +116,7 @@ impl Pipeline {
     async fn execute(
         &self,
         client: &reqwest::Client,
-        request: reqwest::Request,
+        mut request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let shared = &self.0;
@@ -128,9 +128,7 @@ impl Pipeline {
         let mut attempt = 0u32;
         let mut retries = 0u32;
         let mut replayed_after_401 = false;
-        let mut next = Some(request);
         loop {
-            let Some(mut request) = next.take() else { unreachable!("every loop turn sets the next request") };
             attempt += 1;
             let spare = request.try_clone();
             let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(shared.clock.now()));
@@ -170,47 +168,47 @@ impl Pipeline {
                 Err(_) => Decision::Return,
             };
             let status = result.as_ref().map(|r| r.status().as_u16()).ok();
-            if decision == Decision::Return {
-                tracing::debug!(attempt, ?status, "done");
-                return result;
-            }
-            let Some(mut spare) = spare else {
-                tracing::debug!(attempt, ?status, "not retried: the request body cannot be replayed");
-                return result;
-            };
             let delay = match decision {
-                Decision::ReplayWithFreshCredentials => {
-                    // One replay after a 401, whatever the retry policy: bounded by `replayed_after_401`.
-                    replayed_after_401 = true;
-                    if let Err(e) = self.set_credentials(&mut spare).await {
-                        if let Some(state) = &state {
-                            state.set_error(e);
-                        }
-                        return result;
-                    }
-                    tracing::debug!(attempt, "replaying once with fresh credentials after 401");
-                    Duration::ZERO
+                Decision::Return => {
+                    tracing::debug!(attempt, ?status, "done");
+                    return result;
                 }
+                // One replay after a 401, whatever the retry policy: bounded by `replayed_after_401`.
+                Decision::ReplayWithFreshCredentials => Duration::ZERO,
                 Decision::Retry(delay) => {
                     let too_late = deadline.is_some_and(|d| shared.clock.now().checked_add(delay).is_none_or(|at| at >= d));
                     if attempt >= shared.retry.max_attempts() || too_late {
                         tracing::debug!(attempt, ?status, "not retried: attempts or time budget exhausted");
                         return result;
                     }
-                    retries += 1;
-                    match &result {
-                        Ok(_) => tracing::debug!(attempt, ?status, delay_ms = delay.as_millis() as u64, "retrying"),
-                        Err(e) => {
-                            tracing::debug!(attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying after a transport failure")
-                        }
-                    }
                     delay
                 }
-                Decision::Return => unreachable!("returned above"),
             };
+            let Some(mut again) = spare else {
+                tracing::debug!(attempt, ?status, "not retried: the request body cannot be replayed");
+                return result;
+            };
+            if decision == Decision::ReplayWithFreshCredentials {
+                replayed_after_401 = true;
+                if let Err(e) = self.set_credentials(&mut again).await {
+                    if let Some(state) = &state {
+                        state.set_error(e);
+                    }
+                    return result;
+                }
+                tracing::debug!(attempt, "replaying once with fresh credentials after 401");
+            } else {
+                retries += 1;
+                match &result {
+                    Ok(_) => tracing::debug!(attempt, ?status, delay_ms = delay.as_millis() as u64, "retrying"),
+                    Err(e) => {
+                        tracing::debug!(attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying after a transport failure")
+                    }
+                }
+            }
             drop(result);
             shared.clock.sleep(delay).await;
-            next = Some(spare);
+            request = again;
         }
     }
 }

@@ -389,3 +389,46 @@ fn transport_error(operation_id: &str, e: reqwest::Error) -> Error {
         Error::transport(format!("{operation_id}: the connection failed"), e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::auth::PatCredentials;
+    use crate::clock::SystemClock;
+
+    fn pipeline() -> Pipeline {
+        Pipeline::new(PipelineParts {
+            credentials: Arc::new(PatCredentials::new("t")),
+            retry: RetryPolicy::default().with_max_attempts(5).with_backoff(Duration::ZERO, Duration::ZERO),
+            clock: Arc::new(SystemClock),
+            rate_limit: None,
+            product: ("test".into(), "0".into()),
+            workspace_id: None,
+        })
+        .unwrap()
+    }
+
+    async fn attempts_for(body: reqwest::Body) -> usize {
+        let server = MockServer::start().await;
+        Mock::given(any()).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+        let http = reqwest::Client::new();
+        let request = http.post(format!("{}/api/2.0/token/list", server.uri())).body(body).build().unwrap();
+        let response = pipeline().execute(&http, request, &OperationInfo { operation_id: "list_tokens" }).await.unwrap();
+        assert_eq!(response.status(), 503);
+        server.received_requests().await.unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn a_body_that_cannot_be_replayed_is_never_retried() {
+        let chunks: Vec<std::result::Result<bytes::Bytes, std::io::Error>> = vec![Ok(bytes::Bytes::from_static(b"{}"))];
+        let streaming = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
+        assert_eq!(attempts_for(streaming).await, 1);
+        // The same 503s with a buffered body are retried up to the policy's limit.
+        assert_eq!(attempts_for(reqwest::Body::from("{}")).await, 5);
+    }
+}

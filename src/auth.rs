@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::clock::{BoxFuture, Clock, SystemClock};
-use crate::config::is_loopback;
+use crate::config::may_carry_credentials;
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
 
@@ -78,6 +78,9 @@ impl CredentialsProvider for PatCredentials {
     }
 }
 
+/// How long one discovery or token request may take.
+const OAUTH_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How early a cached OAuth token is refreshed before it expires.
 pub const OAUTH_REFRESH_MARGIN: Duration = Duration::from_secs(40);
 
@@ -124,11 +127,21 @@ impl fmt::Debug for OAuthM2mCredentials {
 impl OAuthM2mCredentials {
     /// Credentials for the service principal `client_id` of the workspace at `host` (normalised URL).
     pub fn new(host: impl Into<String>, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Self {
+        Self::with_http(host, client_id, client_secret, reqwest::Client::new())
+    }
+
+    /// The same, sharing a workspace client's connection pool.
+    pub(crate) fn with_http(
+        host: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+        http: reqwest::Client,
+    ) -> Self {
         Self {
             host: host.into().trim_end_matches('/').to_owned(),
             client_id: client_id.into(),
             client_secret: client_secret.into(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default(),
+            http,
             clock: Arc::new(SystemClock),
             allow_insecure_http: false,
             token_endpoint: Mutex::new(None),
@@ -161,16 +174,17 @@ impl OAuthM2mCredentials {
         cached.as_ref().filter(|t| fresh_until(t).is_some_and(|until| self.clock.now() < until)).map(|t| t.header.clone())
     }
 
-    fn check_url(&self, what: &str, url: &str) -> Result<reqwest::Url> {
-        let parsed = reqwest::Url::parse(url).map_err(|e| Error::auth(format!("oauth-m2m: the {what} {url:?} is not a URL: {e}")))?;
-        let secure = parsed.scheme() == "https" || (parsed.scheme() == "http" && (is_loopback(&parsed) || self.allow_insecure_http));
-        if !secure {
+    /// Refuses to send the client secret anywhere but https (or loopback http, or where the user opted in).
+    fn check_token_endpoint(&self, url: &str) -> Result<()> {
+        let parsed =
+            reqwest::Url::parse(url).map_err(|e| Error::auth(format!("oauth-m2m: the token endpoint {url:?} is not a URL: {e}")))?;
+        if !may_carry_credentials(&parsed, self.allow_insecure_http) {
             return Err(Error::auth(format!(
-                "oauth-m2m: refusing to send the client secret to {url}: the {what} must use https:// \
+                "oauth-m2m: refusing to send the client secret to {url}: the token endpoint must use https:// \
                  (or opt in with ClientBuilder::allow_insecure_http(true))"
             )));
         }
-        Ok(parsed)
+        Ok(())
     }
 
     async fn token_endpoint(&self) -> Result<String> {
@@ -185,6 +199,7 @@ impl OAuthM2mCredentials {
         let response = self
             .http
             .get(&url)
+            .timeout(OAUTH_REQUEST_TIMEOUT)
             .send()
             .await
             .map_err(|e| Error::auth(format!("oauth-m2m: could not reach {url}")).with_source(e.without_url()))?;
@@ -199,7 +214,6 @@ impl OAuthM2mCredentials {
             .ok()
             .and_then(|d| d.token_endpoint)
             .ok_or_else(|| Error::auth(format!("oauth-m2m: {url} did not name a token_endpoint")))?;
-        self.check_url("token endpoint", &endpoint)?;
         *self.token_endpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(endpoint.clone());
         Ok(endpoint)
     }
@@ -214,11 +228,12 @@ impl OAuthM2mCredentials {
             error_description: Option<String>,
         }
         let endpoint = self.token_endpoint().await?;
-        self.check_url("token endpoint", &endpoint)?;
+        self.check_token_endpoint(&endpoint)?;
         let requested_at = self.clock.now();
         let response = self
             .http
             .post(&endpoint)
+            .timeout(OAUTH_REQUEST_TIMEOUT)
             .basic_auth(&self.client_id, Some(self.client_secret.expose()))
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::auth::{CredentialsProvider, OAuthM2mCredentials, PatCredentials};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AuthType, Config, is_loopback, normalize_host};
+use crate::config::{AuthType, Config, may_carry_credentials, normalize_host};
 use crate::error::{Error, Result};
 use crate::generated;
 use crate::pipeline::{Pipeline, PipelineParts, run};
@@ -235,7 +235,7 @@ impl ClientBuilder {
         let credentials =
             self.credentials.ok_or_else(|| Error::config("no credentials configured: set a token or a credentials provider"))?;
         let url = reqwest::Url::parse(&host).map_err(|e| Error::config(format!("host {host:?}: {e}")))?;
-        if url.scheme() == "http" && !is_loopback(&url) && !self.allow_insecure_http {
+        if !may_carry_credentials(&url, self.allow_insecure_http) {
             return Err(Error::config(format!(
                 "refusing to send credentials over plain http:// to {host}: use https://, or opt in with \
                  ClientBuilder::allow_insecure_http(true)"
@@ -249,7 +249,7 @@ impl ClientBuilder {
         let credentials: Arc<dyn CredentialsProvider> = match credentials {
             CredentialsSpec::Provider(p) => p,
             CredentialsSpec::OAuthM2m { client_id, client_secret } => Arc::new(
-                OAuthM2mCredentials::new(&host, client_id, client_secret)
+                OAuthM2mCredentials::with_http(&host, client_id, client_secret, http.clone())
                     .with_clock(Arc::clone(&clock))
                     .with_insecure_http(self.allow_insecure_http),
             ),

@@ -524,8 +524,18 @@ pub fn normalize_host(host: &str) -> Result<String> {
     Ok(format!("{}://{name}{port}{path}", url.scheme()))
 }
 
-/// Whether a URL is on this machine (loopback), where plain `http://` is acceptable.
-pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
+/// Whether credentials may be sent to `url`: over https, or over plain http to this machine (loopback)
+/// or when the user opted in.
+pub(crate) fn may_carry_credentials(url: &reqwest::Url, allow_insecure_http: bool) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => allow_insecure_http || is_loopback(url),
+        _ => false,
+    }
+}
+
+/// Whether a URL is on this machine (loopback).
+fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -4,9 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{CredentialsProvider, OAuthM2mCredentials, PatCredentials};
+use crate::auth::oauth::OAuthContext;
+use crate::auth::{CredentialsProvider, OAuthM2mCredentials, PatCredentials, chain};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AuthType, Config, may_carry_credentials, normalize_host};
+use crate::config::{Config, may_carry_credentials, normalize_host};
 use crate::error::{Error, Result};
 use crate::generated;
 use crate::pipeline::{Pipeline, PipelineParts, run};
@@ -87,6 +88,19 @@ impl WorkspaceClient {
         self.api.inner.user_agent()
     }
 
+    /// The authentication method in use, by its official name (`pat`, `oauth-m2m`, `databricks-cli`, ...;
+    /// a custom provider's own name). It is also sent in the `User-Agent` as `auth/<name>`.
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// let w = databricks_tokens::WorkspaceClient::builder().host("https://example.cloud.databricks.com").token("dapi-x").build()?;
+    /// assert_eq!(w.auth_type(), "pat");
+    /// # Ok(()) }
+    /// ```
+    pub fn auth_type(&self) -> &str {
+        self.api.inner.auth_type()
+    }
+
     /// The Tokens service: the caller's personal access tokens.
     pub fn tokens(&self) -> Tokens<'_> {
         Tokens { api: &self.api }
@@ -131,7 +145,12 @@ pub struct ClientBuilder {
 #[derive(Debug)]
 enum CredentialsSpec {
     Provider(Arc<dyn CredentialsProvider>),
-    OAuthM2m { client_id: String, client_secret: SecretString },
+    OAuthM2m {
+        client_id: String,
+        client_secret: SecretString,
+    },
+    /// The provider a resolved configuration selected (see [`crate::auth`]).
+    FromConfig(Box<Config>),
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -170,13 +189,7 @@ impl ClientBuilder {
     /// Takes host, credentials, workspace id, rate limit and timeouts from a resolved [`Config`].
     pub fn config(mut self, config: &Config) -> Self {
         self.host = Some(config.host().to_owned());
-        self.credentials = match config.auth_type() {
-            AuthType::OAuthM2m => Some(CredentialsSpec::OAuthM2m {
-                client_id: config.client_id().unwrap_or_default().to_owned(),
-                client_secret: config.client_secret().unwrap_or_default(),
-            }),
-            _ => config.token().map(|t| CredentialsSpec::Provider(Arc::new(PatCredentials::new(t)))),
-        };
+        self.credentials = Some(CredentialsSpec::FromConfig(Box::new(config.clone())));
         if let Some(id) = config.workspace_id() {
             self.workspace_id = Some(id.to_owned());
         }
@@ -246,13 +259,17 @@ impl ClientBuilder {
             .build()
             .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let context = OAuthContext {
+            clock: Arc::clone(&clock),
+            allow_insecure_http: self.allow_insecure_http,
+            ..OAuthContext::new(&host, http.clone())
+        };
         let credentials: Arc<dyn CredentialsProvider> = match credentials {
             CredentialsSpec::Provider(p) => p,
-            CredentialsSpec::OAuthM2m { client_id, client_secret } => Arc::new(
-                OAuthM2mCredentials::with_http(&host, client_id, client_secret, http.clone())
-                    .with_clock(Arc::clone(&clock))
-                    .with_insecure_http(self.allow_insecure_http),
-            ),
+            CredentialsSpec::OAuthM2m { client_id, client_secret } => {
+                Arc::new(OAuthM2mCredentials::with_context(context, client_id, client_secret))
+            }
+            CredentialsSpec::FromConfig(config) => chain::provider(&config, context)?,
         };
         let pipeline = Pipeline::new(PipelineParts {
             credentials,

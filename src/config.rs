@@ -7,8 +7,18 @@
 //! |---|---|---|
 //! | host | `DATABRICKS_HOST` | `host` |
 //! | token | `DATABRICKS_TOKEN` | `token` |
+//! | username | `DATABRICKS_USERNAME` | `username` |
+//! | password | `DATABRICKS_PASSWORD` | `password` |
 //! | client_id | `DATABRICKS_CLIENT_ID` | `client_id` |
 //! | client_secret | `DATABRICKS_CLIENT_SECRET` | `client_secret` |
+//! | databricks_cli_path | `DATABRICKS_CLI_PATH` | `databricks_cli_path` |
+//! | metadata_service_url | `DATABRICKS_METADATA_SERVICE_URL` | `metadata_service_url` |
+//! | token_audience | `DATABRICKS_TOKEN_AUDIENCE` | `token_audience` |
+//! | oidc_token_env | `DATABRICKS_OIDC_TOKEN_ENV` | `oidc_token_env` |
+//! | oidc_token_filepath | `DATABRICKS_OIDC_TOKEN_FILEPATH` | `oidc_token_filepath` |
+//! | discovery_url | `DATABRICKS_DISCOVERY_URL` | `discovery_url` |
+//! | actions_id_token_request_url | `ACTIONS_ID_TOKEN_REQUEST_URL` | — |
+//! | actions_id_token_request_token | `ACTIONS_ID_TOKEN_REQUEST_TOKEN` | — |
 //! | profile | `DATABRICKS_CONFIG_PROFILE` | — |
 //! | config_file | `DATABRICKS_CONFIG_FILE` | — |
 //! | auth_type | `DATABRICKS_AUTH_TYPE` | `auth_type` |
@@ -19,11 +29,17 @@
 //! | retry_timeout_seconds | `DATABRICKS_RETRY_TIMEOUT_SECONDS` | `retry_timeout_seconds` |
 //!
 //! The profile: the explicit one (builder or `DATABRICKS_CONFIG_PROFILE`), else `[__settings__]
-//! default_profile`, else `[DEFAULT]`. `[DEFAULT]` is **not** merged into other profiles. An explicit or
-//! `default_profile` profile that does not exist is an error; a missing `[DEFAULT]` is not. The file is
-//! not read at all when no profile is named and a host or credentials are already set. Inline comments
-//! follow the Databricks CLI: whitespace then `#` or `;` starts a comment; a `#` inside a value (a secret
-//! may hold one) is kept.
+//! default_profile`, else `[DEFAULT]`. `[DEFAULT]` is **not** merged into other profiles, and
+//! `__settings__` is never a profile. An explicit or `default_profile` profile that does not exist is an
+//! error; a missing `[DEFAULT]` is not. A named profile whose config file does not exist is an error only
+//! when the rest of the configuration is incomplete (as in the Python SDK). The file is not read at all
+//! when no profile is named and a host or credentials are already set. Keys are case-insensitive (`HOST`
+//! reads as `host`). Inline comments follow the Databricks CLI: whitespace then `#` or `;` starts a
+//! comment; a `#` inside a value (a secret may hold one) is kept. Errors never quote the file's contents;
+//! they list its profile names, leaving out any that is not well-formed (a malformed file can put a
+//! secret into a section name).
+//!
+//! Which credentials are used: see [`crate::auth`] for the default chain and the `auth_type` names.
 //!
 //! Host normalisation follows the official SDKs: `https://` is added when there is no scheme, a trailing
 //! `/` and the default port `:443` are dropped.
@@ -40,28 +56,60 @@ use crate::secret::SecretString;
 /// Where the unified-auth documentation lives; errors point there.
 pub const UNIFIED_AUTH_DOCS: &str = "https://docs.databricks.com/en/dev-tools/auth.html#databricks-client-unified-authentication";
 
-/// An authentication method this crate supports.
+/// An authentication method this crate supports, by its official name.
 ///
 /// ```
 /// use databricks_tokens::config::AuthType;
 /// assert_eq!("oauth-m2m".parse::<AuthType>().ok(), Some(AuthType::OAuthM2m));
-/// assert_eq!(AuthType::Pat.to_string(), "pat");
+/// assert_eq!(AuthType::DatabricksCli.to_string(), "databricks-cli");
 /// ```
+///
+/// [`AuthType::CHAIN`] is the default chain's order. See [`crate::auth`] for what configures each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuthType {
     /// A personal access token (`token`).
     Pat,
+    /// A username and password (`username` + `password`).
+    Basic,
     /// OAuth machine-to-machine for a service principal (`client_id` + `client_secret`).
     OAuthM2m,
+    /// The Databricks CLI's login, through `databricks auth token`.
+    DatabricksCli,
+    /// A local metadata service (`metadata_service_url`).
+    MetadataService,
+    /// GitHub Actions' OIDC token exchanged for a workspace token.
+    GitHubOidc,
+    /// An OIDC token from an environment variable, exchanged for a workspace token.
+    EnvOidc,
+    /// An OIDC token from a file, exchanged for a workspace token.
+    FileOidc,
 }
 
 impl AuthType {
+    /// The default chain, in the order the Go SDK tries it.
+    pub const CHAIN: [AuthType; 8] = [
+        Self::Pat,
+        Self::Basic,
+        Self::OAuthM2m,
+        Self::DatabricksCli,
+        Self::MetadataService,
+        Self::GitHubOidc,
+        Self::EnvOidc,
+        Self::FileOidc,
+    ];
+
     /// The name used by `auth_type` and in the `User-Agent`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pat => "pat",
+            Self::Basic => "basic",
             Self::OAuthM2m => "oauth-m2m",
+            Self::DatabricksCli => "databricks-cli",
+            Self::MetadataService => "metadata-service",
+            Self::GitHubOidc => "github-oidc",
+            Self::EnvOidc => "env-oidc",
+            Self::FileOidc => "file-oidc",
         }
     }
 }
@@ -75,11 +123,11 @@ impl fmt::Display for AuthType {
 impl std::str::FromStr for AuthType {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        match s.trim() {
-            "pat" => Ok(Self::Pat),
-            "oauth-m2m" => Ok(Self::OAuthM2m),
-            other => Err(Error::config(format!("auth_type {other:?} is not supported: use \"pat\" or \"oauth-m2m\""))),
-        }
+        let name = s.trim();
+        Self::CHAIN.into_iter().find(|a| a.as_str() == name).ok_or_else(|| {
+            let names: Vec<&str> = Self::CHAIN.iter().map(|a| a.as_str()).collect();
+            Error::config(format!("auth_type {name:?} is not supported: use one of {}", names.join(", ")))
+        })
     }
 }
 
@@ -110,32 +158,95 @@ impl fmt::Display for Source {
     }
 }
 
-/// One attribute: its INI key, its environment variable, whether it is secret.
+/// One attribute: its INI key, its environment variable, whether it is secret, and the authentication
+/// method it configures (for the "more than one method" check and for skipping the config file).
 struct Attr {
     key: &'static str,
     env: &'static str,
     secret: bool,
+    auth: Option<&'static str>,
+}
+
+const fn attr(key: &'static str, env: &'static str) -> Attr {
+    Attr { key, env, secret: false, auth: None }
+}
+
+const fn auth(key: &'static str, env: &'static str, method: &'static str, secret: bool) -> Attr {
+    Attr { key, env, secret, auth: Some(method) }
 }
 
 const ATTRS: &[Attr] = &[
-    Attr { key: "host", env: "DATABRICKS_HOST", secret: false },
-    Attr { key: "token", env: "DATABRICKS_TOKEN", secret: true },
-    Attr { key: "client_id", env: "DATABRICKS_CLIENT_ID", secret: false },
-    Attr { key: "client_secret", env: "DATABRICKS_CLIENT_SECRET", secret: true },
-    Attr { key: "profile", env: "DATABRICKS_CONFIG_PROFILE", secret: false },
-    Attr { key: "config_file", env: "DATABRICKS_CONFIG_FILE", secret: false },
-    Attr { key: "auth_type", env: "DATABRICKS_AUTH_TYPE", secret: false },
-    Attr { key: "workspace_id", env: "DATABRICKS_WORKSPACE_ID", secret: false },
-    Attr { key: "account_id", env: "DATABRICKS_ACCOUNT_ID", secret: false },
-    Attr { key: "rate_limit", env: "DATABRICKS_RATE_LIMIT", secret: false },
-    Attr { key: "http_timeout_seconds", env: "DATABRICKS_HTTP_TIMEOUT_SECONDS", secret: false },
-    Attr { key: "retry_timeout_seconds", env: "DATABRICKS_RETRY_TIMEOUT_SECONDS", secret: false },
+    attr("host", "DATABRICKS_HOST"),
+    auth("token", "DATABRICKS_TOKEN", "pat", true),
+    auth("username", "DATABRICKS_USERNAME", "basic", false),
+    auth("password", "DATABRICKS_PASSWORD", "basic", true),
+    auth("client_id", "DATABRICKS_CLIENT_ID", "oauth", false),
+    auth("client_secret", "DATABRICKS_CLIENT_SECRET", "oauth", true),
+    attr("databricks_cli_path", "DATABRICKS_CLI_PATH"),
+    auth("metadata_service_url", "DATABRICKS_METADATA_SERVICE_URL", "metadata-service", true),
+    attr("token_audience", "DATABRICKS_TOKEN_AUDIENCE"),
+    attr("oidc_token_env", "DATABRICKS_OIDC_TOKEN_ENV"),
+    attr("oidc_token_filepath", "DATABRICKS_OIDC_TOKEN_FILEPATH"),
+    attr("discovery_url", "DATABRICKS_DISCOVERY_URL"),
+    attr("actions_id_token_request_url", "ACTIONS_ID_TOKEN_REQUEST_URL"),
+    Attr { key: "actions_id_token_request_token", env: "ACTIONS_ID_TOKEN_REQUEST_TOKEN", secret: true, auth: None },
+    attr("profile", "DATABRICKS_CONFIG_PROFILE"),
+    attr("config_file", "DATABRICKS_CONFIG_FILE"),
+    attr("auth_type", "DATABRICKS_AUTH_TYPE"),
+    attr("workspace_id", "DATABRICKS_WORKSPACE_ID"),
+    attr("account_id", "DATABRICKS_ACCOUNT_ID"),
+    attr("rate_limit", "DATABRICKS_RATE_LIMIT"),
+    attr("http_timeout_seconds", "DATABRICKS_HTTP_TIMEOUT_SECONDS"),
+    attr("retry_timeout_seconds", "DATABRICKS_RETRY_TIMEOUT_SECONDS"),
 ];
 
-/// Keys that are never read from a profile (they choose the profile).
-const NOT_IN_FILE: &[&str] = &["profile", "config_file"];
-/// Keys whose presence means "credentials are already configured".
-const AUTH_KEYS: &[&str] = &["token", "client_id", "client_secret"];
+/// Keys that are never read from a profile (they choose the profile, or only a CI runner sets them).
+const NOT_IN_FILE: &[&str] = &["profile", "config_file", "actions_id_token_request_url", "actions_id_token_request_token"];
+
+/// The section of the config file that holds settings, never a profile.
+const SETTINGS_SECTION: &str = "__settings__";
+
+/// The environment a configuration was resolved from: the process's, or a fixed set (tests).
+///
+/// Providers that read the environment after the build (`env-oidc` on every refresh, the CLI lookup on
+/// `PATH`) read the same one.
+#[derive(Clone)]
+pub(crate) enum Env {
+    Process,
+    Fixed(std::sync::Arc<BTreeMap<String, String>>),
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Process => f.write_str("Env::Process"),
+            Self::Fixed(vars) => write!(f, "Env::Fixed({} variables)", vars.len()),
+        }
+    }
+}
+
+impl Env {
+    /// A variable's value; empty counts as unset.
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Process => std::env::var(name).ok(),
+            Self::Fixed(vars) => vars.get(name).cloned(),
+        }
+        .filter(|v| !v.is_empty())
+    }
+
+    /// `PATH`, to find executables on.
+    pub(crate) fn path(&self) -> Option<std::ffi::OsString> {
+        match self {
+            Self::Process => std::env::var_os("PATH"),
+            Self::Fixed(vars) => vars.get("PATH").map(Into::into),
+        }
+        .filter(|p| !p.is_empty())
+    }
+}
+
+/// The attributes of a configuration with their sources, by INI key.
+pub(crate) type Values = BTreeMap<&'static str, (String, Source)>;
 
 /// A resolved configuration: every attribute with its source.
 ///
@@ -151,9 +262,10 @@ const AUTH_KEYS: &[&str] = &["token", "client_id", "client_secret"];
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Config {
-    values: BTreeMap<&'static str, (String, Source)>,
+    values: Values,
     host: String,
     auth_type: AuthType,
+    env: Env,
 }
 
 impl Config {
@@ -167,8 +279,12 @@ impl Config {
         Self::builder().build()
     }
 
-    fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.values.get(key).map(|(v, _)| v.as_str())
+    }
+
+    pub(crate) fn env(&self) -> &Env {
+        &self.env
     }
 
     /// The normalised workspace URL.
@@ -190,6 +306,38 @@ impl Config {
     /// The service principal's secret.
     pub fn client_secret(&self) -> Option<SecretString> {
         self.get("client_secret").map(SecretString::from)
+    }
+    /// The username of basic authentication.
+    pub fn username(&self) -> Option<&str> {
+        self.get("username")
+    }
+    /// The password of basic authentication.
+    pub fn password(&self) -> Option<SecretString> {
+        self.get("password").map(SecretString::from)
+    }
+    /// The Databricks CLI to run for `databricks-cli` (else `databricks` on `PATH`).
+    pub fn databricks_cli_path(&self) -> Option<&str> {
+        self.get("databricks_cli_path")
+    }
+    /// The local metadata service's URL (it may carry a secret).
+    pub fn metadata_service_url(&self) -> Option<SecretString> {
+        self.get("metadata_service_url").map(SecretString::from)
+    }
+    /// The audience of the OIDC token requested from GitHub Actions (else the token endpoint).
+    pub fn token_audience(&self) -> Option<&str> {
+        self.get("token_audience")
+    }
+    /// The environment variable `env-oidc` reads (default `DATABRICKS_OIDC_TOKEN`).
+    pub fn oidc_token_env(&self) -> &str {
+        self.get("oidc_token_env").unwrap_or(DEFAULT_OIDC_TOKEN_ENV)
+    }
+    /// The file `file-oidc` reads.
+    pub fn oidc_token_filepath(&self) -> Option<&str> {
+        self.get("oidc_token_filepath")
+    }
+    /// The OAuth discovery URL, which takes precedence over host metadata.
+    pub fn discovery_url(&self) -> Option<&str> {
+        self.get("discovery_url")
     }
     /// The workspace id, sent as `X-Databricks-Workspace-Id`.
     pub fn workspace_id(&self) -> Option<&str> {
@@ -235,7 +383,10 @@ impl fmt::Debug for Config {
     }
 }
 
-fn debug_string(values: &BTreeMap<&'static str, (String, Source)>) -> String {
+/// The variable `env-oidc` reads unless `oidc_token_env` names another.
+pub const DEFAULT_OIDC_TOKEN_ENV: &str = "DATABRICKS_OIDC_TOKEN";
+
+pub(crate) fn debug_string(values: &Values) -> String {
     let shown: Vec<String> = ATTRS
         .iter()
         .filter_map(|a| {
@@ -293,8 +444,20 @@ impl ConfigBuilder {
         client_id,
         /// The profile of the config file to read.
         profile,
-        /// The authentication method to use, pinning it: `pat` or `oauth-m2m`.
+        /// The authentication method to use, pinning it (see [`AuthType`] for the names).
         auth_type,
+        /// The username of basic authentication.
+        username,
+        /// The Databricks CLI to run for `databricks-cli`.
+        databricks_cli_path,
+        /// The audience of the OIDC token requested from GitHub Actions.
+        token_audience,
+        /// The environment variable `env-oidc` reads.
+        oidc_token_env,
+        /// The file `file-oidc` reads.
+        oidc_token_filepath,
+        /// The OAuth discovery URL (`.../.well-known/oauth-authorization-server`).
+        discovery_url,
         /// The workspace id, sent as `X-Databricks-Workspace-Id`.
         workspace_id,
         /// The account id.
@@ -309,6 +472,16 @@ impl ConfigBuilder {
     /// The service principal's secret (OAuth M2M).
     pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
         self.explicit.insert("client_secret", secret.into().expose().to_owned());
+        self
+    }
+    /// The password of basic authentication.
+    pub fn password(mut self, password: impl Into<SecretString>) -> Self {
+        self.explicit.insert("password", password.into().expose().to_owned());
+        self
+    }
+    /// The local metadata service's URL (loopback only).
+    pub fn metadata_service_url(mut self, url: impl Into<SecretString>) -> Self {
+        self.explicit.insert("metadata_service_url", url.into().expose().to_owned());
         self
     }
     /// The config file to read instead of `~/.databrickscfg`.
@@ -338,40 +511,38 @@ impl ConfigBuilder {
     }
 
     fn env(&self, name: &str) -> Option<String> {
-        match &self.env {
-            Some(vars) => vars.get(name).cloned(),
-            None => std::env::var(name).ok(),
-        }
-        .filter(|v| !v.is_empty())
+        self.env_view().get(name)
     }
 
-    /// Resolves explicit values, then the environment, then the config file; checks the result.
-    /// Reads a file but does no network I/O.
+    fn env_view(&self) -> Env {
+        match &self.env {
+            Some(vars) => Env::Fixed(std::sync::Arc::new(vars.clone())),
+            None => Env::Process,
+        }
+    }
+
+    /// Resolves explicit values, then the environment, then the config file; checks the result and
+    /// picks the authentication method. Reads a file and looks on `PATH`, but does no network I/O.
     pub fn build(self) -> Result<Config> {
-        let mut values: BTreeMap<&'static str, (String, Source)> = BTreeMap::new();
+        let env = self.env_view();
+        let mut values = Values::new();
         for attr in ATTRS {
             if let Some(v) = self.explicit.get(attr.key) {
                 values.insert(attr.key, (v.clone(), Source::Explicit));
-            } else if let Some(v) = self.env(attr.env) {
+            } else if let Some(v) = env.get(attr.env) {
                 values.insert(attr.key, (v, Source::Env(attr.env)));
             }
         }
-        let fail = |values: &BTreeMap<&'static str, (String, Source)>, message: String| {
-            Error::config(format!("{message}. Config: {}", debug_string(values)))
-        };
-        self.read_profile(&mut values).map_err(|m| fail(&values, m))?;
+        let fail = |values: &Values, message: String| Error::config(format!("{message}. Config: {}", debug_string(values)));
+        let missing_file = self.read_profile(&mut values).map_err(|m| fail(&values, m))?;
         let host = match values.get("host") {
             Some((h, _)) => normalize_host(h).map_err(|e| fail(&values, e.message().to_owned()))?,
-            None if values.keys().any(|k| AUTH_KEYS.contains(k)) => {
-                return Err(fail(&values, "no host configured: set DATABRICKS_HOST or host in the profile".to_owned()));
-            }
             None => {
-                return Err(fail(
-                    &values,
-                    format!(
-                        "cannot configure default credentials, please check {UNIFIED_AUTH_DOCS} to configure credentials for your preferred authentication method"
-                    ),
-                ));
+                let message = missing_file.unwrap_or_else(|| match values.keys().any(|k| is_auth_key(k)) {
+                    true => "no host configured: set DATABRICKS_HOST or host in the profile".to_owned(),
+                    false => crate::auth::chain::no_credentials(&values, &env),
+                });
+                return Err(fail(&values, message));
             }
         };
         for key in ["rate_limit", "http_timeout_seconds", "retry_timeout_seconds"] {
@@ -382,66 +553,102 @@ impl ConfigBuilder {
                 }
             }
         }
-        let auth_type = resolve_auth(&values).map_err(|m| fail(&values, m))?;
-        Ok(Config { values, host, auth_type })
+        let auth_type = match (resolve_auth(&values, &env), missing_file) {
+            (Ok(auth), _) => auth,
+            // The named profile's file is missing and the rest is incomplete: that is the cause to report.
+            (Err(_), Some(missing)) => return Err(fail(&values, missing)),
+            (Err(m), None) => return Err(fail(&values, m)),
+        };
+        Ok(Config { values, host, auth_type, env })
     }
 
-    /// Fills attributes still unset from the chosen profile of the config file.
-    fn read_profile(&self, values: &mut BTreeMap<&'static str, (String, Source)>) -> std::result::Result<(), String> {
+    /// Fills attributes still unset from the chosen profile of the config file. Returns the message of a
+    /// named profile whose file does not exist (an error only if the rest of the configuration is
+    /// incomplete, as in the Python SDK).
+    fn read_profile(&self, values: &mut Values) -> std::result::Result<Option<String>, String> {
         let named = values.get("profile").map(|(p, _)| p.clone());
-        let already_configured = values.contains_key("host") || values.keys().any(|k| AUTH_KEYS.contains(k));
+        if named.as_deref() == Some(SETTINGS_SECTION) {
+            return Err(format!("profile {SETTINGS_SECTION:?} is reserved for settings of the config file and is not a profile"));
+        }
+        let already_configured = values.contains_key("host") || values.keys().any(|k| is_auth_key(k));
         if named.is_none() && already_configured {
-            return Ok(());
+            return Ok(None);
         }
         let path = match values.get("config_file") {
             Some((p, _)) => expand_home(p, self.env("HOME")),
             None => match self.env("HOME") {
                 Some(home) => Path::new(&home).join(".databrickscfg"),
                 None => {
-                    return named
-                        .map_or(Ok(()), |p| Err(format!("profile {p:?} was asked for but HOME is not set to find ~/.databrickscfg")));
+                    return Ok(named.map(|p| format!("profile {p:?} was asked for but HOME is not set to find ~/.databrickscfg")));
                 }
             },
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return match named {
-                    Some(p) => Err(format!("profile {p:?} was asked for but the config file {} does not exist", path.display())),
-                    None => Ok(()),
-                };
+                return Ok(named.map(|p| format!("profile {p:?} was asked for but the config file {} does not exist", path.display())));
             }
-            Err(e) => return Err(format!("cannot read the config file {}: {e}", path.display())),
+            Err(e) => return Err(format!("cannot read the config file {}: {}", path.display(), e.kind())),
         };
         let options = ini::ParseOption { enabled_quote: false, enabled_escape: false, ..Default::default() };
-        let ini =
-            ini::Ini::load_from_str_opt(&text, options).map_err(|e| format!("the config file {} is not valid INI: {e}", path.display()))?;
-        let default_profile =
-            ini.section(Some("__settings__")).and_then(|s| s.get("default_profile")).map(str::trim).filter(|p| !p.is_empty());
+        // The parser's message is not quoted: it can hold a line of the file, and so a secret.
+        let ini = ini::Ini::load_from_str_opt(&text, options)
+            .map_err(|e| format!("the config file {} is not valid INI (line {}, column {})", path.display(), e.line, e.col))?;
+        let default_profile = ini
+            .section(Some(SETTINGS_SECTION))
+            .and_then(|s| get_ignoring_case(s, "default_profile"))
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
         let (profile, must_exist) = match (&named, default_profile) {
             (Some(p), _) => (p.clone(), true),
-            (None, Some(p)) => (p.to_owned(), true),
-            (None, None) => ("DEFAULT".to_owned(), false),
+            (None, Some(p)) if p != SETTINGS_SECTION => (p.to_owned(), true),
+            (None, _) => ("DEFAULT".to_owned(), false),
         };
         let Some(section) = ini.section(Some(profile.as_str())) else {
             if !must_exist {
-                return Ok(());
+                return Ok(None);
             }
-            let mut names: Vec<&str> = ini.sections().flatten().filter(|s| *s != "__settings__").collect();
+            let mut names: Vec<&str> = ini.sections().flatten().filter(|s| *s != SETTINGS_SECTION).collect();
             names.sort_unstable();
             names.dedup();
-            return Err(format!("profile {profile:?} not found in {} (profiles: {})", path.display(), names.join(", ")));
+            let malformed = names.iter().filter(|n| !is_well_formed_profile_name(n)).count();
+            names.retain(|n| is_well_formed_profile_name(n));
+            let omitted = match malformed {
+                0 => String::new(),
+                n => format!("; {n} malformed section name(s) not shown"),
+            };
+            let shown = if is_well_formed_profile_name(&profile) { format!("{profile:?}") } else { "(malformed name)".to_owned() };
+            return Err(format!("profile {shown} not found in {} (profiles: {}{omitted})", path.display(), names.join(", ")));
         };
         for attr in ATTRS {
             if values.contains_key(attr.key) || NOT_IN_FILE.contains(&attr.key) {
                 continue;
             }
-            if let Some(v) = section.get(attr.key).map(str::trim).filter(|v| !v.is_empty()) {
+            if let Some(v) = get_ignoring_case(section, attr.key).map(str::trim).filter(|v| !v.is_empty()) {
                 values.insert(attr.key, (v.to_owned(), Source::File { path: path.clone(), profile: profile.clone() }));
             }
         }
-        Ok(())
+        Ok(None)
     }
+}
+
+/// A key of a section, matched without regard to case (as the Python SDK's configparser does); the last
+/// spelling wins.
+fn get_ignoring_case<'a>(section: &'a ini::Properties, key: &str) -> Option<&'a str> {
+    section.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v).next_back()
+}
+
+/// Whether a section name may be shown in an error: short, one line, no `=` (a malformed file can put a
+/// `key = secret` line into a section name).
+fn is_well_formed_profile_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ' ' | ':' | '+' | '/'))
+}
+
+/// Whether an attribute configures an authentication method.
+fn is_auth_key(key: &str) -> bool {
+    ATTRS.iter().any(|a| a.key == key && a.auth.is_some())
 }
 
 /// A number of seconds as a duration; `None` when it is not a positive number a `Duration` can hold.
@@ -456,41 +663,23 @@ fn expand_home(path: &str, home: Option<String>) -> PathBuf {
     }
 }
 
-fn resolve_auth(values: &BTreeMap<&'static str, (String, Source)>) -> std::result::Result<AuthType, String> {
-    let has = |k: &str| values.contains_key(k);
+/// The authentication method: the pinned one, checked; else the first configured one of the chain.
+fn resolve_auth(values: &Values, env: &Env) -> std::result::Result<AuthType, String> {
     if let Some((pinned, _)) = values.get("auth_type") {
         let auth: AuthType = pinned.parse().map_err(|e: Error| e.message().to_owned())?;
-        let missing: Vec<&str> = match auth {
-            AuthType::Pat => ["token"].into_iter().filter(|k| !has(k)).collect(),
-            AuthType::OAuthM2m => ["client_id", "client_secret"].into_iter().filter(|k| !has(k)).collect(),
-        };
-        if !missing.is_empty() {
-            return Err(format!("auth_type is {auth} but {} is not configured", missing.join(" and ")));
-        }
+        crate::auth::chain::check(auth, values, env).map_err(|why| format!("auth_type is {auth} but it is not configured: {why}"))?;
         return Ok(auth);
     }
-    let mut methods = Vec::new();
-    if has("client_id") && has("client_secret") {
-        methods.push("oauth");
-    }
-    if has("token") {
-        methods.push("pat");
-    }
-    match methods.as_slice() {
-        ["pat"] => Ok(AuthType::Pat),
-        ["oauth"] => Ok(AuthType::OAuthM2m),
-        [] if has("client_id") || has("client_secret") => {
-            let missing = if has("client_id") { "client_secret" } else { "client_id" };
-            Err(format!("oauth-m2m needs both client_id and client_secret: {missing} is not configured"))
-        }
-        [] => Err(format!(
-            "cannot configure default credentials, please check {UNIFIED_AUTH_DOCS} to configure credentials for your preferred authentication method"
-        )),
-        several => Err(format!(
+    let mut methods: Vec<&str> = ATTRS.iter().filter(|a| values.contains_key(a.key)).filter_map(|a| a.auth).collect();
+    methods.sort_unstable();
+    methods.dedup();
+    if methods.len() > 1 {
+        return Err(format!(
             "more than one authorization method configured: {}. Set auth_type (DATABRICKS_AUTH_TYPE) to pick one",
-            several.join(" and ")
-        )),
+            methods.join(" and ")
+        ));
     }
+    crate::auth::chain::first_configured(values, env)
 }
 
 /// Normalises a workspace host the way the official SDKs do.
@@ -535,7 +724,7 @@ pub(crate) fn may_carry_credentials(url: &reqwest::Url, allow_insecure_http: boo
 }
 
 /// Whether a URL is on this machine (loopback).
-fn is_loopback(url: &reqwest::Url) -> bool {
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -82,6 +82,11 @@ impl Pipeline {
         self.0.user_agent.to_str().unwrap_or_default()
     }
 
+    /// The name of the credentials provider in use.
+    pub(crate) fn auth_type(&self) -> &str {
+        self.0.credentials.auth_type()
+    }
+
     /// The `pre` hook: telemetry headers and credentials. A failure is kept for [`run`] to report.
     async fn prepare(&self, request: &mut reqwest::Request) -> std::result::Result<(), String> {
         let headers = request.headers_mut();

@@ -155,7 +155,7 @@ fn cases() -> Vec<Case> {
             env: &[("DATABRICKS_HOST", "https://h.com"), ("DATABRICKS_TOKEN", "t"), ("DATABRICKS_AUTH_TYPE", "oauth-m2m")],
             file: None,
             explicit: same,
-            expect: Err(&["auth_type is oauth-m2m but client_id and client_secret is not configured"]),
+            expect: Err(&["auth_type is oauth-m2m but it is not configured: no client_id and no client_secret"]),
         },
         Case {
             name: "unknown auth_type",
@@ -236,6 +236,68 @@ fn cases() -> Vec<Case> {
             expect: Err(&["profile \"dev\" was asked for but the config file", "does not exist"]),
         },
         Case {
+            name: "profile keys are case-insensitive",
+            env: &[],
+            file: Some("[DEFAULT]\nHOST = https://upper.com\nToken = dapi-default\n"),
+            explicit: same,
+            expect: Ok {
+                host: "https://upper.com",
+                auth: AuthType::Pat,
+                check: |c| assert_eq!(c.token().unwrap().expose(), "dapi-default"),
+            },
+        },
+        Case {
+            name: "__settings__ is never a profile",
+            env: &[("DATABRICKS_CONFIG_PROFILE", "__settings__")],
+            file: Some("[__settings__]\nhost = https://settings.com\ntoken = dapi-default\n"),
+            explicit: same,
+            expect: Err(&["profile \"__settings__\" is reserved"]),
+        },
+        Case {
+            name: "__settings__ is left out of the profile list",
+            env: &[],
+            file: Some("[__settings__]\ndefault_profile = ghost\n\n[dev]\nhost = https://d.com\ntoken = dapi-dev\n"),
+            explicit: same,
+            expect: Err(&["profile \"ghost\" not found in", "(profiles: dev)"]),
+        },
+        Case {
+            name: "a named profile without a config file is fine when the environment is complete",
+            env: &[("DATABRICKS_CONFIG_PROFILE", "dev"), ("DATABRICKS_HOST", "https://env.com"), ("DATABRICKS_TOKEN", "dapi-from-env")],
+            file: None,
+            explicit: same,
+            expect: Ok { host: "https://env.com", auth: AuthType::Pat, check: |c| assert_eq!(c.profile(), None) },
+        },
+        Case {
+            name: "a named profile without a config file and incomplete credentials names the missing file",
+            env: &[("DATABRICKS_CONFIG_PROFILE", "dev"), ("DATABRICKS_HOST", "https://env.com")],
+            file: None,
+            explicit: same,
+            expect: Err(&["profile \"dev\" was asked for but the config file", "does not exist"]),
+        },
+        Case {
+            name: "a malformed section name never reaches an error message",
+            env: &[("DATABRICKS_CONFIG_PROFILE", "prod")],
+            file: Some(
+                "[dev\ntoken = dapi-secret-in-a-section-name]\nhost = https://x.com\n\n[ok]\nhost = https://ok.com\ntoken = dapi-default\n",
+            ),
+            explicit: same,
+            expect: Err(&["profile \"prod\" not found", "profiles: ok"]),
+        },
+        Case {
+            name: "new attributes resolve from a profile",
+            env: &[],
+            file: Some("[DEFAULT]\nhost = https://h.com\nusername = admin\npassword = dapi-default\nDISCOVERY_URL = https://h.com/d\n"),
+            explicit: same,
+            expect: Ok {
+                host: "https://h.com",
+                auth: AuthType::Basic,
+                check: |c| {
+                    assert_eq!(c.username(), Some("admin"));
+                    assert_eq!(c.discovery_url(), Some("https://h.com/d"));
+                },
+            },
+        },
+        Case {
             name: "nothing configured at all",
             env: &[],
             file: None,
@@ -254,7 +316,9 @@ fn cases() -> Vec<Case> {
             env: &[("DATABRICKS_HOST", "https://h.com"), ("DATABRICKS_CLIENT_ID", "id")],
             file: None,
             explicit: same,
-            expect: Err(&["needs both client_id and client_secret: client_secret is not configured"]),
+            // A client id alone is not an error of its own (workload identity federation uses one), but
+            // nothing else is configured: the listing says why oauth-m2m declined.
+            expect: Err(&["cannot configure default credentials", "oauth-m2m (no client_secret)"]),
         },
         Case {
             name: "bad rate limit names its source",
@@ -325,7 +389,9 @@ fn config_resolution_scenarios() {
                     assert!(text.contains(needle), "{}: {needle:?} not in {text:?}", case.name);
                 }
                 assert!(text.contains(". Config: "), "{}: no debug string in {text:?}", case.name);
-                assert!(!text.contains("dapi-secret-no-host") && !text.contains("dapi-default"), "{}: secret in {text}", case.name);
+                for secret in ["dapi-secret-no-host", "dapi-default", "dapi-secret-in-a-section-name"] {
+                    assert!(!text.contains(secret), "{}: secret {secret} in {text}", case.name);
+                }
             }
             (Expect::Ok { .. }, Err(e)) => panic!("{}: unexpected error {e}", case.name),
             (Expect::Err(n), Ok(c)) => panic!("{}: expected an error with {n:?}, got {c:?}", case.name),

@@ -145,3 +145,87 @@ async fn no_oauth_secret_in_logs_debug_or_errors() {
     }
     assert!(logged.contains("list_tokens"), "the log covered the call");
 }
+
+#[tokio::test]
+async fn no_secret_of_any_provider_in_logs_debug_or_errors() {
+    const PASSWORD: &str = "basic-PASSWORD-value-77";
+    const CLI_TOKEN: &str = "cli-ACCESS-token-value-0123456789abcdef";
+    const METADATA_TOKEN: &str = "metadata-ACCESS-token-value-31";
+    const METADATA_PATH: &str = "metadata-SECRET-path-99";
+    const JWT: &str = "eyJoidc.SUBJECT.jwt-value-55";
+    const ACTIONS_TOKEN: &str = "actions-REQUEST-token-value-13";
+    const WORKSPACE_TOKEN: &str = "workspace-ACCESS-token-from-exchange-8";
+    let logs = logs();
+    let server = MockServer::start().await;
+    let token_endpoint = format!("{}/oidc/v1/token", server.uri());
+    Mock::given(path("/oidc/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_endpoint": token_endpoint})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/oidc/v1/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": WORKSPACE_TOKEN, "expires_in": 3600})))
+        .mount(&server)
+        .await;
+    Mock::given(path(format!("/{METADATA_PATH}")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": METADATA_TOKEN, "token_type": "Bearer", "expires_on": 4_102_444_800u64})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/github")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": JWT}))).mount(&server).await;
+    // The API refuses every credential, so that each provider also goes through its 401 path.
+    Mock::given(path("/api/2.0/token/list"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("UNAUTHENTICATED"))
+        .mount(&server)
+        .await;
+
+    let dir = common::temp_dir("secrets-cli");
+    common::fake_cli(&dir, &format!("printf '{{\"access_token\":\"{CLI_TOKEN}\",\"expiry\":\"2099-01-01T00:00:00Z\"}}'"));
+    let failing = common::temp_dir("secrets-cli-failing");
+    common::fake_cli(&failing, &format!("echo 'could not refresh {CLI_TOKEN}' >&2\nexit 1"));
+    let jwt_file = dir.join("jwt");
+    std::fs::write(&jwt_file, JWT).unwrap();
+
+    let host = ("DATABRICKS_HOST", server.uri());
+    let environments: Vec<Vec<(&str, String)>> = vec![
+        vec![host.clone(), ("DATABRICKS_USERNAME", "u".into()), ("DATABRICKS_PASSWORD", PASSWORD.into())],
+        vec![host.clone(), ("PATH", dir.display().to_string())],
+        vec![host.clone(), ("PATH", failing.display().to_string())],
+        vec![host.clone(), ("DATABRICKS_METADATA_SERVICE_URL", format!("{}/{METADATA_PATH}", server.uri()))],
+        vec![
+            host.clone(),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", format!("{}/github?api-version=2.0", server.uri())),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", ACTIONS_TOKEN.into()),
+        ],
+        vec![host.clone(), ("DATABRICKS_OIDC_TOKEN", JWT.into())],
+        vec![host.clone(), ("DATABRICKS_OIDC_TOKEN_FILEPATH", jwt_file.display().to_string())],
+        // Nothing configured but secrets lying around: the "tried" listing.
+        vec![host.clone(), ("DATABRICKS_OIDC_TOKEN_ENV", "ELSEWHERE".into()), ("DATABRICKS_OIDC_TOKEN", JWT.into())],
+    ];
+    let mut shown = Vec::new();
+    let mut auth_types = Vec::new();
+    for env in environments {
+        let config = match databricks_tokens::config::Config::builder().env_vars(env).build() {
+            Ok(config) => config,
+            Err(e) => {
+                shown.push(format!("{e} {e:?}"));
+                continue;
+            }
+        };
+        let w = WorkspaceClient::builder().config(&config).retry_policy(RetryPolicy::disabled()).build().unwrap();
+        auth_types.push(w.auth_type().to_owned());
+        let err = w.tokens().list().await.unwrap_err();
+        shown.push(format!("{config:?} {w:?} {err} {err:?} {:?}", std::error::Error::source(&err).map(|s| s.to_string())));
+    }
+    assert_eq!(auth_types, ["basic", "databricks-cli", "databricks-cli", "metadata-service", "github-oidc", "env-oidc", "file-oidc"]);
+    let logged = logs.text();
+    for secret in [PASSWORD, CLI_TOKEN, METADATA_TOKEN, METADATA_PATH, JWT, ACTIONS_TOKEN, WORKSPACE_TOKEN] {
+        for text in &shown {
+            assert!(!text.contains(secret), "Debug/Display leaks {secret}: {text}");
+        }
+        assert!(!logged.contains(secret), "the TRACE log leaks {secret}");
+    }
+    assert!(shown.iter().any(|t| t.contains("could not refresh ***")), "the CLI's stderr is shown, scrubbed: {shown:?}");
+    assert!(logged.contains("obtained a new access token"), "the log covered the providers");
+}

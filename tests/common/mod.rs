@@ -138,3 +138,25 @@ impl std::io::Write for Capture {
         Ok(())
     }
 }
+
+/// Writes an executable `databricks` into `dir` that runs `script` with `/bin/sh`, padded past 1 MiB so
+/// that it is not taken for the legacy Python CLI.
+pub fn fake_cli(dir: &std::path::Path, script: &str) -> std::path::PathBuf {
+    write_executable(&dir.join("databricks"), &format!("#!/bin/sh\n{script}\nexit 0\n# {}\n", "x".repeat(1 << 20)))
+}
+
+/// Writes an executable `databricks` under 1 MiB: what the legacy Python CLI looks like.
+pub fn legacy_cli(dir: &std::path::Path) -> std::path::PathBuf {
+    write_executable(&dir.join("databricks"), "#!/bin/sh\necho legacy\n")
+}
+
+fn write_executable(path: &std::path::Path, text: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    // Written under another name and renamed, so that no thread of this test process holds it open for
+    // writing when it is run.
+    let staging = path.with_extension("partial");
+    std::fs::write(&staging, text).unwrap();
+    std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&staging, path).unwrap();
+    path.to_owned()
+}

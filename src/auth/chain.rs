@@ -1,0 +1,119 @@
+//! The default credential chain: which provider a configuration selects, why the others declined, and
+//! building the selected one.
+//!
+//! Each provider says whether it is configured from the resolved attributes and the environment alone
+//! (no network I/O; `databricks-cli` looks for the binary on `PATH` but does not run it).
+
+use std::sync::Arc;
+
+use super::cli::{DatabricksCliCredentials, find_cli};
+use super::metadata_service::{MetadataService, check_url};
+use super::oauth::{OAuthContext, OAuthM2mCredentials, TokenExchange};
+use super::oidc::SubjectToken;
+use super::{BasicCredentials, CredentialsProvider, PatCredentials};
+use crate::config::{AuthType, Config, DEFAULT_OIDC_TOKEN_ENV, Env, UNIFIED_AUTH_DOCS, Values};
+use crate::error::{Error, Result};
+use crate::secret::SecretString;
+
+/// Whether `auth` is configured; `Err` says why not, e.g. `no token`.
+pub(crate) fn check(auth: AuthType, values: &Values, env: &Env) -> std::result::Result<(), String> {
+    let has = |key: &str| values.contains_key(key);
+    let need = |keys: &[&str]| {
+        let missing: Vec<&str> = keys.iter().copied().filter(|k| !has(k)).collect();
+        if missing.is_empty() { Ok(()) } else { Err(format!("no {}", missing.join(" and no "))) }
+    };
+    let value = |key: &str| values.get(key).map(|(v, _)| v.as_str());
+    match auth {
+        AuthType::Pat => need(&["token"]),
+        AuthType::Basic => need(&["username", "password"]),
+        AuthType::OAuthM2m => need(&["client_id", "client_secret"]),
+        AuthType::DatabricksCli => find_cli(value("databricks_cli_path"), env.path()).map(drop),
+        AuthType::MetadataService => match value("metadata_service_url") {
+            Some(url) => check_url(url).map(drop),
+            None => Err("no metadata_service_url".to_owned()),
+        },
+        AuthType::GitHubOidc => match (has("actions_id_token_request_url"), has("actions_id_token_request_token")) {
+            (true, true) => Ok(()),
+            (false, _) => Err("no ACTIONS_ID_TOKEN_REQUEST_URL (not a GitHub Actions job with `permissions: id-token: write`)".to_owned()),
+            (true, false) => Err("no ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_owned()),
+        },
+        AuthType::EnvOidc => {
+            let name = value("oidc_token_env").unwrap_or(DEFAULT_OIDC_TOKEN_ENV);
+            env.get(name).map(drop).ok_or_else(|| format!("{name} is not set"))
+        }
+        AuthType::FileOidc => need(&["oidc_token_filepath"]),
+    }
+}
+
+/// The first configured provider of the chain, or the "tried" message.
+pub(crate) fn first_configured(values: &Values, env: &Env) -> std::result::Result<AuthType, String> {
+    let mut declined = Vec::new();
+    for auth in AuthType::CHAIN {
+        match check(auth, values, env) {
+            Ok(()) => return Ok(auth),
+            Err(why) => declined.push(format!("{auth} ({why})")),
+        }
+    }
+    Err(tried(&declined))
+}
+
+/// The message when nothing is configured: every provider and why it declined.
+pub(crate) fn no_credentials(values: &Values, env: &Env) -> String {
+    let declined: Vec<String> =
+        AuthType::CHAIN.iter().filter_map(|auth| check(*auth, values, env).err().map(|why| format!("{auth} ({why})"))).collect();
+    tried(&declined)
+}
+
+fn tried(declined: &[String]) -> String {
+    format!(
+        "cannot configure default credentials, please check {UNIFIED_AUTH_DOCS} to configure credentials for your preferred \
+         authentication method. Tried: {}",
+        declined.join(", ")
+    )
+}
+
+/// Builds the provider a configuration selected. Does no network I/O.
+pub(crate) fn provider(config: &Config, context: OAuthContext) -> Result<Arc<dyn CredentialsProvider>> {
+    let required = |key: &str| {
+        config.get(key).map(str::to_owned).ok_or_else(|| Error::config(format!("{}: {key} is not configured", config.auth_type())))
+    };
+    let context = OAuthContext {
+        discovery_url: config.discovery_url().map(str::to_owned),
+        account_id: config.account_id().map(str::to_owned),
+        ..context
+    };
+    let client_id = config.client_id().map(str::to_owned);
+    let audience = config.token_audience().map(str::to_owned);
+    Ok(match config.auth_type() {
+        AuthType::Pat => Arc::new(PatCredentials::new(required("token")?)),
+        AuthType::Basic => Arc::new(BasicCredentials::new(required("username")?, required("password")?)),
+        AuthType::OAuthM2m => {
+            Arc::new(OAuthM2mCredentials::with_context(context, required("client_id")?, SecretString::new(required("client_secret")?)))
+        }
+        AuthType::DatabricksCli => {
+            let program = find_cli(config.databricks_cli_path(), config.env().path())
+                .map_err(|why| Error::config(format!("databricks-cli: {why}")))?;
+            let cli = match config.profile() {
+                Some(profile) => DatabricksCliCredentials::for_profile(program, profile),
+                None => DatabricksCliCredentials::for_host(program, config.host()),
+            };
+            Arc::new(cli.with_clock(Arc::clone(&context.clock)))
+        }
+        AuthType::MetadataService => Arc::new(MetadataService::provider(&SecretString::new(required("metadata_service_url")?), context)?),
+        AuthType::GitHubOidc => {
+            let subject = SubjectToken::GitHubActions {
+                request_url: required("actions_id_token_request_url")?,
+                request_token: SecretString::new(required("actions_id_token_request_token")?),
+            };
+            Arc::new(TokenExchange::provider("github-oidc", context, client_id, audience, subject))
+        }
+        AuthType::EnvOidc => {
+            let subject = SubjectToken::EnvVar { name: config.oidc_token_env().to_owned(), env: config.env().clone() };
+            Arc::new(TokenExchange::provider("env-oidc", context, client_id, audience, subject))
+        }
+        AuthType::FileOidc => {
+            let subject = SubjectToken::File(required("oidc_token_filepath")?.into());
+            Arc::new(TokenExchange::provider("file-oidc", context, client_id, audience, subject))
+        }
+    })
+}

@@ -1,0 +1,269 @@
+//! `databricks-cli`: tokens from the Databricks CLI's own login (`databricks auth login`), obtained by
+//! running `databricks auth token`, as every official SDK does.
+//!
+//! The binary is `DATABRICKS_CLI_PATH` or `databricks` on `PATH`; a file under 1 MiB is the legacy Python
+//! CLI, which cannot issue tokens, and is refused. The CLI runs without a shell, arguments as a list,
+//! with a timeout; its output `{access_token, token_type, expiry}` is cached until shortly before
+//! `expiry`, then the CLI runs again.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::refresh::{Refreshing, Token, TokenSource};
+use super::{AuthHeader, CredentialsProvider};
+use crate::clock::{BoxFuture, Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::secret::SecretString;
+
+/// Where to get the CLI.
+pub const CLI_INSTALL_DOCS: &str = "https://docs.databricks.com/dev-tools/cli/install.html";
+
+/// A CLI binary smaller than this is the legacy Python CLI (as the Go SDK decides).
+const LEGACY_CLI_MAX_SIZE: u64 = 1024 * 1024;
+
+/// How long `databricks auth token` may run by default.
+pub const DEFAULT_CLI_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most bytes of the CLI's standard error that an error message quotes.
+const MAX_STDERR: usize = 1024;
+
+/// Finds the CLI: an explicit path (`DATABRICKS_CLI_PATH`, a bare name is looked up on `path`), else
+/// `databricks` on `path`. `Err` says why not, in words fit for the chain's listing.
+pub(crate) fn find_cli(explicit: Option<&str>, path: Option<OsString>) -> std::result::Result<PathBuf, String> {
+    let name = explicit.unwrap_or("databricks");
+    let candidates: Vec<PathBuf> = if Path::new(name).components().count() > 1 {
+        vec![PathBuf::from(name)]
+    } else {
+        let Some(path) = path else {
+            return Err(format!("no {name:?} on PATH (PATH is not set)"));
+        };
+        let cwd = std::env::current_dir().unwrap_or_default();
+        which::which_in_all(name, Some(path), cwd).map(Iterator::collect).unwrap_or_default()
+    };
+    // As the Go SDK does: the first candidate that is not the legacy CLI wins.
+    let mut why = format!("no {name:?} on PATH");
+    for candidate in candidates {
+        match std::fs::metadata(&candidate) {
+            Ok(m) if m.is_file() && m.len() >= LEGACY_CLI_MAX_SIZE => return Ok(candidate),
+            Ok(m) if m.is_file() => {
+                why = format!(
+                    "{} is the legacy Python Databricks CLI (under 1 MiB), which cannot issue tokens: install the new CLI ({CLI_INSTALL_DOCS})",
+                    candidate.display()
+                );
+            }
+            Ok(_) => why = format!("{} is not a file", candidate.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => why = format!("{} does not exist", candidate.display()),
+            Err(e) => why = format!("{} cannot be used ({})", candidate.display(), e.kind()),
+        }
+    }
+    Err(why)
+}
+
+/// Credentials from the Databricks CLI: runs `databricks auth token` and caches what it prints.
+///
+/// ```no_run
+/// # fn main() -> databricks_tokens::Result<()> {
+/// use databricks_tokens::WorkspaceClient;
+/// use databricks_tokens::auth::DatabricksCliCredentials;
+/// let cli = DatabricksCliCredentials::for_profile("databricks", "dev");
+/// let w = WorkspaceClient::builder().host("https://example.cloud.databricks.com").credentials(cli).build()?;
+/// # Ok(()) }
+/// ```
+///
+/// With a profile the CLI runs as `databricks auth token --profile <profile>`, else as
+/// `databricks auth token --host <host>`. Configured through [`crate::config`] (`auth_type =
+/// databricks-cli`, or by the default chain when the CLI is installed), the binary is found for you;
+/// built by hand, `program` is run as given. Nothing runs until the first request.
+pub struct DatabricksCliCredentials {
+    inner: Refreshing<CliTokenSource>,
+}
+
+impl fmt::Debug for DatabricksCliCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let source = self.inner.source();
+        f.debug_struct("DatabricksCliCredentials").field("program", &source.program).field("args", &source.args).finish_non_exhaustive()
+    }
+}
+
+struct CliTokenSource {
+    program: PathBuf,
+    args: Vec<String>,
+    timeout: Duration,
+}
+
+impl fmt::Debug for CliTokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CliTokenSource").field("program", &self.program).field("args", &self.args).finish()
+    }
+}
+
+impl DatabricksCliCredentials {
+    /// Runs `program auth token --profile <profile>`.
+    pub fn for_profile(program: impl Into<PathBuf>, profile: &str) -> Self {
+        Self::with_args(program.into(), vec!["auth".into(), "token".into(), "--profile".into(), profile.to_owned()])
+    }
+
+    /// Runs `program auth token --host <host>`.
+    pub fn for_host(program: impl Into<PathBuf>, host: &str) -> Self {
+        Self::with_args(program.into(), vec!["auth".into(), "token".into(), "--host".into(), host.to_owned()])
+    }
+
+    fn with_args(program: PathBuf, args: Vec<String>) -> Self {
+        let source = CliTokenSource { program, args, timeout: DEFAULT_CLI_TIMEOUT };
+        Self { inner: Refreshing::new("databricks-cli", source, Arc::new(SystemClock)) }
+    }
+
+    /// How long one run of the CLI may take (default [`DEFAULT_CLI_TIMEOUT`]).
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        self.map_source(|s| s.timeout = timeout, None)
+    }
+
+    /// Uses this clock for token expiry (inject one in tests).
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        self.map_source(|_| {}, Some(clock))
+    }
+
+    fn map_source(self, change: impl FnOnce(&mut CliTokenSource), clock: Option<Arc<dyn Clock>>) -> Self {
+        let clock = clock.unwrap_or_else(|| self.inner.clock());
+        let mut source = self.inner.into_source();
+        change(&mut source);
+        Self { inner: Refreshing::new("databricks-cli", source, clock) }
+    }
+}
+
+impl CredentialsProvider for DatabricksCliCredentials {
+    fn auth_type(&self) -> &str {
+        self.inner.auth_type()
+    }
+    fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>> {
+        self.inner.headers()
+    }
+    fn invalidate(&self) -> bool {
+        self.inner.invalidate()
+    }
+}
+
+impl CliTokenSource {
+    fn command_line(&self) -> String {
+        let name = self.program.file_name().map_or_else(|| self.program.display().to_string(), |n| n.to_string_lossy().into_owned());
+        format!("`{name} {}`", self.args.join(" "))
+    }
+}
+
+impl TokenSource for CliTokenSource {
+    fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>> {
+        Box::pin(async move {
+            let command = self.command_line();
+            let child = tokio::process::Command::new(&self.program)
+                .args(&self.args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| {
+                    Error::auth(format!(
+                        "databricks-cli: cannot run {} ({}): install the Databricks CLI ({CLI_INSTALL_DOCS}) or set DATABRICKS_CLI_PATH",
+                        self.program.display(),
+                        e.kind()
+                    ))
+                })?;
+            let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+                Ok(Ok(output)) => output,
+                Ok(Err(e)) => return Err(Error::auth(format!("databricks-cli: running {command} failed: {}", e.kind()))),
+                Err(_) => {
+                    return Err(Error::timeout(format!(
+                        "databricks-cli: {command} did not finish within {} s",
+                        self.timeout.as_secs_f64()
+                    )));
+                }
+            };
+            if !output.status.success() {
+                let stderr = scrub(&String::from_utf8_lossy(&output.stderr));
+                return Err(Error::auth(format!(
+                    "databricks-cli: {command} failed ({}): {stderr}. Log in with `databricks auth login`",
+                    output.status
+                )));
+            }
+            parse_output(&command, &output.stdout, now)
+        })
+    }
+}
+
+/// Reads `{access_token, token_type, expiry}`; never quotes the output, which holds a token.
+fn parse_output(command: &str, stdout: &[u8], now: Instant) -> Result<Token> {
+    #[derive(serde::Deserialize)]
+    struct CliToken {
+        access_token: Option<SecretString>,
+        token_type: Option<String>,
+        expiry: Option<String>,
+    }
+    let unparsable = |why: String| Error::auth(format!("databricks-cli: the output of {command} is not a token: {why}"));
+    let parsed: CliToken = serde_json::from_slice(stdout).map_err(|e| {
+        unparsable(format!("not the expected JSON {{access_token, token_type, expiry}} ({:?} at column {})", e.classify(), e.column()))
+    })?;
+    let token = parsed.access_token.filter(|t| !t.is_empty()).ok_or_else(|| unparsable("no access_token".to_owned()))?;
+    let expiry = match parsed.expiry.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        Some(text) => Some(parse_expiry(text).ok_or_else(|| unparsable(format!("expiry {text:?} is not an RFC 3339 time")))?),
+        None => None,
+    };
+    // The token is used until REFRESH_MARGIN before its expiry; without one, for the default lifetime.
+    let lifetime = expiry.map(Token::lifetime_until);
+    if lifetime == Some(Duration::ZERO) {
+        return Err(Error::auth(format!("databricks-cli: {command} printed a token that has already expired: log in again")));
+    }
+    Ok(Token::new(&token, parsed.token_type.as_deref(), now, lifetime))
+}
+
+/// An RFC 3339 time, nanoseconds allowed, also with a space instead of the `T`.
+fn parse_expiry(text: &str) -> Option<SystemTime> {
+    use time::format_description::well_known::Rfc3339;
+    let parse = |t: &str| time::OffsetDateTime::parse(t, &Rfc3339).ok();
+    let parsed = parse(text).or_else(|| {
+        let (date, rest) = text.split_once(' ')?;
+        parse(&format!("{date}T{rest}"))
+    })?;
+    Some(SystemTime::from(parsed))
+}
+
+/// The CLI's standard error as an error may quote it: trimmed, cut to [`MAX_STDERR`] bytes, and with
+/// anything that looks like a credential (a run of 32 or more token characters) replaced by `***`.
+fn scrub(stderr: &str) -> String {
+    let mut out = String::new();
+    for word in stderr.trim().split_inclusive(char::is_whitespace) {
+        let bare = word.trim_end();
+        let tokenish = bare.len() >= 32 && bare.chars().all(|c| c.is_ascii_alphanumeric() || "._-~+/=".contains(c));
+        out.push_str(if tokenish { "***" } else { bare });
+        out.push_str(&word[bare.len()..]);
+    }
+    let out = crate::error::truncate(out.trim(), MAX_STDERR);
+    if out.is_empty() { "(nothing on standard error)".to_owned() } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_formats() {
+        let at = |t: &str| parse_expiry(t).map(|s| s.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos());
+        assert_eq!(at("2024-03-20T10:00:00Z"), Some(1_710_928_800_000_000_000));
+        assert_eq!(at("2024-03-20T10:00:00.123456789Z"), Some(1_710_928_800_123_456_789));
+        assert_eq!(at("2024-03-20T11:00:00+01:00"), Some(1_710_928_800_000_000_000));
+        assert_eq!(at("2024-03-20 10:00:00.5Z"), Some(1_710_928_800_500_000_000));
+        assert_eq!(at("tomorrow"), None);
+        assert_eq!(at(""), None);
+    }
+
+    #[test]
+    fn stderr_is_scrubbed_of_anything_token_shaped() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLXZhbHVl";
+        let text = scrub(&format!("Error: cannot refresh {jwt}\n  dapi0123456789abcdef0123456789abcdef rejected\n"));
+        assert_eq!(text, "Error: cannot refresh ***\n  *** rejected");
+        assert_eq!(scrub("   "), "(nothing on standard error)");
+        assert!(scrub(&"x ".repeat(4000)).len() <= MAX_STDERR + 32);
+    }
+}

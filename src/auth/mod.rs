@@ -1,0 +1,145 @@
+//! Where the credentials of every request come from: the providers and the default chain.
+//!
+//! A [`CredentialsProvider`] returns the headers that authenticate a request. [`crate::config`] picks
+//! one the way every Databricks tool does: `auth_type` (`DATABRICKS_AUTH_TYPE`) names it, or else the
+//! first provider of the default chain that is configured wins, in the Go SDK's order:
+//!
+//! | `auth_type` | configured by | what it sends |
+//! |---|---|---|
+//! | `pat` | `token` | `Authorization: Bearer <token>` |
+//! | `basic` | `username` + `password` | `Authorization: Basic ...` |
+//! | `oauth-m2m` | `client_id` + `client_secret` | an OAuth token (client-credentials grant) |
+//! | `databricks-cli` | the Databricks CLI installed (`DATABRICKS_CLI_PATH` or `databricks` on `PATH`) | the token `databricks auth token` prints |
+//! | `metadata-service` | `metadata_service_url` (loopback only) | the token the local metadata service issues |
+//! | `github-oidc` | `ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN` | GitHub's ID token exchanged for an OAuth token |
+//! | `env-oidc` | the variable named by `oidc_token_env` (default `DATABRICKS_OIDC_TOKEN`) | that JWT exchanged for an OAuth token |
+//! | `file-oidc` | `oidc_token_filepath` | the JWT in that file exchanged for an OAuth token |
+//!
+//! Deciding which provider is configured does no network I/O (the CLI is looked up on `PATH`, not run).
+//! When none is, the error lists each provider and why it declined. Token-based providers share one
+//! machinery: the token is obtained on the first request, cached, and refreshed [`REFRESH_MARGIN`]
+//! before it expires, by one task at a time; after a 401 the cache is dropped and the request replayed
+//! once.
+//!
+//! The OAuth flows (`oauth-m2m` and the three OIDC ones) find the workspace's token endpoint through
+//! `discovery_url` when set, else through host metadata (`{host}/.well-known/databricks-config`, best
+//! effort) and the OIDC root's `/.well-known/oauth-authorization-server` (default root `{host}/oidc`).
+//! The OIDC flows use RFC 8693 token exchange (`scope=all-apis`, and `client_id` when set: workload
+//! identity federation); no secret is sent. Token endpoints are retried on 429, 502, 503, 504 and
+//! transport failures, honouring `Retry-After`, for at most a minute.
+//!
+//! Plug in your own source (a vault, a sidecar) by implementing [`CredentialsProvider`].
+
+pub(crate) mod chain;
+mod cli;
+mod metadata_service;
+pub(crate) mod oauth;
+mod oidc;
+mod refresh;
+
+use std::fmt::Debug;
+
+use crate::clock::BoxFuture;
+use crate::error::Result;
+use crate::secret::SecretString;
+
+pub use cli::{CLI_INSTALL_DOCS, DEFAULT_CLI_TIMEOUT, DatabricksCliCredentials};
+pub use oauth::{OAuthM2mCredentials, TOKEN_ENDPOINT_RETRY_BUDGET};
+pub use refresh::REFRESH_MARGIN;
+
+/// A header name and its secret value, as a provider returns them.
+pub type AuthHeader = (String, SecretString);
+
+/// A source of request credentials.
+///
+/// ```
+/// use databricks_tokens::auth::{AuthHeader, CredentialsProvider};
+/// use databricks_tokens::{clock::BoxFuture, Result, SecretString};
+///
+/// #[derive(Debug)]
+/// struct FromVault;
+///
+/// impl CredentialsProvider for FromVault {
+///     fn auth_type(&self) -> &str { "vault" }
+///     fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>> {
+///         Box::pin(async { Ok(vec![("Authorization".into(), SecretString::new("Bearer from-the-vault"))]) })
+///     }
+/// }
+/// ```
+///
+/// `headers` is called before every attempt; cache inside the provider. After a 401 the client calls
+/// [`CredentialsProvider::invalidate`] and, when it returns `true`, replays the request once with fresh
+/// headers.
+pub trait CredentialsProvider: Send + Sync + Debug {
+    /// The name sent in the `User-Agent` as `auth/<name>`, e.g. `pat`, `oauth-m2m`.
+    fn auth_type(&self) -> &str;
+    /// The headers to add to a request.
+    fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>>;
+    /// Drops cached credentials after the server refused them; returns whether fresh ones may differ
+    /// (and so whether one replay is worth it). The default: nothing to refresh.
+    fn invalidate(&self) -> bool {
+        false
+    }
+}
+
+/// A personal access token: `Authorization: Bearer <token>`.
+///
+/// ```
+/// use databricks_tokens::auth::PatCredentials;
+/// let pat = PatCredentials::new("dapi-example");
+/// assert_eq!(format!("{pat:?}"), "PatCredentials { token: SecretString(***) }");
+/// ```
+#[derive(Debug, Clone)]
+pub struct PatCredentials {
+    token: SecretString,
+}
+
+impl PatCredentials {
+    /// Wraps a personal access token.
+    pub fn new(token: impl Into<SecretString>) -> Self {
+        Self { token: token.into() }
+    }
+}
+
+impl CredentialsProvider for PatCredentials {
+    fn auth_type(&self) -> &str {
+        "pat"
+    }
+    fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>> {
+        let value = SecretString::new(format!("Bearer {}", self.token.expose()));
+        Box::pin(async move { Ok(vec![("Authorization".to_owned(), value)]) })
+    }
+}
+
+/// A username and password: `Authorization: Basic base64(username:password)`.
+///
+/// ```
+/// use databricks_tokens::auth::{BasicCredentials, CredentialsProvider};
+/// let basic = BasicCredentials::new("admin", "s3cret");
+/// assert_eq!(basic.auth_type(), "basic");
+/// assert!(!format!("{basic:?}").contains("s3cret"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct BasicCredentials {
+    username: String,
+    password: SecretString,
+}
+
+impl BasicCredentials {
+    /// Wraps a username and password.
+    pub fn new(username: impl Into<String>, password: impl Into<SecretString>) -> Self {
+        Self { username: username.into(), password: password.into() }
+    }
+}
+
+impl CredentialsProvider for BasicCredentials {
+    fn auth_type(&self) -> &str {
+        "basic"
+    }
+    fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>> {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.username, self.password.expose()));
+        let value = SecretString::new(format!("Basic {encoded}"));
+        Box::pin(async move { Ok(vec![("Authorization".to_owned(), value)]) })
+    }
+}

@@ -1,0 +1,436 @@
+//! OAuth against the workspace: endpoint discovery, token requests with retries, and the two grants the
+//! crate uses — client credentials (`oauth-m2m`) and RFC 8693 token exchange (the OIDC federation
+//! providers).
+//!
+//! Discovery, as the official SDKs do it: `discovery_url` when set; else host metadata
+//! (`{host}/.well-known/databricks-config`, best effort) names the OIDC root, whose
+//! `/.well-known/oauth-authorization-server` names the token endpoint; without host metadata the root is
+//! `{host}/oidc`. Token and discovery requests are retried on 429, 502, 503, 504 and transport failures,
+//! honouring `Retry-After`, for at most [`TOKEN_ENDPOINT_RETRY_BUDGET`].
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::oidc::SubjectToken;
+use super::refresh::{Refreshing, Token, TokenSource};
+use super::{AuthHeader, CredentialsProvider};
+use crate::clock::{BoxFuture, Clock, SystemClock};
+use crate::config::may_carry_credentials;
+use crate::error::{ApiError, Error, Result};
+use crate::retry::parse_retry_after;
+use crate::secret::SecretString;
+
+/// How long one discovery or token request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long token and discovery requests are retried in all, as the Go SDK's token sources do.
+pub const TOKEN_ENDPOINT_RETRY_BUDGET: Duration = Duration::from_secs(60);
+
+/// The longest wait between two token-endpoint attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// The grant type of RFC 8693 token exchange.
+pub(crate) const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// The subject token type of a JWT.
+pub(crate) const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+
+/// What an OAuth flow needs to reach the workspace's authorization server.
+#[derive(Clone)]
+pub(crate) struct OAuthContext {
+    pub(crate) host: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) allow_insecure_http: bool,
+    pub(crate) discovery_url: Option<String>,
+    pub(crate) account_id: Option<String>,
+}
+
+impl fmt::Debug for OAuthContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthContext").field("host", &self.host).field("discovery_url", &self.discovery_url).finish_non_exhaustive()
+    }
+}
+
+impl OAuthContext {
+    pub(crate) fn new(host: &str, http: reqwest::Client) -> Self {
+        Self {
+            host: host.trim_end_matches('/').to_owned(),
+            http,
+            clock: Arc::new(SystemClock),
+            allow_insecure_http: false,
+            discovery_url: None,
+            account_id: None,
+        }
+    }
+
+    /// Refuses to send a credential anywhere but https (or loopback http, or where the user opted in).
+    pub(crate) fn check_secure(&self, auth_type: &str, what: &str, url: &str) -> Result<()> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| Error::auth(format!("{auth_type}: {url:?} is not a URL: {e}")))?;
+        if !may_carry_credentials(&parsed, self.allow_insecure_http) {
+            return Err(Error::auth(format!(
+                "{auth_type}: refusing to send {what} to {url}: it must use https:// \
+                 (or opt in with ClientBuilder::allow_insecure_http(true))"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sends a request built by `build`, retrying what a token endpoint may answer transiently, and
+    /// returns the status and the body. `describe` names the request in errors (never a secret).
+    pub(crate) async fn send(
+        &self,
+        auth_type: &str,
+        describe: &str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<(u16, bytes::Bytes)> {
+        let start = self.clock.now();
+        let mut retries = 0u32;
+        loop {
+            let (error, hinted, answer) = match build().timeout(REQUEST_TIMEOUT).send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    match response.bytes().await {
+                        Ok(body) if matches!(status, 429 | 502 | 503 | 504) => {
+                            (Error::from(ApiError::from_body(status, &body)), retry_after, Some((status, body)))
+                        }
+                        Ok(body) => return Ok((status, body)),
+                        Err(e) => (Error::auth(format!("{auth_type}: reading {describe} failed")).with_source(e.without_url()), None, None),
+                    }
+                }
+                Err(e) => (Error::auth(format!("{auth_type}: could not reach {describe}")).with_source(e.without_url()), None, None),
+            };
+            let delay = hinted.unwrap_or_else(|| backoff(retries));
+            let spent = self.clock.now().saturating_duration_since(start);
+            if spent.saturating_add(delay) >= TOKEN_ENDPOINT_RETRY_BUDGET {
+                tracing::debug!(auth_type, what = describe, retries, "token endpoint retry budget exhausted");
+                return match answer {
+                    Some(answer) => Ok(answer),
+                    None => Err(error),
+                };
+            }
+            tracing::debug!(auth_type, what = describe, retries, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
+            retries += 1;
+            self.clock.sleep(delay).await;
+        }
+    }
+
+    /// GETs a JSON document.
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, auth_type: &str, url: &str) -> Result<std::result::Result<T, String>> {
+        let (status, body) = self.send(auth_type, url, || self.http.get(url).header(reqwest::header::ACCEPT, "application/json")).await?;
+        if !(200..300).contains(&status) {
+            return Ok(Err(ApiError::from_body(status, &body).to_string()));
+        }
+        Ok(serde_json::from_slice(&body).map_err(|e| format!("not the expected JSON: {e}")))
+    }
+
+    /// Host metadata, best effort: `None` (and a DEBUG line) on any failure.
+    async fn host_metadata(&self, auth_type: &str) -> Option<HostMetadata> {
+        let url = format!("{}/.well-known/databricks-config", self.host);
+        match self.get_json::<HostMetadata>(auth_type, &url).await {
+            Ok(Ok(metadata)) => Some(metadata),
+            Ok(Err(why)) => {
+                tracing::debug!(url, why, "no host metadata");
+                None
+            }
+            Err(e) => {
+                tracing::debug!(url, error = %e, "no host metadata");
+                None
+            }
+        }
+    }
+
+    /// The token endpoint, discovered as the official SDKs do, and the default OIDC audience that host
+    /// metadata names, if any.
+    pub(crate) async fn discover_token_endpoint(&self, auth_type: &str) -> Result<Discovered> {
+        let mut audience = None;
+        let discovery = match &self.discovery_url {
+            Some(url) => url.clone(),
+            None => {
+                let metadata = self.host_metadata(auth_type).await;
+                audience = metadata.as_ref().and_then(|m| m.token_federation_default_oidc_audiences.as_ref()?.first().cloned());
+                let account_id = self.account_id.clone().or_else(|| metadata.as_ref().and_then(|m| m.account_id.clone()));
+                let root = match metadata.and_then(|m| m.oidc_endpoint) {
+                    Some(root) => match (root.contains("{account_id}"), account_id) {
+                        (false, _) => root,
+                        (true, Some(id)) => root.replace("{account_id}", &id),
+                        (true, None) => format!("{}/oidc", self.host),
+                    },
+                    None => format!("{}/oidc", self.host),
+                };
+                format!("{}/.well-known/oauth-authorization-server", root.trim_end_matches('/'))
+            }
+        };
+        #[derive(serde::Deserialize)]
+        struct Discovery {
+            token_endpoint: Option<String>,
+        }
+        match self.get_json::<Discovery>(auth_type, &discovery).await? {
+            Ok(Discovery { token_endpoint: Some(token_endpoint) }) if !token_endpoint.is_empty() => {
+                Ok(Discovered { token_endpoint, audience })
+            }
+            Ok(_) => Err(Error::auth(format!("{auth_type}: {discovery} did not name a token_endpoint"))),
+            Err(why) => Err(Error::auth(format!("{auth_type}: token endpoint discovery at {discovery} failed: {why}"))),
+        }
+    }
+
+    /// POSTs a token request and reads the token, or a clear error naming `who` was refused.
+    pub(crate) async fn request_token(
+        &self,
+        auth_type: &str,
+        endpoint: &str,
+        who: &str,
+        basic: Option<(&str, &SecretString)>,
+        form: &[(&str, &str)],
+        requested_at: Instant,
+    ) -> Result<Token> {
+        #[derive(serde::Deserialize)]
+        struct TokenResponse {
+            access_token: Option<SecretString>,
+            token_type: Option<String>,
+            expires_in: Option<crate::wire::Int64>,
+            error: Option<String>,
+            error_description: Option<String>,
+        }
+        let describe = format!("the token endpoint {endpoint}");
+        let (status, body) = self
+            .send(auth_type, &describe, || {
+                let request = self.http.post(endpoint).header(reqwest::header::ACCEPT, "application/json").form(form);
+                match basic {
+                    Some((id, secret)) => request.basic_auth(id, Some(secret.expose())),
+                    None => request,
+                }
+            })
+            .await?;
+        let parsed: Option<TokenResponse> = serde_json::from_slice(&body).ok();
+        if !(200..300).contains(&status) {
+            let reason = match &parsed {
+                Some(TokenResponse { error: Some(e), error_description, .. }) => {
+                    format!("{e}{}", error_description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())
+                }
+                _ => ApiError::from_body(status, &body).message().to_owned(),
+            };
+            return Err(Error::auth(format!("{auth_type}: {describe} refused {who} (HTTP {status}): {reason}")));
+        }
+        let Some(TokenResponse { access_token: Some(token), token_type, expires_in, .. }) = parsed else {
+            return Err(Error::auth(format!("{auth_type}: {describe} answered without an access_token")));
+        };
+        let lifetime = expires_in.map(i64::from).and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs);
+        Ok(Token::new(&token, token_type.as_deref(), requested_at, lifetime))
+    }
+}
+
+/// Exponential backoff with full jitter: a random wait in `[0, min(10 s, 1 s · 2^retry))`, at least 100 ms.
+fn backoff(retry: u32) -> Duration {
+    let ceiling = Duration::from_secs(1).saturating_mul(1u32.checked_shl(retry.min(16)).unwrap_or(u32::MAX)).min(MAX_BACKOFF);
+    ceiling.mul_f64(fastrand::f64()).max(Duration::from_millis(100))
+}
+
+/// `/.well-known/databricks-config`: what a host says about itself. (Its `workspace_id` is not used:
+/// this client reaches one workspace by its host, and sends `X-Databricks-Workspace-Id` only when
+/// configured.)
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+struct HostMetadata {
+    oidc_endpoint: Option<String>,
+    account_id: Option<String>,
+    token_federation_default_oidc_audiences: Option<Vec<String>>,
+}
+
+/// What discovery found.
+#[derive(Debug, Clone)]
+pub(crate) struct Discovered {
+    pub(crate) token_endpoint: String,
+    /// The first of host metadata's `token_federation_default_oidc_audiences`.
+    pub(crate) audience: Option<String>,
+}
+
+/// Where a flow's token endpoint comes from: given, or discovered once.
+#[derive(Debug, Default)]
+struct TokenEndpoint(Mutex<Option<Discovered>>);
+
+impl TokenEndpoint {
+    fn given(url: String) -> Self {
+        Self(Mutex::new(Some(Discovered { token_endpoint: url, audience: None })))
+    }
+
+    async fn get(&self, context: &OAuthContext, auth_type: &str) -> Result<Discovered> {
+        if let Some(found) = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(found);
+        }
+        let found = context.discover_token_endpoint(auth_type).await?;
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(found.clone());
+        Ok(found)
+    }
+}
+
+/// The client-credentials grant of a service principal.
+struct ClientCredentials {
+    context: OAuthContext,
+    client_id: String,
+    client_secret: SecretString,
+    endpoint: TokenEndpoint,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("host", &self.context.host)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenSource for ClientCredentials {
+    fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>> {
+        Box::pin(async move {
+            let endpoint = self.endpoint.get(&self.context, "oauth-m2m").await?.token_endpoint;
+            self.context.check_secure("oauth-m2m", "the client secret", &endpoint)?;
+            let who = format!("client {}", self.client_id);
+            let form = [("grant_type", "client_credentials"), ("scope", "all-apis")];
+            self.context.request_token("oauth-m2m", &endpoint, &who, Some((&self.client_id, &self.client_secret)), &form, now).await
+        })
+    }
+}
+
+/// OAuth machine-to-machine credentials of a service principal.
+///
+/// ```
+/// use databricks_tokens::auth::{CredentialsProvider, OAuthM2mCredentials};
+/// let sp = OAuthM2mCredentials::new("https://example.cloud.databricks.com", "client-id", "client-secret");
+/// assert_eq!(sp.auth_type(), "oauth-m2m");
+/// assert!(!format!("{sp:?}").contains("client-secret"));
+/// ```
+///
+/// The token endpoint is discovered (see [the module](crate::auth) for how); the token is obtained with
+/// the client-credentials grant (`scope=all-apis`, HTTP Basic), cached, and refreshed
+/// [`REFRESH_MARGIN`](super::REFRESH_MARGIN) before it expires. Concurrent callers with a cold or stale
+/// cache wait for one refresh. Building it does no network I/O; the first request does.
+pub struct OAuthM2mCredentials {
+    inner: Refreshing<ClientCredentials>,
+}
+
+impl fmt::Debug for OAuthM2mCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let source = self.inner.source();
+        f.debug_struct("OAuthM2mCredentials")
+            .field("host", &source.context.host)
+            .field("client_id", &source.client_id)
+            .field("client_secret", &source.client_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthM2mCredentials {
+    /// Credentials for the service principal `client_id` of the workspace at `host` (normalised URL).
+    pub fn new(host: impl Into<String>, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Self {
+        Self::with_context(OAuthContext::new(&host.into(), reqwest::Client::new()), client_id.into(), client_secret.into())
+    }
+
+    pub(crate) fn with_context(context: OAuthContext, client_id: String, client_secret: SecretString) -> Self {
+        let clock = Arc::clone(&context.clock);
+        let source = ClientCredentials { context, client_id, client_secret, endpoint: TokenEndpoint::default() };
+        Self { inner: Refreshing::new("oauth-m2m", source, clock) }
+    }
+
+    /// Uses this token endpoint instead of discovering it.
+    pub fn with_token_endpoint(self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.map_source(|s| s.endpoint = TokenEndpoint::given(url))
+    }
+
+    /// Uses this clock for token expiry and retry waits (inject one in tests).
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        self.map_source(|s| s.context.clock = clock)
+    }
+
+    /// Allows sending the client secret over plain `http://` to a host that is not loopback.
+    pub fn with_insecure_http(self, allow: bool) -> Self {
+        self.map_source(|s| s.context.allow_insecure_http = allow)
+    }
+
+    fn map_source(self, change: impl FnOnce(&mut ClientCredentials)) -> Self {
+        let mut source = self.inner.into_source();
+        change(&mut source);
+        let clock = Arc::clone(&source.context.clock);
+        Self { inner: Refreshing::new("oauth-m2m", source, clock) }
+    }
+}
+
+impl CredentialsProvider for OAuthM2mCredentials {
+    fn auth_type(&self) -> &str {
+        self.inner.auth_type()
+    }
+    fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>> {
+        self.inner.headers()
+    }
+    fn invalidate(&self) -> bool {
+        self.inner.invalidate()
+    }
+}
+
+/// RFC 8693 token exchange of a federated identity's JWT for a workspace token: the OIDC providers.
+pub(crate) struct TokenExchange {
+    auth_type: &'static str,
+    context: OAuthContext,
+    client_id: Option<String>,
+    audience: Option<String>,
+    subject: SubjectToken,
+    endpoint: TokenEndpoint,
+}
+
+impl fmt::Debug for TokenExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenExchange")
+            .field("auth_type", &self.auth_type)
+            .field("host", &self.context.host)
+            .field("client_id", &self.client_id)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenExchange {
+    pub(crate) fn provider(
+        auth_type: &'static str,
+        context: OAuthContext,
+        client_id: Option<String>,
+        audience: Option<String>,
+        subject: SubjectToken,
+    ) -> Refreshing<Self> {
+        let clock = Arc::clone(&context.clock);
+        Refreshing::new(auth_type, Self { auth_type, context, client_id, audience, subject, endpoint: TokenEndpoint::default() }, clock)
+    }
+}
+
+impl TokenSource for TokenExchange {
+    fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>> {
+        Box::pin(async move {
+            let Discovered { token_endpoint: endpoint, audience: default_audience } =
+                self.endpoint.get(&self.context, self.auth_type).await?;
+            self.context.check_secure(self.auth_type, "an identity token", &endpoint)?;
+            // The audience: configured, else the one host metadata names, else the token endpoint.
+            let audience = self.audience.clone().or(default_audience).unwrap_or_else(|| endpoint.clone());
+            let jwt = self.subject.get(self.auth_type, &self.context, &audience).await?;
+            let mut form = vec![
+                ("grant_type", TOKEN_EXCHANGE_GRANT),
+                ("subject_token_type", JWT_TOKEN_TYPE),
+                ("subject_token", jwt.expose()),
+                ("scope", "all-apis"),
+            ];
+            if let Some(id) = &self.client_id {
+                form.push(("client_id", id));
+            }
+            let who = match &self.client_id {
+                Some(id) => format!("the token exchange for client {id}"),
+                None => "the token exchange".to_owned(),
+            };
+            self.context.request_token(self.auth_type, &endpoint, &who, None, &form, now).await
+        })
+    }
+}

@@ -1,0 +1,130 @@
+//! The machinery every token-based provider shares: a cached token, refreshed shortly before it expires,
+//! by one task at a time.
+//!
+//! A provider supplies a [`TokenSource`] (run the CLI, ask the metadata service, call a token endpoint);
+//! [`Refreshing`] turns it into a [`CredentialsProvider`]. Concurrent callers with a cold or stale cache
+//! wait for one refresh; a 401 drops the cache so that the next call fetches afresh.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::{AuthHeader, CredentialsProvider};
+use crate::clock::{BoxFuture, Clock};
+use crate::error::Result;
+use crate::secret::SecretString;
+
+/// How early a cached token is refreshed before it expires.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(40);
+
+/// A token whose lifetime the server did not say is kept this long.
+pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+
+/// A token is never cached longer than this, whatever the server said.
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// An access token and when it stops being valid.
+pub(crate) struct Token {
+    /// The full `Authorization` value, e.g. `Bearer eyJ...`.
+    pub(crate) header: SecretString,
+    pub(crate) expires_at: Instant,
+}
+
+impl Token {
+    /// A token of `token_type` (default `Bearer`) valid for `lifetime` from `issued_at`. A lifetime the
+    /// server got wrong (absent, zero, absurd) is clamped: refreshing early is harmless.
+    pub(crate) fn new(access_token: &SecretString, token_type: Option<&str>, issued_at: Instant, lifetime: Option<Duration>) -> Self {
+        let lifetime = lifetime.filter(|l| !l.is_zero()).unwrap_or(DEFAULT_LIFETIME).min(MAX_LIFETIME);
+        let token_type = token_type.map(str::trim).filter(|t| !t.is_empty()).unwrap_or("Bearer");
+        // Servers say "bearer" as often as "Bearer"; the API expects the canonical case.
+        let token_type = if token_type.eq_ignore_ascii_case("bearer") { "Bearer" } else { token_type };
+        Self {
+            header: SecretString::new(format!("{token_type} {}", access_token.expose())),
+            expires_at: issued_at.checked_add(lifetime).unwrap_or(issued_at),
+        }
+    }
+
+    /// The lifetime left until a wall-clock expiry, as a [`Clock`] instant can measure it.
+    pub(crate) fn lifetime_until(expiry: SystemTime) -> Duration {
+        expiry.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+    }
+}
+
+/// Where a [`Refreshing`] provider gets a new token.
+pub(crate) trait TokenSource: Send + Sync + fmt::Debug {
+    /// Obtains a fresh token. `now` is the clock's instant when the request started.
+    fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>>;
+}
+
+/// A [`TokenSource`] behind a cache refreshed [`REFRESH_MARGIN`] before expiry, one refresh at a time.
+pub(crate) struct Refreshing<S> {
+    auth_type: &'static str,
+    source: S,
+    clock: Arc<dyn Clock>,
+    cached: Mutex<Option<Token>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl<S: fmt::Debug> fmt::Debug for Refreshing<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Refreshing").field("auth_type", &self.auth_type).field("source", &self.source).finish_non_exhaustive()
+    }
+}
+
+impl<S: TokenSource> Refreshing<S> {
+    pub(crate) fn new(auth_type: &'static str, source: S, clock: Arc<dyn Clock>) -> Self {
+        Self { auth_type, source, clock, cached: Mutex::new(None), refresh: tokio::sync::Mutex::new(()) }
+    }
+
+    pub(crate) fn source(&self) -> &S {
+        &self.source
+    }
+
+    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
+    }
+
+    pub(crate) fn into_source(self) -> S {
+        self.source
+    }
+
+    fn cached_header(&self) -> Option<SecretString> {
+        let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.clock.now();
+        cached
+            .as_ref()
+            .filter(|t| t.expires_at.checked_sub(REFRESH_MARGIN).is_some_and(|fresh_until| now < fresh_until))
+            .map(|t| t.header.clone())
+    }
+
+    /// The current `Authorization` value, refreshed when needed.
+    pub(crate) async fn header(&self) -> Result<SecretString> {
+        if let Some(header) = self.cached_header() {
+            return Ok(header);
+        }
+        let _one_refresh_at_a_time = self.refresh.lock().await;
+        if let Some(header) = self.cached_header() {
+            return Ok(header);
+        }
+        let fresh = self.source.fetch(self.clock.now()).await?;
+        let header = fresh.header.clone();
+        tracing::debug!(auth_type = self.auth_type, "obtained a new access token");
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
+        Ok(header)
+    }
+}
+
+impl<S: TokenSource> CredentialsProvider for Refreshing<S> {
+    fn auth_type(&self) -> &str {
+        self.auth_type
+    }
+
+    fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>> {
+        Box::pin(async move { Ok(vec![("Authorization".to_owned(), self.header().await?)]) })
+    }
+
+    fn invalidate(&self) -> bool {
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        true
+    }
+}

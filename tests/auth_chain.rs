@@ -1,0 +1,272 @@
+//! The default credential chain: which provider an environment selects, and what the error says when
+//! none is configured. No network I/O: selection only looks at attributes, the environment and `PATH`.
+
+mod common;
+
+use std::path::Path;
+
+use databricks_tokens::WorkspaceClient;
+use databricks_tokens::config::{AuthType, Config};
+
+/// What `PATH` holds for a row.
+#[derive(Clone, Copy)]
+enum OnPath {
+    Nothing,
+    Cli,
+    LegacyCli,
+}
+
+struct Row {
+    name: &'static str,
+    env: &'static [(&'static str, &'static str)],
+    path: OnPath,
+    file: Option<&'static str>,
+    expect: Result<AuthType, &'static [&'static str]>,
+}
+
+const HOST: (&str, &str) = ("DATABRICKS_HOST", "https://h.cloud.databricks.com");
+const ACTIONS_URL: (&str, &str) = ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://token.actions.example/x?api-version=2.0");
+const ACTIONS_TOKEN: (&str, &str) = ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "secret-actions-request-token");
+
+/// Secrets that the rows configure: none may appear in an error.
+const SECRETS: &[&str] =
+    &["dapi-secret-pat", "secret-password", "secret-client", "secret-actions-request-token", "secret-jwt", "secret-metadata-path"];
+
+fn rows() -> Vec<Row> {
+    use AuthType::*;
+    use OnPath::*;
+    vec![
+        Row { name: "pat", env: &[HOST, ("DATABRICKS_TOKEN", "dapi-secret-pat")], path: Nothing, file: None, expect: Ok(Pat) },
+        Row {
+            name: "basic",
+            env: &[HOST, ("DATABRICKS_USERNAME", "admin"), ("DATABRICKS_PASSWORD", "secret-password")],
+            path: Nothing,
+            file: None,
+            expect: Ok(Basic),
+        },
+        Row {
+            name: "oauth-m2m",
+            env: &[HOST, ("DATABRICKS_CLIENT_ID", "id"), ("DATABRICKS_CLIENT_SECRET", "secret-client")],
+            path: Nothing,
+            file: None,
+            expect: Ok(OAuthM2m),
+        },
+        Row { name: "the CLI on PATH", env: &[HOST], path: Cli, file: None, expect: Ok(DatabricksCli) },
+        Row {
+            name: "the CLI by DATABRICKS_CLI_PATH",
+            env: &[HOST, ("DATABRICKS_CLI_PATH", "{dir}/bin/databricks")],
+            path: Nothing,
+            file: None,
+            expect: Ok(DatabricksCli),
+        },
+        Row {
+            name: "only the legacy CLI on PATH",
+            env: &[HOST],
+            path: LegacyCli,
+            file: None,
+            expect: Err(&["databricks-cli (", "is the legacy Python Databricks CLI (under 1 MiB)"]),
+        },
+        Row {
+            name: "metadata service on loopback",
+            env: &[HOST, ("DATABRICKS_METADATA_SERVICE_URL", "http://127.0.0.1:9/secret-metadata-path")],
+            path: Nothing,
+            file: None,
+            expect: Ok(MetadataService),
+        },
+        Row {
+            name: "metadata service elsewhere is refused",
+            env: &[HOST, ("DATABRICKS_METADATA_SERVICE_URL", "http://10.1.2.3/secret-metadata-path")],
+            path: Nothing,
+            file: None,
+            expect: Err(&["metadata-service (metadata_service_url must be an http(s) URL on this machine"]),
+        },
+        Row { name: "github actions", env: &[HOST, ACTIONS_URL, ACTIONS_TOKEN], path: Nothing, file: None, expect: Ok(GitHubOidc) },
+        Row {
+            name: "github actions without the request token",
+            env: &[HOST, ACTIONS_URL],
+            path: Nothing,
+            file: None,
+            expect: Err(&["github-oidc (no ACTIONS_ID_TOKEN_REQUEST_TOKEN)"]),
+        },
+        Row {
+            name: "env-oidc, default variable",
+            env: &[HOST, ("DATABRICKS_OIDC_TOKEN", "secret-jwt")],
+            path: Nothing,
+            file: None,
+            expect: Ok(EnvOidc),
+        },
+        Row {
+            name: "env-oidc, variable named by DATABRICKS_OIDC_TOKEN_ENV",
+            env: &[HOST, ("DATABRICKS_OIDC_TOKEN_ENV", "MY_JWT"), ("MY_JWT", "secret-jwt")],
+            path: Nothing,
+            file: None,
+            expect: Ok(EnvOidc),
+        },
+        Row {
+            name: "env-oidc, the named variable is unset",
+            env: &[HOST, ("DATABRICKS_OIDC_TOKEN_ENV", "MY_JWT"), ("DATABRICKS_OIDC_TOKEN", "secret-jwt-ignored")],
+            path: Nothing,
+            file: None,
+            expect: Err(&["env-oidc (MY_JWT is not set)"]),
+        },
+        Row {
+            name: "file-oidc",
+            env: &[HOST, ("DATABRICKS_OIDC_TOKEN_FILEPATH", "{dir}/jwt")],
+            path: Nothing,
+            file: None,
+            expect: Ok(FileOidc),
+        },
+        Row {
+            name: "workload identity federation: a client id with an OIDC token is not a conflict",
+            env: &[HOST, ("DATABRICKS_CLIENT_ID", "sp"), ("DATABRICKS_OIDC_TOKEN", "secret-jwt")],
+            path: Nothing,
+            file: None,
+            expect: Ok(EnvOidc),
+        },
+        Row { name: "pat before the CLI", env: &[HOST, ("DATABRICKS_TOKEN", "dapi-secret-pat")], path: Cli, file: None, expect: Ok(Pat) },
+        Row {
+            name: "the CLI before github-oidc",
+            env: &[HOST, ACTIONS_URL, ACTIONS_TOKEN],
+            path: Cli,
+            file: None,
+            expect: Ok(DatabricksCli),
+        },
+        Row {
+            name: "auth_type pins github-oidc over the CLI",
+            env: &[HOST, ACTIONS_URL, ACTIONS_TOKEN, ("DATABRICKS_AUTH_TYPE", "github-oidc")],
+            path: Cli,
+            file: None,
+            expect: Ok(GitHubOidc),
+        },
+        Row {
+            name: "auth_type databricks-cli without a CLI",
+            env: &[HOST, ("DATABRICKS_AUTH_TYPE", "databricks-cli")],
+            path: Nothing,
+            file: None,
+            expect: Err(&["auth_type is databricks-cli but it is not configured: no \"databricks\" on PATH"]),
+        },
+        Row {
+            name: "auth_type env-oidc without the variable",
+            env: &[HOST, ("DATABRICKS_AUTH_TYPE", "env-oidc")],
+            path: Nothing,
+            file: None,
+            expect: Err(&["auth_type is env-oidc but it is not configured: DATABRICKS_OIDC_TOKEN is not set"]),
+        },
+        Row {
+            name: "two methods conflict",
+            env: &[HOST, ("DATABRICKS_TOKEN", "dapi-secret-pat"), ("DATABRICKS_USERNAME", "u"), ("DATABRICKS_PASSWORD", "secret-password")],
+            path: Nothing,
+            file: None,
+            expect: Err(&["more than one authorization method configured: basic and pat"]),
+        },
+        Row {
+            name: "nothing configured: every provider and why it declined",
+            env: &[HOST],
+            path: Nothing,
+            file: None,
+            expect: Err(&[
+                "cannot configure default credentials, please check https://docs.databricks.com",
+                "Tried: pat (no token), basic (no username and no password), oauth-m2m (no client_id and no client_secret), \
+                 databricks-cli (no \"databricks\" on PATH), metadata-service (no metadata_service_url), github-oidc (no \
+                 ACTIONS_ID_TOKEN_REQUEST_URL",
+                "env-oidc (DATABRICKS_OIDC_TOKEN is not set), file-oidc (no oidc_token_filepath). Config: host=https://h.cloud.databricks.com",
+            ]),
+        },
+        Row {
+            name: "no host either: still the listing",
+            env: &[],
+            path: Nothing,
+            file: None,
+            expect: Err(&["cannot configure default credentials", "Tried: pat (no token)", "Config: nothing configured"]),
+        },
+        Row {
+            name: "a profile written by `databricks auth login`",
+            env: &[("DATABRICKS_CONFIG_PROFILE", "dev")],
+            path: Cli,
+            file: Some("[dev]\nhost = https://dev.cloud.databricks.com\nauth_type = databricks-cli\n"),
+            expect: Ok(DatabricksCli),
+        },
+        Row {
+            name: "basic from a profile",
+            env: &[],
+            path: Cli,
+            file: Some("[DEFAULT]\nhost = https://h.com\nusername = admin\npassword = secret-password\n"),
+            expect: Ok(Basic),
+        },
+        Row {
+            name: "GitHub's variables are never read from a profile",
+            env: &[],
+            path: Nothing,
+            file: Some(
+                "[DEFAULT]\nhost = https://h.com\nactions_id_token_request_url = https://x\nactions_id_token_request_token = secret-actions-request-token\n",
+            ),
+            expect: Err(&["github-oidc (no ACTIONS_ID_TOKEN_REQUEST_URL"]),
+        },
+        Row {
+            name: "an unknown auth_type lists the supported ones",
+            env: &[HOST, ("DATABRICKS_AUTH_TYPE", "azure-cli")],
+            path: Nothing,
+            file: None,
+            expect: Err(&[
+                "auth_type \"azure-cli\" is not supported: use one of pat, basic, oauth-m2m, databricks-cli, metadata-service, github-oidc, env-oidc, file-oidc",
+            ]),
+        },
+    ]
+}
+
+fn environment(row: &Row, dir: &Path) -> Vec<(String, String)> {
+    let dir_s = dir.display().to_string();
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    common::fake_cli(&bin, "echo '{}'");
+    let path_dir = dir.join("path");
+    std::fs::create_dir_all(&path_dir).unwrap();
+    match row.path {
+        OnPath::Nothing => {}
+        OnPath::Cli => drop(common::fake_cli(&path_dir, "echo '{}'")),
+        OnPath::LegacyCli => drop(common::legacy_cli(&path_dir)),
+    }
+    if let Some(text) = row.file {
+        std::fs::write(dir.join(".databrickscfg"), text).unwrap();
+    }
+    let mut env: Vec<(String, String)> = row.env.iter().map(|(k, v)| (k.to_string(), v.replace("{dir}", &dir_s))).collect();
+    env.push(("HOME".into(), dir_s));
+    env.push(("PATH".into(), path_dir.display().to_string()));
+    env
+}
+
+#[test]
+fn the_default_chain_table() {
+    let rows = rows();
+    assert!(rows.len() >= 20, "at least 20 environments");
+    for row in rows {
+        let dir = common::temp_dir("chain");
+        let result = Config::builder().env_vars(environment(&row, &dir)).build();
+        match (row.expect, result) {
+            (Ok(auth), Ok(config)) => {
+                assert_eq!(config.auth_type(), auth, "{}", row.name);
+                // The client reports the provider actually used, and building it does no I/O.
+                let w = WorkspaceClient::from_config(&config).unwrap_or_else(|e| panic!("{}: {e}", row.name));
+                assert_eq!(w.auth_type(), auth.as_str(), "{}", row.name);
+                assert!(w.user_agent().ends_with(&format!("auth/{auth}")), "{}: {}", row.name, w.user_agent());
+                let debug = format!("{config:?} {w:?}");
+                for secret in SECRETS {
+                    assert!(!debug.contains(secret), "{}: Debug leaks {secret}: {debug}", row.name);
+                }
+            }
+            (Err(needles), Err(e)) => {
+                let text = e.to_string();
+                assert_eq!(e.kind(), databricks_tokens::ErrorKind::Config, "{}", row.name);
+                for needle in needles {
+                    assert!(text.contains(needle), "{}: {needle:?} not in {text:?}", row.name);
+                }
+                for secret in SECRETS {
+                    assert!(!text.contains(secret) && !format!("{e:?}").contains(secret), "{}: {secret} in {text}", row.name);
+                }
+            }
+            (Ok(auth), Err(e)) => panic!("{}: expected {auth}, got the error {e}", row.name),
+            (Err(n), Ok(c)) => panic!("{}: expected an error with {n:?}, got {}", row.name, c.auth_type()),
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

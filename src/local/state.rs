@@ -57,7 +57,7 @@ impl StoredToken {
 /// Everything a local workspace knows.
 #[derive(Debug)]
 pub(crate) struct State {
-    /// Bootstrap credential value → user.
+    /// SHA-256 of a bootstrap credential → user (the value itself is not kept, so `Debug` cannot show it).
     users: HashMap<String, String>,
     /// Token id → token.
     tokens: BTreeMap<String, StoredToken>,
@@ -70,7 +70,7 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn new(users: Vec<(String, SecretString)>, quota: usize, max_lifetime: Duration) -> Self {
         Self {
-            users: users.into_iter().map(|(name, token)| (token.expose().to_owned(), name)).collect(),
+            users: users.into_iter().map(|(name, token)| (token_id_of(token.expose()), name)).collect(),
             tokens: BTreeMap::new(),
             quota,
             max_lifetime,
@@ -96,11 +96,12 @@ impl State {
         let Some(credential) = header.strip_prefix("Bearer ").map(str::trim) else {
             return Err(error(401, "UNAUTHENTICATED", "Authorization header must use the Bearer scheme."));
         };
-        if let Some(user) = self.users.get(credential) {
+        let id = token_id_of(credential);
+        if let Some(user) = self.users.get(&id) {
             return Ok(user.clone());
         }
         let now = self.now_ms();
-        match self.tokens.get(&token_id_of(credential)) {
+        match self.tokens.get(&id) {
             Some(t) if t.valid_at(now) => Ok(t.owner.clone()),
             _ => Err(error(403, "PERMISSION_DENIED", "Invalid access token.")),
         }
@@ -270,5 +271,17 @@ fn string_list(v: &Value) -> Result<Vec<String>, String> {
             items.iter().map(|i| i.as_str().map(str::to_owned).ok_or_else(|| format!("scopes must be strings, got {i}."))).collect()
         }
         other => Err(format!("scopes must be a list of strings, got {other}.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_holds_no_credential() {
+        let state = State::new(vec![("alice".to_owned(), SecretString::new("dapi-alice-credential"))], 1, DEFAULT_LIFETIME);
+        let debug = format!("{state:?}");
+        assert!(debug.contains("alice") && !debug.contains("dapi-alice-credential"), "{debug}");
     }
 }

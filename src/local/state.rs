@@ -1,4 +1,4 @@
-//! The Tokens service's state and rules: users, tokens, quotas, lifetimes, field masks.
+//! The Tokens service's state and rules: users, their credentials, tokens, quotas, lifetimes, field masks.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -54,11 +54,20 @@ impl StoredToken {
     }
 }
 
+/// An OAuth access token the workspace issued: whose it is and until when.
+#[derive(Debug)]
+struct AccessToken {
+    identity: String,
+    expiry_ms: i64,
+}
+
 /// Everything a local workspace knows.
 #[derive(Debug)]
 pub(crate) struct State {
     /// SHA-256 of a bootstrap credential → user (the value itself is not kept, so `Debug` cannot show it).
     users: HashMap<String, String>,
+    /// SHA-256 of an OAuth access token → the token (the value itself is not kept).
+    access_tokens: HashMap<String, AccessToken>,
     /// Token id → token.
     tokens: BTreeMap<String, StoredToken>,
     quota: usize,
@@ -71,6 +80,7 @@ impl State {
     pub(crate) fn new(users: Vec<(String, SecretString)>, quota: usize, max_lifetime: Duration) -> Self {
         Self {
             users: users.into_iter().map(|(name, token)| (token_id_of(token.expose()), name)).collect(),
+            access_tokens: HashMap::new(),
             tokens: BTreeMap::new(),
             quota,
             max_lifetime,
@@ -83,9 +93,22 @@ impl State {
         self.offset += by;
     }
 
+    /// The workspace's time: the system's plus what [`State::advance`] added.
+    pub(crate) fn now(&self) -> SystemTime {
+        SystemTime::now().checked_add(self.offset).unwrap_or(SystemTime::now())
+    }
+
     fn now_ms(&self) -> i64 {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + self.offset;
+        let now = self.now().duration_since(UNIX_EPOCH).unwrap_or_default();
         i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Makes `value` a Bearer credential of `identity` for `lifetime` of workspace time.
+    pub(crate) fn grant_access_token(&mut self, value: &SecretString, identity: &str, lifetime: Duration) {
+        let now = self.now_ms();
+        self.access_tokens.retain(|_, t| now < t.expiry_ms);
+        let expiry_ms = now.saturating_add(i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX));
+        self.access_tokens.insert(token_id_of(value.expose()), AccessToken { identity: identity.to_owned(), expiry_ms });
     }
 
     /// The user a bearer credential belongs to, or the error to answer.
@@ -101,6 +124,9 @@ impl State {
             return Ok(user.clone());
         }
         let now = self.now_ms();
+        if let Some(t) = self.access_tokens.get(&id) {
+            return if now < t.expiry_ms { Ok(t.identity.clone()) } else { Err(error(403, "PERMISSION_DENIED", "Invalid access token.")) };
+        }
         match self.tokens.get(&id) {
             Some(t) if t.valid_at(now) => Ok(t.owner.clone()),
             _ => Err(error(403, "PERMISSION_DENIED", "Invalid access token.")),

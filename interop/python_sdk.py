@@ -1,19 +1,25 @@
 """Drives the local workspace with the official Python SDK (databricks-sdk==0.162.0), unmodified.
 
-Usage: python interop/python_sdk.py http://127.0.0.1:PORT BOOTSTRAP_TOKEN QUOTA
+Usage: python interop/python_sdk.py http://127.0.0.1:PORT BOOTSTRAP_TOKEN QUOTA [CLIENT_ID CLIENT_SECRET [JWT_FILE]]
 
 Checks the seed lifecycle (create, list, update with update_mask, delete) and the error cases (unknown id ->
-NotFound, quota -> error code QUOTA_EXCEEDED). Exits non-zero on the first mismatch, and prints a closing
-line "N passed, 0 failed" when every check holds.
+NotFound, quota -> error code QUOTA_EXCEEDED). With a service principal's CLIENT_ID and CLIENT_SECRET, also
+OAuth M2M (auth_type="oauth-m2m": host metadata, discovery, client credentials) as that service principal,
+and that a wrong secret fails clearly. With JWT_FILE, a JWT of an issuer the workspace trusts, also token
+federation (auth_type="file-oidc"), account-wide and for the service principal. Exits non-zero on the first
+mismatch, and prints a closing line "N passed, 0 failed" when every check holds.
 """
 import sys
 
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.core import Config
 from databricks.sdk.common.types.fieldmask import FieldMask
 from databricks.sdk.errors import NotFound, DatabricksError
 from databricks.sdk.service.settings import PublicTokenInfo
 
 host, token, quota = sys.argv[1], sys.argv[2], int(sys.argv[3])
+client_id, client_secret = (sys.argv[4], sys.argv[5]) if len(sys.argv) > 5 else (None, None)
+jwt_file = sys.argv[6] if len(sys.argv) > 6 else None
 w = WorkspaceClient(host=host, token=token, auth_type="pat")
 passed = 0
 
@@ -78,5 +84,46 @@ fresh = w.tokens.create(comment="as credential", lifetime_seconds=60)
 w2 = WorkspaceClient(host=host, token=fresh.token_value, auth_type="pat")
 check("a minted token authenticates", [t.token_id for t in w2.tokens.list()] == [fresh.token_info.token_id])
 w.tokens.delete(token_id=fresh.token_info.token_id)
+
+if client_id:
+    # OAuth M2M, as the SDK does it: host metadata -> discovery -> client credentials (HTTP Basic).
+    mine = w.tokens.create(comment="the bootstrap user's", lifetime_seconds=300).token_info.token_id
+    sp = WorkspaceClient(host=host, client_id=client_id, client_secret=client_secret, auth_type="oauth-m2m")
+    check("oauth-m2m: a service principal starts with no token", list(sp.tokens.list()) == [])
+    sp_token = sp.tokens.create(comment="service principal's", lifetime_seconds=300)
+    check("oauth-m2m: the service principal creates a token", sp_token.token_value.startswith("dapi"))
+    check("oauth-m2m: the service principal lists only its own",
+          [t.comment for t in sp.tokens.list()] == ["service principal's"], f"{list(sp.tokens.list())}")
+    check("oauth-m2m: the bootstrap user does not see it",
+          [t.token_id for t in w.tokens.list()] == [mine], f"{list(w.tokens.list())}")
+    sp.tokens.delete(token_id=sp_token.token_info.token_id)
+    check("oauth-m2m: the service principal deletes its token", list(sp.tokens.list()) == [])
+    w.tokens.delete(token_id=mine)
+
+    try:
+        bad = WorkspaceClient(host=host, client_id=client_id, client_secret="wrong-secret", auth_type="oauth-m2m")
+        list(bad.tokens.list())
+        check("oauth-m2m: a wrong secret is refused", False, "no error")
+    except Exception as e:  # the SDK raises ValueError from the token endpoint's answer
+        message = str(e)
+        check("oauth-m2m: a wrong secret is refused with invalid_client",
+              "invalid_client" in message and "wrong-secret" not in message, message)
+
+if jwt_file:
+    # Token federation: the SDK exchanges the JWT at the token endpoint (RFC 8693).
+    # WorkspaceClient() has no oidc_token_filepath argument: it goes through a Config.
+    federated = WorkspaceClient(config=Config(host=host, auth_type="file-oidc", oidc_token_filepath=jwt_file))
+    made = federated.tokens.create(comment="federated user's", lifetime_seconds=300).token_info.token_id
+    check("file-oidc: account-wide federation acts as the JWT's subject",
+          [t.token_id for t in federated.tokens.list()] == [made] and list(w.tokens.list()) == [])
+    federated.tokens.delete(token_id=made)
+    if client_id:
+        as_sp = WorkspaceClient(
+            config=Config(host=host, auth_type="file-oidc", oidc_token_filepath=jwt_file, client_id=client_id))
+        made = as_sp.tokens.create(comment="via workload identity federation", lifetime_seconds=300).token_info.token_id
+        sp = WorkspaceClient(host=host, client_id=client_id, client_secret=client_secret, auth_type="oauth-m2m")
+        check("file-oidc: with client_id the identity is the service principal",
+              [t.token_id for t in sp.tokens.list()] == [made], f"{list(sp.tokens.list())}")
+        as_sp.tokens.delete(token_id=made)
 
 print(f"{passed} passed, 0 failed")

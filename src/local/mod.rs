@@ -18,7 +18,8 @@
 //!
 //! Semantics, as the service documents them:
 //! - **Authentication**: `Authorization: Bearer <token>`; the bootstrap token (and every user token set with
-//!   [`LocalWorkspaceBuilder::user`]) and every token the workspace mints are valid credentials. A missing
+//!   [`LocalWorkspaceBuilder::user`]), every token the workspace mints, and every OAuth access token it
+//!   issues (see [OAuth](#oauth)) are valid credentials. A missing
 //!   header is `401 UNAUTHENTICATED`; an unknown, expired or revoked token `403 PERMISSION_DENIED`.
 //! - **Create**: a `dapi…` value, an id that is the SHA-256 of the value, creation and expiry times in epoch
 //!   milliseconds; without `lifetime_seconds` the token lives 2 years; a lifetime below 1 s or above the
@@ -35,27 +36,89 @@
 //! and connections reset before or after the request is processed, per route; [`LocalWorkspace::counters`]
 //! tells how many requests a route received and really processed. Each instance has its own state: many
 //! can run in one process.
+//!
+//! # OAuth
+//!
+//! The workspace is also an OAuth authorization server, so OAuth flows can be tested offline:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use databricks_tokens::WorkspaceClient;
+//! use databricks_tokens::local::{LocalWorkspace, OidcIssuer};
+//!
+//! let issuer = OidcIssuer::new("https://issuer.example"); // a test identity provider
+//! let ws = LocalWorkspace::builder().service_principal("ci-sp", "sp-secret").trust_issuer(&issuer).start().await?;
+//! // OAuth M2M: discovery, then the client-credentials grant; the service principal has tokens of its own.
+//! let sp = WorkspaceClient::builder().host(ws.url()).oauth_m2m("ci-sp", "sp-secret").build()?;
+//! sp.tokens().list().await?;
+//! // Token federation: a JWT from the trusted issuer, for the token endpoint, is exchanged for a token.
+//! let jwt = issuer.mint("ci@example.com", &ws.token_endpoint(), Duration::from_secs(300));
+//! # Ok(()) }
+//! ```
+//!
+//! - **`GET /.well-known/databricks-config`** (host metadata): `oidc_endpoint` (`<url>/oidc`),
+//!   `workspace_id` ([`WORKSPACE_ID`]), `cloud` (`AWS`), `host_type` (`workspace`, as the Go SDK parses it),
+//!   and `token_federation_default_oidc_audiences` (the token endpoint). The Python SDK finds the token
+//!   endpoint of OAuth M2M through it.
+//! - **`GET /oidc/.well-known/oauth-authorization-server`** (discovery): `issuer`, `token_endpoint`
+//!   (`<url>/oidc/v1/token`, [`LocalWorkspace::token_endpoint`]) and `authorization_endpoint` (advertised,
+//!   not served: there is no browser login), with the grant types and client authentication methods.
+//! - **`POST /oidc/v1/token`**, a form; errors are RFC 6749 `{"error", "error_description"}` bodies:
+//!   - `grant_type=client_credentials`: a service principal ([`LocalWorkspaceBuilder::service_principal`])
+//!     authenticates with HTTP Basic or `client_id`/`client_secret` in the form (not both). An unknown
+//!     client or a wrong secret is `401 invalid_client`; a missing or unknown `grant_type` is
+//!     `400 invalid_request` / `unsupported_grant_type`; a `scope` without `all-apis` is `400 invalid_scope`
+//!     (no `scope` means `all-apis`).
+//!   - `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` with
+//!     `subject_token_type=urn:ietf:params:oauth:token-type:jwt` and a JWT as `subject_token`: the JWT must
+//!     come from a trusted issuer ([`LocalWorkspaceBuilder::trust_issuer`]) and verify for real: signature,
+//!     `iss`, `aud` (the token endpoint, or one added with [`LocalWorkspaceBuilder::accept_audience`]), a
+//!     `sub`, and `nbf`/`exp` on the workspace's clock. Any failure is `400 invalid_grant` saying why. With a
+//!     `client_id` (workload identity federation) the token is the service principal's, which must exist
+//!     (`401 invalid_client` otherwise); without (account-wide federation) it is the user named by the JWT's
+//!     `sub`, who needs no configuring: trusting an issuer trusts every subject it names.
+//!
+//!   The access tokens issued are random (from the operating system's generator), `Bearer` credentials
+//!   of the Tokens API for their identity, expiring after [`LocalWorkspaceBuilder::access_token_lifetime`]
+//!   of workspace time (default [`DEFAULT_ACCESS_TOKEN_LIFETIME`]); an expired one is answered as any
+//!   invalid token (`403 PERMISSION_DENIED`). Token answers carry `Cache-Control: no-store`.
+//!
+//! The three routes have [`Route`]s of their own for counters and faults. No answer, and no `Debug`
+//! output, ever holds a client secret, a JWT or an access token.
 
+mod issuer;
+mod oauth;
 mod server;
 mod state;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::error::Result;
 use crate::secret::SecretString;
 use crate::types::PublicTokenInfo;
 
+pub use issuer::{JwtAlgorithm, OidcIssuer, TrustedIssuer};
 pub use state::DEFAULT_LIFETIME;
 
 /// The bootstrap token a workspace accepts unless told otherwise.
 pub const DEFAULT_BOOTSTRAP_TOKEN: &str = "dapi-local-bootstrap-token";
 /// Tokens a user may hold at once unless told otherwise.
 pub const DEFAULT_QUOTA: usize = 600;
+/// How long an OAuth access token lives unless told otherwise: one hour.
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// The workspace id a local workspace reports in its host metadata.
+pub const WORKSPACE_ID: &str = "1000000000000001";
 
-/// One of the four operations of the Tokens API.
+/// A route the workspace serves: the four operations of the Tokens API and the three OAuth endpoints.
+///
+/// ```
+/// use databricks_tokens::local::Route;
+/// assert_ne!(Route::OAuthToken, Route::Create);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Route {
@@ -67,10 +130,18 @@ pub enum Route {
     Update,
     /// `POST /api/2.0/token/delete`
     Delete,
+    /// `GET /.well-known/databricks-config`: host metadata.
+    HostMetadata,
+    /// `GET /oidc/.well-known/oauth-authorization-server`: OIDC discovery.
+    OidcDiscovery,
+    /// `POST /oidc/v1/token`: the OAuth token endpoint.
+    OAuthToken,
 }
 
 impl Route {
-    const ALL: [Route; 4] = [Route::Create, Route::List, Route::Update, Route::Delete];
+    const COUNT: usize = 7;
+    const ALL: [Route; Self::COUNT] =
+        [Route::Create, Route::List, Route::Update, Route::Delete, Route::HostMetadata, Route::OidcDiscovery, Route::OAuthToken];
     fn index(self) -> usize {
         self as usize
     }
@@ -121,8 +192,18 @@ pub struct RouteCounters {
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-/// use databricks_tokens::local::LocalWorkspace;
-/// let ws = LocalWorkspace::builder().port(8080).bootstrap_token("dapi-mine").quota(5).user("alice", "dapi-alice").start().await?;
+/// use std::time::Duration;
+/// use databricks_tokens::local::{LocalWorkspace, OidcIssuer};
+/// let ws = LocalWorkspace::builder()
+///     .port(8080)
+///     .bootstrap_token("dapi-mine")
+///     .quota(5)
+///     .user("alice", "dapi-alice")
+///     .service_principal("ci-sp", "sp-secret")
+///     .trust_issuer(&OidcIssuer::new("https://issuer.example"))
+///     .access_token_lifetime(Duration::from_secs(600))
+///     .start()
+///     .await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -132,6 +213,10 @@ pub struct LocalWorkspaceBuilder {
     users: Vec<(String, SecretString)>,
     quota: usize,
     max_lifetime: Duration,
+    service_principals: Vec<(String, SecretString)>,
+    issuers: Vec<TrustedIssuer>,
+    audiences: Vec<String>,
+    access_token_lifetime: Duration,
 }
 
 impl Default for LocalWorkspaceBuilder {
@@ -141,6 +226,10 @@ impl Default for LocalWorkspaceBuilder {
             users: vec![("local-user".to_owned(), SecretString::new(DEFAULT_BOOTSTRAP_TOKEN))],
             quota: DEFAULT_QUOTA,
             max_lifetime: Duration::from_secs(10 * 365 * 24 * 3600),
+            service_principals: Vec::new(),
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
         }
     }
 }
@@ -172,15 +261,80 @@ impl LocalWorkspaceBuilder {
         self
     }
 
+    /// Adds a service principal: the OAuth client `client_id` with its secret, for the client-credentials
+    /// grant. It is a user of the workspace named `client_id`, with tokens of its own.
+    ///
+    /// ```
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let builder = LocalWorkspace::builder().service_principal("ci-sp", "sp-secret");
+    /// assert!(!format!("{builder:?}").contains("sp-secret"));
+    /// ```
+    ///
+    /// A second call with the same `client_id` replaces its secret.
+    pub fn service_principal(mut self, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Self {
+        self.service_principals.push((client_id.into(), client_secret.into()));
+        self
+    }
+
+    /// Trusts an OIDC issuer for token exchange: its JWTs are exchanged for access tokens.
+    ///
+    /// ```
+    /// use databricks_tokens::local::{LocalWorkspace, OidcIssuer};
+    /// let issuer = OidcIssuer::new("https://issuer.example");
+    /// let builder = LocalWorkspace::builder().trust_issuer(&issuer);
+    /// ```
+    ///
+    /// Takes an [`OidcIssuer`] (by reference or value) or a [`TrustedIssuer`] made from a PEM public key.
+    /// Trusting two issuers with the same `iss` accepts JWTs signed by either key (key rotation).
+    pub fn trust_issuer(mut self, issuer: impl Into<TrustedIssuer>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Also accepts federated JWTs whose `aud` is `audience`; the token endpoint URL
+    /// ([`LocalWorkspace::token_endpoint`]) is always accepted.
+    ///
+    /// ```
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let builder = LocalWorkspace::builder().accept_audience("https://my-workspace.example/oidc/v1/token");
+    /// ```
+    pub fn accept_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// How long the OAuth access tokens the workspace issues live, on its clock (default one hour).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let builder = LocalWorkspace::builder().access_token_lifetime(Duration::from_secs(60));
+    /// ```
+    pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.access_token_lifetime = lifetime;
+        self
+    }
+
     /// Binds 127.0.0.1 and starts serving.
     pub async fn start(self) -> std::io::Result<LocalWorkspace> {
         let bootstrap = self.users[0].1.clone();
+        let listener = server::bind(self.port).await?;
+        let addr = listener.local_addr()?;
+        let oauth = oauth::Authority::new(
+            format!("http://{addr}"),
+            WORKSPACE_ID.to_owned(),
+            self.service_principals,
+            self.issuers,
+            self.audiences,
+            self.access_token_lifetime,
+        );
         let shared = Arc::new(Shared {
             state: Mutex::new(state::State::new(self.users, self.quota, self.max_lifetime)),
+            oauth,
             faults: Mutex::new(Default::default()),
-            counters: Mutex::new([RouteCounters::default(); 4]),
+            counters: Mutex::new([RouteCounters::default(); Route::COUNT]),
         });
-        let (addr, shutdown, task) = server::serve(self.port, Arc::clone(&shared)).await?;
+        let (shutdown, task) = server::serve(listener, Arc::clone(&shared));
         Ok(LocalWorkspace { addr, shared, bootstrap, shutdown: Some(shutdown), task: Some(task) })
     }
 }
@@ -198,8 +352,9 @@ pub struct LocalWorkspace {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) state: Mutex<state::State>,
-    faults: Mutex<[VecDeque<Option<Fault>>; 4]>,
-    counters: Mutex<[RouteCounters; 4]>,
+    pub(crate) oauth: oauth::Authority,
+    faults: Mutex<[VecDeque<Option<Fault>>; Route::COUNT]>,
+    counters: Mutex<[RouteCounters; Route::COUNT]>,
 }
 
 impl Shared {
@@ -241,6 +396,35 @@ impl LocalWorkspace {
     /// The bootstrap credential of `local-user`.
     pub fn bootstrap_token(&self) -> &SecretString {
         &self.bootstrap
+    }
+
+    /// The OAuth token endpoint, `http://127.0.0.1:<port>/oidc/v1/token`: also the audience federated JWTs
+    /// carry by default.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let ws = LocalWorkspace::start().await?;
+    /// assert_eq!(ws.token_endpoint(), format!("{}/oidc/v1/token", ws.url()));
+    /// # Ok(()) }
+    /// ```
+    pub fn token_endpoint(&self) -> String {
+        oauth::token_endpoint(&self.url())
+    }
+
+    /// The workspace's time: the system's, plus what [`LocalWorkspace::advance_clock`] added.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::{Duration, SystemTime};
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let ws = LocalWorkspace::start().await?;
+    /// ws.advance_clock(Duration::from_secs(3600));
+    /// assert!(ws.now() > SystemTime::now() + Duration::from_secs(3000));
+    /// # Ok(()) }
+    /// ```
+    pub fn now(&self) -> SystemTime {
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner()).now()
     }
 
     /// A client of this workspace authenticated with the bootstrap token.

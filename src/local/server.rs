@@ -1,6 +1,5 @@
 //! The HTTP side of a local workspace: routing, faults, and connections on loopback.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -10,6 +9,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 
+use super::oauth;
 use super::state::Answer;
 use super::{Fault, Route, Shared};
 
@@ -28,13 +28,16 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-/// Binds 127.0.0.1:`port` and serves until the returned sender says stop.
-pub(super) async fn serve(
-    port: u16,
+/// Binds 127.0.0.1:`port` (0: a free port).
+pub(super) async fn bind(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port)).await
+}
+
+/// Serves the listener until the returned sender says stop.
+pub(super) fn serve(
+    listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
-) -> std::io::Result<(SocketAddr, tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let addr = listener.local_addr()?;
+) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
         let mut connections = tokio::task::JoinSet::new();
@@ -59,7 +62,7 @@ pub(super) async fn serve(
         }
         connections.shutdown().await;
     });
-    Ok((addr, stop_tx, task))
+    (stop_tx, task)
 }
 
 fn respond((status, body): Answer) -> Response<Full<Bytes>> {
@@ -69,14 +72,47 @@ fn respond((status, body): Answer) -> Response<Full<Bytes>> {
     response
 }
 
-fn route_of(method: &hyper::Method, path: &str) -> Option<(Route, Option<String>)> {
+/// What a request asks for.
+enum Endpoint {
+    Tokens(Operation),
+    HostMetadata,
+    OidcDiscovery,
+    OAuthToken,
+}
+
+/// An operation of the Tokens API.
+enum Operation {
+    Create,
+    List,
+    Update(String),
+    Delete,
+}
+
+impl Endpoint {
+    fn route(&self) -> Route {
+        match self {
+            Endpoint::Tokens(Operation::Create) => Route::Create,
+            Endpoint::Tokens(Operation::List) => Route::List,
+            Endpoint::Tokens(Operation::Update(_)) => Route::Update,
+            Endpoint::Tokens(Operation::Delete) => Route::Delete,
+            Endpoint::HostMetadata => Route::HostMetadata,
+            Endpoint::OidcDiscovery => Route::OidcDiscovery,
+            Endpoint::OAuthToken => Route::OAuthToken,
+        }
+    }
+}
+
+fn route_of(method: &hyper::Method, path: &str) -> Option<Endpoint> {
     match (method.as_str(), path) {
-        ("POST", "/api/2.0/token/create") => Some((Route::Create, None)),
-        ("GET", "/api/2.0/token/list") => Some((Route::List, None)),
-        ("POST", "/api/2.0/token/delete") => Some((Route::Delete, None)),
+        ("POST", "/api/2.0/token/create") => Some(Endpoint::Tokens(Operation::Create)),
+        ("GET", "/api/2.0/token/list") => Some(Endpoint::Tokens(Operation::List)),
+        ("POST", "/api/2.0/token/delete") => Some(Endpoint::Tokens(Operation::Delete)),
+        ("GET", "/.well-known/databricks-config") => Some(Endpoint::HostMetadata),
+        ("GET", "/oidc/.well-known/oauth-authorization-server") => Some(Endpoint::OidcDiscovery),
+        ("POST", "/oidc/v1/token") => Some(Endpoint::OAuthToken),
         ("PATCH", p) => {
             let id = p.strip_prefix("/api/2.0/token/")?;
-            (!id.is_empty() && !id.contains('/')).then(|| (Route::Update, Some(percent_decode(id))))
+            (!id.is_empty() && !id.contains('/')).then(|| Endpoint::Tokens(Operation::Update(percent_decode(id))))
         }
         _ => None,
     }
@@ -103,10 +139,11 @@ fn percent_decode(s: &str) -> String {
 }
 
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, DropConnection> {
-    let Some((route, token_id)) = route_of(request.method(), request.uri().path()) else {
+    let Some(endpoint) = route_of(request.method(), request.uri().path()) else {
         let message = format!("No API found for '{} {}'", request.method(), request.uri().path());
         return Ok(respond((404, json!({"error_code": "ENDPOINT_NOT_FOUND", "message": message}))));
     };
+    let route = endpoint.route();
     let fault = shared.next_fault(route);
     match &fault {
         Some(Fault::TooManyRequests { retry_after_seconds }) => {
@@ -131,9 +168,11 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
         _ => {}
     }
-    let authorization = request.headers().get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: hyper::header::HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (authorization, content_type) = (header(hyper::header::AUTHORIZATION), header(hyper::header::CONTENT_TYPE));
     let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
+        Err(_) if route == Route::OAuthToken => return Ok(token_response(oauth::unreadable_body())),
         Err(_) => {
             return Ok(respond((
                 400,
@@ -144,28 +183,50 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     if fault == Some(Fault::ResetBeforeProcessing) {
         return Err(DropConnection);
     }
-    let answer = {
-        let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-        match state.authenticate(authorization.as_deref()) {
-            Err(answer) => answer,
-            Ok(user) => {
-                let json: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };
-                if json.is_null() && route != Route::List {
-                    (400, json!({"error_code": "MALFORMED_REQUEST", "message": "The request body is not valid JSON."}))
-                } else {
-                    match route {
-                        Route::Create => state.create(&user, &json),
-                        Route::List => state.list(&user),
-                        Route::Update => state.update(&user, token_id.as_deref().unwrap_or_default(), &json),
-                        Route::Delete => state.delete(&user, &json),
-                    }
-                }
-            }
+    let answer = match endpoint {
+        Endpoint::Tokens(operation) => tokens_api(&shared, operation, authorization.as_deref(), &body),
+        Endpoint::HostMetadata => shared.oauth.host_metadata(),
+        Endpoint::OidcDiscovery => shared.oauth.discovery(),
+        Endpoint::OAuthToken => {
+            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            shared.oauth.token(&mut state, authorization.as_deref(), content_type.as_deref(), &body)
         }
     };
     shared.processed(route);
     if fault == Some(Fault::ResetAfterProcessing) {
         return Err(DropConnection);
     }
-    Ok(respond(answer))
+    Ok(if route == Route::OAuthToken { token_response(answer) } else { respond(answer) })
+}
+
+/// A Tokens API request: authenticated with a Bearer credential, a JSON body.
+fn tokens_api(shared: &Shared, operation: Operation, authorization: Option<&str>, body: &[u8]) -> Answer {
+    let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    let user = match state.authenticate(authorization) {
+        Ok(user) => user,
+        Err(answer) => return answer,
+    };
+    let json: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(body).unwrap_or(Value::Null) };
+    if json.is_null() && !matches!(operation, Operation::List) {
+        return (400, json!({"error_code": "MALFORMED_REQUEST", "message": "The request body is not valid JSON."}));
+    }
+    match operation {
+        Operation::Create => state.create(&user, &json),
+        Operation::List => state.list(&user),
+        Operation::Update(token_id) => state.update(&user, &token_id, &json),
+        Operation::Delete => state.delete(&user, &json),
+    }
+}
+
+/// A token endpoint answer: never cached (RFC 6749 §5.1), and a 401 names the authentication scheme.
+fn token_response(answer: Answer) -> Response<Full<Bytes>> {
+    let unauthorized = answer.0 == 401;
+    let mut response = respond(answer);
+    let headers = response.headers_mut();
+    headers.insert(hyper::header::CACHE_CONTROL, hyper::header::HeaderValue::from_static("no-store"));
+    headers.insert(hyper::header::PRAGMA, hyper::header::HeaderValue::from_static("no-cache"));
+    if unauthorized {
+        headers.insert(hyper::header::WWW_AUTHENTICATE, hyper::header::HeaderValue::from_static("Basic realm=\"local-workspace\""));
+    }
+    response
 }

@@ -1,4 +1,4 @@
-//! The Tokens service's state and rules: users, tokens, quotas, lifetimes, field masks.
+//! The Tokens service's state and rules: users, their credentials, tokens, quotas, lifetimes, field masks.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -54,11 +54,20 @@ impl StoredToken {
     }
 }
 
+/// An OAuth access token the workspace issued: whose it is and until when.
+#[derive(Debug)]
+struct AccessToken {
+    identity: String,
+    expiry_ms: i64,
+}
+
 /// Everything a local workspace knows.
 #[derive(Debug)]
 pub(crate) struct State {
-    /// Bootstrap credential value → user.
+    /// SHA-256 of a bootstrap credential → user (the value itself is not kept, so `Debug` cannot show it).
     users: HashMap<String, String>,
+    /// SHA-256 of an OAuth access token → the token (the value itself is not kept).
+    access_tokens: HashMap<String, AccessToken>,
     /// Token id → token.
     tokens: BTreeMap<String, StoredToken>,
     quota: usize,
@@ -70,7 +79,8 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn new(users: Vec<(String, SecretString)>, quota: usize, max_lifetime: Duration) -> Self {
         Self {
-            users: users.into_iter().map(|(name, token)| (token.expose().to_owned(), name)).collect(),
+            users: users.into_iter().map(|(name, token)| (token_id_of(token.expose()), name)).collect(),
+            access_tokens: HashMap::new(),
             tokens: BTreeMap::new(),
             quota,
             max_lifetime,
@@ -83,9 +93,22 @@ impl State {
         self.offset += by;
     }
 
+    /// The workspace's time: the system's plus what [`State::advance`] added.
+    pub(crate) fn now(&self) -> SystemTime {
+        SystemTime::now().checked_add(self.offset).unwrap_or(SystemTime::now())
+    }
+
     fn now_ms(&self) -> i64 {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + self.offset;
+        let now = self.now().duration_since(UNIX_EPOCH).unwrap_or_default();
         i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Makes `value` a Bearer credential of `identity` for `lifetime` of workspace time.
+    pub(crate) fn grant_access_token(&mut self, value: &SecretString, identity: &str, lifetime: Duration) {
+        let now = self.now_ms();
+        self.access_tokens.retain(|_, t| now < t.expiry_ms);
+        let expiry_ms = now.saturating_add(i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX));
+        self.access_tokens.insert(token_id_of(value.expose()), AccessToken { identity: identity.to_owned(), expiry_ms });
     }
 
     /// The user a bearer credential belongs to, or the error to answer.
@@ -96,11 +119,15 @@ impl State {
         let Some(credential) = header.strip_prefix("Bearer ").map(str::trim) else {
             return Err(error(401, "UNAUTHENTICATED", "Authorization header must use the Bearer scheme."));
         };
-        if let Some(user) = self.users.get(credential) {
+        let id = token_id_of(credential);
+        if let Some(user) = self.users.get(&id) {
             return Ok(user.clone());
         }
         let now = self.now_ms();
-        match self.tokens.get(&token_id_of(credential)) {
+        if let Some(t) = self.access_tokens.get(&id) {
+            return if now < t.expiry_ms { Ok(t.identity.clone()) } else { Err(error(403, "PERMISSION_DENIED", "Invalid access token.")) };
+        }
+        match self.tokens.get(&id) {
             Some(t) if t.valid_at(now) => Ok(t.owner.clone()),
             _ => Err(error(403, "PERMISSION_DENIED", "Invalid access token.")),
         }
@@ -270,5 +297,17 @@ fn string_list(v: &Value) -> Result<Vec<String>, String> {
             items.iter().map(|i| i.as_str().map(str::to_owned).ok_or_else(|| format!("scopes must be strings, got {i}."))).collect()
         }
         other => Err(format!("scopes must be a list of strings, got {other}.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_holds_no_credential() {
+        let state = State::new(vec![("alice".to_owned(), SecretString::new("dapi-alice-credential"))], 1, DEFAULT_LIFETIME);
+        let debug = format!("{state:?}");
+        assert!(debug.contains("alice") && !debug.contains("dapi-alice-credential"), "{debug}");
     }
 }

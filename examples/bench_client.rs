@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut seeded = Vec::new();
     for i in 0..20 {
         let created = w.tokens().create(CreateTokenRequest { comment: Some(format!("bench {i}")), ..Default::default() }).await?;
-        seeded.extend(created.token_info.and_then(|t| t.token_id));
+        seeded.extend(created.token_info.token_id);
     }
     w.tokens().list().await?; // warm the connection
     let start = Instant::now();
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     for _ in 0..n / 4 {
         let created = w.tokens().create(CreateTokenRequest { comment: Some("cycle".into()), ..Default::default() }).await?;
-        w.tokens().delete(created.token_info.and_then(|t| t.token_id).as_deref().unwrap_or_default()).await?;
+        w.tokens().delete(created.token_info.token_id.as_deref().unwrap_or_default()).await?;
     }
     let cycle_per_s = (n / 4) as f64 / start.elapsed().as_secs_f64();
     for id in seeded {

@@ -38,8 +38,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         })
         .await?;
-    let id = created.token_info.as_ref().and_then(|i| i.token_id.clone()).unwrap_or_default();
-    let secret = created.token_value.as_ref().map(|s| s.expose().len()).unwrap_or(0);
+    let id = created.token_info.token_id.clone().unwrap_or_default();
+    let secret = created.token_value.expose().len();
     println!("   created {} (secret value: {} characters, shown to nobody)", short(&id), secret);
 
     println!("\n2. List my tokens");

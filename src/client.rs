@@ -101,6 +101,11 @@ impl WorkspaceClient {
         self.api.inner.auth_type()
     }
 
+    /// The clock this client measures time with.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.api.inner.clock().as_ref()
+    }
+
     /// The Tokens service: the caller's personal access tokens.
     pub fn tokens(&self) -> Tokens<'_> {
         Tokens { api: &self.api }
@@ -139,6 +144,7 @@ pub struct ClientBuilder {
     workspace_id: Option<String>,
     allow_insecure_http: bool,
     connect_timeout: Option<Duration>,
+    max_response_size: Option<u64>,
 }
 
 /// The credentials asked for, turned into a provider by [`ClientBuilder::build`].
@@ -241,6 +247,12 @@ impl ClientBuilder {
         self.connect_timeout = Some(timeout);
         self
     }
+    /// The largest response body accepted, in bytes (default [`crate::DEFAULT_MAX_RESPONSE_SIZE`], 64 MiB).
+    /// A larger one fails with [`crate::ErrorKind::ResponseTooLarge`] and its connection is dropped.
+    pub fn max_response_size(mut self, bytes: u64) -> Self {
+        self.max_response_size = Some(bytes);
+        self
+    }
 
     /// Builds the client. No network I/O happens here.
     pub fn build(self) -> Result<WorkspaceClient> {
@@ -254,7 +266,9 @@ impl ClientBuilder {
                  ClientBuilder::allow_insecure_http(true)"
             )));
         }
+        // Redirects are never followed: a request body and its credentials go to the workspace only.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(30)))
             .build()
             .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?;
@@ -278,6 +292,7 @@ impl ClientBuilder {
             rate_limit: self.rate_limit,
             product: self.product.unwrap_or_else(|| ("unknown".to_owned(), "0.0.0".to_owned())),
             workspace_id: self.workspace_id,
+            max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
         })?;
         Ok(WorkspaceClient { api: generated::Client::new_with_client(&host, http, pipeline), host })
     }
@@ -313,7 +328,7 @@ impl Tokens<'_> {
     ///     lifetime_seconds: Some(300.into()),
     ///     ..Default::default()
     /// }).await?;
-    /// let secret: &str = created.token_value.as_ref().map(|s| s.expose()).unwrap_or_default();
+    /// let secret: &str = created.token_value.expose();
     /// # Ok(()) }
     /// ```
     ///

@@ -19,6 +19,12 @@ use serde::Deserialize;
 /// The most bytes of an unparseable body kept in a message.
 pub const MAX_RAW_BODY: usize = 512;
 
+/// The most bytes of a server's error message an error keeps.
+pub const MAX_ERROR_MESSAGE: usize = 4096;
+
+/// The most bytes of a request id an error keeps.
+pub const MAX_REQUEST_ID: usize = 256;
+
 /// Result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -72,6 +78,13 @@ pub enum ErrorKind {
     NotImplementedByMock,
     /// A lookup that should find one resource found several.
     Ambiguous,
+    /// The server answered with a redirect (3xx), which this client never follows: the request body and
+    /// credentials go nowhere but the workspace. [`Error::status`] and the message name the status and the
+    /// `Location`.
+    Redirect,
+    /// A response body was larger than the client's limit (`ClientBuilder::max_response_size`); the
+    /// connection was dropped.
+    ResponseTooLarge,
 }
 
 impl ErrorKind {
@@ -290,10 +303,15 @@ impl ApiError {
         parse_body(status, body)
     }
 
-    /// Adds the request id the server sent (`x-request-id` header).
+    /// Adds the request id the server sent (`x-request-id` header), cut to [`MAX_REQUEST_ID`] bytes.
     pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
-        self.request_id = Some(request_id.into());
+        self.request_id = Some(truncate(&request_id.into(), MAX_REQUEST_ID));
         self
+    }
+
+    /// Replaces every known secret in the message with `***`.
+    pub(crate) fn scrub(&mut self, secrets: &crate::redact::KnownSecrets) {
+        self.message = secrets.scrub(&self.message);
     }
 
     /// Adds parsed details.
@@ -392,6 +410,7 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
 }
 
 fn parse_body(status: u16, body: &[u8]) -> ApiError {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let text = String::from_utf8_lossy(body);
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -412,18 +431,18 @@ fn parse_body(status: u16, body: &[u8]) -> ApiError {
             return ApiError {
                 status,
                 error_code: code,
-                message: message.unwrap_or_else(|| reason_phrase(status).to_owned()),
+                message: message.map_or_else(|| reason_phrase(status).to_owned(), |m| truncate(&m, MAX_ERROR_MESSAGE)),
                 details,
                 request_id: None,
                 code_from_server: true,
             };
         }
         if let Some(legacy) = obj.get("error").and_then(|e| e.as_str()) {
-            return ApiError::new(status, None, legacy);
+            return ApiError::new(status, None, truncate(legacy, MAX_ERROR_MESSAGE));
         }
     }
     if let Some((code, message)) = parse_code_text(trimmed) {
-        return ApiError::new(status, Some(code), message);
+        return ApiError::new(status, Some(code), truncate(message, MAX_ERROR_MESSAGE));
     }
     let lower = trimmed.to_ascii_lowercase();
     if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body") {
@@ -473,11 +492,30 @@ struct Inner {
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
     attempts: u32,
     elapsed: Option<Duration>,
+    /// The request may have reached the server and been processed (a failure after it was sent).
+    maybe_processed: bool,
+    /// Repeating the call could do its work twice (an operation that is not idempotent, maybe processed).
+    unsafe_to_repeat: bool,
+}
+
+impl Inner {
+    fn new(kind: ErrorKind) -> Self {
+        Self {
+            kind,
+            api: None,
+            message: String::new(),
+            source: None,
+            attempts: 1,
+            elapsed: None,
+            maybe_processed: false,
+            unsafe_to_repeat: false,
+        }
+    }
 }
 
 impl Error {
     fn with(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { inner: Box::new(Inner { kind, api: None, message: message.into(), source: None, attempts: 1, elapsed: None }) }
+        Self { inner: Box::new(Inner { kind, message: message.into(), ..Inner::new(kind) }) }
     }
 
     /// The caller's input was refused before anything was sent.
@@ -539,6 +577,46 @@ impl Error {
         self
     }
 
+    /// The server answered with a redirect, which is never followed.
+    pub(crate) fn redirect(api: ApiError, location: Option<&str>) -> Self {
+        let location = location.map_or_else(|| "no Location".to_owned(), |l| truncate(l, MAX_RAW_BODY));
+        let message = format!("HTTP {} redirect to {location} was not followed", api.status());
+        Self { inner: Box::new(Inner { api: Some(api), message, ..Inner::new(ErrorKind::Redirect) }) }
+    }
+
+    /// A response body larger than `limit` bytes.
+    pub(crate) fn response_too_large(operation_id: &str, limit: u64) -> Self {
+        Self::with(
+            ErrorKind::ResponseTooLarge,
+            format!("{operation_id}: the response is larger than the limit of {limit} bytes (ClientBuilder::max_response_size)"),
+        )
+    }
+
+    /// The retry budget ran out: a timeout that keeps the last cause (its response, or its source).
+    pub(crate) fn budget_exhausted(mut self, budget: Duration) -> Self {
+        let cause = self.to_string();
+        self.inner.kind = ErrorKind::Timeout;
+        self.inner.message = format!("the retry budget of {:.1} s ran out; the last attempt: {cause}", budget.as_secs_f64());
+        self
+    }
+
+    /// Marks a failure after the request was sent: it may have been processed. `idempotent` says whether
+    /// repeating the operation is harmless.
+    pub(crate) fn maybe_processed(mut self, idempotent: bool) -> Self {
+        self.inner.maybe_processed = true;
+        self.inner.unsafe_to_repeat = !idempotent;
+        self
+    }
+
+    /// Replaces every known secret in the messages with `***`.
+    pub(crate) fn scrub(mut self, secrets: &crate::redact::KnownSecrets) -> Self {
+        self.inner.message = secrets.scrub(&self.inner.message);
+        if let Some(api) = &mut self.inner.api {
+            api.scrub(secrets);
+        }
+        self
+    }
+
     pub(crate) fn with_attempts(mut self, attempts: u32, elapsed: Duration) -> Self {
         self.inner.attempts = attempts.max(1);
         self.inner.elapsed = Some(elapsed);
@@ -567,7 +645,10 @@ impl Error {
 
     /// The message, without the code, status or attempt count.
     pub fn message(&self) -> &str {
-        self.inner.api.as_ref().map_or(&self.inner.message, ApiError::message)
+        match &self.inner.api {
+            Some(api) if self.inner.message.is_empty() => api.message(),
+            _ => &self.inner.message,
+        }
     }
 
     /// The parsed `details` of the error response.
@@ -630,25 +711,42 @@ impl Error {
     pub fn is_transport(&self) -> bool {
         self.kind() == ErrorKind::Transport
     }
-    /// Whether trying the same call later may succeed: throttling, temporary unavailability, timeouts
-    /// and transport failures. (Whether it is *safe* to retry also depends on the operation.)
+    /// Whether trying the same call again may succeed *and* is safe: throttling, temporary
+    /// unavailability, timeouts and transport failures — but not when the request may have been processed
+    /// by an operation that must not run twice (a create): see [`Error::may_have_been_processed`].
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind(), ErrorKind::TooManyRequests | ErrorKind::TemporarilyUnavailable | ErrorKind::Timeout | ErrorKind::Transport)
+        !self.inner.unsafe_to_repeat
+            && matches!(
+                self.kind(),
+                ErrorKind::TooManyRequests | ErrorKind::TemporarilyUnavailable | ErrorKind::Timeout | ErrorKind::Transport
+            )
+    }
+
+    /// Whether the request may have reached the server and been processed although no answer came (the
+    /// connection failed or timed out after the request was sent). For a create this means a token may
+    /// exist that nobody received: use `TokenWorkflows::create_token_exactly_once` to make sure.
+    ///
+    /// ```
+    /// use databricks_tokens::{ApiError, Error};
+    /// assert!(!Error::from(ApiError::new(503, None, "busy")).may_have_been_processed());
+    /// ```
+    pub fn may_have_been_processed(&self) -> bool {
+        self.inner.maybe_processed
     }
 }
 
 impl From<ApiError> for Error {
     fn from(api: ApiError) -> Self {
         let kind = api.kind();
-        Self { inner: Box::new(Inner { kind, api: Some(api), message: String::new(), source: None, attempts: 1, elapsed: None }) }
+        Self { inner: Box::new(Inner { api: Some(api), ..Inner::new(kind) }) }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.inner.api {
-            Some(api) => api.fmt(f)?,
-            None => f.write_str(&self.inner.message)?,
+        match (&self.inner.api, self.inner.message.is_empty()) {
+            (Some(api), true) => api.fmt(f)?,
+            _ => f.write_str(&self.inner.message)?,
         }
         if self.inner.attempts > 1 {
             write!(f, " (after {} attempts", self.inner.attempts)?;
@@ -665,10 +763,15 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.inner.kind);
-        match &self.inner.api {
-            Some(api) => d.field("api", api),
-            None => d.field("message", &self.inner.message),
-        };
+        if let Some(api) = &self.inner.api {
+            d.field("api", api);
+        }
+        if !self.inner.message.is_empty() || self.inner.api.is_none() {
+            d.field("message", &self.inner.message);
+        }
+        if self.inner.maybe_processed {
+            d.field("maybe_processed", &true);
+        }
         if let Some(source) = &self.inner.source {
             d.field("source", &source.to_string());
         }

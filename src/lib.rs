@@ -36,7 +36,7 @@
 //!     lifetime_seconds: Some(300.into()),
 //!     ..Default::default()
 //! }).await?;
-//! let id = created.token_info.and_then(|i| i.token_id).unwrap_or_default();
+//! let id = created.token_info.token_id.unwrap_or_default();
 //! let all = w.tokens().list().await?;
 //! w.tokens().update(&id, UpdateTokenRequest {
 //!     token: PublicTokenInfo { comment: Some("ci (renamed)".into()), ..Default::default() },
@@ -56,6 +56,7 @@ pub mod auth;
 mod client;
 pub mod clock;
 pub mod config;
+mod decode;
 mod error;
 pub mod field_mask;
 mod generated;
@@ -76,7 +77,8 @@ pub mod workflows;
 pub struct ReadmeDoctests;
 
 pub use client::{ClientBuilder, Tokens, WorkspaceClient};
-pub use error::{ApiError, Error, ErrorDetail, ErrorKind, MAX_RAW_BODY, Result};
+pub use decode::DEFAULT_MAX_RESPONSE_SIZE;
+pub use error::{ApiError, Error, ErrorDetail, ErrorKind, MAX_ERROR_MESSAGE, MAX_RAW_BODY, MAX_REQUEST_ID, Result};
 pub use retry::RetryPolicy;
 pub use secret::SecretString;
 

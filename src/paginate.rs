@@ -175,6 +175,7 @@ mod tests {
             rate_limit: None,
             product: ("test".into(), "0".into()),
             workspace_id: None,
+            max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
         })
         .unwrap();
         Client::new_with_client(uri, reqwest::Client::new(), pipeline)

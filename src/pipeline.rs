@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant};
 
 use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -16,11 +16,12 @@ use tracing::Instrument;
 
 use crate::auth::CredentialsProvider;
 use crate::clock::Clock;
+use crate::decode::{ResponseBody, too_large};
 use crate::error::{ApiError, Error, Result};
 use crate::generated;
 use crate::rate_limit::RateLimiter;
-use crate::redact;
-use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
+use crate::redact::{self, KnownSecrets};
+use crate::retry::{RetryBudget, RetryPolicy, gone_means_done, is_retryable_status, parse_retry_after};
 
 /// State shared by a client and its clones, held by the generated `Client`.
 #[derive(Clone, Debug)]
@@ -30,10 +31,13 @@ pub(crate) struct Pipeline(Arc<Shared>);
 struct Shared {
     credentials: Arc<dyn CredentialsProvider>,
     retry: RetryPolicy,
+    retry_budget: RetryBudget,
     clock: Arc<dyn Clock>,
     rate_limiter: Option<RateLimiter>,
     user_agent: HeaderValue,
     workspace_id: Option<HeaderValue>,
+    max_response_size: u64,
+    secrets: Arc<KnownSecrets>,
 }
 
 /// Everything [`Pipeline::new`] needs.
@@ -44,6 +48,7 @@ pub(crate) struct PipelineParts {
     pub rate_limit: Option<f64>,
     pub product: (String, String),
     pub workspace_id: Option<String>,
+    pub max_response_size: u64,
 }
 
 impl Pipeline {
@@ -69,11 +74,14 @@ impl Pipeline {
         };
         Ok(Self(Arc::new(Shared {
             credentials: parts.credentials,
+            retry_budget: RetryBudget::new(parts.retry.shared_budget()),
             retry: parts.retry,
             clock: parts.clock,
             rate_limiter,
             user_agent,
             workspace_id,
+            max_response_size: parts.max_response_size,
+            secrets: Arc::default(),
         })))
     }
 
@@ -87,29 +95,66 @@ impl Pipeline {
         self.0.credentials.auth_type()
     }
 
-    /// The `pre` hook: telemetry headers and credentials. A failure is kept for [`run`] to report.
-    async fn prepare(&self, request: &mut reqwest::Request) -> std::result::Result<(), String> {
+    /// The clock of this client.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.0.clock
+    }
+
+    /// The `pre` hook: telemetry headers, credentials, and the first wait of the rate limit. A failure is
+    /// kept for [`run`] to report.
+    async fn prepare(&self, request: &mut reqwest::Request, info: &OperationInfo) -> std::result::Result<(), String> {
+        let shared = &self.0;
+        let state = CallState::current();
+        let start = shared.clock.now();
+        if let Some(state) = &state {
+            let mut facts = state.facts();
+            facts.start = Some(start);
+            facts.idempotent = shared.retry.is_idempotent(info.operation_id);
+            facts.secrets = Some(Arc::clone(&shared.secrets));
+        }
         let headers = request.headers_mut();
         // progenitor adds `api-version`; the Databricks SDKs send no such header.
         headers.remove("api-version");
-        headers.insert(reqwest::header::USER_AGENT, self.0.user_agent.clone());
-        if let Some(id) = &self.0.workspace_id {
+        headers.insert(reqwest::header::USER_AGENT, shared.user_agent.clone());
+        if let Some(id) = &shared.workspace_id {
             headers.insert(HeaderName::from_static("x-databricks-workspace-id"), id.clone());
         }
-        self.set_credentials(request).await.map_err(|e| {
+        let prepared = match self.set_credentials(request).await {
+            Ok(()) => self.rate_limit(start.checked_add(shared.retry.timeout())).await,
+            Err(e) => Err(e),
+        };
+        prepared.map_err(|e| {
             let message = e.to_string();
-            if let Some(state) = CallState::current() {
+            if let Some(state) = &state {
                 state.set_error(e);
             }
             message
         })
     }
 
+    /// Waits for the rate limit, unless the wait would end past `deadline`.
+    async fn rate_limit(&self, deadline: Option<Instant>) -> Result<()> {
+        let Some(limiter) = &self.0.rate_limiter else { return Ok(()) };
+        let clock = self.0.clock.as_ref();
+        let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(clock.now()));
+        if limiter.acquire_within(clock, remaining).await {
+            Ok(())
+        } else {
+            Err(Error::timeout(format!(
+                "the rate limit would delay the request past the retry budget of {:.1} s",
+                self.0.retry.timeout().as_secs_f64()
+            )))
+        }
+    }
+
     async fn set_credentials(&self, request: &mut reqwest::Request) -> Result<()> {
         for (name, value) in self.0.credentials.headers().await? {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::auth(format!("credentials provider returned an invalid header name {name:?}")))?;
-            let mut value = HeaderValue::from_str(value.expose())
+            let exposed = value.expose();
+            // The credential proper (after `Bearer `/`Basic `), to scrub it by value wherever it shows up.
+            self.0.secrets.remember(exposed.split_once(' ').map_or(exposed, |(_, credential)| credential));
+            let mut value = HeaderValue::from_str(exposed)
                 .map_err(|_| Error::auth(format!("credentials provider returned an invalid value for header {name}")))?;
             value.set_sensitive(true);
             request.headers_mut().insert(name, value);
@@ -126,10 +171,11 @@ impl Pipeline {
     ) -> reqwest::Result<reqwest::Response> {
         let shared = &self.0;
         let state = CallState::current();
-        let start = shared.clock.now();
+        let start = state.as_ref().and_then(|s| s.facts().start).unwrap_or_else(|| shared.clock.now());
         // A budget too large for an Instant means no budget.
         let deadline = start.checked_add(shared.retry.timeout());
         let idempotent = shared.retry.is_idempotent(info.operation_id);
+        let logging = tracing::enabled!(tracing::Level::DEBUG);
         let mut attempt = 0u32;
         let mut retries = 0u32;
         let mut replayed_after_401 = false;
@@ -138,19 +184,26 @@ impl Pipeline {
             let spare = request.try_clone();
             let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(shared.clock.now()));
             *request.timeout_mut() = Some(shared.retry.attempt_timeout().min(remaining).max(Duration::from_millis(1)));
-            if let Some(limiter) = &shared.rate_limiter {
-                limiter.acquire(shared.clock.as_ref()).await;
-            }
-            if tracing::enabled!(tracing::Level::DEBUG) {
-                let body = request.body().and_then(|b| b.as_bytes()).map(redact::body_for_log).unwrap_or_default();
+            if logging {
+                let body = request
+                    .body()
+                    .and_then(|b| b.as_bytes())
+                    .map(|b| redact::body_for_log(&b[..b.len().min(redact::MAX_LOGGED_BODY)], b.len(), &shared.secrets))
+                    .unwrap_or_default();
                 tracing::debug!(attempt, method = %request.method(), url = %request.url(), body = %body, "request");
             }
-            let mut result = client.execute(request).await;
-            if let Ok(response) = result {
-                result = Ok(inspect_response(response, &state).await);
-            }
+            let result = client.execute(request).await.map(|response| {
+                if logging {
+                    tracing::debug!(attempt, status = response.status().as_u16(), "response");
+                }
+                ResponseBody::wrap(response, shared.max_response_size, logging.then_some(&shared.secrets))
+            });
             if let Some(state) = &state {
-                state.record(attempt, shared.clock.now().saturating_duration_since(start));
+                let mut facts = state.facts();
+                facts.attempts = attempt;
+                facts.elapsed = shared.clock.now().saturating_duration_since(start);
+                // A failure after the request was sent: it may have been processed.
+                facts.maybe_processed |= matches!(&result, Err(e) if !e.is_connect());
             }
 
             let decision = match &result {
@@ -162,7 +215,7 @@ impl Pipeline {
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                        .and_then(|v| parse_retry_after(v, shared.clock.system_now()));
                     Decision::Retry(hinted.map_or_else(|| shared.retry.backoff(retries), |d| d.min(shared.retry.max_retry_after())))
                 }
                 Ok(_) => Decision::Return,
@@ -175,18 +228,34 @@ impl Pipeline {
             let status = result.as_ref().map(|r| r.status().as_u16()).ok();
             let delay = match decision {
                 Decision::Return => {
+                    if retries == 0 && result.as_ref().is_ok_and(|r| r.status().is_success()) {
+                        shared.retry_budget.refund_success();
+                    }
                     tracing::debug!(attempt, ?status, "done");
                     return result;
                 }
                 // One replay after a 401, whatever the retry policy: bounded by `replayed_after_401`.
                 Decision::ReplayWithFreshCredentials => Duration::ZERO,
                 Decision::Retry(delay) => {
-                    let too_late = deadline.is_some_and(|d| shared.clock.now().checked_add(delay).is_none_or(|at| at >= d));
-                    if attempt >= shared.retry.max_attempts() || too_late {
-                        tracing::debug!(attempt, ?status, "not retried: attempts or time budget exhausted");
+                    let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(shared.clock.now()));
+                    if attempt >= shared.retry.max_attempts() {
+                        tracing::debug!(attempt, ?status, "not retried: attempts exhausted");
                         return result;
                     }
-                    delay
+                    // Spend the budget: the last wait ends at the deadline, then the call times out.
+                    if remaining <= Duration::from_millis(1) {
+                        tracing::debug!(attempt, ?status, "not retried: the retry budget is spent");
+                        if let Some(state) = &state {
+                            state.facts().budget_exhausted = true;
+                        }
+                        return result;
+                    }
+                    let timed_out = matches!(&result, Err(e) if e.is_timeout());
+                    if !shared.retry_budget.try_spend(timed_out) {
+                        tracing::debug!(attempt, ?status, "not retried: the client's shared retry budget is empty");
+                        return result;
+                    }
+                    delay.min(remaining)
                 }
             };
             let Some(mut again) = spare else {
@@ -211,8 +280,18 @@ impl Pipeline {
                     }
                 }
             }
-            drop(result);
             shared.clock.sleep(delay).await;
+            let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(shared.clock.now()));
+            if let Some(limiter) = &shared.rate_limiter
+                && !limiter.acquire_within(shared.clock.as_ref(), remaining).await
+            {
+                tracing::debug!(attempt, ?status, "not retried: the rate limit would delay the attempt past the retry budget");
+                if let Some(state) = &state {
+                    state.facts().budget_exhausted = true;
+                }
+                return result;
+            }
+            drop(result);
             request = again;
         }
     }
@@ -229,45 +308,6 @@ enum Decision {
     ReplayWithFreshCredentials,
 }
 
-/// Detects a private-link login redirect, and logs the body at debug level.
-async fn inspect_response(response: reqwest::Response, state: &Option<Arc<CallState>>) -> reqwest::Response {
-    let url = response.url();
-    if response.status().is_success()
-        && url.path().ends_with("/login.html")
-        && url.query().is_some_and(|q| q.contains("error=private-link-validation-error"))
-        && let Some(state) = state
-    {
-        state.set_error(Error::from(ApiError::new(
-            403,
-            Some("PRIVATE_LINK_VALIDATION_ERROR"),
-            "the workspace refused the request through private link: check that this network may reach the workspace",
-        )));
-    }
-    if !tracing::enabled!(tracing::Level::DEBUG) {
-        return response;
-    }
-    let status = response.status();
-    let version = response.version();
-    let headers = response.headers().clone();
-    match response.bytes().await {
-        Ok(body) => {
-            tracing::debug!(status = status.as_u16(), body = %redact::body_for_log(&body), "response");
-            let mut rebuilt = http::Response::new(body);
-            *rebuilt.status_mut() = status;
-            *rebuilt.version_mut() = version;
-            *rebuilt.headers_mut() = headers;
-            reqwest::Response::from(rebuilt)
-        }
-        Err(e) => {
-            tracing::debug!(status = status.as_u16(), error = %e, "response body could not be read");
-            let mut rebuilt = http::Response::new(bytes::Bytes::new());
-            *rebuilt.status_mut() = status;
-            *rebuilt.headers_mut() = headers;
-            reqwest::Response::from(rebuilt)
-        }
-    }
-}
-
 /// Routes a generated client's calls through the [`Pipeline`] it holds.
 macro_rules! pipeline_hooks {
     ($client:ty) => {
@@ -275,9 +315,9 @@ macro_rules! pipeline_hooks {
             async fn pre<E>(
                 &self,
                 request: &mut reqwest::Request,
-                _info: &OperationInfo,
+                info: &OperationInfo,
             ) -> std::result::Result<(), progenitor_client::Error<E>> {
-                self.inner.prepare(request).await.map_err(progenitor_client::Error::Custom)
+                self.inner.prepare(request, info).await.map_err(progenitor_client::Error::Custom)
             }
 
             async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
@@ -303,22 +343,48 @@ pub(crate) struct CallState {
 
 #[derive(Default)]
 struct CallFacts {
+    operation_id: &'static str,
+    start: Option<Instant>,
     attempts: u32,
     elapsed: Duration,
     error: Option<Error>,
+    /// Whether the operation is safe to repeat.
+    idempotent: bool,
+    /// An attempt failed after its request was sent: it may have been processed.
+    maybe_processed: bool,
+    /// The retry budget (or the rate limit within it) stopped the retries.
+    budget_exhausted: bool,
+    secrets: Option<Arc<KnownSecrets>>,
 }
 
 impl CallState {
     fn current() -> Option<Arc<Self>> {
         CALL.try_with(Arc::clone).ok()
     }
-    fn record(&self, attempts: u32, elapsed: Duration) {
-        let mut f = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        f.attempts = attempts;
-        f.elapsed = elapsed;
+    fn facts(&self) -> std::sync::MutexGuard<'_, CallFacts> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
     fn set_error(&self, error: Error) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).error = Some(error);
+        self.facts().error = Some(error);
+    }
+}
+
+/// Records that a successful response did not decode; returns the message for progenitor's error. The
+/// recorded error is what [`run`] reports.
+pub(crate) fn decode_failed(message: String) -> String {
+    if let Some(state) = CallState::current() {
+        let operation_id = state.facts().operation_id;
+        state.set_error(Error::unexpected_response(format!("{operation_id}: the response does not decode: {message}")));
+    }
+    message
+}
+
+/// Remembers a secret that a response carried (a new token's value) for the call's client.
+pub(crate) fn remember_secret(secret: &str) {
+    if let Some(state) = CallState::current()
+        && let Some(secrets) = &state.facts().secrets
+    {
+        secrets.remember(secret);
     }
 }
 
@@ -328,7 +394,7 @@ where
     T: DeserializeOwned,
     F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
 {
-    let state = Arc::new(CallState::default());
+    let state = Arc::new(CallState { inner: Mutex::new(CallFacts { operation_id, ..Default::default() }) });
     let span = tracing::info_span!(
         "databricks_tokens",
         operation = operation_id,
@@ -339,7 +405,7 @@ where
         duration_ms = tracing::field::Empty,
     );
     let outcome = CALL.scope(Arc::clone(&state), call).instrument(span.clone()).await;
-    let facts = std::mem::take(&mut *state.inner.lock().unwrap_or_else(|e| e.into_inner()));
+    let facts = std::mem::take(&mut *state.facts());
     span.record("attempts", facts.attempts).record("duration_ms", facts.elapsed.as_millis() as u64);
     let result = match (facts.error, outcome) {
         (Some(error), _) => Err(error),
@@ -349,7 +415,26 @@ where
         }
         (None, Err(e)) => convert_error(operation_id, e, &span).await,
     };
-    result.map_err(|e| if facts.attempts > 0 { e.with_attempts(facts.attempts, facts.elapsed) } else { e })
+    let error = match result {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    // A delete whose earlier attempt may have gone through: "not found" means it did.
+    if facts.maybe_processed && error.is_not_found() && gone_means_done(operation_id) {
+        tracing::debug!("an earlier attempt may have been processed: not found means done");
+        return serde_json::from_slice(b"{}").map_err(|e| Error::decode(format!("{operation_id}: an empty answer"), e));
+    }
+    let mut error = if facts.attempts > 0 { error.with_attempts(facts.attempts, facts.elapsed) } else { error };
+    if facts.maybe_processed && matches!(error.kind(), crate::ErrorKind::Transport | crate::ErrorKind::Timeout) {
+        error = error.maybe_processed(facts.idempotent);
+    }
+    if facts.budget_exhausted && error.kind() != crate::ErrorKind::Timeout {
+        error = error.budget_exhausted(facts.elapsed);
+    }
+    Err(match &facts.secrets {
+        Some(secrets) => error.scrub(secrets),
+        None => error,
+    })
 }
 
 async fn convert_error<T: DeserializeOwned>(operation_id: &str, error: progenitor_client::Error<()>, span: &tracing::Span) -> Result<T> {
@@ -358,16 +443,20 @@ async fn convert_error<T: DeserializeOwned>(operation_id: &str, error: progenito
         P::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
             span.record("status", status);
-            let request_id = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let request_id = header("x-request-id");
+            let location = header("location");
             let body = match response.bytes().await {
                 Ok(b) => b,
-                Err(e) => return Err(Error::transport(format!("{operation_id}: reading the HTTP {status} response failed"), e)),
+                Err(e) => return Err(transport_error(operation_id, e)),
             };
             if (200..300).contains(&status) {
                 // A success status the spec does not list (201, 204...): decode it the same way.
-                let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &body };
-                return serde_json::from_slice(body)
-                    .map_err(|e| Error::decode(format!("{operation_id}: the HTTP {status} response does not decode: {e}"), e));
+                return crate::decode::from_slice(&body)
+                    .map_err(|m| Error::unexpected_response(format!("{operation_id}: the HTTP {status} response does not decode: {m}")));
+            }
+            if (300..400).contains(&status) {
+                return Err(redirect(status, location.as_deref(), &body));
             }
             let api = ApiError::from_body(status, &body);
             Error::from(match request_id {
@@ -384,7 +473,23 @@ async fn convert_error<T: DeserializeOwned>(operation_id: &str, error: progenito
     })
 }
 
+/// A redirect, never followed: the private-link login page is the workspace refusing this network;
+/// anything else names where it pointed.
+fn redirect(status: u16, location: Option<&str>, body: &[u8]) -> Error {
+    if location.is_some_and(|l| l.contains("/login.html") && l.contains("error=private-link-validation-error")) {
+        return Error::from(ApiError::new(
+            403,
+            Some("PRIVATE_LINK_VALIDATION_ERROR"),
+            "the workspace refused the request through private link: check that this network may reach the workspace",
+        ));
+    }
+    Error::redirect(ApiError::from_body(status, body), location)
+}
+
 fn transport_error(operation_id: &str, e: reqwest::Error) -> Error {
+    if let Some(limit) = too_large(&e) {
+        return Error::response_too_large(operation_id, limit);
+    }
     let e = e.without_url();
     if e.is_timeout() {
         Error::timeout(format!("{operation_id}: the request timed out")).with_source(e)
@@ -414,6 +519,7 @@ mod tests {
             rate_limit: None,
             product: ("test".into(), "0".into()),
             workspace_id: None,
+            max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
         })
         .unwrap()
     }

@@ -29,7 +29,14 @@ impl RateLimiter {
     }
 
     /// Waits until one request may go.
+    #[cfg(test)]
     pub(crate) async fn acquire(&self, clock: &dyn Clock) {
+        self.acquire_within(clock, Duration::MAX).await;
+    }
+
+    /// Waits until one request may go, unless that takes longer than `at_most`: then takes nothing,
+    /// waits not at all, and returns `false`.
+    pub(crate) async fn acquire_within(&self, clock: &dyn Clock, at_most: Duration) -> bool {
         let wait = {
             let mut b = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let now = clock.now();
@@ -39,12 +46,17 @@ impl RateLimiter {
                 b.tokens = (b.tokens + refill).min(burst);
             }
             b.last = Some(now);
+            let wait = (b.tokens < 1.0).then(|| Duration::try_from_secs_f64((1.0 - b.tokens) / self.per_second).unwrap_or(Duration::MAX));
+            if wait.is_some_and(|w| w > at_most) {
+                return false;
+            }
             b.tokens -= 1.0;
-            (b.tokens < 0.0).then(|| Duration::try_from_secs_f64(-b.tokens / self.per_second).unwrap_or(Duration::MAX))
+            wait
         };
         if let Some(wait) = wait {
             clock.sleep(wait).await;
         }
+        true
     }
 }
 

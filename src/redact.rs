@@ -1,66 +1,183 @@
-//! Redaction of secrets in bodies before they reach a log line.
+//! Redaction of secrets before text reaches a log line or an error.
 //!
-//! JSON bodies are parsed and every value under a secret key (`token_value`, `access_token`,
-//! `refresh_token`, `id_token`, `client_secret`, `password`) is replaced with `**REDACTED**`, at any
-//! depth. A body that is not JSON is logged only up to [`MAX_LOGGED_BODY`] bytes; a body that is not JSON
-//! but mentions a secret key is not logged at all.
+//! Two rules, both always applied:
+//! - **by key**: in a JSON body (whole, or only its first bytes), the string value of every secret key
+//!   (`token_value`, `access_token`, `refresh_token`, `id_token`, `client_secret`, `password`,
+//!   `subject_token`) is replaced with `**REDACTED**`, at any depth; a body that is not JSON but mentions a
+//!   secret key is not logged at all;
+//! - **by value**: every secret the client knows ([`KnownSecrets`]: its credentials, the access tokens it
+//!   obtained, the token values it received) is replaced with `***` wherever it appears — in a server's
+//!   error message that echoes the credential, in a field nobody expected to hold one.
+//!
+//! A logged body shows at most [`MAX_LOGGED_BODY`] bytes.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
 
 /// The most bytes of a body that a log line shows.
 pub const MAX_LOGGED_BODY: usize = 1024;
 
-const SECRET_KEYS: &[&str] = &["token_value", "access_token", "refresh_token", "id_token", "client_secret", "password"];
+const SECRET_KEYS: &[&str] = &["token_value", "access_token", "refresh_token", "id_token", "client_secret", "password", "subject_token"];
 
-/// The body as a log line may show it.
-pub(crate) fn body_for_log(body: &[u8]) -> String {
-    if body.is_empty() {
-        return String::new();
-    }
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(mut value) => {
-            redact(&mut value);
-            crate::error::truncate(&value.to_string(), MAX_LOGGED_BODY)
+/// How many secrets a client remembers (the oldest are forgotten first).
+const MAX_KNOWN_SECRETS: usize = 256;
+
+/// A secret shorter than this is not scrubbed by value: it would match ordinary words.
+const MIN_SECRET_LEN: usize = 8;
+
+/// The secrets a client knows, to scrub them by value from errors and log lines.
+#[derive(Debug, Default)]
+pub(crate) struct KnownSecrets {
+    values: Mutex<VecDeque<String>>,
+}
+
+impl KnownSecrets {
+    /// Remembers a secret (once).
+    pub(crate) fn remember(&self, secret: &str) {
+        if secret.len() < MIN_SECRET_LEN {
+            return;
         }
-        Err(_) => {
-            let text = String::from_utf8_lossy(body);
-            if SECRET_KEYS.iter().any(|k| text.contains(k)) {
-                format!("<{} bytes, not logged: may hold a secret>", body.len())
-            } else {
-                crate::error::truncate(&text, MAX_LOGGED_BODY)
+        let mut values = self.values.lock().unwrap_or_else(|e| e.into_inner());
+        if values.iter().any(|v| v == secret) {
+            return;
+        }
+        if values.len() == MAX_KNOWN_SECRETS {
+            values.pop_front();
+        }
+        values.push_back(secret.to_owned());
+    }
+
+    /// `text` with every known secret replaced by `***`.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        let values = self.values.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = text.to_owned();
+        for secret in values.iter() {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "***");
             }
         }
+        out
     }
 }
 
-fn redact(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                if SECRET_KEYS.contains(&key.as_str()) {
-                    *v = serde_json::Value::String("**REDACTED**".to_owned());
-                } else {
-                    redact(v);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
+/// A body (or its first bytes, of `total` in all) as a log line may show it.
+pub(crate) fn body_for_log(shown: &[u8], total: usize, secrets: &KnownSecrets) -> String {
+    if shown.is_empty() {
+        return String::new();
     }
+    let text = String::from_utf8_lossy(shown);
+    let looks_like_json = text.trim_start().starts_with(['{', '[']);
+    let mentions_secret_key = SECRET_KEYS.iter().any(|k| text.contains(k));
+    if !looks_like_json && mentions_secret_key {
+        return format!("<{total} bytes, not logged: may hold a secret>");
+    }
+    let redacted = secrets.scrub(&redact_by_key(&text));
+    let mut line = crate::error::truncate(&redacted, MAX_LOGGED_BODY);
+    if total > shown.len() {
+        line.push_str(&format!("... ({total} bytes in all)"));
+    }
+    line
+}
+
+/// Replaces the string value of every secret key with `**REDACTED**`; works on a cut-short body too.
+fn redact_by_key(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'"' {
+            let next = text[i..].find('"').map_or(bytes.len(), |n| i + n);
+            out.push_str(&text[i..next]);
+            i = next;
+            continue;
+        }
+        let end = string_end(bytes, i);
+        let key = &text[i..end];
+        out.push_str(key);
+        i = end;
+        let is_secret_key = key.len() >= 2 && SECRET_KEYS.contains(&&key[1..key.len() - 1]);
+        if !is_secret_key {
+            continue;
+        }
+        // `"key"` then optional blanks, `:`, optional blanks, then a string value.
+        let mut j = i;
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j >= bytes.len() || bytes[j] != b':' {
+            continue;
+        }
+        j += 1;
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j < bytes.len() && bytes[j] == b'"' {
+            out.push_str(&text[i..j]);
+            out.push_str("\"**REDACTED**\"");
+            i = string_end(bytes, j);
+        }
+    }
+    out
+}
+
+/// The index just past the JSON string starting at `start` (a `"`), or the end of a cut-short text.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::body_for_log;
+    use super::*;
+
+    fn log(body: &[u8]) -> String {
+        body_for_log(body, body.len(), &KnownSecrets::default())
+    }
 
     #[test]
     fn secrets_are_redacted_at_any_depth() {
-        let line = body_for_log(br#"{"token_value":"dapiSECRET","token_info":{"comment":"ci"},"x":[{"access_token":"eyJSECRET"}]}"#);
+        let line = log(br#"{"token_value":"dapiSECRET","token_info":{"comment":"ci"},"x":[{"access_token" : "eyJ\"SECRET"}]}"#);
         assert!(!line.contains("SECRET"), "{line}");
         assert!(line.contains("**REDACTED**") && line.contains("\"comment\":\"ci\""), "{line}");
     }
 
     #[test]
+    fn a_cut_short_body_is_redacted_too() {
+        let body = br#"{"token_info":{"comment":"ci"},"token_value":"dapiSECRETVALUE"#;
+        let line = body_for_log(&body[..body.len() - 3], 10_000, &KnownSecrets::default());
+        assert!(!line.contains("dapiSECRET"), "{line}");
+        assert!(line.ends_with("(10000 bytes in all)"), "{line}");
+    }
+
+    #[test]
+    fn known_secrets_are_scrubbed_by_value_anywhere() {
+        let secrets = KnownSecrets::default();
+        secrets.remember("dapi-known-secret");
+        secrets.remember("short");
+        let line = body_for_log(br#"{"note":"echo dapi-known-secret","w":"short"}"#, 44, &secrets);
+        assert_eq!(line, r#"{"note":"echo ***","w":"short"}"#);
+    }
+
+    #[test]
     fn non_json_with_a_secret_key_is_withheld() {
-        assert!(!body_for_log(b"token_value=dapiSECRET").contains("SECRET"));
-        assert_eq!(body_for_log(b"plain text"), "plain text");
+        assert!(!log(b"token_value=dapiSECRET").contains("SECRET"));
+        assert_eq!(log(b"plain text"), "plain text");
+    }
+
+    #[test]
+    fn the_memory_of_secrets_is_bounded() {
+        let secrets = KnownSecrets::default();
+        for i in 0..(MAX_KNOWN_SECRETS + 10) {
+            secrets.remember(&format!("secret-number-{i}"));
+        }
+        assert_eq!(secrets.values.lock().unwrap().len(), MAX_KNOWN_SECRETS);
+        assert_eq!(secrets.scrub("secret-number-0"), "secret-number-0", "the oldest is forgotten");
     }
 }

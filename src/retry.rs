@@ -9,13 +9,64 @@
 //! - Otherwise the wait is exponential backoff with full jitter: a random delay in
 //!   `[0, min(max_backoff, initial_backoff * 2^retry))`.
 //! - An overall budget of 300 s (as the Python and Go SDKs) bounds the whole call, and each attempt has its
-//!   own timeout (60 s, as Python and Go); a wait that would overrun the budget is not started.
+//!   own timeout (60 s, as Python and Go). The budget is spent, not cut short: the last wait ends at the
+//!   deadline, and the call then fails with a timeout that keeps the last answer (its status, code and
+//!   message). Rate-limit waits count against it.
+//! - A retry budget shared by a client and its clones (smithy-rs's retry token bucket,
+//!   [`RetryPolicy::with_shared_budget`]) stops a fleet of calls from multiplying the load on a failing
+//!   service.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 /// Operation ids that are safe to repeat: repeating them has the effect of doing them once.
 const IDEMPOTENT_OPERATIONS: &[&str] = &["list_tokens", "update_token", "revoke_token"];
+
+/// Operation ids for which "not found", after an earlier attempt that may have been processed, means
+/// that attempt did the work (a revoke whose first answer was lost).
+const GONE_MEANS_DONE: &[&str] = &["revoke_token"];
+
+/// Whether "not found" after a maybe-processed attempt of this operation means success.
+pub(crate) fn gone_means_done(operation_id: &str) -> bool {
+    GONE_MEANS_DONE.contains(&operation_id)
+}
+
+/// The default capacity of a client's shared retry budget (as smithy-rs's retry token bucket).
+pub const DEFAULT_SHARED_RETRY_BUDGET: u32 = 500;
+/// What a retry takes from the shared budget.
+const RETRY_COST: u32 = 5;
+/// What a retry after a timeout takes.
+const TIMEOUT_RETRY_COST: u32 = 10;
+
+/// A retry budget shared by a client and its clones: each retry spends from it, each call that succeeds
+/// at its first attempt gives one back. When a service keeps failing, the fleet of calls stops retrying
+/// together instead of multiplying the load.
+#[derive(Debug)]
+pub(crate) struct RetryBudget {
+    capacity: u32,
+    tokens: std::sync::atomic::AtomicU32,
+}
+
+impl RetryBudget {
+    pub(crate) fn new(capacity: u32) -> Self {
+        Self { capacity, tokens: std::sync::atomic::AtomicU32::new(capacity) }
+    }
+
+    /// Takes the cost of one retry; `false` when the budget cannot pay for it.
+    pub(crate) fn try_spend(&self, after_timeout: bool) -> bool {
+        use std::sync::atomic::Ordering;
+        let cost = if after_timeout { TIMEOUT_RETRY_COST } else { RETRY_COST };
+        self.tokens.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| t.checked_sub(cost)).is_ok()
+    }
+
+    /// Gives one token back after a call that succeeded without retrying.
+    pub(crate) fn refund_success(&self) {
+        use std::sync::atomic::Ordering;
+        if self.tokens.load(Ordering::Relaxed) < self.capacity {
+            let _ = self.tokens.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| (t < self.capacity).then_some(t + 1));
+        }
+    }
+}
 
 /// How the client retries.
 ///
@@ -39,6 +90,7 @@ pub struct RetryPolicy {
     max_backoff: Duration,
     max_retry_after: Duration,
     idempotent: BTreeMap<String, bool>,
+    shared_budget: u32,
 }
 
 impl Default for RetryPolicy {
@@ -51,6 +103,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
             idempotent: BTreeMap::new(),
+            shared_budget: DEFAULT_SHARED_RETRY_BUDGET,
         }
     }
 }
@@ -109,6 +162,17 @@ impl RetryPolicy {
     /// The longest `Retry-After` honoured.
     pub fn max_retry_after(&self) -> Duration {
         self.max_retry_after
+    }
+    /// The capacity of the retry budget a client and its clones share (default
+    /// [`DEFAULT_SHARED_RETRY_BUDGET`]): a retry takes 5 (10 after a timeout), a call that succeeds at once
+    /// gives 1 back; an empty budget means no more retries until calls succeed again.
+    pub fn with_shared_budget(mut self, capacity: u32) -> Self {
+        self.shared_budget = capacity;
+        self
+    }
+    /// The capacity of the shared retry budget.
+    pub fn shared_budget(&self) -> u32 {
+        self.shared_budget
     }
     /// Whether an operation is safe to repeat after a transport failure.
     pub fn is_idempotent(&self, operation_id: &str) -> bool {

@@ -69,6 +69,9 @@ impl Serialize for SecretString {
 
 impl<'de> Deserialize<'de> for SecretString {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Self)
+        let value = String::deserialize(d)?;
+        // A secret that a response carried: the client scrubs it by value from its errors and logs.
+        crate::pipeline::remember_secret(&value);
+        Ok(Self(value))
     }
 }

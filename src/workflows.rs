@@ -64,6 +64,11 @@ pub trait TokenApi: Send + Sync {
         let _ = token_id;
         async { Err(Error::not_implemented_by_mock("delete")) }
     }
+    /// The wall-clock time the workflows measure ages and expiries against: the client's clock (a
+    /// `FakeClock` in tests), by default [`SystemTime::now`].
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
 }
 
 impl TokenApi for WorkspaceClient {
@@ -78,6 +83,9 @@ impl TokenApi for WorkspaceClient {
     }
     async fn delete(&self, token_id: &str) -> Result<()> {
         self.tokens().delete(token_id).await
+    }
+    fn now(&self) -> SystemTime {
+        self.clock().system_now()
     }
 }
 
@@ -111,9 +119,14 @@ pub trait TokenInfoExt {
     fn is_expired_at(&self, now: SystemTime) -> bool {
         matches!(self.expiry(), Some(Expiry::At(t)) if t <= now)
     }
-    /// Whether it expires within `window` of `now` (or already has).
+    /// Whether it expires within `window` of `now` (or already has). A window past the end of time
+    /// covers every token that expires at all.
     fn expires_within(&self, window: Duration, now: SystemTime) -> bool {
-        matches!(self.expiry(), Some(Expiry::At(t)) if t <= now + window)
+        match (self.expiry(), now.checked_add(window)) {
+            (Some(Expiry::At(t)), Some(until)) => t <= until,
+            (Some(Expiry::At(_)), None) => true,
+            _ => false,
+        }
     }
 }
 
@@ -229,7 +242,7 @@ impl std::fmt::Display for RotateError {
             Self::Lookup(e) => write!(f, "rotation did not start: the token could not be read: {e}"),
             Self::Create(e) => write!(f, "rotation failed: the replacement could not be created, the old token is untouched: {e}"),
             Self::Revoke { replacement, old_token_id, cause } => {
-                let new_id = replacement.token_info.as_ref().and_then(|i| i.token_id.as_deref()).unwrap_or("?");
+                let new_id = replacement.token_info.token_id.as_deref().unwrap_or("?");
                 write!(
                     f,
                     "rotation half done: the replacement {new_id} was created, but the old token {old_token_id} is still alive: revoking it failed: {cause}"
@@ -324,7 +337,7 @@ pub struct CleanupReport {
 ///
 /// let w = WorkspaceClient::from_env()?;
 /// let ci = w.create_token(NewToken::new().comment("ci").lifetime(Duration::from_secs(300))).await?;
-/// let id = ci.token_info.and_then(|i| i.token_id).unwrap_or_default();
+/// let id = ci.token_info.token_id.unwrap_or_default();
 /// w.update_token(&id, Update::token().comment("ci (renamed)")).await?;
 /// w.delete_token_if_exists(&id).await?;
 /// # Ok(()) }
@@ -338,11 +351,58 @@ pub trait TokenWorkflows: TokenApi {
     /// # use databricks_tokens::workflows::*;
     /// # use databricks_tokens::field_mask::Update;
     /// let ci = w.create_token(NewToken::new().comment("ci").lifetime(Duration::from_secs(300))).await?;
-    /// let secret = ci.token_value.as_ref().map(|s| s.expose()); // hand it to the CI job, never log it
+    /// let secret = ci.token_value.expose(); // hand it to the CI job, never log it
     /// # Ok(()) }
     /// ```
     fn create_token(&self, new: NewToken) -> impl Future<Output = Result<CreateTokenResponse>> + Send {
         async move { self.create(new.into_request()?).await }
+    }
+
+    /// Creates a token exactly once, even when an answer is lost: no orphan, no duplicate.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// # use std::time::Duration;
+    /// # use databricks_tokens::workflows::*;
+    /// let ci = w.create_token_exactly_once(NewToken::new().comment("ci-1234").lifetime(Duration::from_secs(300))).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The API has no idempotency key, so this is built from what `list` returns. It lists the tokens
+    /// first; when a create fails in a way that may have been processed
+    /// ([`Error::may_have_been_processed`]), it lists again, revokes every token that was not there before
+    /// and carries the same comment (a token whose value nobody received), and creates again — at most
+    /// 3 times. **Cost:** one extra `list` per call, plus one `list` and the revokes per ambiguous
+    /// failure. Give the token a comment unique to this call (a job id): another creator of the same
+    /// user creating a token with the same comment at the same moment could otherwise lose it.
+    fn create_token_exactly_once(&self, new: NewToken) -> impl Future<Output = Result<CreateTokenResponse>> + Send {
+        async move {
+            let request = new.into_request()?;
+            let ids =
+                |tokens: Vec<PublicTokenInfo>| tokens.into_iter().filter_map(|t| t.token_id).collect::<std::collections::HashSet<_>>();
+            let before = ids(self.list().await?);
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                let error = match self.create(request.clone()).await {
+                    Ok(created) => return Ok(created),
+                    Err(e) if e.may_have_been_processed() && tries < 3 => e,
+                    Err(e) => return Err(e),
+                };
+                tracing::debug!(error = %error, "the create may have been processed: looking for an orphan");
+                let orphans: Vec<String> = self
+                    .list()
+                    .await?
+                    .into_iter()
+                    .filter(|t| t.comment == request.comment)
+                    .filter_map(|t| t.token_id)
+                    .filter(|id| !before.contains(id))
+                    .collect();
+                for orphan in orphans {
+                    self.delete_token_if_exists(&orphan).await?;
+                }
+            }
+        }
     }
 
     /// Every valid token, as a `Vec`.
@@ -487,7 +547,7 @@ pub trait TokenWorkflows: TokenApi {
     /// # use databricks_tokens::workflows::*;
     /// # use databricks_tokens::field_mask::Update;
     /// match w.rotate_token("5f1e...", Duration::from_secs(24 * 3600)).await {
-    ///     Ok(new) => println!("rotated to {:?}", new.token_info.and_then(|i| i.token_id)),
+    ///     Ok(new) => println!("rotated to {:?}", new.token_info.token_id),
     ///     Err(RotateError::Revoke { replacement, old_token_id, .. }) => {
     ///         // Keep using `replacement`; retry revoking `old_token_id` later.
     ///         println!("{old_token_id} is still alive");
@@ -526,7 +586,7 @@ pub trait TokenWorkflows: TokenApi {
     /// ```
     fn tokens_expiring_within(&self, window: Duration) -> impl Future<Output = Result<Vec<PublicTokenInfo>>> + Send {
         async move {
-            let now = SystemTime::now();
+            let now = self.now();
             Ok(self.list().await?.into_iter().filter(|t| t.expires_within(window, now)).collect())
         }
     }
@@ -544,7 +604,7 @@ pub trait TokenWorkflows: TokenApi {
     /// ```
     fn cleanup_tokens(&self, plan: Cleanup) -> impl Future<Output = Result<CleanupReport>> + Send {
         async move {
-            let now = SystemTime::now();
+            let now = self.now();
             let selected: Vec<PublicTokenInfo> = self.list().await?.into_iter().filter(|t| (plan.predicate)(t, now)).collect();
             let mut report = CleanupReport { dry_run: plan.dry_run, ..Default::default() };
             if !plan.dry_run {

@@ -104,7 +104,7 @@ async fn a_profile_written_by_databricks_auth_login_runs_the_lifecycle_on_the_lo
     let w = WorkspaceClient::from_config(&config).unwrap();
     assert!(cli_calls(&bin).is_empty(), "building the client runs nothing");
     let created = w.tokens().create(Default::default()).await.unwrap();
-    let id = created.token_info.unwrap().token_id.unwrap();
+    let id = created.token_info.token_id.unwrap();
     assert_eq!(w.tokens().list().await.unwrap().len(), 1);
     w.tokens().delete(&id).await.unwrap();
     assert_eq!(cli_calls(&bin), vec!["auth token --profile local"], "run once, with the profile, then cached");

@@ -33,10 +33,10 @@ async fn the_seed_lifecycle() {
     let ws = LocalWorkspace::start().await.unwrap();
     let w = ws.client().unwrap();
     let created = w.tokens().create(create("ci", Some(300))).await.unwrap();
-    let info = created.token_info.unwrap();
+    let info = created.token_info;
     let id = info.token_id.clone().unwrap();
     assert_eq!(id.len(), 64, "the id is a SHA-256 in hex");
-    assert!(created.token_value.unwrap().expose().starts_with("dapi"));
+    assert!(created.token_value.expose().starts_with("dapi"));
     assert_eq!(i64::from(info.expiry_time.unwrap()) - i64::from(info.creation_time.unwrap()), 300_000);
 
     let listed = w.tokens().list().await.unwrap();
@@ -60,7 +60,7 @@ async fn the_seed_lifecycle() {
 async fn lifetimes_default_to_two_years_and_are_validated() {
     let ws = LocalWorkspace::builder().max_lifetime(Duration::from_secs(3600)).start().await.unwrap();
     let w = ws.client().unwrap();
-    let info = w.tokens().create(create("default", None)).await.unwrap().token_info.unwrap();
+    let info = w.tokens().create(create("default", None)).await.unwrap().token_info;
     let lifetime_ms = i64::from(info.expiry_time.unwrap()) - i64::from(info.creation_time.unwrap());
     assert_eq!(lifetime_ms, DEFAULT_LIFETIME.as_millis() as i64);
     for bad in [0, -5, 3601] {
@@ -74,7 +74,7 @@ async fn minted_tokens_authenticate_until_they_expire_or_are_revoked() {
     let ws = LocalWorkspace::start().await.unwrap();
     let admin = ws.client().unwrap();
     let short = admin.tokens().create(create("short", Some(60))).await.unwrap();
-    let as_short = WorkspaceClient::builder().host(ws.url()).token(short.token_value.clone().unwrap()).build().unwrap();
+    let as_short = WorkspaceClient::builder().host(ws.url()).token(short.token_value.clone()).build().unwrap();
     assert_eq!(as_short.tokens().list().await.unwrap().len(), 1);
 
     ws.advance_clock(Duration::from_secs(61));
@@ -83,8 +83,8 @@ async fn minted_tokens_authenticate_until_they_expire_or_are_revoked() {
     assert!(admin.tokens().list().await.unwrap().is_empty(), "an expired token is not listed");
 
     let revoked = admin.tokens().create(create("revoked", None)).await.unwrap();
-    let as_revoked = WorkspaceClient::builder().host(ws.url()).token(revoked.token_value.clone().unwrap()).build().unwrap();
-    admin.tokens().delete(revoked.token_info.unwrap().token_id.as_deref().unwrap()).await.unwrap();
+    let as_revoked = WorkspaceClient::builder().host(ws.url()).token(revoked.token_value.clone()).build().unwrap();
+    admin.tokens().delete(revoked.token_info.token_id.as_deref().unwrap()).await.unwrap();
     assert!(as_revoked.tokens().list().await.unwrap_err().is_permission_denied());
 
     let stranger = WorkspaceClient::builder().host(ws.url()).token("dapi-unknown").build().unwrap();
@@ -113,7 +113,7 @@ async fn the_quota_is_per_user() {
 async fn update_masks_are_validated_as_the_service_documents() {
     let ws = LocalWorkspace::start().await.unwrap();
     let w = ws.client().unwrap();
-    let id = w.tokens().create(create("c", None)).await.unwrap().token_info.unwrap().token_id.unwrap();
+    let id = w.tokens().create(create("c", None)).await.unwrap().token_info.token_id.unwrap();
     for (request, needle) in [
         (update(Some("x"), None, "comment,owner"), "unknown field \"owner\""),
         (update(Some("x"), None, "comment,expiry_time"), "expiry_time of a token cannot be updated"),
@@ -156,9 +156,9 @@ async fn throttling_and_unavailability_are_retried_without_duplicate_work() {
     // Idempotent operations survive a reset before or after processing.
     let id = ws.tokens()[0].token_id.clone().unwrap();
     ws.inject(Route::Delete, [Fault::ResetAfterProcessing]);
-    let err = w.tokens().delete(&id).await.unwrap_err();
-    assert!(err.is_not_found(), "the retry found the token already revoked: {err:?}");
-    assert_eq!(err.attempts(), 2);
+    // The retry finds the token already revoked: since the first attempt may have done it, that is success.
+    w.tokens().delete(&id).await.unwrap();
+    assert_eq!(ws.counters(Route::Delete).processed, 2);
     assert!(ws.tokens().is_empty());
     ws.inject(Route::List, [Fault::ResetBeforeProcessing, Fault::Delay(Duration::from_millis(10))]);
     w.tokens().list().await.unwrap();
@@ -207,7 +207,7 @@ async fn concurrent_clients_leave_a_consistent_server() {
                 match i % 4 {
                     0 => {
                         let created = w.tokens().create(create(&format!("task {t} op {i}"), Some(3600))).await.unwrap();
-                        held = created.token_info.and_then(|info| info.token_id);
+                        held = created.token_info.token_id;
                     }
                     1 => {
                         let id = held.as_deref().unwrap();

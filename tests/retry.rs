@@ -23,7 +23,7 @@ async fn flaky(status: ResponseTemplate, times: u64) -> MockServer {
     Mock::given(method("GET")).respond_with(status.clone()).up_to_n_times(times).with_priority(1).mount(&server).await;
     Mock::given(method("POST")).respond_with(status).up_to_n_times(times).with_priority(1).mount(&server).await;
     Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_info": {}, "token_value": "dapi-created"})))
         .with_priority(2)
         .mount(&server)
         .await;
@@ -79,9 +79,15 @@ async fn the_time_budget_ends_the_retries_with_the_last_cause() {
     let sent = requests(&server).await;
     assert!(sent > 2, "{sent}");
     assert_eq!(err.attempts() as usize, sent);
-    assert_eq!(err.kind(), ErrorKind::TemporarilyUnavailable);
-    assert_eq!(err.message(), "busy");
-    assert!(clock.elapsed() < Duration::from_secs(20), "{:?}", clock.elapsed());
+    // A timeout that keeps the last cause: its status, code and message.
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!((err.status(), err.error_code()), (Some(503), Some("TEMPORARILY_UNAVAILABLE")));
+    assert!(
+        err.to_string().contains("the retry budget of 20.0 s ran out; the last attempt: TEMPORARILY_UNAVAILABLE (HTTP 503): busy"),
+        "{err}"
+    );
+    // The budget is spent, not overrun.
+    assert!(clock.elapsed() <= Duration::from_secs(20) && clock.elapsed() >= Duration::from_secs(19), "{:?}", clock.elapsed());
     assert_eq!(err.elapsed(), Some(clock.elapsed()));
     assert!(err.to_string().contains(&format!("after {sent} attempts")), "{err}");
 }

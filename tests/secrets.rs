@@ -73,9 +73,9 @@ async fn no_secret_in_logs_debug_or_errors() {
     shown.push(format!("{:?}", w.tokens()));
 
     let created = w.tokens().create(CreateTokenRequest { comment: Some("ci".into()), ..Default::default() }).await.unwrap();
-    assert_eq!(created.token_value.as_ref().unwrap().expose(), TOKEN_VALUE, "the secret is there for whoever asks explicitly");
+    assert_eq!(created.token_value.expose(), TOKEN_VALUE, "the secret is there for whoever asks explicitly");
     shown.push(format!("{created:?} {created:#?}"));
-    shown.push(format!("{}", created.token_value.as_ref().unwrap()));
+    shown.push(format!("{}", created.token_value));
     shown.push(format!("{:?}", w.tokens().list().await.unwrap()));
     let token = PublicTokenInfo { comment: Some("renamed".into()), ..Default::default() };
     w.tokens().update("t1", UpdateTokenRequest { token, update_mask: "comment".into() }).await.unwrap();

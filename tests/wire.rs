@@ -53,19 +53,22 @@ async fn create_sends_the_python_sdk_shape_and_decodes_int64_strings() {
     assert_eq!(std::str::from_utf8(&r.body).unwrap(), r#"{"comment":"x"}"#);
     assert_common_headers(&r, true);
 
-    let info = created.token_info.unwrap();
+    let info = created.token_info;
     assert_eq!(info.token_id.as_deref(), Some("abc"));
     assert_eq!(info.creation_time.map(i64::from), Some(1_700_000_000_000));
     assert_eq!(info.expiry_time.map(i64::from), Some(1_700_000_300_000));
     assert_eq!(info.autoscope_state, Some(AutoscopeState::Running));
     assert_eq!(info.scopes.as_deref(), Some(&["sql".to_owned()][..]));
-    assert_eq!(created.token_value.unwrap().expose(), "dapi-secret-value");
+    assert_eq!(created.token_value.expose(), "dapi-secret-value");
 }
 
 #[tokio::test]
 async fn create_with_every_field() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_info": {"token_id": "t1"}, "token_value": "dapi-v"})))
+        .mount(&server)
+        .await;
     let (w, _) = client(&server.uri(), RetryPolicy::disabled());
     let request = CreateTokenRequest {
         comment: Some("ci".into()),
@@ -74,7 +77,7 @@ async fn create_with_every_field() {
         autoscope_enabled: Some(true),
     };
     let created = w.tokens().create(request).await.unwrap();
-    assert!(created.token_info.is_none() && created.token_value.is_none());
+    assert_eq!((created.token_info.token_id.as_deref(), created.token_value.expose()), (Some("t1"), "dapi-v"));
     let body: Value = serde_json::from_slice(&only_request(&server).await.body).unwrap();
     assert_eq!(body, json!({"comment": "ci", "lifetime_seconds": 300, "scopes": ["sql", "unity-catalog"], "autoscope_enabled": true}));
 }

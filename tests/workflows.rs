@@ -24,7 +24,7 @@ async fn create_with_a_duration_scopes_and_autoscope() {
     let (ws, w) = workspace().await;
     let created =
         w.create_token(NewToken::new().comment("ci").lifetime(Duration::from_secs(300)).scopes(["sql"]).autoscope(true)).await.unwrap();
-    let info = created.token_info.unwrap();
+    let info = created.token_info;
     let (born, dies) = (info.created_at().unwrap(), info.expiry().unwrap());
     assert_eq!(dies, Expiry::At(born + Duration::from_secs(300)));
     assert_eq!(ws.tokens()[0].scopes.as_deref(), Some(&["sql".to_owned()][..]));
@@ -52,7 +52,7 @@ async fn list_as_a_vec_and_as_a_lazy_stream() {
 #[tokio::test]
 async fn get_by_id_and_by_comment() {
     let (_ws, w) = workspace().await;
-    let one = w.create_token(NewToken::new().comment("unique")).await.unwrap().token_info.unwrap();
+    let one = w.create_token(NewToken::new().comment("unique")).await.unwrap().token_info;
     w.create_token(NewToken::new().comment("twin")).await.unwrap();
     w.create_token(NewToken::new().comment("twin")).await.unwrap();
     assert_eq!(w.get_token(id(&one)).await.unwrap(), one);
@@ -67,7 +67,7 @@ async fn get_by_id_and_by_comment() {
 #[tokio::test]
 async fn update_through_a_typed_mask_and_from_a_diff() {
     let (ws, w) = workspace().await;
-    let info = w.create_token(NewToken::new().comment("ci").scopes(["sql", "jobs"])).await.unwrap().token_info.unwrap();
+    let info = w.create_token(NewToken::new().comment("ci").scopes(["sql", "jobs"])).await.unwrap().token_info;
     w.update_token(id(&info), Update::token().comment("ci (renamed)").clear_scopes()).await.unwrap();
     let now = &ws.tokens()[0];
     assert_eq!((now.comment.as_deref(), now.scopes.as_deref()), (Some("ci (renamed)"), Some(&[][..])));
@@ -85,7 +85,7 @@ async fn update_through_a_typed_mask_and_from_a_diff() {
 #[tokio::test]
 async fn delete_and_delete_if_exists() {
     let (_ws, w) = workspace().await;
-    let info = w.create_token(NewToken::new()).await.unwrap().token_info.unwrap();
+    let info = w.create_token(NewToken::new()).await.unwrap().token_info;
     assert!(w.delete_token_if_exists(id(&info)).await.unwrap());
     assert!(!w.delete_token_if_exists(id(&info)).await.unwrap(), "already gone counts as done");
     assert!(w.delete_token(id(&info)).await.unwrap_err().is_not_found());
@@ -94,35 +94,30 @@ async fn delete_and_delete_if_exists() {
 #[tokio::test]
 async fn rotate_replaces_a_token_keeping_comment_and_scopes() {
     let (ws, w) = workspace().await;
-    let old = w
-        .create_token(NewToken::new().comment("deploy").scopes(["sql"]).lifetime(Duration::from_secs(60)))
-        .await
-        .unwrap()
-        .token_info
-        .unwrap();
+    let old = w.create_token(NewToken::new().comment("deploy").scopes(["sql"]).lifetime(Duration::from_secs(60))).await.unwrap().token_info;
     let new = w.rotate_token(id(&old), Duration::from_secs(7200)).await.unwrap();
-    let new_info = new.token_info.unwrap();
+    let new_info = new.token_info;
     let tokens = ws.tokens();
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].token_id, new_info.token_id);
     assert_eq!((tokens[0].comment.as_deref(), tokens[0].scopes.as_deref()), (Some("deploy"), Some(&["sql".to_owned()][..])));
     let lifetime = new_info.expiry().unwrap();
     assert_eq!(lifetime, Expiry::At(new_info.created_at().unwrap() + Duration::from_secs(7200)));
-    assert!(new.token_value.unwrap().expose().starts_with("dapi"));
+    assert!(new.token_value.expose().starts_with("dapi"));
 }
 
 #[tokio::test]
 async fn a_failed_revoke_during_rotation_leaves_the_user_the_new_token() {
     let (ws, w) = workspace().await;
-    let old = w.create_token(NewToken::new().comment("deploy")).await.unwrap().token_info.unwrap();
+    let old = w.create_token(NewToken::new().comment("deploy")).await.unwrap().token_info;
     ws.inject(Route::Delete, [Fault::HtmlServerError]);
     let err = w.rotate_token(id(&old), Duration::from_secs(600)).await.unwrap_err();
     let RotateError::Revoke { replacement, old_token_id, cause } = &err else { panic!("{err}") };
     assert_eq!(old_token_id, id(&old));
     assert_eq!(cause.status(), Some(500));
     assert!(err.to_string().contains(&format!("the old token {} is still alive", id(&old))), "{err}");
-    assert!(replacement.token_value.as_ref().unwrap().expose().starts_with("dapi"), "the new secret is in hand");
-    assert!(!format!("{err} {err:?}").contains(replacement.token_value.as_ref().unwrap().expose()), "but never printed");
+    assert!(replacement.token_value.expose().starts_with("dapi"), "the new secret is in hand");
+    assert!(!format!("{err} {err:?}").contains(replacement.token_value.expose()), "but never printed");
     assert_eq!(ws.tokens().len(), 2, "both tokens are alive, as the error says");
 
     let err = w.rotate_token("no-such-token", Duration::from_secs(600)).await.unwrap_err();
@@ -132,7 +127,7 @@ async fn a_failed_revoke_during_rotation_leaves_the_user_the_new_token() {
 #[tokio::test]
 async fn expiring_within_and_cleanup_with_a_dry_run() {
     let (ws, w) = workspace().await;
-    let soon = w.create_token(NewToken::new().comment("ci-1").lifetime(Duration::from_secs(60))).await.unwrap().token_info.unwrap();
+    let soon = w.create_token(NewToken::new().comment("ci-1").lifetime(Duration::from_secs(60))).await.unwrap().token_info;
     w.create_token(NewToken::new().comment("ci-2").lifetime(Duration::from_secs(3 * 3600))).await.unwrap();
     w.create_token(NewToken::new().comment("keep").lifetime(Duration::from_secs(30))).await.unwrap();
     w.create_token(NewToken::new().comment("ci-default")).await.unwrap();

@@ -94,7 +94,13 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
         }
     };
     let file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
-    Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
+    Ok(format!("{HEADER}{}", route_decoding(&prettyplease::unparse(&file))))
+}
+
+/// Every successful response is decoded by the crate's strict, bounded decoder
+/// (`crate::decode::response`) instead of progenitor's `ResponseValue::from_response`.
+fn route_decoding(code: &str) -> String {
+    code.replace("ResponseValue::from_response(response).await", "crate::decode::response(response).await")
 }
 
 /// Removes every non-2xx response (and `default`) so that errors reach the hand-written layer raw.

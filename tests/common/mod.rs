@@ -2,9 +2,8 @@
 #![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use databricks_tokens::clock::{BoxFuture, Clock};
 use databricks_tokens::{RetryPolicy, WorkspaceClient};
 
 pub const TOKEN: &str = "dapi-test-credential-0123456789";
@@ -16,41 +15,7 @@ pub fn client(uri: &str, retry: RetryPolicy) -> (WorkspaceClient, FakeClock) {
     (w, clock)
 }
 
-/// A clock whose `sleep` returns at once and advances `now`, recording every wait.
-#[derive(Debug, Clone)]
-pub struct FakeClock {
-    start: Instant,
-    state: Arc<Mutex<(Duration, Vec<Duration>)>>,
-}
-
-impl Default for FakeClock {
-    fn default() -> Self {
-        Self { start: Instant::now(), state: Arc::default() }
-    }
-}
-
-impl FakeClock {
-    /// Every wait asked for, in order.
-    pub fn sleeps(&self) -> Vec<Duration> {
-        self.state.lock().unwrap().1.clone()
-    }
-    /// The total virtual time slept.
-    pub fn elapsed(&self) -> Duration {
-        self.state.lock().unwrap().0
-    }
-}
-
-impl Clock for FakeClock {
-    fn now(&self) -> Instant {
-        self.start + self.state.lock().unwrap().0
-    }
-    fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
-        let mut s = self.state.lock().unwrap();
-        s.0 += d;
-        s.1.push(d);
-        Box::pin(async {})
-    }
-}
+pub use databricks_tokens::clock::FakeClock;
 
 /// A server on loopback that reads each request whole, counts it, then closes the connection without
 /// answering: the request reached the server, the client cannot know whether it was processed.
@@ -99,13 +64,6 @@ pub fn refused_address() -> String {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     format!("http://{addr}")
-}
-
-impl FakeClock {
-    /// Moves time forward without anyone sleeping.
-    pub fn advance(&self, d: Duration) {
-        self.state.lock().unwrap().0 += d;
-    }
 }
 
 /// A fresh, empty directory under the system temp dir.
@@ -159,4 +117,51 @@ fn write_executable(path: &std::path::Path, text: &str) -> std::path::PathBuf {
     std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::rename(&staging, path).unwrap();
     path.to_owned()
+}
+
+/// A server on loopback that answers every request with `answer` (raw HTTP/1.1 bytes, written as they
+/// are, then the connection is closed), after reading the request whole. Counts the requests.
+pub async fn raw_server(answer: Vec<u8>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&seen);
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let counter = Arc::clone(&counter);
+            let answer = Arc::clone(&answer);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = stream.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            let _ = stream.write_all(&answer).await;
+                            let _ = stream.flush().await;
+                            // Keep the connection a moment so that a body cut short is seen as such.
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
 }

@@ -28,13 +28,11 @@ pub mod types {
             Default::default()
         }
     }
-    ///Result of `create_token`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    ///Result of `create_token`. The service always sends both fields: a create answered without them is a decode error.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CreateTokenResponse {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub token_info: ::std::option::Option<PublicTokenInfo>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub token_value: ::std::option::Option<crate::secret::SecretString>,
+        pub token_info: PublicTokenInfo,
+        pub token_value: crate::secret::SecretString,
     }
     impl CreateTokenResponse {
         pub fn builder() -> builder::CreateTokenResponse {
@@ -298,28 +296,26 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct CreateTokenResponse {
             token_info: ::std::result::Result<
-                ::std::option::Option<super::PublicTokenInfo>,
+                super::PublicTokenInfo,
                 ::std::string::String,
             >,
             token_value: ::std::result::Result<
-                ::std::option::Option<crate::secret::SecretString>,
+                crate::secret::SecretString,
                 ::std::string::String,
             >,
         }
         impl ::std::default::Default for CreateTokenResponse {
             fn default() -> Self {
                 Self {
-                    token_info: Ok(Default::default()),
-                    token_value: Ok(Default::default()),
+                    token_info: Err("no value supplied for token_info".to_string()),
+                    token_value: Err("no value supplied for token_value".to_string()),
                 }
             }
         }
         impl CreateTokenResponse {
             pub fn token_info<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::PublicTokenInfo>,
-                >,
+                T: ::std::convert::TryInto<super::PublicTokenInfo>,
                 T::Error: ::std::fmt::Display,
             {
                 self.token_info = value
@@ -331,9 +327,7 @@ pub mod types {
             }
             pub fn token_value<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<crate::secret::SecretString>,
-                >,
+                T: ::std::convert::TryInto<crate::secret::SecretString>,
                 T::Error: ::std::fmt::Display,
             {
                 self.token_value = value
@@ -1051,7 +1045,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::decode::response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -1133,7 +1127,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::decode::response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -1181,7 +1175,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::decode::response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -1281,7 +1275,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => crate::decode::response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }

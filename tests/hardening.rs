@@ -1,0 +1,326 @@
+//! Defects found by an independent server, malformed responses, fuzzing and a fault soak, each with its
+//! reproduction: redirects, logging that changed results, lax decoding, secrets quoted by value,
+//! unbounded memory, budgets, and ambiguous creates.
+
+mod common;
+
+use std::time::Duration;
+
+use databricks_tokens::local::{Fault, LocalWorkspace, Route};
+use databricks_tokens::types::{PublicTokenInfo, UpdateTokenRequest};
+use databricks_tokens::workflows::{NewToken, TokenInfoExt, TokenWorkflows};
+use databricks_tokens::{ErrorKind, RetryPolicy, WorkspaceClient};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn client(uri: &str) -> WorkspaceClient {
+    common::client(uri, RetryPolicy::default().with_max_attempts(3)).0
+}
+
+fn rename() -> UpdateTokenRequest {
+    UpdateTokenRequest { token: PublicTokenInfo { comment: Some("x".into()), ..Default::default() }, update_mask: "comment".into() }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Redirects are never followed
+
+#[tokio::test]
+async fn a_redirect_to_the_private_link_login_page_is_a_permission_error_and_nothing_follows_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/login.html?error=private-link-validation-error", server.uri())),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/login.html")).respond_with(ResponseTemplate::new(404)).mount(&server).await;
+    let err = client(&server.uri()).tokens().update("t1", rename()).await.unwrap_err();
+    assert!(!err.is_not_found(), "{err:?}");
+    assert!(err.is_permission_denied(), "{err:?}");
+    assert_eq!(err.error_code(), Some("PRIVATE_LINK_VALIDATION_ERROR"));
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "nothing sent to the login page: {:?}", requests.iter().map(|r| r.url.path()).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_redirect_elsewhere_is_a_typed_error_naming_the_location_and_the_body_goes_nowhere() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&elsewhere).await;
+    let server = MockServer::start().await;
+    let location = format!("{}/api/2.0/token/create", elsewhere.uri());
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(307).insert_header("Location", location.as_str())).mount(&server).await;
+    let err = client(&server.uri()).tokens().create(Default::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Redirect, "{err:?}");
+    assert_eq!(err.status(), Some(307));
+    assert!(err.to_string().contains(&location), "{err}");
+    assert_eq!(elsewhere.received_requests().await.unwrap().len(), 0, "the body and the token never went to the other host");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Logging never changes a result
+
+/// What a caller can observe of an outcome.
+fn outcome<T: std::fmt::Debug>(r: &databricks_tokens::Result<T>) -> String {
+    match r {
+        Ok(v) => format!("Ok({v:?})"),
+        Err(e) => format!("Err({:?} {:?} {:?} {})", e.kind(), e.status(), e.error_code(), e.message()),
+    }
+}
+
+async fn fault_table() -> Vec<String> {
+    let mut outcomes = Vec::new();
+    // A delete answered by a 202 whose body is cut short.
+    let (uri, _) =
+        common::raw_server(b"HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"trunc".to_vec())
+            .await;
+    outcomes.push(outcome(&client(&uri).tokens().delete("t1").await));
+    // A list whose body never comes: the attempt times out.
+    let (uri, _) = common::raw_server(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{".to_vec()).await;
+    let w = WorkspaceClient::builder()
+        .host(&uri)
+        .token(common::TOKEN)
+        .retry_policy(RetryPolicy::disabled().with_attempt_timeout(Duration::from_millis(30)))
+        .build()
+        .unwrap();
+    outcomes.push(outcome(&w.tokens().list().await));
+    // A 500 with a body: the body is the message.
+    let (uri, _) =
+        common::raw_server(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 27\r\n\r\nINTERNAL_ERROR: disk broken".to_vec()).await;
+    outcomes.push(outcome(&client(&uri).tokens().list().await));
+    // A list with a body.
+    let (uri, _) =
+        common::raw_server(b"HTTP/1.1 200 OK\r\ncontent-length: 33\r\n\r\n{\"token_infos\":[{\"token_id\":\"a\"}]}".to_vec()).await;
+    outcomes.push(outcome(&client(&uri).tokens().list().await));
+    outcomes
+}
+
+#[test]
+fn results_are_identical_with_logging_on_and_off() {
+    let run = || tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(fault_table());
+    let off = run();
+    let capture = common::Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
+    let on = tracing::subscriber::with_default(subscriber, run);
+    assert!(capture.text().contains("response"), "the DEBUG log was really on");
+    assert_eq!(off, on);
+    assert!(off[0].starts_with("Err(Transport"), "a cut-short 202 is not a success: {}", off[0]);
+    assert!(off[1].starts_with("Err(Timeout"), "{}", off[1]);
+    assert!(off[2].contains("disk broken"), "{}", off[2]);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Strict decoding
+
+async fn answering(method_name: &str, body: &[u8]) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method(method_name))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_vec(), "application/json"))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn arrays_never_decode_into_objects() {
+    let server = answering("GET", b"[]").await;
+    let err = client(&server.uri()).tokens().list().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err:?}");
+    let server = answering("GET", br#"{"token_infos": [["t1", "c"]]}"#).await;
+    assert_eq!(client(&server.uri()).tokens().list().await.unwrap_err().kind(), ErrorKind::Decode);
+    let server = answering("POST", br#"[null, "dapi-positional-value"]"#).await;
+    let err = client(&server.uri()).tokens().create(Default::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("dapi-positional-value"));
+}
+
+#[tokio::test]
+async fn a_create_without_its_token_is_a_decode_error_naming_the_field() {
+    let server = answering("POST", br#"{"token_info": {"token_id": "t1"}}"#).await;
+    let err = client(&server.uri()).tokens().create(Default::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err:?}");
+    assert!(err.to_string().contains("token_value"), "{err}");
+    let server = answering("POST", br#"{"token_value": "dapi-x"}"#).await;
+    let err = client(&server.uri()).tokens().create(Default::default()).await.unwrap_err();
+    assert!(err.to_string().contains("token_info"), "{err}");
+}
+
+#[tokio::test]
+async fn a_bom_before_an_error_body_keeps_its_code() {
+    let server = MockServer::start().await;
+    let mut body = "\u{feff}".as_bytes().to_vec();
+    body.extend_from_slice(br#"{"error_code": "QUOTA_EXCEEDED", "message": "too many"}"#);
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(400).set_body_raw(body, "application/json")).mount(&server).await;
+    let err = client(&server.uri()).tokens().create(Default::default()).await.unwrap_err();
+    assert!(err.is_quota_exceeded(), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_empty_200_on_update_or_delete_is_success() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any()).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let w = client(&server.uri());
+    w.tokens().update("t1", rename()).await.unwrap();
+    w.tokens().delete("t1").await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Secrets by value
+
+#[tokio::test]
+async fn decode_errors_never_quote_values_and_known_secrets_are_scrubbed_by_value() {
+    let server = answering("GET", br#"{"token_infos": [{"token_id": "t1", "creation_time": "S3CRET-IN-A-NUMBER"}]}"#).await;
+    let err = client(&server.uri()).tokens().list().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert!(!format!("{err} {err:?}").contains("S3CRET-IN-A-NUMBER"), "{err}");
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"error_code": "UNAUTHENTICATED", "message": format!("Bearer {} is revoked", common::TOKEN)})),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server.uri()).tokens().list().await.unwrap_err();
+    assert!(err.is_unauthenticated());
+    assert!(!format!("{err} {err:?}").contains(common::TOKEN), "{err}");
+    assert!(err.to_string().contains("Bearer *** is revoked"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Bounded memory
+
+#[tokio::test]
+async fn a_response_past_the_size_limit_is_a_typed_error() {
+    let big = format!("{{\"token_infos\": [{}]}}", vec!["{\"token_id\": \"t\"}"; 10_000].join(","));
+    let server = answering("GET", big.as_bytes()).await;
+    let w = WorkspaceClient::builder().host(server.uri()).token(common::TOKEN).max_response_size(64 * 1024).build().unwrap();
+    let err = w.tokens().list().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ResponseTooLarge, "{err:?}");
+    assert!(err.to_string().contains("65536"), "{err}");
+    let w = WorkspaceClient::builder().host(server.uri()).token(common::TOKEN).build().unwrap();
+    assert_eq!(w.tokens().list().await.unwrap().len(), 10_000, "the default limit is far above a real list");
+}
+
+#[tokio::test]
+async fn an_error_keeps_a_bounded_message_and_request_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .insert_header("x-request-id", "r".repeat(64 * 1024).as_str())
+                .set_body_json(json!({"error_code": "INVALID_PARAMETER_VALUE", "message": "m".repeat(5 * 1024 * 1024)})),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server.uri()).tokens().list().await.unwrap_err();
+    assert!(err.message().len() <= 8 * 1024, "{}", err.message().len());
+    assert!(err.request_id().unwrap().len() <= 1024, "{}", err.request_id().unwrap().len());
+    assert_eq!(err.error_code(), Some("INVALID_PARAMETER_VALUE"));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Retries, budgets, time
+
+#[tokio::test]
+async fn rate_limit_waits_count_against_the_budget() {
+    let server = answering("GET", b"{}").await;
+    let clock = common::FakeClock::default();
+    let w = WorkspaceClient::builder()
+        .host(server.uri())
+        .token(common::TOKEN)
+        .rate_limit(0.001)
+        .clock(clock.clone())
+        .retry_policy(RetryPolicy::default().with_timeout(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    w.tokens().list().await.unwrap();
+    let err = w.tokens().list().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(clock.elapsed() <= Duration::from_secs(1), "waited {:?} against a 1 s budget", clock.elapsed());
+}
+
+#[tokio::test]
+async fn the_budget_is_spent_and_the_timeout_keeps_the_last_cause() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"})))
+        .mount(&server)
+        .await;
+    let (w, clock) = common::client(&server.uri(), RetryPolicy::default().with_timeout(Duration::from_secs(20)));
+    let err = w.tokens().list().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.status(), Some(503), "the last cause is kept");
+    assert_eq!(err.error_code(), Some("TEMPORARILY_UNAVAILABLE"));
+    assert!(clock.elapsed() >= Duration::from_secs(19), "the budget was spent: {:?}", clock.elapsed());
+    assert!(clock.elapsed() <= Duration::from_secs(20), "and not overrun: {:?}", clock.elapsed());
+}
+
+#[test]
+fn no_window_panics_expires_within() {
+    let info = PublicTokenInfo { expiry_time: Some(i64::MAX.into()), ..Default::default() };
+    let _ = info.expires_within(Duration::MAX, std::time::SystemTime::now());
+    let info = PublicTokenInfo { expiry_time: Some(1.into()), ..Default::default() };
+    assert!(info.expires_within(Duration::MAX, std::time::SystemTime::now()));
+}
+
+#[tokio::test]
+async fn clones_share_one_retry_budget_against_a_failing_service() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+    let (w, _clock) = common::client(&server.uri(), RetryPolicy::default().with_max_attempts(10));
+    let calls = (0..20).map(|_| {
+        let w = w.clone();
+        async move { w.tokens().list().await }
+    });
+    let results = futures::future::join_all(calls).await;
+    assert!(results.iter().all(|r| r.is_err()));
+    let sent = server.received_requests().await.unwrap().len();
+    // Without a shared budget: 20 calls × 10 attempts = 200 requests. With it: the first attempts, plus
+    // one retry per 5 tokens of the budget.
+    let budget = databricks_tokens::retry::DEFAULT_SHARED_RETRY_BUDGET as usize;
+    assert_eq!(sent, 20 + budget / 5, "a failing service sees at most one retry per 5 budget tokens");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Exactly-once token creation
+
+#[tokio::test]
+async fn an_ambiguous_create_says_it_may_have_been_processed_not_that_it_is_retryable() {
+    let (uri, seen) = common::drop_after_request_server().await;
+    let err = client(&uri).tokens().create(Default::default()).await.unwrap_err();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(err.may_have_been_processed(), "{err:?}");
+    assert!(!err.is_retryable(), "{err:?}");
+    let refused = client(&common::refused_address()).tokens().create(Default::default()).await.unwrap_err();
+    assert!(!refused.may_have_been_processed() && refused.is_retryable());
+}
+
+#[tokio::test]
+async fn create_exactly_once_revokes_the_orphan_and_creates_again() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let w = ws.client().unwrap();
+    ws.inject(Route::Create, [Fault::ResetAfterProcessing]);
+    let created = w.create_token_exactly_once(NewToken::new().comment("ci").lifetime(Duration::from_secs(600))).await.unwrap();
+    let tokens = ws.tokens();
+    assert_eq!(tokens.len(), 1, "no orphan, no duplicate: {tokens:?}");
+    assert_eq!(tokens[0].token_id, created.token_info.token_id);
+    assert_eq!(ws.counters(Route::Create).processed, 2);
+}
+
+#[tokio::test]
+async fn a_delete_whose_first_answer_was_lost_is_a_success() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let (w, _clock) = {
+        let clock = common::FakeClock::default();
+        (WorkspaceClient::builder().host(ws.url()).token(ws.bootstrap_token().clone()).clock(clock.clone()).build().unwrap(), clock)
+    };
+    let created = w.create_token(NewToken::new().comment("gone")).await.unwrap();
+    ws.inject(Route::Delete, [Fault::ResetAfterProcessing]);
+    w.tokens().delete(created.token_info.token_id.as_deref().unwrap()).await.unwrap();
+    assert!(ws.tokens().is_empty());
+    assert_eq!(ws.counters(Route::Delete).processed, 2);
+}

@@ -386,7 +386,7 @@ pub trait TokenWorkflows: TokenApi {
                 tries += 1;
                 let error = match self.create(request.clone()).await {
                     Ok(created) => return Ok(created),
-                    Err(e) if e.may_have_been_processed() && tries < 3 => e,
+                    Err(e) if e.may_have_been_processed() => e,
                     Err(e) => return Err(e),
                 };
                 tracing::debug!(error = %error, "the create may have been processed: looking for an orphan");
@@ -400,6 +400,10 @@ pub trait TokenWorkflows: TokenApi {
                     .collect();
                 for orphan in orphans {
                     self.delete_token_if_exists(&orphan).await?;
+                }
+                // Even when giving up, no orphan is left behind.
+                if tries == 3 {
+                    return Err(error);
                 }
             }
         }

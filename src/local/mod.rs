@@ -20,7 +20,9 @@
 //! - **Authentication**: `Authorization: Bearer <token>`; the bootstrap token (and every user token set with
 //!   [`LocalWorkspaceBuilder::user`]), every token the workspace mints, and every OAuth access token it
 //!   issues (see [OAuth](#oauth)) are valid credentials. A missing
-//!   header is `401 UNAUTHENTICATED`; an unknown, expired or revoked token `403 PERMISSION_DENIED`.
+//!   header is `401 UNAUTHENTICATED`; an unknown, expired or revoked token is answered as the real service
+//!   does: `403 {"error_code": 403, "message": "Invalid access token."}` (a numeric code). Token values
+//!   come from the operating system's CSPRNG.
 //! - **Create**: a `dapi…` value, an id that is the SHA-256 of the value, creation and expiry times in epoch
 //!   milliseconds; without `lifetime_seconds` the token lives 2 years; a lifetime below 1 s or above the
 //!   maximum is `INVALID_PARAMETER_VALUE`; more than the per-user quota (600) is `QUOTA_EXCEEDED`.
@@ -82,7 +84,7 @@
 //!   The access tokens issued are random (from the operating system's generator), `Bearer` credentials
 //!   of the Tokens API for their identity, expiring after [`LocalWorkspaceBuilder::access_token_lifetime`]
 //!   of workspace time (default [`DEFAULT_ACCESS_TOKEN_LIFETIME`]); an expired one is answered as any
-//!   invalid token (`403 PERMISSION_DENIED`). Token answers carry `Cache-Control: no-store`.
+//!   invalid token (`403`, `"error_code": 403`). Token answers carry `Cache-Control: no-store`.
 //!
 //! The three routes have [`Route`]s of their own for counters and faults. No answer, and no `Debug`
 //! output, ever holds a client secret, a JWT or an access token.

@@ -313,22 +313,9 @@ fn basic_credentials(header: &str) -> Option<Vec<(String, String)>> {
     Some(readings)
 }
 
-/// `%XX` escapes decoded; `None` if an escape is broken or the result is not UTF-8.
+/// `%XX` escapes decoded; `None` if the result is not UTF-8.
 fn percent_decoded(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned())
 }
 
 fn digest(secret: &str) -> [u8; 32] {

@@ -25,6 +25,12 @@ fn error(status: u16, code: &str, message: impl Into<String>) -> Answer {
     (status, json!({"error_code": code, "message": message.into()}))
 }
 
+/// What the service answers an invalid, revoked or expired credential: HTTP 403 with a *numeric*
+/// `error_code`, as public bug reports show.
+fn invalid_access_token() -> Answer {
+    (403, json!({"error_code": 403, "message": "Invalid access token."}))
+}
+
 #[derive(Debug)]
 struct StoredToken {
     seq: u64,
@@ -125,11 +131,11 @@ impl State {
         }
         let now = self.now_ms();
         if let Some(t) = self.access_tokens.get(&id) {
-            return if now < t.expiry_ms { Ok(t.identity.clone()) } else { Err(error(403, "PERMISSION_DENIED", "Invalid access token.")) };
+            return if now < t.expiry_ms { Ok(t.identity.clone()) } else { Err(invalid_access_token()) };
         }
         match self.tokens.get(&id) {
             Some(t) if t.valid_at(now) => Ok(t.owner.clone()),
-            _ => Err(error(403, "PERMISSION_DENIED", "Invalid access token.")),
+            _ => Err(invalid_access_token()),
         }
     }
 
@@ -167,7 +173,12 @@ impl State {
         if held >= self.quota {
             return error(400, "QUOTA_EXCEEDED", format!("User {user} already holds the maximum of {} tokens.", self.quota));
         }
-        let value = format!("dapi{:032x}", fastrand::u128(..));
+        // A bearer credential: drawn from the operating system's CSPRNG.
+        let mut random = [0u8; 16];
+        if getrandom::fill(&mut random).is_err() {
+            return error(500, "INTERNAL_ERROR", "The workspace could not draw a random token value.");
+        }
+        let value = format!("dapi{}", random.iter().map(|b| format!("{b:02x}")).collect::<String>());
         let id = token_id_of(&value);
         let token = StoredToken {
             seq: self.next_seq,

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut local = None;
     let w = if std::env::var_os("DATABRICKS_HOST").is_some() {
         let w = WorkspaceClient::from_env()?;
-        println!("Using the workspace at {}", w.host());
+        println!("Using the workspace at {} (authenticated with {})", w.host(), w.auth_type());
         w
     } else {
         let ws = LocalWorkspace::start().await?;

@@ -449,3 +449,88 @@ async fn token_endpoints_are_retried_on_transient_answers_within_a_minute() {
     assert!(clock.elapsed() < databricks_tokens::auth::TOKEN_ENDPOINT_RETRY_BUDGET, "{:?}", clock.elapsed());
     assert!(requests(&down, "/oidc/v1/token").await.len() >= 3);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The OIDC providers against the local workspace, which verifies the JWT for real.
+
+#[tokio::test]
+async fn env_oidc_runs_the_lifecycle_on_a_local_workspace_that_trusts_the_issuer() {
+    use databricks_tokens::local::OidcIssuer;
+    let issuer = OidcIssuer::new("https://ci.example");
+    let ws = LocalWorkspace::builder().trust_issuer(&issuer).start().await.unwrap();
+    let jwt = issuer.mint("ci-job", &ws.token_endpoint(), Duration::from_secs(3600));
+    let w =
+        client_of(vec![("DATABRICKS_HOST", ws.url()), ("DATABRICKS_OIDC_TOKEN", jwt.expose().to_owned())], &common::FakeClock::default());
+    assert_eq!(w.auth_type(), "env-oidc");
+    let created = w.tokens().create(Default::default()).await.unwrap();
+    assert_eq!(w.tokens().list().await.unwrap().len(), 1);
+    w.tokens().delete(created.token_info.token_id.as_deref().unwrap()).await.unwrap();
+    assert_eq!(ws.counters(databricks_tokens::local::Route::OAuthToken).processed, 1, "one exchange, then the token is cached");
+
+    // A JWT from an issuer the workspace does not trust is refused, and the error does not quote it.
+    let stranger = OidcIssuer::new("https://ci.example").mint("ci-job", &ws.token_endpoint(), Duration::from_secs(3600));
+    let w = client_of(
+        vec![("DATABRICKS_HOST", ws.url()), ("DATABRICKS_OIDC_TOKEN", stranger.expose().to_owned())],
+        &common::FakeClock::default(),
+    );
+    let err = w.tokens().list().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert!(err.to_string().contains("invalid_grant"), "{err}");
+    assert!(!format!("{err} {err:?}").contains(stranger.expose()));
+}
+
+#[tokio::test]
+async fn workload_identity_federation_acts_as_the_service_principal() {
+    use databricks_tokens::local::OidcIssuer;
+    let issuer = OidcIssuer::new("https://ci.example");
+    let ws = LocalWorkspace::builder().trust_issuer(&issuer).service_principal("sp-deployer", "unused-secret").start().await.unwrap();
+    let dir = common::temp_dir("wif");
+    let file = dir.join("jwt");
+    std::fs::write(&file, issuer.mint("repo:acme/app", &ws.token_endpoint(), Duration::from_secs(3600)).expose()).unwrap();
+    let w = client_of(
+        vec![
+            ("DATABRICKS_HOST", ws.url()),
+            ("DATABRICKS_CLIENT_ID", "sp-deployer".into()),
+            ("DATABRICKS_OIDC_TOKEN_FILEPATH", file.display().to_string()),
+        ],
+        &common::FakeClock::default(),
+    );
+    assert_eq!(w.auth_type(), "file-oidc");
+    w.tokens().create(Default::default()).await.unwrap();
+    // The token belongs to the service principal: the bootstrap user does not see it.
+    assert!(ws.client().unwrap().tokens().list().await.unwrap().is_empty());
+    assert_eq!(w.tokens().list().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn github_oidc_runs_against_the_local_workspace_with_a_github_token_for_its_audience() {
+    use databricks_tokens::local::OidcIssuer;
+    let issuer = OidcIssuer::new("https://token.actions.githubusercontent.com");
+    let ws = LocalWorkspace::builder().trust_issuer(&issuer).start().await.unwrap();
+    let github = MockServer::start().await;
+    let minted = issuer.clone();
+    Mock::given(method("GET"))
+        .and(path("/token"))
+        .and(header("authorization", "Bearer actions-request-token"))
+        .respond_with(move |r: &Request| {
+            let audience = r.url.query_pairs().find(|(k, _)| k == "audience").map(|(_, v)| v.into_owned()).unwrap_or_default();
+            ResponseTemplate::new(200).set_body_json(
+                json!({"value": minted.mint("repo:acme/app:ref:refs/heads/main", &audience, Duration::from_secs(300)).expose()}),
+            )
+        })
+        .mount(&github)
+        .await;
+    let w = client_of(
+        vec![
+            ("DATABRICKS_HOST", ws.url()),
+            ("DATABRICKS_AUTH_TYPE", "github-oidc".into()),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", format!("{}/token?api-version=2.0", github.uri())),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "actions-request-token".into()),
+        ],
+        &common::FakeClock::default(),
+    );
+    w.tokens().list().await.unwrap();
+    let asked = &github.received_requests().await.unwrap()[0];
+    let audience = asked.url.query_pairs().find(|(k, _)| k == "audience").unwrap().1.into_owned();
+    assert_eq!(audience, ws.token_endpoint(), "the audience host metadata names: the workspace's token endpoint");
+}

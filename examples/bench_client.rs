@@ -6,7 +6,6 @@
 use std::time::Instant;
 
 use databricks_tokens::WorkspaceClient;
-use databricks_tokens::types::CreateTokenRequest;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,23 +18,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let w = WorkspaceClient::builder().host(url).token(token.clone()).build()?;
     let mut seeded = Vec::new();
     for i in 0..20 {
-        let created = w.tokens().create(CreateTokenRequest { comment: Some(format!("bench {i}")), ..Default::default() }).await?;
-        seeded.extend(created.token_info.token_id);
+        let created = w.tokens().create().comment(format!("bench {i}")).send().await?;
+        seeded.push(created.token_id().to_owned());
     }
-    w.tokens().list().await?; // warm the connection
+    w.tokens().list().send().await?; // warm the connection
     let start = Instant::now();
     for _ in 0..n {
-        assert_eq!(w.tokens().list().await?.len(), 20);
+        assert_eq!(w.tokens().list().send().await?.len(), 20);
     }
     let list_per_s = n as f64 / start.elapsed().as_secs_f64();
     let start = Instant::now();
     for _ in 0..n / 4 {
-        let created = w.tokens().create(CreateTokenRequest { comment: Some("cycle".into()), ..Default::default() }).await?;
-        w.tokens().delete(created.token_info.token_id.as_deref().unwrap_or_default()).await?;
+        let created = w.tokens().create().comment("cycle").send().await?;
+        w.tokens().delete(created.token_id()).send().await?;
     }
     let cycle_per_s = (n / 4) as f64 / start.elapsed().as_secs_f64();
     for id in seeded {
-        w.tokens().delete(&id).await?;
+        w.tokens().delete(id).send().await?;
     }
     let peak_kib = std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use databricks_tokens::WorkspaceClient;
 use databricks_tokens::local::LocalWorkspace;
-use databricks_tokens::types::{CreateTokenRequest, PublicTokenInfo, UpdateTokenRequest};
+use databricks_tokens::types::PublicTokenInfo;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,31 +29,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     println!("\n1. Create a token for a CI job (5 minutes)");
-    let lifetime = Duration::from_secs(300);
-    let created = w
-        .tokens()
-        .create(CreateTokenRequest {
-            comment: Some("quickstart: ci job".into()),
-            lifetime_seconds: Some((lifetime.as_secs() as i64).into()),
-            ..Default::default()
-        })
-        .await?;
-    let id = created.token_info.token_id.clone().unwrap_or_default();
-    let secret = created.token_value.expose().len();
-    println!("   created {} (secret value: {} characters, shown to nobody)", short(&id), secret);
+    let created = w.tokens().create().comment("quickstart: ci job").lifetime(Duration::from_secs(300)).send().await?;
+    let id = created.token_id();
+    let secret = created.token_value().expose().len();
+    println!("   created {} (secret value: {} characters, shown to nobody)", short(id), secret);
 
     println!("\n2. List my tokens");
-    print_table(&w.tokens().list().await?);
+    print_table(&w.tokens().list().send().await?);
 
     println!("\n3. Rename it (update_mask=comment)");
-    let token = PublicTokenInfo { comment: Some("quickstart: ci job (renamed)".into()), ..Default::default() };
-    w.tokens().update(&id, UpdateTokenRequest { token, update_mask: "comment".into() }).await?;
-    print_table(&w.tokens().list().await?);
+    w.tokens().update(id).comment("quickstart: ci job (renamed)").send().await?;
+    print_table(&w.tokens().list().send().await?);
 
     println!("\n4. Revoke it");
-    w.tokens().delete(&id).await?;
-    let left = w.tokens().list().await?;
-    println!("   revoked {}; {} token(s) left", short(&id), left.len());
+    w.tokens().delete(id).send().await?;
+    let left = w.tokens().list().send().await?;
+    println!("   revoked {}; {} token(s) left", short(id), left.len());
 
     if let Some(ws) = local {
         ws.stop().await;
@@ -74,6 +65,6 @@ fn print_table(tokens: &[PublicTokenInfo]) {
             Some(ms) => format!("{} s", (ms - now_ms).max(0) / 1000),
             None => "?".to_owned(),
         };
-        println!("   {:<14} {:<32} {:>12}", short(t.token_id.as_deref().unwrap_or("?")), t.comment.as_deref().unwrap_or(""), expires);
+        println!("   {:<14} {:<32} {:>12}", short(&t.token_id), t.comment.as_deref().unwrap_or(""), expires);
     }
 }

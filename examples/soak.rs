@@ -5,7 +5,7 @@
 //! cargo run --example soak --features local-workspace,test-util -- --ops 10000 --fault-rate 0.2 --seed 7
 //! ```
 //!
-//! Operations: exactly-once creates (`create_token_exactly_once`, each with a unique comment), renames
+//! Operations: exactly-once creates (`.exactly_once()`, each with a unique comment), renames
 //! through `update_mask=comment`, revokes, and lists, chosen at random (reproducible with `--seed`).
 //! Faults, one per faulted request: 429 with `Retry-After`, 503, an HTML 500, a connection reset before
 //! processing, a reset after processing. Waits run on a fake clock, so the soak takes the time of its
@@ -23,8 +23,7 @@ use std::time::Duration;
 
 use databricks_tokens::clock::FakeClock;
 use databricks_tokens::local::{Fault, LocalWorkspace, Route};
-use databricks_tokens::types::{PublicTokenInfo, UpdateTokenRequest};
-use databricks_tokens::workflows::{NewToken, TokenWorkflows};
+use databricks_tokens::types::PublicTokenInfo;
 use databricks_tokens::{ErrorKind, RetryPolicy, WorkspaceClient};
 
 struct Options {
@@ -113,9 +112,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let outcome = match op {
             "create" => {
                 let comment = format!("soak-{n}");
-                match w.create_token_exactly_once(NewToken::new().comment(&comment).lifetime(Duration::from_secs(3600))).await {
+                match w.tokens().create().comment(&comment).lifetime(Duration::from_secs(3600)).exactly_once().send().await {
                     Ok(created) => {
-                        let id = created.token_info.token_id.clone().unwrap_or_default();
+                        let id = created.token_id().to_owned();
                         known.insert(
                             id,
                             Known {
@@ -134,11 +133,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "update" => {
                 let id = &live[rng.usize(..live.len())];
                 let comment = format!("renamed-{n}");
-                let request = UpdateTokenRequest {
-                    token: PublicTokenInfo { comment: Some(comment.clone()), ..Default::default() },
-                    update_mask: "comment".into(),
-                };
-                let result = w.tokens().update(id, request).await;
+                let result = w.tokens().update(id).comment(&comment).send().await;
                 let k = known.get_mut(id).expect("a live token is known");
                 match &result {
                     Ok(()) => {
@@ -151,7 +146,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "delete" => {
                 let id = &live[rng.usize(..live.len())];
-                let result = w.tokens().delete(id).await;
+                let result = w.tokens().delete(id).send().await;
                 let k = known.get_mut(id).expect("a live token is known");
                 match &result {
                     Ok(()) => k.revoked = true,
@@ -159,11 +154,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 result
             }
-            _ => w.tokens().list().await.map(drop),
+            _ => w.tokens().list().send().await.map(drop),
         };
         if let Err(e) = outcome {
             // Every failure is typed: its kind is what the soak counts.
-            assert_ne!(e.kind(), ErrorKind::NotImplementedByMock);
+            assert_ne!(e.kind(), ErrorKind::NotImplementedByStub);
             *failed.entry(format!("{op}: {:?}", e.kind())).or_default() += 1;
         }
     }
@@ -173,8 +168,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut orphans = 0;
     let mut lost = 0;
     for token in &server {
-        let id = token.token_id.as_deref().unwrap_or_default();
-        match known.get(id) {
+        match known.get(&token.token_id) {
             None => orphans += 1,
             Some(k) => {
                 *by_create.entry(k.created_as.as_str()).or_default() += 1;
@@ -187,7 +181,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     // A revoke acknowledged is checked above; a token the client believes alive must be on the server.
-    let alive_on_server: std::collections::HashSet<&str> = server.iter().filter_map(|t| t.token_id.as_deref()).collect();
+    let alive_on_server: std::collections::HashSet<&str> = server.iter().map(|t| t.token_id.as_str()).collect();
     lost += known.iter().filter(|(id, k)| !k.revoked && !k.revoke_uncertain && !alive_on_server.contains(id.as_str())).count();
     let duplicates: usize = by_create.values().map(|n| n.saturating_sub(1)).sum();
 

@@ -1,4 +1,4 @@
-//! The workspace client and its Tokens service.
+//! The workspace client: configuration, credentials and the services it reaches.
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,39 +10,42 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, may_carry_credentials, normalize_host};
 use crate::error::{Error, Result};
 use crate::generated;
-use crate::pipeline::{Pipeline, PipelineParts, run};
+use crate::pipeline::{Pipeline, PipelineParts};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
-use crate::types::{
-    CreateTokenRequest, CreateTokenResponse, ListPublicTokensResponse, PublicTokenInfo, RevokeTokenRequest, UpdateTokenRequest,
-};
+use crate::stub::{self, DynTokens};
+use crate::tokens::{HttpTokens, Tokens};
 
 /// A client of one Databricks workspace.
 ///
 /// ```no_run
 /// # async fn example() -> databricks_tokens::Result<()> {
-/// use databricks_tokens::{WorkspaceClient, types::CreateTokenRequest};
+/// use databricks_tokens::WorkspaceClient;
 /// let w = WorkspaceClient::builder().host("https://example.cloud.databricks.com").token("dapi...").build()?;
-/// let created = w.tokens().create(CreateTokenRequest { comment: Some("ci".into()), ..Default::default() }).await?;
-/// for info in w.tokens().list().await? {
-///     println!("{:?} {:?}", info.token_id, info.comment);
+/// let created = w.tokens().create().comment("ci").send().await?;
+/// for info in w.tokens().list().send().await? {
+///     println!("{} {:?}", info.token_id, info.comment);
 /// }
 /// # Ok(()) }
 /// ```
 ///
-/// Cheap to clone: clones share the connection pool, the credentials and the rate limiter.
-/// Building one does no network I/O.
+/// Cheap to clone: clones share the connection pool, the credentials, the rate limiter and the retry
+/// budget. Building one does no network I/O.
 #[derive(Clone)]
 pub struct WorkspaceClient {
-    api: generated::Client,
+    stub: Arc<dyn DynTokens>,
     host: String,
+    user_agent: String,
+    auth_type: String,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for WorkspaceClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkspaceClient")
             .field("host", &self.host)
-            .field("user_agent", &self.api.inner.user_agent())
+            .field("user_agent", &self.user_agent)
+            .field("auth_type", &self.auth_type)
             .finish_non_exhaustive()
     }
 }
@@ -83,9 +86,29 @@ impl WorkspaceClient {
         &self.host
     }
 
+    /// A client whose calls go to `stub` instead of a workspace: for tests of code that takes a
+    /// `WorkspaceClient` (see [`crate::stub`]).
+    ///
+    /// ```
+    /// #[derive(Debug)]
+    /// struct Nothing;
+    /// impl databricks_tokens::stub::Tokens for Nothing {}
+    /// let w = databricks_tokens::WorkspaceClient::from_stub(Nothing);
+    /// assert_eq!(w.auth_type(), "stub");
+    /// ```
+    pub fn from_stub(stub: impl stub::Tokens + 'static) -> Self {
+        Self {
+            stub: Arc::new(stub),
+            host: "stub://".to_owned(),
+            user_agent: String::new(),
+            auth_type: "stub".to_owned(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
     /// The `User-Agent` header this client sends.
     pub fn user_agent(&self) -> &str {
-        self.api.inner.user_agent()
+        &self.user_agent
     }
 
     /// The authentication method in use, by its official name (`pat`, `oauth-m2m`, `databricks-cli`, ...;
@@ -98,17 +121,28 @@ impl WorkspaceClient {
     /// # Ok(()) }
     /// ```
     pub fn auth_type(&self) -> &str {
-        self.api.inner.auth_type()
+        &self.auth_type
     }
 
     /// The clock this client measures time with.
     pub(crate) fn clock(&self) -> &dyn Clock {
-        self.api.inner.clock().as_ref()
+        self.clock.as_ref()
+    }
+
+    /// Where the builders send their requests.
+    pub(crate) fn stub(&self) -> &dyn DynTokens {
+        self.stub.as_ref()
     }
 
     /// The Tokens service: the caller's personal access tokens.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let all = w.tokens().list().send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn tokens(&self) -> Tokens<'_> {
-        Tokens { api: &self.api }
+        Tokens::new(self)
     }
 }
 
@@ -288,117 +322,14 @@ impl ClientBuilder {
         let pipeline = Pipeline::new(PipelineParts {
             credentials,
             retry: self.retry.unwrap_or_default(),
-            clock,
+            clock: Arc::clone(&clock),
             rate_limit: self.rate_limit,
             product: self.product.unwrap_or_else(|| ("unknown".to_owned(), "0.0.0".to_owned())),
             workspace_id: self.workspace_id,
             max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
         })?;
-        Ok(WorkspaceClient { api: generated::Client::new_with_client(&host, http, pipeline), host })
-    }
-}
-
-/// The Tokens service of a workspace: create, list, update and revoke the caller's personal access tokens.
-///
-/// ```no_run
-/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-/// let tokens = w.tokens();
-/// let all = tokens.list().await?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Copy)]
-pub struct Tokens<'a> {
-    api: &'a generated::Client,
-}
-
-impl fmt::Debug for Tokens<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tokens").field("host", &self.api.baseurl).finish()
-    }
-}
-
-impl Tokens<'_> {
-    /// Creates a token (`POST /api/2.0/token/create`); the response holds its secret value, once.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// use databricks_tokens::types::CreateTokenRequest;
-    /// let created = w.tokens().create(CreateTokenRequest {
-    ///     comment: Some("ci".into()),
-    ///     lifetime_seconds: Some(300.into()),
-    ///     ..Default::default()
-    /// }).await?;
-    /// let secret: &str = created.token_value.expose();
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// Never retried after the request may have reached the server, so it cannot mint two tokens.
-    pub async fn create(&self, request: CreateTokenRequest) -> Result<CreateTokenResponse> {
-        run("create_token", "POST", "/api/2.0/token/create", self.api.create_token().body(request).send()).await
-    }
-
-    /// Lists the caller's valid tokens (`GET /api/2.0/token/list`); the service returns them all at once.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// let n = w.tokens().list().await?.len();
-    /// # Ok(()) }
-    /// ```
-    pub async fn list(&self) -> Result<Vec<PublicTokenInfo>> {
-        self.list_page().await.map(|r| r.token_infos)
-    }
-
-    /// The list response as the service sends it: one page holding every valid token.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// let page = w.tokens().list_page().await?;
-    /// println!("{} tokens", page.token_infos.len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn list_page(&self) -> Result<ListPublicTokensResponse> {
-        run("list_tokens", "GET", "/api/2.0/token/list", self.api.list_tokens().send()).await
-    }
-
-    /// Updates the fields of a token that `update_mask` names (`PATCH /api/2.0/token/{token_id}`).
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// use databricks_tokens::types::{PublicTokenInfo, UpdateTokenRequest};
-    /// w.tokens().update("abc", UpdateTokenRequest {
-    ///     token: PublicTokenInfo { comment: Some("renamed".into()), scopes: Some(Default::default()), ..Default::default() },
-    ///     update_mask: "comment,scopes".into(),
-    /// }).await?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// An empty mask is refused before anything is sent. A scope list of `Some(empty)` is sent as
-    /// `"scopes": []`, which clears the scopes.
-    pub async fn update(&self, token_id: &str, request: UpdateTokenRequest) -> Result<()> {
-        if token_id.is_empty() {
-            return Err(Error::invalid_request("update_token: token_id is empty"));
-        }
-        if request.update_mask.trim().is_empty() {
-            return Err(Error::invalid_request("update_token: update_mask is empty: name the fields to update, e.g. \"comment\""));
-        }
-        let path = format!("/api/2.0/token/{token_id}");
-        run("update_token", "PATCH", &path, self.api.update_token().token_id(token_id).body(request).send()).await.map(drop)
-    }
-
-    /// Revokes a token (`POST /api/2.0/token/delete`).
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// w.tokens().delete("abc").await?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// An unknown id is an error for which [`Error::is_not_found`] is true.
-    pub async fn delete(&self, token_id: &str) -> Result<()> {
-        if token_id.is_empty() {
-            return Err(Error::invalid_request("revoke_token: token_id is empty"));
-        }
-        let body = RevokeTokenRequest { token_id: token_id.to_owned() };
-        run("revoke_token", "POST", "/api/2.0/token/delete", self.api.revoke_token().body(body).send()).await.map(drop)
+        let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
+        let api = generated::Client::new_with_client(&host, http, pipeline);
+        Ok(WorkspaceClient { stub: Arc::new(HttpTokens { api }), host, user_agent, auth_type, clock })
     }
 }

@@ -363,7 +363,7 @@ mod tests {
         assert!(from_slice::<ListPublicTokensResponse>(b"[]").is_err());
         assert!(from_slice::<ListPublicTokensResponse>(br#"{"token_infos": [["t"]]}"#).is_err());
         let ok = from_slice::<ListPublicTokensResponse>(br#"{"token_infos": [{"token_id": "t", "scopes": ["a"]}]}"#).unwrap();
-        assert_eq!(ok.token_infos[0].token_id.as_deref(), Some("t"));
+        assert_eq!(ok.token_infos[0].token_id, "t");
     }
 
     #[test]
@@ -378,9 +378,10 @@ mod tests {
         let err = from_slice::<ListPublicTokensResponse>(br#"{"token_infos": [{"comment": 5, "token_id": "x"}], "a": "b"}"#).unwrap_err();
         assert!(err.contains("invalid type"), "{err}");
         let err =
-            from_slice::<CreateTokenResponse>(br#"{"token_info": {"creation_time": "dapi-SECRET"}, "token_value": "v"}"#).unwrap_err();
+            from_slice::<CreateTokenResponse>(br#"{"token_info": {"token_id": "t", "creation_time": "dapi-SECRET"}, "token_value": "v"}"#)
+                .unwrap_err();
         assert!(!err.contains("dapi-SECRET"), "{err}");
-        let err = from_slice::<CreateTokenResponse>(br#"{"token_info": {}}"#).unwrap_err();
+        let err = from_slice::<CreateTokenResponse>(br#"{"token_info": {"token_id": "t"}}"#).unwrap_err();
         assert!(err.contains("missing field `token_value`"), "{err}");
         assert_eq!(unquoted(r#"a "x\"y" b "z"#), r#"a "…" b "…""#);
     }

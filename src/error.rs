@@ -74,8 +74,8 @@ pub enum ErrorKind {
     Config,
     /// Credentials could not be obtained (for example the OAuth token endpoint failed).
     Auth,
-    /// An operation of a mock that the test did not implement.
-    NotImplementedByMock,
+    /// An operation of a test stub that the test did not implement (see `crate::stub`).
+    NotImplementedByStub,
     /// A lookup that should find one resource found several.
     Ambiguous,
     /// The server answered with a redirect (3xx), which this client never follows: the request body and
@@ -563,11 +563,11 @@ impl Error {
         Self::with(ErrorKind::Ambiguous, message)
     }
 
-    /// The error a mock returns for an operation the test did not implement.
-    pub fn not_implemented_by_mock(operation: &str) -> Self {
+    /// The error a stub returns for an operation the test did not implement.
+    pub fn not_implemented_by_stub(operation: &str) -> Self {
         Self::with(
-            ErrorKind::NotImplementedByMock,
-            format!("{operation} is not implemented by this mock: override TokenApi::{operation} in your test double"),
+            ErrorKind::NotImplementedByStub,
+            format!("{operation} is not implemented by this stub: implement stub::Tokens::{operation} in your test double"),
         )
     }
 

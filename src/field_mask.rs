@@ -8,8 +8,9 @@
 //! A [`TypedFieldMask`] also checks every path against the resource's fields **as the spec describes
 //! them** ([`Resource`] is implemented from tables generated from the spec, not from a hand-kept list): the
 //! field must exist, be writable (not `readOnly`), and be an object to be entered by a nested path.
-//! An [`Update`] pairs a resource with its mask and guarantees that every masked field is present in the
-//! body — a masked field that is empty is sent empty (`"scopes": []`), never left out.
+//! The update builder (`w.tokens().update(id)`) pairs a resource with its mask and guarantees that every
+//! masked field is present in the body — a masked field that is empty is sent empty (`"scopes": []`),
+//! never left out; its setters build the mask, and [`TypedFieldMask`] is its typed escape hatch.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -150,6 +151,8 @@ pub trait Resource {
     const WRITABLE: &'static [&'static str];
     /// The fields that are objects (a nested path may enter them).
     const OBJECTS: &'static [&'static str];
+    /// The fields the spec marks required (always sent).
+    const REQUIRED: &'static [&'static str];
 }
 
 impl Resource for crate::types::PublicTokenInfo {
@@ -157,6 +160,7 @@ impl Resource for crate::types::PublicTokenInfo {
     const FIELDS: &'static [&'static str] = crate::generated::schema::public_token_info::FIELDS;
     const WRITABLE: &'static [&'static str] = crate::generated::schema::public_token_info::WRITABLE;
     const OBJECTS: &'static [&'static str] = crate::generated::schema::public_token_info::OBJECTS;
+    const REQUIRED: &'static [&'static str] = crate::generated::schema::public_token_info::REQUIRED;
 }
 
 /// A field mask checked against the fields of `R`.
@@ -248,23 +252,10 @@ impl<R: Resource> TypedFieldMask<R> {
     }
 }
 
-/// A resource and the mask of its fields to write: what an update request sends.
-///
-/// ```
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use databricks_tokens::field_mask::Update;
-/// use databricks_tokens::types::PublicTokenInfo;
-/// let current = PublicTokenInfo { comment: Some("ci".into()), scopes: Some(["sql"].into_iter().collect()), ..Default::default() };
-/// let desired = PublicTokenInfo { comment: Some("ci".into()), scopes: None, ..Default::default() };
-/// let update = Update::from_diff(&current, &desired)?;
-/// assert_eq!(update.mask().to_string(), "scopes");
-/// assert_eq!(serde_json::to_string(update.resource())?, r#"{"scopes":[]}"#); // cleared, not left out
-/// # Ok(()) }
-/// ```
-///
-/// Every constructor guarantees that each field the mask names is present in the resource's JSON.
+/// A resource and the mask of its fields to write: what an update request sends. Every constructor
+/// guarantees that each field the mask names is present in the resource's JSON.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Update<R: Resource> {
+pub(crate) struct Update<R: Resource> {
     resource: R,
     mask: TypedFieldMask<R>,
 }
@@ -302,7 +293,7 @@ impl<R: Resource + Serialize + DeserializeOwned> Update<R> {
             return Err(Error::invalid_request(format!("nothing to update: the desired {} has the same writable fields", R::NAME)));
         }
         // Send the masked fields only: the service ignores the rest, which would only add noise.
-        desired.retain(|k, _| paths.contains(&k.as_str()));
+        desired.retain(|k, _| paths.contains(&k.as_str()) || R::REQUIRED.contains(&k.as_str()));
         let resource =
             serde_json::from_value(Value::Object(desired)).map_err(|e| Error::decode(format!("rebuilding the {}", R::NAME), e))?;
         Self::new(resource, TypedFieldMask::new(FieldMask::new(paths)?)?)
@@ -324,51 +315,34 @@ impl<R: Resource + Serialize + DeserializeOwned> Update<R> {
     }
 }
 
-/// Convenience setters for token updates; each sets the field and adds it to the mask.
-///
-/// ```
-/// use databricks_tokens::field_mask::Update;
-/// let update = Update::token().comment("ci (renamed)").clear_scopes();
-/// assert_eq!(update.mask().to_string(), "comment,scopes");
-/// ```
-impl Update<crate::types::PublicTokenInfo> {
-    /// An empty token update; add fields with the setters.
-    pub fn token() -> Self {
-        Self {
-            resource: Default::default(),
-            mask: TypedFieldMask { mask: FieldMask { paths: Vec::new(), replace_all: false }, _resource: PhantomData },
+impl<R: Resource> Update<R> {
+    /// `resource` with an empty mask; fields are added with [`Update::add_path`].
+    pub(crate) fn empty(resource: R) -> Self {
+        Self { resource, mask: TypedFieldMask { mask: FieldMask { paths: Vec::new(), replace_all: false }, _resource: PhantomData } }
+    }
+
+    /// The resource, to set a field before naming it with [`Update::add_path`].
+    pub(crate) fn resource_mut(&mut self) -> &mut R {
+        &mut self.resource
+    }
+
+    /// Names a writable field of `R` in the mask (once, in `R`'s field order).
+    pub(crate) fn add_path(&mut self, path: &str) {
+        let paths = &mut self.mask.mask.paths;
+        if !paths.iter().any(|p| p == path) {
+            paths.push(path.to_owned());
+            paths.sort_by_key(|p| R::WRITABLE.iter().position(|w| w == p));
         }
     }
 
-    fn with_path(mut self, path: &str) -> Self {
-        if !self.mask.mask.paths.iter().any(|p| p == path) {
-            self.mask.mask.paths.push(path.to_owned());
-            let order = |p: &String| crate::generated::schema::public_token_info::WRITABLE.iter().position(|w| w == p);
-            self.mask.mask.paths.sort_by_key(order);
-        }
-        self
+    /// Replaces the mask.
+    pub(crate) fn set_mask(&mut self, mask: TypedFieldMask<R>) {
+        self.mask = mask;
     }
 
-    /// Sets the comment.
-    pub fn comment(mut self, comment: impl Into<String>) -> Self {
-        self.resource.comment = Some(comment.into());
-        self.with_path("comment")
-    }
-
-    /// Sets the scopes (an empty list clears them).
-    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.resource.scopes = Some(scopes.into_iter().map(Into::into).collect());
-        self.with_path("scopes")
-    }
-
-    /// Clears the scopes: sends `"scopes": []`.
-    pub fn clear_scopes(self) -> Self {
-        self.scopes(std::iter::empty::<String>())
-    }
-
-    /// Whether no field was set.
-    pub fn is_empty(&self) -> bool {
-        self.mask.mask.paths.is_empty()
+    /// Whether the mask names nothing.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.mask.mask.paths.is_empty() && !self.mask.mask.is_replace_all()
     }
 }
 
@@ -397,11 +371,24 @@ mod tests {
     use crate::types::PublicTokenInfo;
 
     #[test]
-    fn the_setters_name_fields_the_spec_says_are_writable() {
-        let update = Update::token().comment("c").scopes(["a"]);
-        for path in update.mask().as_mask().paths() {
-            assert!(<PublicTokenInfo as Resource>::WRITABLE.contains(&path.as_str()), "{path}");
+    fn paths_are_named_once_in_the_spec_order() {
+        let mut update = Update::empty(PublicTokenInfo::new("t"));
+        for path in ["scopes", "comment", "scopes"] {
+            update.add_path(path);
         }
+        assert_eq!(update.mask().to_string(), "comment,scopes");
         assert_eq!(<PublicTokenInfo as Resource>::WRITABLE, ["comment", "scopes"]);
+    }
+
+    #[test]
+    fn a_diff_sends_the_changed_fields_and_clears_what_was_dropped() {
+        let current = PublicTokenInfo::new("t").set_comment("ci").set_scopes(["sql"].into_iter().collect::<crate::types::ScopeList>());
+        let mut desired = current.clone();
+        desired.scopes = None;
+        let update = Update::from_diff(&current, &desired).unwrap();
+        assert_eq!(update.mask().to_string(), "scopes");
+        let body = serde_json::to_value(update.resource()).unwrap();
+        assert_eq!(body["scopes"], serde_json::json!([]), "cleared, not left out");
+        assert!(Update::from_diff(&current, &current).is_err(), "nothing to update");
     }
 }

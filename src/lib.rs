@@ -27,24 +27,22 @@
 //!
 //! ```no_run
 //! # async fn example() -> databricks_tokens::Result<()> {
+//! use std::time::Duration;
 //! use databricks_tokens::WorkspaceClient;
-//! use databricks_tokens::types::{CreateTokenRequest, PublicTokenInfo, UpdateTokenRequest};
 //!
 //! let w = WorkspaceClient::from_env()?;
-//! let created = w.tokens().create(CreateTokenRequest {
-//!     comment: Some("ci".into()),
-//!     lifetime_seconds: Some(300.into()),
-//!     ..Default::default()
-//! }).await?;
-//! let id = created.token_info.token_id.unwrap_or_default();
-//! let all = w.tokens().list().await?;
-//! w.tokens().update(&id, UpdateTokenRequest {
-//!     token: PublicTokenInfo { comment: Some("ci (renamed)".into()), ..Default::default() },
-//!     update_mask: "comment".into(),
-//! }).await?;
-//! w.tokens().delete(&id).await?;
+//! let created = w.tokens().create().comment("ci").lifetime(Duration::from_secs(300)).scopes(["sql"]).send().await?;
+//! let id = created.token_id(); // the service always sends one: a response without it is a Decode error
+//! let all = w.tokens().list().send().await?;
+//! w.tokens().update(id).comment("ci (renamed)").clear_scopes().send().await?; // update_mask=comment,scopes
+//! w.tokens().delete(id).send().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! Every operation is a builder ending in `.send()` (or plain `.await`), with per-call options
+//! (`retry_policy`, `attempt_timeout`). Code under test takes the same `WorkspaceClient`, built with
+//! [`WorkspaceClient::from_stub`] over a [`stub::Tokens`] double. The `blocking` feature adds the same
+//! builders with a blocking `send()`.
 //!
 //! The wire layer is generated at build time from `spec/tokens.json` by progenitor; this crate wraps it in
 //! a pipeline that retries what is safe to retry, never prints a secret, and reports every failure as one
@@ -53,6 +51,8 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod client;
 pub mod clock;
 pub mod config;
@@ -62,12 +62,15 @@ pub mod field_mask;
 mod generated;
 #[cfg(feature = "local-workspace")]
 pub mod local;
+pub mod operation;
 pub mod paginate;
 mod pipeline;
 mod rate_limit;
 mod redact;
 pub mod retry;
 mod secret;
+pub mod stub;
+pub mod tokens;
 pub mod wire;
 pub mod workflows;
 
@@ -76,11 +79,12 @@ pub mod workflows;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
-pub use client::{ClientBuilder, Tokens, WorkspaceClient};
+pub use client::{ClientBuilder, WorkspaceClient};
 pub use decode::DEFAULT_MAX_RESPONSE_SIZE;
 pub use error::{ApiError, Error, ErrorDetail, ErrorKind, MAX_ERROR_MESSAGE, MAX_RAW_BODY, MAX_REQUEST_ID, Result};
 pub use retry::RetryPolicy;
 pub use secret::SecretString;
+pub use tokens::Tokens;
 
 /// The request and response types of the Tokens API, generated from the spec.
 ///
@@ -90,9 +94,7 @@ pub use secret::SecretString;
 /// assert_eq!(info.expiry_time.map(i64::from), Some(-1));
 /// ```
 pub mod types {
-    pub use crate::generated::types::{
-        CreateTokenRequest, CreateTokenResponse, Error as ErrorBody, ListPublicTokensResponse, PublicTokenInfo, RevokeTokenRequest,
-        RevokeTokenResponse, UpdateTokenRequest, UpdateTokenResponse,
-    };
+    pub use crate::generated::types::{CreateTokenRequest, CreateTokenResponse, PublicTokenInfo, UpdateTokenRequest};
+    pub(crate) use crate::generated::types::{ListPublicTokensResponse, RevokeTokenRequest};
     pub use crate::wire::{AutoscopeState, Int64, ScopeList};
 }

@@ -23,10 +23,16 @@ use crate::error::{Error, Result};
 ///
 /// ```
 /// use databricks_tokens::paginate::Page;
-/// use databricks_tokens::types::ListPublicTokensResponse;
-/// let page = ListPublicTokensResponse::default();
+/// /// A page of some paginated API: its items and the token of the next page.
+/// struct Things { things: Vec<String>, next_page_token: Option<String> }
+/// impl Page for Things {
+///     type Item = String;
+///     fn next_page_token(&self) -> Option<&str> { self.next_page_token.as_deref() }
+///     fn into_items(self) -> Vec<String> { self.things }
+/// }
+/// let page = Things { things: vec!["a".into()], next_page_token: None };
 /// assert_eq!(page.next_page_token(), None);
-/// assert!(page.into_items().is_empty());
+/// assert_eq!(page.into_items(), ["a"]);
 /// ```
 pub trait Page {
     /// What the page lists.
@@ -62,15 +68,28 @@ impl<F> std::fmt::Debug for Paginator<F> {
 
 /// Paginates a list operation given as `fetch(page_token) -> page`.
 ///
-/// ```no_run
-/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-/// use databricks_tokens::paginate::paginate;
-/// use futures::TryStreamExt;
-/// let tokens = w.tokens();
-/// // The token list is one page; any token-paginated list works the same way.
-/// let all = paginate(|_token| async move { tokens.list_page().await }).collect_items().await?;
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> databricks_tokens::Result<()> {
+/// use databricks_tokens::paginate::{Page, paginate};
+/// struct Things { things: Vec<u32>, next: Option<String> }
+/// impl Page for Things {
+///     type Item = u32;
+///     fn next_page_token(&self) -> Option<&str> { self.next.as_deref() }
+///     fn into_items(self) -> Vec<u32> { self.things }
+/// }
+/// // A fake API of two pages; a real one sends `page_token` and reads `next_page_token`.
+/// let fetch = |token: Option<String>| async move {
+///     Ok(match token.as_deref() {
+///         None => Things { things: vec![1, 2], next: Some("p2".into()) },
+///         _ => Things { things: vec![3], next: None },
+///     })
+/// };
+/// assert_eq!(paginate(fetch).collect_items().await?, [1, 2, 3]);
 /// # Ok(()) }
 /// ```
+///
+/// The Tokens API's own list answers in one page; `w.tokens().list().stream()` goes through this
+/// machinery all the same.
 pub fn paginate<P, F, Fut>(fetch: F) -> Paginator<F>
 where
     P: Page,
@@ -153,7 +172,7 @@ mod tests {
     use super::*;
     use crate::auth::PatCredentials;
     use crate::clock::SystemClock;
-    use crate::generated::paginated_fixture::{Client, types::ListThingsResponse, types::Thing};
+    use crate::generated::paginated_fixture::{Client, operations, types::ListThingsResponse, types::Thing};
     use crate::pipeline::{Pipeline, PipelineParts, run};
     use crate::retry::RetryPolicy;
 
@@ -190,7 +209,7 @@ mod tests {
             if let Some(t) = token {
                 call = call.page_token(t);
             }
-            Box::pin(run("list_things", "GET", "/api/2.0/things/list", call.send())) as PageFuture<'a>
+            Box::pin(run(&operations::LIST_THINGS, Default::default(), operations::LIST_THINGS.path, call.send())) as PageFuture<'a>
         })
     }
 
@@ -307,5 +326,78 @@ mod tests {
         let saved = first.next_page_token.clone().unwrap();
         let rest = things(&client, "").resume_from(saved).collect_items().await.unwrap();
         assert_eq!(ids(&rest), ["2", "3"]);
+    }
+
+    /// The spec fixture says `list_things` may be repeated after a request may have reached the server
+    /// and `create_thing` may not (`x-databricks-idempotent`); the generated operation table carries it,
+    /// and the pipeline follows it: the same dropped connection is retried for one and not the other.
+    #[tokio::test]
+    async fn retry_safety_follows_the_spec_fixture() {
+        const { assert!(operations::LIST_THINGS.paginated && operations::LIST_THINGS.idempotent) };
+        const { assert!(!operations::CREATE_THING.paginated && !operations::CREATE_THING.idempotent) };
+        let retrying = RetryPolicy::default().with_max_attempts(3).with_backoff(std::time::Duration::ZERO, std::time::Duration::ZERO);
+        let client = |uri: &str| {
+            let pipeline = Pipeline::new(PipelineParts {
+                credentials: Arc::new(PatCredentials::new("t")),
+                retry: retrying.clone(),
+                clock: Arc::new(SystemClock),
+                rate_limit: None,
+                product: ("test".into(), "0".into()),
+                workspace_id: None,
+                max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
+            })
+            .unwrap();
+            Client::new_with_client(uri, reqwest::Client::new(), pipeline)
+        };
+        let (uri, seen) = drop_after_request().await;
+        let c = client(&uri);
+        let err = run(&operations::LIST_THINGS, Default::default(), "/api/2.0/things/list", c.list_things().send()).await.unwrap_err();
+        assert_eq!((err.attempts(), seen.load(std::sync::atomic::Ordering::SeqCst)), (3, 3), "idempotent: retried");
+        let (uri, seen) = drop_after_request().await;
+        let c = client(&uri);
+        let thing = Thing { id: Some("t".into()), name: None };
+        let err = run(&operations::CREATE_THING, Default::default(), "/api/2.0/things/create", c.create_thing().body(thing).send())
+            .await
+            .unwrap_err();
+        assert_eq!((err.attempts(), seen.load(std::sync::atomic::Ordering::SeqCst)), (1, 1), "not idempotent: never repeated");
+        assert!(err.may_have_been_processed() && !err.is_retryable());
+    }
+
+    /// A server that reads each request and closes the connection unanswered; counts them.
+    async fn drop_after_request() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&seen);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let mut read = Vec::new();
+                    while let Ok(n) = stream.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        read.extend_from_slice(&buf[..n]);
+                        let head_end = read.windows(4).position(|w| w == b"\r\n\r\n");
+                        if let Some(end) = head_end {
+                            let head = String::from_utf8_lossy(&read[..end]).to_ascii_lowercase();
+                            let len = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse().ok())
+                                .unwrap_or(0);
+                            if read.len() >= end + 4 + len {
+                                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (uri, seen)
     }
 }

@@ -19,9 +19,11 @@ use crate::clock::Clock;
 use crate::decode::{ResponseBody, too_large};
 use crate::error::{ApiError, Error, Result};
 use crate::generated;
+use crate::operation::Operation;
 use crate::rate_limit::RateLimiter;
 use crate::redact::{self, KnownSecrets};
-use crate::retry::{RetryBudget, RetryPolicy, gone_means_done, is_retryable_status, parse_retry_after};
+use crate::retry::{RetryBudget, RetryPolicy, is_retryable_status, parse_retry_after};
+use crate::stub::RequestOptions;
 
 /// State shared by a client and its clones, held by the generated `Client`.
 #[derive(Clone, Debug)]
@@ -95,21 +97,20 @@ impl Pipeline {
         self.0.credentials.auth_type()
     }
 
-    /// The clock of this client.
-    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
-        &self.0.clock
-    }
-
     /// The `pre` hook: telemetry headers, credentials, and the first wait of the rate limit. A failure is
     /// kept for [`run`] to report.
     async fn prepare(&self, request: &mut reqwest::Request, info: &OperationInfo) -> std::result::Result<(), String> {
         let shared = &self.0;
         let state = CallState::current();
         let start = shared.clock.now();
+        let mut budget = shared.retry.timeout();
         if let Some(state) = &state {
             let mut facts = state.facts();
             facts.start = Some(start);
-            facts.idempotent = shared.retry.is_idempotent(info.operation_id);
+            let policy = facts.options.effective_retry(&shared.retry);
+            let policy = policy.as_ref().unwrap_or(&shared.retry);
+            budget = policy.timeout();
+            facts.idempotent = idempotent(policy, facts.operation, info.operation_id);
             facts.secrets = Some(Arc::clone(&shared.secrets));
         }
         let headers = request.headers_mut();
@@ -120,7 +121,7 @@ impl Pipeline {
             headers.insert(HeaderName::from_static("x-databricks-workspace-id"), id.clone());
         }
         let prepared = match self.set_credentials(request).await {
-            Ok(()) => self.rate_limit(start.checked_add(shared.retry.timeout())).await,
+            Ok(()) => self.rate_limit(start.checked_add(budget)).await,
             Err(e) => Err(e),
         };
         prepared.map_err(|e| {
@@ -171,10 +172,18 @@ impl Pipeline {
     ) -> reqwest::Result<reqwest::Response> {
         let shared = &self.0;
         let state = CallState::current();
-        let start = state.as_ref().and_then(|s| s.facts().start).unwrap_or_else(|| shared.clock.now());
+        let (start, per_call, operation) = match &state {
+            Some(state) => {
+                let facts = state.facts();
+                (facts.start, facts.options.effective_retry(&shared.retry), facts.operation)
+            }
+            None => (None, None, None),
+        };
+        let start = start.unwrap_or_else(|| shared.clock.now());
+        let retry = per_call.as_ref().unwrap_or(&shared.retry);
         // A budget too large for an Instant means no budget.
-        let deadline = start.checked_add(shared.retry.timeout());
-        let idempotent = shared.retry.is_idempotent(info.operation_id);
+        let deadline = start.checked_add(retry.timeout());
+        let idempotent = idempotent(retry, operation, info.operation_id);
         let logging = tracing::enabled!(tracing::Level::DEBUG);
         let mut attempt = 0u32;
         let mut retries = 0u32;
@@ -183,7 +192,7 @@ impl Pipeline {
             attempt += 1;
             let spare = request.try_clone();
             let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(shared.clock.now()));
-            *request.timeout_mut() = Some(shared.retry.attempt_timeout().min(remaining).max(Duration::from_millis(1)));
+            *request.timeout_mut() = Some(retry.attempt_timeout().min(remaining).max(Duration::from_millis(1)));
             if logging {
                 let body = request
                     .body()
@@ -216,13 +225,13 @@ impl Pipeline {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| parse_retry_after(v, shared.clock.system_now()));
-                    Decision::Retry(hinted.map_or_else(|| shared.retry.backoff(retries), |d| d.min(shared.retry.max_retry_after())))
+                    Decision::Retry(hinted.map_or_else(|| retry.backoff(retries), |d| d.min(retry.max_retry_after())))
                 }
                 Ok(_) => Decision::Return,
                 // The connection was never made: nothing reached the server, safe for every operation.
-                Err(e) if e.is_connect() => Decision::Retry(shared.retry.backoff(retries)),
+                Err(e) if e.is_connect() => Decision::Retry(retry.backoff(retries)),
                 // Sent, maybe processed: only operations that are safe to repeat.
-                Err(_) if idempotent => Decision::Retry(shared.retry.backoff(retries)),
+                Err(_) if idempotent => Decision::Retry(retry.backoff(retries)),
                 Err(_) => Decision::Return,
             };
             let status = result.as_ref().map(|r| r.status().as_u16()).ok();
@@ -238,7 +247,7 @@ impl Pipeline {
                 Decision::ReplayWithFreshCredentials => Duration::ZERO,
                 Decision::Retry(delay) => {
                     let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(shared.clock.now()));
-                    if attempt >= shared.retry.max_attempts() {
+                    if attempt >= retry.max_attempts() {
                         tracing::debug!(attempt, ?status, "not retried: attempts exhausted");
                         return result;
                     }
@@ -297,6 +306,12 @@ impl Pipeline {
     }
 }
 
+/// Whether an attempt of the operation may be repeated after it may have reached the server: the
+/// policy's override, else the spec's `x-databricks-idempotent` (from the operation table).
+fn idempotent(policy: &RetryPolicy, operation: Option<&Operation>, operation_id: &str) -> bool {
+    policy.idempotent_override(operation_id).or(operation.map(|op| op.idempotent)).unwrap_or_else(|| policy.is_idempotent(operation_id))
+}
+
 /// What to do after an attempt.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Decision {
@@ -344,6 +359,9 @@ pub(crate) struct CallState {
 #[derive(Default)]
 struct CallFacts {
     operation_id: &'static str,
+    /// What the spec says about the operation.
+    operation: Option<&'static Operation>,
+    options: RequestOptions,
     start: Option<Instant>,
     attempts: u32,
     elapsed: Duration,
@@ -388,17 +406,20 @@ pub(crate) fn remember_secret(secret: &str) {
     }
 }
 
-/// Runs one generated call and turns its outcome into this crate's result.
-pub(crate) async fn run<T, F>(operation_id: &'static str, method: &'static str, path: &str, call: F) -> Result<T>
+/// Runs one generated call of `operation` (with this call's options; `path` is the template filled in)
+/// and turns its outcome into this crate's result.
+pub(crate) async fn run<T, F>(operation: &'static Operation, options: RequestOptions, path: &str, call: F) -> Result<T>
 where
     T: DeserializeOwned,
     F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
 {
-    let state = Arc::new(CallState { inner: Mutex::new(CallFacts { operation_id, ..Default::default() }) });
+    let operation_id = operation.id;
+    let state =
+        Arc::new(CallState { inner: Mutex::new(CallFacts { operation_id, operation: Some(operation), options, ..Default::default() }) });
     let span = tracing::info_span!(
         "databricks_tokens",
         operation = operation_id,
-        method,
+        method = operation.method,
         path,
         status = tracing::field::Empty,
         attempts = tracing::field::Empty,
@@ -420,7 +441,7 @@ where
         Err(error) => error,
     };
     // A delete whose earlier attempt may have gone through: "not found" means it did.
-    if facts.maybe_processed && error.is_not_found() && gone_means_done(operation_id) {
+    if facts.maybe_processed && error.is_not_found() && operation.not_found_means_done {
         tracing::debug!("an earlier attempt may have been processed: not found means done");
         return serde_json::from_slice(b"{}").map_err(|e| Error::decode(format!("{operation_id}: an empty answer"), e));
     }

@@ -26,9 +26,16 @@ const MAX_KNOWN_SECRETS: usize = 256;
 const MIN_SECRET_LEN: usize = 8;
 
 /// The secrets a client knows, to scrub them by value from errors and log lines.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct KnownSecrets {
     values: Mutex<VecDeque<String>>,
+}
+
+impl std::fmt::Debug for KnownSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.values.lock().unwrap_or_else(|e| e.into_inner()).len();
+        write!(f, "KnownSecrets({n} remembered, ***)")
+    }
 }
 
 impl KnownSecrets {

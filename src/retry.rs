@@ -19,18 +19,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-/// Operation ids that are safe to repeat: repeating them has the effect of doing them once.
-const IDEMPOTENT_OPERATIONS: &[&str] = &["list_tokens", "update_token", "revoke_token"];
-
-/// Operation ids for which "not found", after an earlier attempt that may have been processed, means
-/// that attempt did the work (a revoke whose first answer was lost).
-const GONE_MEANS_DONE: &[&str] = &["revoke_token"];
-
-/// Whether "not found" after a maybe-processed attempt of this operation means success.
-pub(crate) fn gone_means_done(operation_id: &str) -> bool {
-    GONE_MEANS_DONE.contains(&operation_id)
-}
-
 /// The default capacity of a client's shared retry budget (as smithy-rs's retry token bucket).
 pub const DEFAULT_SHARED_RETRY_BUDGET: u32 = 500;
 /// What a retry takes from the shared budget.
@@ -174,9 +162,16 @@ impl RetryPolicy {
     pub fn shared_budget(&self) -> u32 {
         self.shared_budget
     }
+    /// The idempotency this policy sets for an operation, if it overrides the spec's.
+    pub(crate) fn idempotent_override(&self, operation_id: &str) -> Option<bool> {
+        self.idempotent.get(operation_id).copied()
+    }
     /// Whether an operation is safe to repeat after a transport failure.
     pub fn is_idempotent(&self, operation_id: &str) -> bool {
-        self.idempotent.get(operation_id).copied().unwrap_or_else(|| IDEMPOTENT_OPERATIONS.contains(&operation_id))
+        self.idempotent.get(operation_id).copied().unwrap_or_else(|| {
+            // The spec says, through the generated operation table (`x-databricks-idempotent`).
+            crate::operation::ALL.iter().any(|op| op.id == operation_id && op.idempotent)
+        })
     }
 
     /// The full-jitter backoff before retry number `retry` (0 for the first retry).

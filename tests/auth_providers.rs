@@ -59,7 +59,7 @@ async fn basic_sends_username_and_password() {
         vec![("DATABRICKS_HOST", server.uri()), ("DATABRICKS_USERNAME", "admin".into()), ("DATABRICKS_PASSWORD", "pa:ss".into())],
         &common::FakeClock::default(),
     );
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     let api = &requests(&server, "/api/2.0/token/list").await[0];
     assert_eq!(authorization(api), "Basic YWRtaW46cGE6c3M=", "base64(admin:pa:ss)");
     assert!(api.headers.get("user-agent").unwrap().to_str().unwrap().ends_with("auth/basic"));
@@ -103,10 +103,10 @@ async fn a_profile_written_by_databricks_auth_login_runs_the_lifecycle_on_the_lo
     assert_eq!(config.auth_type(), AuthType::DatabricksCli);
     let w = WorkspaceClient::from_config(&config).unwrap();
     assert!(cli_calls(&bin).is_empty(), "building the client runs nothing");
-    let created = w.tokens().create(Default::default()).await.unwrap();
-    let id = created.token_info.token_id.unwrap();
-    assert_eq!(w.tokens().list().await.unwrap().len(), 1);
-    w.tokens().delete(&id).await.unwrap();
+    let created = w.tokens().create().send().await.unwrap();
+    let id = created.token_info.token_id;
+    assert_eq!(w.tokens().list().send().await.unwrap().len(), 1);
+    w.tokens().delete(&id).send().await.unwrap();
     assert_eq!(cli_calls(&bin), vec!["auth token --profile local"], "run once, with the profile, then cached");
     assert_eq!(w.auth_type(), "databricks-cli");
 }
@@ -118,12 +118,12 @@ async fn the_cli_runs_again_shortly_before_its_token_expires() {
     cli_printing(&dir, "cli-access-token", 100);
     let clock = common::FakeClock::default();
     let w = client_of(vec![("DATABRICKS_HOST", server.uri()), ("PATH", dir.display().to_string())], &clock);
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     clock.advance(Duration::from_secs(50));
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     assert_eq!(cli_calls(&dir).len(), 1, "still fresh 50 s before expiry");
     clock.advance(Duration::from_secs(15));
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     assert_eq!(
         cli_calls(&dir),
         vec![format!("auth token --host {}", server.uri()); 2],
@@ -140,7 +140,7 @@ async fn cli_error(script: &str, timeout: Duration) -> databricks_tokens::Error 
     let program = common::fake_cli(&dir, script);
     let cli = DatabricksCliCredentials::for_host(program, &server.uri()).with_timeout(timeout);
     let w = WorkspaceClient::builder().host(server.uri()).credentials(cli).build().unwrap();
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert!(requests(&server, "/api/2.0/token/list").await.is_empty(), "no API call without credentials");
     err
 }
@@ -206,7 +206,7 @@ async fn a_missing_or_legacy_cli_is_a_clear_error() {
         .credentials(DatabricksCliCredentials::for_host(&program, "https://h.com"))
         .build()
         .unwrap();
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert!(err.to_string().contains("cannot run") && err.to_string().contains("DATABRICKS_CLI_PATH"), "{err}");
 }
@@ -235,11 +235,11 @@ async fn the_metadata_service_is_asked_with_its_headers_and_refreshed_on_expiry(
         &clock,
     );
     assert_eq!(w.auth_type(), "metadata-service");
-    w.tokens().list().await.unwrap();
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     assert_eq!(requests(&server, "/metadata/secret-path").await.len(), 1, "cached");
     clock.advance(Duration::from_secs(600 - 30));
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     assert_eq!(requests(&server, "/metadata/secret-path").await.len(), 2, "refreshed before expiry");
     for api in requests(&server, "/api/2.0/token/list").await {
         assert_eq!(authorization(&api), "Bearer metadata-access-token", "a lower-case token type is sent canonically");
@@ -271,7 +271,7 @@ async fn github_oidc_exchanges_the_actions_token_for_a_workspace_token() {
         ],
         &common::FakeClock::default(),
     );
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     let exchange = &requests(&server, "/oidc/v1/token").await[0];
     assert_eq!(
         form(exchange),
@@ -299,10 +299,10 @@ async fn file_oidc_reads_the_file_again_on_every_refresh_and_env_oidc_sends_no_c
     let clock = common::FakeClock::default();
     let w = client_of(vec![("DATABRICKS_HOST", server.uri()), ("DATABRICKS_OIDC_TOKEN_FILEPATH", file.display().to_string())], &clock);
     assert_eq!(w.auth_type(), "file-oidc");
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     std::fs::write(&file, "second-jwt").unwrap();
     clock.advance(Duration::from_secs(3600));
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     let subjects: Vec<String> = requests(&server, "/oidc/v1/token")
         .await
         .iter()
@@ -312,7 +312,7 @@ async fn file_oidc_reads_the_file_again_on_every_refresh_and_env_oidc_sends_no_c
 
     let server = workspace().await;
     let w = client_of(vec![("DATABRICKS_HOST", server.uri()), ("DATABRICKS_OIDC_TOKEN", "env-jwt".into())], &clock);
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     let fields = form(&requests(&server, "/oidc/v1/token").await[0]);
     assert!(fields.contains(&("subject_token".into(), "env-jwt".into())));
     assert!(!fields.iter().any(|(k, _)| k == "client_id"), "account-wide federation: no client_id");
@@ -336,7 +336,7 @@ async fn a_refused_exchange_is_a_clear_auth_error() {
         .await;
     let w =
         client_of(vec![("DATABRICKS_HOST", server.uri()), ("DATABRICKS_OIDC_TOKEN", "refused-jwt".into())], &common::FakeClock::default());
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert!(err.to_string().contains("env-oidc: the token endpoint"), "{err}");
     assert!(
@@ -384,7 +384,7 @@ async fn host_metadata_names_the_oidc_root_and_discovery_url_takes_precedence() 
 
     let clock = common::FakeClock::default();
     let m2m = vec![("DATABRICKS_HOST", server.uri()), ("DATABRICKS_CLIENT_ID", "id".into()), ("DATABRICKS_CLIENT_SECRET", "s".into())];
-    client_of(m2m.clone(), &clock).tokens().list().await.unwrap();
+    client_of(m2m.clone(), &clock).tokens().list().send().await.unwrap();
     let posts: Vec<String> =
         server.received_requests().await.unwrap().iter().filter(|r| r.method.as_str() == "POST").map(|r| r.url.path().to_owned()).collect();
     assert_eq!(posts, ["/token-a"], "the account id from host metadata filled in the OIDC root");
@@ -395,14 +395,14 @@ async fn host_metadata_names_the_oidc_root_and_discovery_url_takes_precedence() 
         ("ACTIONS_ID_TOKEN_REQUEST_URL", format!("{}/github?x=1", server.uri())),
         ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t".into()),
     ];
-    client_of(github, &clock).tokens().list().await.unwrap();
+    client_of(github, &clock).tokens().list().send().await.unwrap();
     let asked = requests(&server, "/github").await;
     assert_eq!(asked[0].url.query_pairs().find(|(k, _)| k == "audience").unwrap().1, "https://audience.from.metadata");
 
     let metadata_requests = requests(&server, "/.well-known/databricks-config").await.len();
     let mut explicit = m2m;
     explicit.push(("DATABRICKS_DISCOVERY_URL", format!("{}/custom/discovery", server.uri())));
-    client_of(explicit, &clock).tokens().list().await.unwrap();
+    client_of(explicit, &clock).tokens().list().send().await.unwrap();
     assert_eq!(requests(&server, "/.well-known/databricks-config").await.len(), metadata_requests, "not asked with discovery_url");
     assert_eq!(requests(&server, "/token-b").await.len(), 1, "the token endpoint discovery_url names");
 }
@@ -427,7 +427,7 @@ async fn token_endpoints_are_retried_on_transient_answers_within_a_minute() {
         .await;
     let clock = common::FakeClock::default();
     let m2m = vec![("DATABRICKS_HOST", server.uri()), ("DATABRICKS_CLIENT_ID", "id".into()), ("DATABRICKS_CLIENT_SECRET", "s".into())];
-    client_of(m2m.clone(), &clock).tokens().list().await.unwrap();
+    client_of(m2m.clone(), &clock).tokens().list().send().await.unwrap();
     assert_eq!(requests(&server, "/oidc/v1/token").await.len(), 3);
     assert_eq!(clock.sleeps().len(), 2);
     assert_eq!(clock.sleeps()[1], Duration::from_secs(7), "Retry-After honoured");
@@ -443,7 +443,7 @@ async fn token_endpoints_are_retried_on_transient_answers_within_a_minute() {
     let clock = common::FakeClock::default();
     let mut env = m2m;
     env[0].1 = down.uri();
-    let err = client_of(env, &clock).tokens().list().await.unwrap_err();
+    let err = client_of(env, &clock).tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert!(err.to_string().contains("(HTTP 503)"), "{err}");
     assert!(clock.elapsed() < databricks_tokens::auth::TOKEN_ENDPOINT_RETRY_BUDGET, "{:?}", clock.elapsed());
@@ -462,9 +462,9 @@ async fn env_oidc_runs_the_lifecycle_on_a_local_workspace_that_trusts_the_issuer
     let w =
         client_of(vec![("DATABRICKS_HOST", ws.url()), ("DATABRICKS_OIDC_TOKEN", jwt.expose().to_owned())], &common::FakeClock::default());
     assert_eq!(w.auth_type(), "env-oidc");
-    let created = w.tokens().create(Default::default()).await.unwrap();
-    assert_eq!(w.tokens().list().await.unwrap().len(), 1);
-    w.tokens().delete(created.token_info.token_id.as_deref().unwrap()).await.unwrap();
+    let created = w.tokens().create().send().await.unwrap();
+    assert_eq!(w.tokens().list().send().await.unwrap().len(), 1);
+    w.tokens().delete(created.token_info.token_id.as_str()).send().await.unwrap();
     assert_eq!(ws.counters(databricks_tokens::local::Route::OAuthToken).processed, 1, "one exchange, then the token is cached");
 
     // A JWT from an issuer the workspace does not trust is refused, and the error does not quote it.
@@ -473,7 +473,7 @@ async fn env_oidc_runs_the_lifecycle_on_a_local_workspace_that_trusts_the_issuer
         vec![("DATABRICKS_HOST", ws.url()), ("DATABRICKS_OIDC_TOKEN", stranger.expose().to_owned())],
         &common::FakeClock::default(),
     );
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert!(err.to_string().contains("invalid_grant"), "{err}");
     assert!(!format!("{err} {err:?}").contains(stranger.expose()));
@@ -496,10 +496,10 @@ async fn workload_identity_federation_acts_as_the_service_principal() {
         &common::FakeClock::default(),
     );
     assert_eq!(w.auth_type(), "file-oidc");
-    w.tokens().create(Default::default()).await.unwrap();
+    w.tokens().create().send().await.unwrap();
     // The token belongs to the service principal: the bootstrap user does not see it.
-    assert!(ws.client().unwrap().tokens().list().await.unwrap().is_empty());
-    assert_eq!(w.tokens().list().await.unwrap().len(), 1);
+    assert!(ws.client().unwrap().tokens().list().send().await.unwrap().is_empty());
+    assert_eq!(w.tokens().list().send().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -529,7 +529,7 @@ async fn github_oidc_runs_against_the_local_workspace_with_a_github_token_for_it
         ],
         &common::FakeClock::default(),
     );
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     let asked = &github.received_requests().await.unwrap()[0];
     let audience = asked.url.query_pairs().find(|(k, _)| k == "audience").unwrap().1.into_owned();
     assert_eq!(audience, ws.token_endpoint(), "the audience host metadata names: the workspace's token endpoint");

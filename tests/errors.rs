@@ -173,7 +173,7 @@ async fn the_request_id_header_is_kept() {
         .mount(&server)
         .await;
     let (w, _) = common::client(&server.uri(), RetryPolicy::disabled());
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert_eq!(err.request_id(), Some("abc-123"));
     assert!(err.to_string().contains("[request id abc-123]"), "{err}");
 }
@@ -192,7 +192,7 @@ async fn a_private_link_login_redirect_is_permission_denied() {
         .mount(&server)
         .await;
     let (w, _) = common::client(&server.uri(), RetryPolicy::disabled());
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert!(err.is_permission_denied(), "{err:?}");
     assert_eq!(err.error_code(), Some("PRIVATE_LINK_VALIDATION_ERROR"));
     assert!(err.to_string().contains("private link"), "{err}");

@@ -1,8 +1,11 @@
 //! Field masks: validation rules, typed checks against the spec, diffs, and property tests.
 
-use databricks_tokens::field_mask::{FieldMask, TypedFieldMask, Update};
+use databricks_tokens::WorkspaceClient;
+use databricks_tokens::field_mask::{FieldMask, TypedFieldMask};
 use databricks_tokens::types::{PublicTokenInfo, ScopeList};
 use proptest::prelude::*;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[test]
 fn invalid_masks_are_refused_with_a_reason() {
@@ -42,49 +45,68 @@ fn typed_masks_accept_only_writable_fields_of_the_spec() {
     assert!(Mask::replace_all().as_mask().is_replace_all());
 }
 
-#[test]
-fn an_update_cannot_name_a_field_its_body_leaves_out() {
-    let mask = TypedFieldMask::<PublicTokenInfo>::parse("comment,scopes").unwrap();
-    let body = PublicTokenInfo { comment: Some("c".into()), ..Default::default() };
-    let err = Update::new(body, mask.clone()).unwrap_err();
-    assert!(err.to_string().contains("names scopes but the PublicTokenInfo leaves it out"), "{err}");
-    let body = PublicTokenInfo { comment: Some("c".into()), scopes: Some(ScopeList::default()), ..Default::default() };
-    let update = Update::new(body, mask).unwrap();
-    assert_eq!(serde_json::to_value(update.resource()).unwrap(), serde_json::json!({"comment": "c", "scopes": []}));
+/// A workspace that accepts every update, and the bodies it received.
+async fn workspace() -> (MockServer, WorkspaceClient) {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH")).respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({}))).mount(&server).await;
+    let w = WorkspaceClient::builder().host(server.uri()).token("dapi-test").build().unwrap();
+    (server, w)
 }
 
-#[test]
-fn diffs_name_exactly_the_changed_writable_fields() {
-    let current = PublicTokenInfo {
-        token_id: Some("id".into()),
-        comment: Some("old".into()),
-        scopes: Some(["sql"].into_iter().collect()),
-        expiry_time: Some(5.into()),
-        ..Default::default()
-    };
+async fn bodies(server: &MockServer) -> Vec<serde_json::Value> {
+    server.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn an_update_cannot_name_a_field_its_body_leaves_out() {
+    let (server, w) = workspace().await;
+    let mask = TypedFieldMask::<PublicTokenInfo>::parse("comment,scopes").unwrap();
+    let body = PublicTokenInfo::new("t1").set_comment("c");
+    let err = w.tokens().update("t1").mask(mask.clone()).token(body).send().await.unwrap_err();
+    assert!(err.to_string().contains("names scopes but the PublicTokenInfo leaves it out"), "{err}");
+    assert!(bodies(&server).await.is_empty(), "refused before anything was sent");
+    let body = PublicTokenInfo::new("t1").set_comment("c").set_scopes(ScopeList::default());
+    w.tokens().update("t1").mask(mask).token(body).send().await.unwrap();
+    assert_eq!(
+        bodies(&server).await,
+        [serde_json::json!({"token": {"token_id": "t1", "comment": "c", "scopes": []}, "update_mask": "comment,scopes"})]
+    );
+}
+
+#[tokio::test]
+async fn diffs_name_exactly_the_changed_writable_fields() {
+    let (server, w) = workspace().await;
+    let current = PublicTokenInfo::new("id").set_comment("old").set_scopes(["sql"].into_iter().collect::<ScopeList>()).set_expiry_time(5);
     let mut desired = current.clone();
     desired.expiry_time = Some(9.into()); // output only: never part of an update
-    assert!(Update::from_diff(&current, &desired).unwrap_err().to_string().contains("nothing to update"));
+    let err = w.tokens().update("id").from_diff(&current, &desired).unwrap_err();
+    assert!(err.to_string().contains("nothing to update"), "{err}");
 
     desired.comment = Some("new".into());
-    let update = Update::from_diff(&current, &desired).unwrap();
-    assert_eq!(update.mask().to_string(), "comment");
+    w.tokens().update("id").from_diff(&current, &desired).unwrap().send().await.unwrap();
 
     desired.comment = None;
     desired.scopes = Some(ScopeList::default());
-    let update = Update::from_diff(&current, &desired).unwrap();
-    assert_eq!(update.mask().to_string(), "comment,scopes");
-    let body = serde_json::to_value(update.resource()).unwrap();
-    assert_eq!(body["comment"], "", "a cleared comment is sent empty");
-    assert_eq!(body["scopes"], serde_json::json!([]));
+    w.tokens().update("id").from_diff(&current, &desired).unwrap().send().await.unwrap();
+    let sent = bodies(&server).await;
+    assert_eq!(sent[0], serde_json::json!({"token": {"token_id": "id", "comment": "new"}, "update_mask": "comment"}));
+    assert_eq!(sent[1]["update_mask"], "comment,scopes");
+    assert_eq!(sent[1]["token"]["comment"], "", "a cleared comment is sent empty");
+    assert_eq!(sent[1]["token"]["scopes"], serde_json::json!([]));
 }
 
-#[test]
-fn setters_keep_the_spec_order_and_no_duplicates() {
-    let u = Update::token().clear_scopes().comment("a").comment("b");
-    assert_eq!(u.mask().to_string(), "comment,scopes");
-    assert_eq!(u.resource().comment.as_deref(), Some("b"));
-    assert!(Update::token().is_empty());
+#[tokio::test]
+async fn setters_keep_the_spec_order_and_no_duplicates() {
+    let (server, w) = workspace().await;
+    w.tokens().update("t1").clear_scopes().comment("a").comment("b").send().await.unwrap();
+    assert_eq!(
+        bodies(&server).await,
+        [serde_json::json!({"token": {"token_id": "t1", "comment": "b", "scopes": []}, "update_mask": "comment,scopes"})]
+    );
+    let err = w.tokens().update("t1").send().await.unwrap_err();
+    assert_eq!(err.kind(), databricks_tokens::ErrorKind::InvalidRequest);
+    assert!(err.to_string().contains("nothing to update"), "{err}");
+    assert_eq!(bodies(&server).await.len(), 1, "an empty update is refused locally");
 }
 
 #[test]

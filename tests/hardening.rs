@@ -7,8 +7,8 @@ mod common;
 use std::time::Duration;
 
 use databricks_tokens::local::{Fault, LocalWorkspace, Route};
-use databricks_tokens::types::{PublicTokenInfo, UpdateTokenRequest};
-use databricks_tokens::workflows::{NewToken, TokenInfoExt, TokenWorkflows};
+use databricks_tokens::types::PublicTokenInfo;
+use databricks_tokens::workflows::TokenInfoExt;
 use databricks_tokens::{ErrorKind, RetryPolicy, WorkspaceClient};
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -16,10 +16,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn client(uri: &str) -> WorkspaceClient {
     common::client(uri, RetryPolicy::default().with_max_attempts(3)).0
-}
-
-fn rename() -> UpdateTokenRequest {
-    UpdateTokenRequest { token: PublicTokenInfo { comment: Some("x".into()), ..Default::default() }, update_mask: "comment".into() }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -36,7 +32,7 @@ async fn a_redirect_to_the_private_link_login_page_is_a_permission_error_and_not
         .mount(&server)
         .await;
     Mock::given(path("/login.html")).respond_with(ResponseTemplate::new(404)).mount(&server).await;
-    let err = client(&server.uri()).tokens().update("t1", rename()).await.unwrap_err();
+    let err = client(&server.uri()).tokens().update("t1").comment("x").send().await.unwrap_err();
     assert!(!err.is_not_found(), "{err:?}");
     assert!(err.is_permission_denied(), "{err:?}");
     assert_eq!(err.error_code(), Some("PRIVATE_LINK_VALIDATION_ERROR"));
@@ -51,7 +47,7 @@ async fn a_redirect_elsewhere_is_a_typed_error_naming_the_location_and_the_body_
     let server = MockServer::start().await;
     let location = format!("{}/api/2.0/token/create", elsewhere.uri());
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(307).insert_header("Location", location.as_str())).mount(&server).await;
-    let err = client(&server.uri()).tokens().create(Default::default()).await.unwrap_err();
+    let err = client(&server.uri()).tokens().create().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Redirect, "{err:?}");
     assert_eq!(err.status(), Some(307));
     assert!(err.to_string().contains(&location), "{err}");
@@ -75,7 +71,7 @@ async fn fault_table() -> Vec<String> {
     let (uri, _) =
         common::raw_server(b"HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"trunc".to_vec())
             .await;
-    outcomes.push(outcome(&client(&uri).tokens().delete("t1").await));
+    outcomes.push(outcome(&client(&uri).tokens().delete("t1").send().await));
     // A list whose body never comes: the attempt times out.
     let (uri, _) = common::raw_server(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{".to_vec()).await;
     let w = WorkspaceClient::builder()
@@ -84,15 +80,15 @@ async fn fault_table() -> Vec<String> {
         .retry_policy(RetryPolicy::disabled().with_attempt_timeout(Duration::from_millis(30)))
         .build()
         .unwrap();
-    outcomes.push(outcome(&w.tokens().list().await));
+    outcomes.push(outcome(&w.tokens().list().send().await));
     // A 500 with a body: the body is the message.
     let (uri, _) =
         common::raw_server(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 27\r\n\r\nINTERNAL_ERROR: disk broken".to_vec()).await;
-    outcomes.push(outcome(&client(&uri).tokens().list().await));
+    outcomes.push(outcome(&client(&uri).tokens().list().send().await));
     // A list with a body.
     let (uri, _) =
         common::raw_server(b"HTTP/1.1 200 OK\r\ncontent-length: 33\r\n\r\n{\"token_infos\":[{\"token_id\":\"a\"}]}".to_vec()).await;
-    outcomes.push(outcome(&client(&uri).tokens().list().await));
+    outcomes.push(outcome(&client(&uri).tokens().list().send().await));
     outcomes
 }
 
@@ -126,12 +122,12 @@ async fn answering(method_name: &str, body: &[u8]) -> MockServer {
 #[tokio::test]
 async fn arrays_never_decode_into_objects() {
     let server = answering("GET", b"[]").await;
-    let err = client(&server.uri()).tokens().list().await.unwrap_err();
+    let err = client(&server.uri()).tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode, "{err:?}");
     let server = answering("GET", br#"{"token_infos": [["t1", "c"]]}"#).await;
-    assert_eq!(client(&server.uri()).tokens().list().await.unwrap_err().kind(), ErrorKind::Decode);
+    assert_eq!(client(&server.uri()).tokens().list().send().await.unwrap_err().kind(), ErrorKind::Decode);
     let server = answering("POST", br#"[null, "dapi-positional-value"]"#).await;
-    let err = client(&server.uri()).tokens().create(Default::default()).await.unwrap_err();
+    let err = client(&server.uri()).tokens().create().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode, "{err:?}");
     assert!(!format!("{err} {err:?}").contains("dapi-positional-value"));
 }
@@ -139,11 +135,11 @@ async fn arrays_never_decode_into_objects() {
 #[tokio::test]
 async fn a_create_without_its_token_is_a_decode_error_naming_the_field() {
     let server = answering("POST", br#"{"token_info": {"token_id": "t1"}}"#).await;
-    let err = client(&server.uri()).tokens().create(Default::default()).await.unwrap_err();
+    let err = client(&server.uri()).tokens().create().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode, "{err:?}");
     assert!(err.to_string().contains("token_value"), "{err}");
     let server = answering("POST", br#"{"token_value": "dapi-x"}"#).await;
-    let err = client(&server.uri()).tokens().create(Default::default()).await.unwrap_err();
+    let err = client(&server.uri()).tokens().create().send().await.unwrap_err();
     assert!(err.to_string().contains("token_info"), "{err}");
 }
 
@@ -153,7 +149,7 @@ async fn a_bom_before_an_error_body_keeps_its_code() {
     let mut body = "\u{feff}".as_bytes().to_vec();
     body.extend_from_slice(br#"{"error_code": "QUOTA_EXCEEDED", "message": "too many"}"#);
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(400).set_body_raw(body, "application/json")).mount(&server).await;
-    let err = client(&server.uri()).tokens().create(Default::default()).await.unwrap_err();
+    let err = client(&server.uri()).tokens().create().send().await.unwrap_err();
     assert!(err.is_quota_exceeded(), "{err:?}");
 }
 
@@ -162,8 +158,8 @@ async fn an_empty_200_on_update_or_delete_is_success() {
     let server = MockServer::start().await;
     Mock::given(wiremock::matchers::any()).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     let w = client(&server.uri());
-    w.tokens().update("t1", rename()).await.unwrap();
-    w.tokens().delete("t1").await.unwrap();
+    w.tokens().update("t1").comment("x").send().await.unwrap();
+    w.tokens().delete("t1").send().await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -172,7 +168,7 @@ async fn an_empty_200_on_update_or_delete_is_success() {
 #[tokio::test]
 async fn decode_errors_never_quote_values_and_known_secrets_are_scrubbed_by_value() {
     let server = answering("GET", br#"{"token_infos": [{"token_id": "t1", "creation_time": "S3CRET-IN-A-NUMBER"}]}"#).await;
-    let err = client(&server.uri()).tokens().list().await.unwrap_err();
+    let err = client(&server.uri()).tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
     assert!(!format!("{err} {err:?}").contains("S3CRET-IN-A-NUMBER"), "{err}");
 
@@ -184,7 +180,7 @@ async fn decode_errors_never_quote_values_and_known_secrets_are_scrubbed_by_valu
         )
         .mount(&server)
         .await;
-    let err = client(&server.uri()).tokens().list().await.unwrap_err();
+    let err = client(&server.uri()).tokens().list().send().await.unwrap_err();
     assert!(err.is_unauthenticated());
     assert!(!format!("{err} {err:?}").contains(common::TOKEN), "{err}");
     assert!(err.to_string().contains("Bearer *** is revoked"), "{err}");
@@ -198,11 +194,11 @@ async fn a_response_past_the_size_limit_is_a_typed_error() {
     let big = format!("{{\"token_infos\": [{}]}}", vec!["{\"token_id\": \"t\"}"; 10_000].join(","));
     let server = answering("GET", big.as_bytes()).await;
     let w = WorkspaceClient::builder().host(server.uri()).token(common::TOKEN).max_response_size(64 * 1024).build().unwrap();
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ResponseTooLarge, "{err:?}");
     assert!(err.to_string().contains("65536"), "{err}");
     let w = WorkspaceClient::builder().host(server.uri()).token(common::TOKEN).build().unwrap();
-    assert_eq!(w.tokens().list().await.unwrap().len(), 10_000, "the default limit is far above a real list");
+    assert_eq!(w.tokens().list().send().await.unwrap().len(), 10_000, "the default limit is far above a real list");
 }
 
 #[tokio::test]
@@ -216,7 +212,7 @@ async fn an_error_keeps_a_bounded_message_and_request_id() {
         )
         .mount(&server)
         .await;
-    let err = client(&server.uri()).tokens().list().await.unwrap_err();
+    let err = client(&server.uri()).tokens().list().send().await.unwrap_err();
     assert!(err.message().len() <= 8 * 1024, "{}", err.message().len());
     assert!(err.request_id().unwrap().len() <= 1024, "{}", err.request_id().unwrap().len());
     assert_eq!(err.error_code(), Some("INVALID_PARAMETER_VALUE"));
@@ -237,8 +233,8 @@ async fn rate_limit_waits_count_against_the_budget() {
         .retry_policy(RetryPolicy::default().with_timeout(Duration::from_secs(1)))
         .build()
         .unwrap();
-    w.tokens().list().await.unwrap();
-    let err = w.tokens().list().await.unwrap_err();
+    w.tokens().list().send().await.unwrap();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert!(clock.elapsed() <= Duration::from_secs(1), "waited {:?} against a 1 s budget", clock.elapsed());
 }
@@ -251,7 +247,7 @@ async fn the_budget_is_spent_and_the_timeout_keeps_the_last_cause() {
         .mount(&server)
         .await;
     let (w, clock) = common::client(&server.uri(), RetryPolicy::default().with_timeout(Duration::from_secs(20)));
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(err.status(), Some(503), "the last cause is kept");
     assert_eq!(err.error_code(), Some("TEMPORARILY_UNAVAILABLE"));
@@ -261,9 +257,9 @@ async fn the_budget_is_spent_and_the_timeout_keeps_the_last_cause() {
 
 #[test]
 fn no_window_panics_expires_within() {
-    let info = PublicTokenInfo { expiry_time: Some(i64::MAX.into()), ..Default::default() };
+    let info = PublicTokenInfo::new("t").set_expiry_time(i64::MAX);
     let _ = info.expires_within(Duration::MAX, std::time::SystemTime::now());
-    let info = PublicTokenInfo { expiry_time: Some(1.into()), ..Default::default() };
+    let info = PublicTokenInfo::new("t").set_expiry_time(1);
     assert!(info.expires_within(Duration::MAX, std::time::SystemTime::now()));
 }
 
@@ -274,7 +270,7 @@ async fn clones_share_one_retry_budget_against_a_failing_service() {
     let (w, _clock) = common::client(&server.uri(), RetryPolicy::default().with_max_attempts(10));
     let calls = (0..20).map(|_| {
         let w = w.clone();
-        async move { w.tokens().list().await }
+        async move { w.tokens().list().send().await }
     });
     let results = futures::future::join_all(calls).await;
     assert!(results.iter().all(|r| r.is_err()));
@@ -291,11 +287,11 @@ async fn clones_share_one_retry_budget_against_a_failing_service() {
 #[tokio::test]
 async fn an_ambiguous_create_says_it_may_have_been_processed_not_that_it_is_retryable() {
     let (uri, seen) = common::drop_after_request_server().await;
-    let err = client(&uri).tokens().create(Default::default()).await.unwrap_err();
+    let err = client(&uri).tokens().create().send().await.unwrap_err();
     assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert!(err.may_have_been_processed(), "{err:?}");
     assert!(!err.is_retryable(), "{err:?}");
-    let refused = client(&common::refused_address()).tokens().create(Default::default()).await.unwrap_err();
+    let refused = client(&common::refused_address()).tokens().create().send().await.unwrap_err();
     assert!(!refused.may_have_been_processed() && refused.is_retryable());
 }
 
@@ -304,10 +300,10 @@ async fn create_exactly_once_revokes_the_orphan_and_creates_again() {
     let ws = LocalWorkspace::start().await.unwrap();
     let w = ws.client().unwrap();
     ws.inject(Route::Create, [Fault::ResetAfterProcessing]);
-    let created = w.create_token_exactly_once(NewToken::new().comment("ci").lifetime(Duration::from_secs(600))).await.unwrap();
+    let created = w.tokens().create().comment("ci").lifetime(Duration::from_secs(600)).exactly_once().send().await.unwrap();
     let tokens = ws.tokens();
     assert_eq!(tokens.len(), 1, "no orphan, no duplicate: {tokens:?}");
-    assert_eq!(tokens[0].token_id, created.token_info.token_id);
+    assert_eq!(tokens[0].token_id, created.token_id());
     assert_eq!(ws.counters(Route::Create).processed, 2);
 }
 
@@ -318,9 +314,9 @@ async fn a_delete_whose_first_answer_was_lost_is_a_success() {
         let clock = common::FakeClock::default();
         (WorkspaceClient::builder().host(ws.url()).token(ws.bootstrap_token().clone()).clock(clock.clone()).build().unwrap(), clock)
     };
-    let created = w.create_token(NewToken::new().comment("gone")).await.unwrap();
+    let created = w.tokens().create().comment("gone").send().await.unwrap();
     ws.inject(Route::Delete, [Fault::ResetAfterProcessing]);
-    w.tokens().delete(created.token_info.token_id.as_deref().unwrap()).await.unwrap();
+    w.tokens().delete(created.token_id()).send().await.unwrap();
     assert!(ws.tokens().is_empty());
     assert_eq!(ws.counters(Route::Delete).processed, 2);
 }

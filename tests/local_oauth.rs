@@ -53,12 +53,11 @@ fn as_bearer(ws: &LocalWorkspace, credential: &str) -> WorkspaceClient {
 }
 
 async fn create(w: &WorkspaceClient, comment: &str) -> String {
-    let request = databricks_tokens::types::CreateTokenRequest { comment: Some(comment.into()), ..Default::default() };
-    w.tokens().create(request).await.unwrap().token_info.token_id.unwrap()
+    w.tokens().create().comment(comment).send().await.unwrap().token_info.token_id
 }
 
 async fn comments(w: &WorkspaceClient) -> Vec<String> {
-    w.tokens().list().await.unwrap().into_iter().filter_map(|t| t.comment).collect()
+    w.tokens().list().send().await.unwrap().into_iter().filter_map(|t| t.comment).collect()
 }
 
 /// An OAuth error body: the `error`, after checking that no secret leaked into the description.
@@ -272,7 +271,7 @@ async fn access_tokens_expire_on_the_workspace_clock() {
     ws.advance_clock(Duration::from_secs(599));
     assert_eq!(comments(&sp).await, ["long-lived PAT"]);
     ws.advance_clock(Duration::from_secs(1));
-    let err = sp.tokens().list().await.unwrap_err();
+    let err = sp.tokens().list().send().await.unwrap_err();
     assert_eq!((err.status(), err.error_code(), err.message()), (Some(403), Some("403"), "Invalid access token."));
     let (_, body) = client_credentials(&ws, SP.0, SP.1).await;
     assert_eq!(comments(&as_bearer(&ws, &access_token(&body))).await, ["long-lived PAT"], "a new access token works");
@@ -333,7 +332,7 @@ async fn our_client_discovers_once_and_fetches_one_token() {
     assert_eq!(processed(Route::HostMetadata), 1, "host metadata names the OIDC root, once");
 
     let wrong = WorkspaceClient::builder().host(ws.url()).oauth_m2m(SP.0, "wrong").build().unwrap();
-    let err = wrong.tokens().list().await.unwrap_err();
+    let err = wrong.tokens().list().send().await.unwrap_err();
     assert!(err.to_string().contains("invalid_client"), "{err}");
 }
 

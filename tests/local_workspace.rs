@@ -5,20 +5,20 @@ mod common;
 use std::time::Duration;
 
 use databricks_tokens::local::{DEFAULT_LIFETIME, Fault, LocalWorkspace, Route};
-use databricks_tokens::types::{CreateTokenRequest, PublicTokenInfo, ScopeList, UpdateTokenRequest};
 use databricks_tokens::{ErrorKind, RetryPolicy, WorkspaceClient};
+use serde_json::{Value, json};
 
-fn create(comment: &str, lifetime: Option<i64>) -> CreateTokenRequest {
-    CreateTokenRequest { comment: Some(comment.into()), lifetime_seconds: lifetime.map(Into::into), ..Default::default() }
-}
-
-fn update(comment: Option<&str>, scopes: Option<&[&str]>, mask: &str) -> UpdateTokenRequest {
-    let token = PublicTokenInfo {
-        comment: comment.map(Into::into),
-        scopes: scopes.map(|s| s.iter().copied().collect::<ScopeList>()),
-        ..Default::default()
-    };
-    UpdateTokenRequest { token, update_mask: mask.into() }
+/// A request sent as it is, bypassing the client's own checks: to test what the server validates.
+async fn raw(ws: &LocalWorkspace, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .request(method, format!("{}{path}", ws.url()))
+        .bearer_auth(ws.bootstrap_token().expose())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// A client of `ws` with a fake clock, so retries do not really wait.
@@ -32,27 +32,27 @@ fn fast_client(ws: &LocalWorkspace) -> (WorkspaceClient, common::FakeClock) {
 async fn the_seed_lifecycle() {
     let ws = LocalWorkspace::start().await.unwrap();
     let w = ws.client().unwrap();
-    let created = w.tokens().create(create("ci", Some(300))).await.unwrap();
+    let created = w.tokens().create().comment("ci").lifetime(Duration::from_secs(300)).send().await.unwrap();
     let info = created.token_info;
-    let id = info.token_id.clone().unwrap();
+    let id = info.token_id.clone();
     assert_eq!(id.len(), 64, "the id is a SHA-256 in hex");
     assert!(created.token_value.expose().starts_with("dapi"));
     assert_eq!(i64::from(info.expiry_time.unwrap()) - i64::from(info.creation_time.unwrap()), 300_000);
 
-    let listed = w.tokens().list().await.unwrap();
+    let listed = w.tokens().list().send().await.unwrap();
     assert_eq!(listed, vec![info.clone()]);
 
-    w.tokens().update(&id, update(Some("ci (renamed)"), Some(&["sql"]), "comment,scopes")).await.unwrap();
-    let after = &w.tokens().list().await.unwrap()[0];
+    w.tokens().update(&id).comment("ci (renamed)").scopes(["sql"]).send().await.unwrap();
+    let after = &w.tokens().list().send().await.unwrap()[0];
     assert_eq!(after.comment.as_deref(), Some("ci (renamed)"));
     assert_eq!(after.scopes.as_deref(), Some(&["sql".to_owned()][..]));
     assert_eq!(ws.tokens()[0].comment.as_deref(), Some("ci (renamed)"), "the server's own view agrees");
 
-    w.tokens().update(&id, update(None, Some(&[]), "scopes")).await.unwrap();
-    assert_eq!(w.tokens().list().await.unwrap()[0].scopes.as_deref(), Some(&[][..]), "scopes cleared with []");
+    w.tokens().update(&id).clear_scopes().send().await.unwrap();
+    assert_eq!(w.tokens().list().send().await.unwrap()[0].scopes.as_deref(), Some(&[][..]), "scopes cleared with []");
 
-    w.tokens().delete(&id).await.unwrap();
-    assert!(w.tokens().list().await.unwrap().is_empty());
+    w.tokens().delete(&id).send().await.unwrap();
+    assert!(w.tokens().list().send().await.unwrap().is_empty());
     assert!(ws.tokens().is_empty());
 }
 
@@ -60,35 +60,42 @@ async fn the_seed_lifecycle() {
 async fn lifetimes_default_to_two_years_and_are_validated() {
     let ws = LocalWorkspace::builder().max_lifetime(Duration::from_secs(3600)).start().await.unwrap();
     let w = ws.client().unwrap();
-    let info = w.tokens().create(create("default", None)).await.unwrap().token_info;
+    let info = w.tokens().create().comment("default").send().await.unwrap().token_info;
     let lifetime_ms = i64::from(info.expiry_time.unwrap()) - i64::from(info.creation_time.unwrap());
     assert_eq!(lifetime_ms, DEFAULT_LIFETIME.as_millis() as i64);
+    // The server validates what it receives...
     for bad in [0, -5, 3601] {
-        let err = w.tokens().create(create("bad", Some(bad))).await.unwrap_err();
-        assert_eq!((err.error_code(), err.status()), (Some("INVALID_PARAMETER_VALUE"), Some(400)), "{bad}: {err}");
+        let (status, body) =
+            raw(&ws, reqwest::Method::POST, "/api/2.0/token/create", json!({"comment": "bad", "lifetime_seconds": bad})).await;
+        assert_eq!((status, body["error_code"].as_str()), (400, Some("INVALID_PARAMETER_VALUE")), "{bad}: {body}");
     }
+    let err = w.tokens().create().lifetime(Duration::from_secs(3601)).send().await.unwrap_err();
+    assert_eq!((err.error_code(), err.status()), (Some("INVALID_PARAMETER_VALUE"), Some(400)), "{err}");
+    // ...and the client refuses what can never be valid before sending it.
+    let err = w.tokens().create().lifetime(Duration::from_millis(500)).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err}");
 }
 
 #[tokio::test]
 async fn minted_tokens_authenticate_until_they_expire_or_are_revoked() {
     let ws = LocalWorkspace::start().await.unwrap();
     let admin = ws.client().unwrap();
-    let short = admin.tokens().create(create("short", Some(60))).await.unwrap();
+    let short = admin.tokens().create().comment("short").lifetime(Duration::from_secs(60)).send().await.unwrap();
     let as_short = WorkspaceClient::builder().host(ws.url()).token(short.token_value.clone()).build().unwrap();
-    assert_eq!(as_short.tokens().list().await.unwrap().len(), 1);
+    assert_eq!(as_short.tokens().list().send().await.unwrap().len(), 1);
 
     ws.advance_clock(Duration::from_secs(61));
-    let err = as_short.tokens().list().await.unwrap_err();
+    let err = as_short.tokens().list().send().await.unwrap_err();
     assert!(err.is_permission_denied(), "{err:?}");
-    assert!(admin.tokens().list().await.unwrap().is_empty(), "an expired token is not listed");
+    assert!(admin.tokens().list().send().await.unwrap().is_empty(), "an expired token is not listed");
 
-    let revoked = admin.tokens().create(create("revoked", None)).await.unwrap();
+    let revoked = admin.tokens().create().comment("revoked").send().await.unwrap();
     let as_revoked = WorkspaceClient::builder().host(ws.url()).token(revoked.token_value.clone()).build().unwrap();
-    admin.tokens().delete(revoked.token_info.token_id.as_deref().unwrap()).await.unwrap();
-    assert!(as_revoked.tokens().list().await.unwrap_err().is_permission_denied());
+    admin.tokens().delete(revoked.token_info.token_id.as_str()).send().await.unwrap();
+    assert!(as_revoked.tokens().list().send().await.unwrap_err().is_permission_denied());
 
     let stranger = WorkspaceClient::builder().host(ws.url()).token("dapi-unknown").build().unwrap();
-    let err = stranger.tokens().list().await.unwrap_err();
+    let err = stranger.tokens().list().send().await.unwrap_err();
     // As the real service answers: HTTP 403 with a numeric error code.
     assert_eq!((err.status(), err.error_code(), err.message()), (Some(403), Some("403"), "Invalid access token."));
     assert!(err.is_permission_denied());
@@ -100,15 +107,15 @@ async fn the_quota_is_per_user() {
     let me = ws.client().unwrap();
     let alice = WorkspaceClient::builder().host(ws.url()).token("dapi-alice").build().unwrap();
     for i in 0..2 {
-        me.tokens().create(create(&format!("mine {i}"), None)).await.unwrap();
+        me.tokens().create().comment(format!("mine {i}")).send().await.unwrap();
     }
-    let err = me.tokens().create(create("one too many", None)).await.unwrap_err();
+    let err = me.tokens().create().comment("one too many").send().await.unwrap_err();
     assert!(err.is_quota_exceeded(), "{err:?}");
-    alice.tokens().create(create("alice's", None)).await.unwrap();
-    assert_eq!(alice.tokens().list().await.unwrap().len(), 1, "each user sees only their own");
+    alice.tokens().create().comment("alice's").send().await.unwrap();
+    assert_eq!(alice.tokens().list().send().await.unwrap().len(), 1, "each user sees only their own");
 
-    let mine = me.tokens().list().await.unwrap();
-    let err = alice.tokens().delete(mine[0].token_id.as_deref().unwrap()).await.unwrap_err();
+    let mine = me.tokens().list().send().await.unwrap();
+    let err = alice.tokens().delete(&mine[0].token_id).await.unwrap_err();
     assert!(err.is_not_found(), "another user's token does not exist for alice");
 }
 
@@ -116,21 +123,23 @@ async fn the_quota_is_per_user() {
 async fn update_masks_are_validated_as_the_service_documents() {
     let ws = LocalWorkspace::start().await.unwrap();
     let w = ws.client().unwrap();
-    let id = w.tokens().create(create("c", None)).await.unwrap().token_info.token_id.unwrap();
-    for (request, needle) in [
-        (update(Some("x"), None, "comment,owner"), "unknown field \"owner\""),
-        (update(Some("x"), None, "comment,expiry_time"), "expiry_time of a token cannot be updated"),
-        (update(Some("x"), None, "comment,scopes"), "names scopes but the token in the body does not set it"),
-        (update(Some("x"), None, "comment,"), "is malformed"),
-        (update(Some("x"), None, "comment, scopes"), "is malformed"),
+    let id = w.tokens().create().comment("c").send().await.unwrap().token_info.token_id;
+    // What the server refuses (sent raw: our client's typed masks refuse these before sending).
+    for (mask, needle) in [
+        ("comment,owner", "unknown field \"owner\""),
+        ("comment,expiry_time", "expiry_time of a token cannot be updated"),
+        ("comment,scopes", "names scopes but the token in the body does not set it"),
+        ("comment,", "is malformed"),
+        ("comment, scopes", "is malformed"),
     ] {
-        let err = w.tokens().update(&id, request).await.unwrap_err();
-        assert_eq!(err.error_code(), Some("INVALID_PARAMETER_VALUE"), "{err}");
-        assert!(err.message().contains(needle), "{needle}: {err}");
+        let body = json!({"token": {"comment": "x"}, "update_mask": mask});
+        let (status, answer) = raw(&ws, reqwest::Method::PATCH, &format!("/api/2.0/token/{id}"), body).await;
+        assert_eq!((status, answer["error_code"].as_str()), (400, Some("INVALID_PARAMETER_VALUE")), "{answer}");
+        assert!(answer["message"].as_str().unwrap().contains(needle), "{needle}: {answer}");
     }
-    let err = w.tokens().update("0000", update(Some("x"), None, "comment")).await.unwrap_err();
+    let err = w.tokens().update("0000").comment("x").send().await.unwrap_err();
     assert_eq!((err.error_code(), err.status(), err.is_not_found()), (Some("NOT_FOUND"), Some(404), true));
-    let err = w.tokens().delete("0000").await.unwrap_err();
+    let err = w.tokens().delete("0000").send().await.unwrap_err();
     assert_eq!((err.error_code(), err.is_not_found()), (Some("RESOURCE_DOES_NOT_EXIST"), true));
 }
 
@@ -139,7 +148,7 @@ async fn a_create_whose_answer_is_lost_mints_exactly_one_token() {
     let ws = LocalWorkspace::start().await.unwrap();
     let (w, _) = fast_client(&ws);
     ws.inject(Route::Create, [Fault::ResetAfterProcessing]);
-    let err = w.tokens().create(create("lost answer", None)).await.unwrap_err();
+    let err = w.tokens().create().comment("lost answer").send().await.unwrap_err();
     assert!(err.is_transport(), "{err:?}");
     assert_eq!(ws.counters(Route::Create).processed, 1);
     assert_eq!(ws.tokens().len(), 1, "no second token was minted by a retry");
@@ -150,21 +159,21 @@ async fn throttling_and_unavailability_are_retried_without_duplicate_work() {
     let ws = LocalWorkspace::start().await.unwrap();
     let (w, clock) = fast_client(&ws);
     ws.inject(Route::Create, [Fault::TooManyRequests { retry_after_seconds: 3 }, Fault::Unavailable]);
-    w.tokens().create(create("throttled", None)).await.unwrap();
+    w.tokens().create().comment("throttled").send().await.unwrap();
     let c = ws.counters(Route::Create);
     assert_eq!((c.received, c.faulted, c.processed), (3, 2, 1));
     assert_eq!(ws.tokens().len(), 1);
     assert_eq!(clock.sleeps()[0], Duration::from_secs(3), "Retry-After honoured");
 
     // Idempotent operations survive a reset before or after processing.
-    let id = ws.tokens()[0].token_id.clone().unwrap();
+    let id = ws.tokens()[0].token_id.clone();
     ws.inject(Route::Delete, [Fault::ResetAfterProcessing]);
     // The retry finds the token already revoked: since the first attempt may have done it, that is success.
-    w.tokens().delete(&id).await.unwrap();
+    w.tokens().delete(&id).send().await.unwrap();
     assert_eq!(ws.counters(Route::Delete).processed, 2);
     assert!(ws.tokens().is_empty());
     ws.inject(Route::List, [Fault::ResetBeforeProcessing, Fault::Delay(Duration::from_millis(10))]);
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     assert_eq!(ws.counters(Route::List).processed, 1);
 }
 
@@ -173,7 +182,7 @@ async fn an_html_error_from_a_proxy_keeps_its_status() {
     let ws = LocalWorkspace::start().await.unwrap();
     let (w, _) = fast_client(&ws);
     ws.inject(Route::List, [Fault::HtmlServerError]);
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert_eq!((err.status(), err.kind(), err.message()), (Some(500), ErrorKind::InternalError, "500 Internal Server Error"));
 }
 
@@ -185,7 +194,7 @@ async fn random_faults_are_reproducible_and_counted() {
         let (w, _) = fast_client(&ws);
         ws.inject_randomly(Route::List, Fault::Unavailable, 0.3, 40, 7);
         for _ in 0..20 {
-            w.tokens().list().await.unwrap();
+            w.tokens().list().send().await.unwrap();
         }
         let c = ws.counters(Route::List);
         assert_eq!(c.processed, 20, "every call succeeded exactly once");
@@ -209,21 +218,25 @@ async fn concurrent_clients_leave_a_consistent_server() {
             for i in 0..OPS {
                 match i % 4 {
                     0 => {
-                        let created = w.tokens().create(create(&format!("task {t} op {i}"), Some(3600))).await.unwrap();
-                        held = created.token_info.token_id;
+                        let created = w
+                            .tokens()
+                            .create()
+                            .comment(format!("task {t} op {i}"))
+                            .lifetime(Duration::from_secs(3600))
+                            .send()
+                            .await
+                            .unwrap();
+                        held = Some(created.token_info.token_id);
                     }
                     1 => {
                         let id = held.as_deref().unwrap();
-                        w.tokens()
-                            .update(id, update(Some(&format!("task {t} op {i} renamed")), Some(&["sql"]), "comment,scopes"))
-                            .await
-                            .unwrap();
+                        w.tokens().update(id).comment(format!("task {t} op {i} renamed")).scopes(["sql"]).send().await.unwrap();
                     }
                     2 => {
-                        let mine = w.tokens().list().await.unwrap();
-                        assert!(mine.iter().any(|x| x.token_id == held), "task {t} sees its token");
+                        let mine = w.tokens().list().send().await.unwrap();
+                        assert!(mine.iter().any(|x| Some(&x.token_id) == held.as_ref()), "task {t} sees its token");
                     }
-                    _ => w.tokens().delete(&held.take().unwrap()).await.unwrap(),
+                    _ => w.tokens().delete(held.take().unwrap()).send().await.unwrap(),
                 }
             }
             kept.extend(held);
@@ -234,7 +247,7 @@ async fn concurrent_clients_leave_a_consistent_server() {
     for task in tasks {
         expected.extend(task.await.unwrap());
     }
-    let mut on_server: Vec<String> = ws.tokens().into_iter().filter_map(|t| t.token_id).collect();
+    let mut on_server: Vec<String> = ws.tokens().into_iter().map(|t| t.token_id).collect();
     expected.sort();
     on_server.sort();
     assert_eq!(expected.len(), TASKS, "each task keeps the token of its last create");
@@ -246,11 +259,11 @@ async fn concurrent_clients_leave_a_consistent_server() {
 #[tokio::test]
 async fn instances_are_independent() {
     let (a, b) = (LocalWorkspace::start().await.unwrap(), LocalWorkspace::start().await.unwrap());
-    a.client().unwrap().tokens().create(create("in a", None)).await.unwrap();
+    a.client().unwrap().tokens().create().comment("in a").send().await.unwrap();
     assert_eq!((a.tokens().len(), b.tokens().len()), (1, 0));
     assert_ne!(a.url(), b.url());
     let url = b.url();
     b.stop().await;
     let gone = WorkspaceClient::builder().host(url).token("t").retry_policy(RetryPolicy::disabled()).build().unwrap();
-    assert!(gone.tokens().list().await.unwrap_err().is_transport(), "a stopped workspace no longer answers");
+    assert!(gone.tokens().list().send().await.unwrap_err().is_transport(), "a stopped workspace no longer answers");
 }

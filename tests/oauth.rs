@@ -55,7 +55,7 @@ async fn fifty_concurrent_calls_with_a_cold_cache_make_one_token_request() {
     let w = client(&server, &clock);
     let calls = (0..50).map(|_| {
         let w = w.clone();
-        async move { w.tokens().list().await.unwrap() }
+        async move { w.tokens().list().send().await.unwrap() }
     });
     futures::future::join_all(calls).await;
     assert_eq!(count(&server, "/oidc/.well-known/oauth-authorization-server").await, 1);
@@ -78,12 +78,12 @@ async fn a_token_is_refreshed_40_seconds_before_it_expires() {
     let server = workspace(200, 3600).await;
     let clock = common::FakeClock::default();
     let w = client(&server, &clock);
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     clock.advance(Duration::from_secs(3600 - 41));
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     assert_eq!(count(&server, "/oidc/v1/token").await, 1, "still fresh 41 s before expiry");
     clock.advance(Duration::from_secs(2));
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     assert_eq!(count(&server, "/oidc/v1/token").await, 2, "refreshed 39 s before expiry, not later");
     assert_eq!(count(&server, "/oidc/.well-known/oauth-authorization-server").await, 1, "discovery is cached");
 }
@@ -105,7 +105,7 @@ async fn a_token_endpoint_failure_is_a_clear_auth_error() {
         .mount(&server)
         .await;
     let w = client(&server, &common::FakeClock::default());
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     let text = err.to_string();
     assert!(text.contains("refused client sp-client-id (HTTP 401): invalid_client: Client authentication failed"), "{text}");
@@ -118,7 +118,7 @@ async fn discovery_without_a_token_endpoint_is_an_auth_error() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(404)).mount(&server).await;
     let w = client(&server, &common::FakeClock::default());
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert!(err.to_string().contains("token endpoint discovery at"), "{err}");
 }
@@ -128,7 +128,7 @@ async fn a_revoked_token_is_replayed_once_then_the_error_is_returned() {
     let server = workspace(401, 3600).await;
     let clock = common::FakeClock::default();
     let w = client(&server, &clock);
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert!(err.is_unauthenticated(), "{err:?}");
     assert_eq!(count(&server, "/api/2.0/token/list").await, 2, "one replay, not a loop");
     assert_eq!(count(&server, "/oidc/v1/token").await, 2, "the replay used a fresh token");
@@ -144,7 +144,7 @@ async fn the_client_secret_never_goes_to_a_remote_plain_http_endpoint() {
         .mount(&server)
         .await;
     let w = client(&server, &common::FakeClock::default());
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert!(err.to_string().contains("refusing to send the client secret to http://login.example.com"), "{err}");
 }
@@ -158,7 +158,7 @@ async fn the_401_replay_is_part_of_authentication_not_of_retrying() {
         .retry_policy(RetryPolicy::disabled())
         .build()
         .unwrap();
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert!(err.is_unauthenticated());
     assert_eq!(count(&server, "/api/2.0/token/list").await, 2, "one replay even with retries disabled");
 }
@@ -168,8 +168,8 @@ async fn an_absurd_expires_in_is_clamped_not_a_panic() {
     let server = workspace(200, u64::MAX / 2).await;
     let clock = common::FakeClock::default();
     let w = client(&server, &clock);
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     clock.advance(Duration::from_secs(24 * 3600));
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     assert_eq!(count(&server, "/oidc/v1/token").await, 2, "refreshed after at most a day");
 }

@@ -5,7 +5,6 @@ mod common;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use databricks_tokens::types::CreateTokenRequest;
 use databricks_tokens::{ErrorKind, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::method;
@@ -23,7 +22,7 @@ async fn flaky(status: ResponseTemplate, times: u64) -> MockServer {
     Mock::given(method("GET")).respond_with(status.clone()).up_to_n_times(times).with_priority(1).mount(&server).await;
     Mock::given(method("POST")).respond_with(status).up_to_n_times(times).with_priority(1).mount(&server).await;
     Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_info": {}, "token_value": "dapi-created"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_info": {"token_id": "t1"}, "token_value": "dapi-created"})))
         .with_priority(2)
         .mount(&server)
         .await;
@@ -34,7 +33,7 @@ async fn flaky(status: ResponseTemplate, times: u64) -> MockServer {
 async fn unavailable_twice_then_ok_is_retried_with_bounded_backoff() {
     let server = flaky(ResponseTemplate::new(503), 2).await;
     let (w, clock) = client(&server.uri(), RetryPolicy::default());
-    assert!(w.tokens().list().await.unwrap().is_empty());
+    assert!(w.tokens().list().send().await.unwrap().is_empty());
     assert_eq!(requests(&server).await, 3);
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 2);
@@ -45,7 +44,7 @@ async fn unavailable_twice_then_ok_is_retried_with_bounded_backoff() {
 async fn create_is_retried_after_429_honouring_retry_after() {
     let server = flaky(ResponseTemplate::new(429).insert_header("retry-after", "2"), 1).await;
     let (w, clock) = client(&server.uri(), RetryPolicy::default());
-    w.tokens().create(CreateTokenRequest::default()).await.unwrap();
+    w.tokens().create().send().await.unwrap();
     assert_eq!(requests(&server).await, 2);
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(2)]);
 }
@@ -55,7 +54,7 @@ async fn retry_after_as_an_http_date() {
     let when = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(6));
     let server = flaky(ResponseTemplate::new(503).insert_header("retry-after", when.as_str()), 1).await;
     let (w, clock) = client(&server.uri(), RetryPolicy::default());
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     let slept = clock.sleeps()[0];
     assert!(slept >= Duration::from_secs(4) && slept <= Duration::from_secs(6), "{slept:?}");
 }
@@ -65,7 +64,7 @@ async fn retry_after_is_bounded() {
     let server = flaky(ResponseTemplate::new(429).insert_header("retry-after", "86400"), 1).await;
     let policy = RetryPolicy::default().with_max_retry_after(Duration::from_secs(30));
     let (w, clock) = client(&server.uri(), policy);
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(30)]);
 }
 
@@ -75,7 +74,7 @@ async fn the_time_budget_ends_the_retries_with_the_last_cause() {
         flaky(ResponseTemplate::new(503).set_body_string(r#"{"error_code":"TEMPORARILY_UNAVAILABLE","message":"busy"}"#), u64::MAX).await;
     let policy = RetryPolicy::default().with_timeout(Duration::from_secs(20));
     let (w, clock) = client(&server.uri(), policy);
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     let sent = requests(&server).await;
     assert!(sent > 2, "{sent}");
     assert_eq!(err.attempts() as usize, sent);
@@ -96,12 +95,12 @@ async fn the_time_budget_ends_the_retries_with_the_last_cause() {
 async fn max_attempts_and_disabled_policies() {
     let server = flaky(ResponseTemplate::new(503), u64::MAX).await;
     let (w, _) = client(&server.uri(), RetryPolicy::default().with_max_attempts(3));
-    assert_eq!(w.tokens().list().await.unwrap_err().attempts(), 3);
+    assert_eq!(w.tokens().list().send().await.unwrap_err().attempts(), 3);
     assert_eq!(requests(&server).await, 3);
 
     let server = flaky(ResponseTemplate::new(503), u64::MAX).await;
     let (w, clock) = client(&server.uri(), RetryPolicy::disabled());
-    assert_eq!(w.tokens().list().await.unwrap_err().attempts(), 1);
+    assert_eq!(w.tokens().list().send().await.unwrap_err().attempts(), 1);
     assert_eq!(requests(&server).await, 1);
     assert!(clock.sleeps().is_empty());
 }
@@ -111,7 +110,7 @@ async fn errors_that_are_not_transient_are_not_retried() {
     for status in [400, 401, 403, 404, 409, 500, 502] {
         let server = flaky(ResponseTemplate::new(status), u64::MAX).await;
         let (w, _) = client(&server.uri(), RetryPolicy::default());
-        let err = w.tokens().list().await.unwrap_err();
+        let err = w.tokens().list().send().await.unwrap_err();
         assert_eq!((err.status(), requests(&server).await), (Some(status), 1));
     }
 }
@@ -120,7 +119,7 @@ async fn errors_that_are_not_transient_are_not_retried() {
 async fn a_create_whose_connection_drops_after_sending_is_never_repeated() {
     let (uri, processed) = drop_after_request_server().await;
     let (w, clock) = client(&uri, RetryPolicy::default());
-    let err = w.tokens().create(CreateTokenRequest { comment: Some("once".into()), ..Default::default() }).await.unwrap_err();
+    let err = w.tokens().create().comment("once").send().await.unwrap_err();
     assert_eq!(processed.load(Ordering::SeqCst), 1, "a second create could mint a second token");
     assert_eq!(err.attempts(), 1);
     assert!(err.is_transport(), "{err:?}");
@@ -131,11 +130,11 @@ async fn a_create_whose_connection_drops_after_sending_is_never_repeated() {
 async fn idempotent_operations_are_retried_after_a_dropped_connection() {
     let (uri, processed) = drop_after_request_server().await;
     let (w, _) = client(&uri, RetryPolicy::default().with_max_attempts(3));
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert_eq!(processed.load(Ordering::SeqCst), 3);
     assert_eq!(err.attempts(), 3);
 
-    let err = w.tokens().delete("abc").await.unwrap_err();
+    let err = w.tokens().delete("abc").send().await.unwrap_err();
     assert_eq!(processed.load(Ordering::SeqCst), 6);
     assert_eq!(err.attempts(), 3);
 }
@@ -145,14 +144,14 @@ async fn the_caller_can_declare_create_idempotent() {
     let (uri, processed) = drop_after_request_server().await;
     let policy = RetryPolicy::default().with_max_attempts(2).with_idempotent("create_token", true);
     let (w, _) = client(&uri, policy);
-    w.tokens().create(CreateTokenRequest::default()).await.unwrap_err();
+    w.tokens().create().send().await.unwrap_err();
     assert_eq!(processed.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
 async fn a_refused_connection_is_retried_even_for_create() {
     let (w, clock) = client(&refused_address(), RetryPolicy::default().with_max_attempts(3));
-    let err = w.tokens().create(CreateTokenRequest::default()).await.unwrap_err();
+    let err = w.tokens().create().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport);
     assert_eq!(err.attempts(), 3);
     assert_eq!(clock.sleeps().len(), 2);
@@ -168,13 +167,13 @@ async fn each_attempt_has_its_own_timeout() {
         .await;
     let policy = RetryPolicy::default().with_attempt_timeout(Duration::from_millis(100)).with_max_attempts(2);
     let (w, _) = client(&server.uri(), policy.clone());
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(err.attempts(), 2);
 
     // A create that timed out may have been processed: it is not repeated.
     let (w, _) = client(&server.uri(), policy);
-    let err = w.tokens().create(CreateTokenRequest::default()).await.unwrap_err();
+    let err = w.tokens().create().send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(err.attempts(), 1);
 }
@@ -188,6 +187,6 @@ async fn absurd_durations_in_a_policy_do_not_panic() {
         .with_max_retry_after(Duration::MAX)
         .with_backoff(Duration::MAX, Duration::MAX);
     let (w, clock) = client(&server.uri(), policy);
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(1); 2]);
 }

@@ -8,7 +8,6 @@ use common::Capture;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use databricks_tokens::types::{CreateTokenRequest, PublicTokenInfo, UpdateTokenRequest};
 use databricks_tokens::{RetryPolicy, WorkspaceClient};
 use serde_json::json;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -72,15 +71,14 @@ async fn no_secret_in_logs_debug_or_errors() {
     shown.push(format!("{w:?}"));
     shown.push(format!("{:?}", w.tokens()));
 
-    let created = w.tokens().create(CreateTokenRequest { comment: Some("ci".into()), ..Default::default() }).await.unwrap();
+    let created = w.tokens().create().comment("ci").send().await.unwrap();
     assert_eq!(created.token_value.expose(), TOKEN_VALUE, "the secret is there for whoever asks explicitly");
     shown.push(format!("{created:?} {created:#?}"));
     shown.push(format!("{}", created.token_value));
-    shown.push(format!("{:?}", w.tokens().list().await.unwrap()));
-    let token = PublicTokenInfo { comment: Some("renamed".into()), ..Default::default() };
-    w.tokens().update("t1", UpdateTokenRequest { token, update_mask: "comment".into() }).await.unwrap();
+    shown.push(format!("{:?}", w.tokens().list().send().await.unwrap()));
+    w.tokens().update("t1").comment("renamed").send().await.unwrap();
 
-    let unauthenticated = w.tokens().delete("t1").await.unwrap_err();
+    let unauthenticated = w.tokens().delete("t1").send().await.unwrap_err();
     assert!(unauthenticated.is_unauthenticated());
     let refused = WorkspaceClient::builder()
         .host(common::refused_address())
@@ -88,7 +86,7 @@ async fn no_secret_in_logs_debug_or_errors() {
         .retry_policy(RetryPolicy::default().with_max_attempts(2).with_backoff(Duration::ZERO, Duration::ZERO))
         .build()
         .unwrap();
-    let transport = refused.tokens().list().await.unwrap_err();
+    let transport = refused.tokens().list().send().await.unwrap_err();
     let invalid = WorkspaceClient::builder().host("http://remote.example.com").token(common::TOKEN).build().unwrap_err();
     for err in [&unauthenticated, &transport, &invalid] {
         shown.push(format!("{err} | {err:?} | {:?}", std::error::Error::source(err).map(|s| s.to_string())));
@@ -135,7 +133,7 @@ async fn no_oauth_secret_in_logs_debug_or_errors() {
         .build()
         .unwrap();
     let w = WorkspaceClient::from_config(&config).unwrap();
-    let err = w.tokens().list().await.unwrap_err();
+    let err = w.tokens().list().send().await.unwrap_err();
     assert!(err.is_unauthenticated());
     let shown = format!("{config:?} {w:?} {err} {err:?}");
     let logged = logs.text();
@@ -215,7 +213,7 @@ async fn no_secret_of_any_provider_in_logs_debug_or_errors() {
         };
         let w = WorkspaceClient::builder().config(&config).retry_policy(RetryPolicy::disabled()).build().unwrap();
         auth_types.push(w.auth_type().to_owned());
-        let err = w.tokens().list().await.unwrap_err();
+        let err = w.tokens().list().send().await.unwrap_err();
         shown.push(format!("{config:?} {w:?} {err} {err:?} {:?}", std::error::Error::source(&err).map(|s| s.to_string())));
     }
     assert_eq!(auth_types, ["basic", "databricks-cli", "databricks-cli", "metadata-service", "github-oidc", "env-oidc", "file-oidc"]);

@@ -20,8 +20,8 @@ async fn user_agent_names_the_product_and_workspace_id_is_sent_when_configured()
     let server = ok_server().await;
     let w =
         WorkspaceClient::builder().host(server.uri()).token("t").product("janitor", "2.1.0").workspace_id("1234567890").build().unwrap();
-    w.tokens().list().await.unwrap();
-    w.tokens().delete("x").await.unwrap();
+    w.tokens().list().send().await.unwrap();
+    w.tokens().delete("x").send().await.unwrap();
     for r in server.received_requests().await.unwrap() {
         let ua = r.headers.get("user-agent").unwrap().to_str().unwrap();
         let parts: Vec<&str> = ua.split(' ').collect();
@@ -60,7 +60,7 @@ async fn the_rate_limit_is_shared_by_clones() {
     };
     let calls = (0..12).map(|_| {
         let w = w.clone();
-        async move { w.tokens().list().await.unwrap() }
+        async move { w.tokens().list().send().await.unwrap() }
     });
     futures::future::join_all(calls).await;
     // 12 calls at 4/s with a burst of 4: the last 8 wait 0.25 s each in turn.

@@ -26,7 +26,7 @@ async fn each_call_has_a_span_with_operation_status_and_attempts() {
     Mock::given(any()).respond_with(ResponseTemplate::new(503)).up_to_n_times(1).with_priority(1).mount(&server).await;
     Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).with_priority(2).mount(&server).await;
     let (w, _) = common::client(&server.uri(), RetryPolicy::default());
-    w.tokens().list().await.unwrap();
+    w.tokens().list().send().await.unwrap();
 
     let out = capture.text();
     let line = out.lines().find(|l| l.contains("close")).unwrap_or_else(|| panic!("no span closed: {out}"));

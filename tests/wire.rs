@@ -2,7 +2,7 @@
 
 mod common;
 
-use databricks_tokens::types::{AutoscopeState, CreateTokenRequest, PublicTokenInfo, ScopeList, UpdateTokenRequest};
+use databricks_tokens::types::AutoscopeState;
 use databricks_tokens::{ErrorKind, RetryPolicy};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -45,7 +45,7 @@ async fn create_sends_the_python_sdk_shape_and_decodes_int64_strings() {
         .mount(&server)
         .await;
     let (w, _) = client(&server.uri(), RetryPolicy::disabled());
-    let created = w.tokens().create(CreateTokenRequest { comment: Some("x".into()), ..Default::default() }).await.unwrap();
+    let created = w.tokens().create().comment("x").send().await.unwrap();
 
     let r = only_request(&server).await;
     assert_eq!(r.url.path(), "/api/2.0/token/create");
@@ -54,7 +54,7 @@ async fn create_sends_the_python_sdk_shape_and_decodes_int64_strings() {
     assert_common_headers(&r, true);
 
     let info = created.token_info;
-    assert_eq!(info.token_id.as_deref(), Some("abc"));
+    assert_eq!(info.token_id, "abc");
     assert_eq!(info.creation_time.map(i64::from), Some(1_700_000_000_000));
     assert_eq!(info.expiry_time.map(i64::from), Some(1_700_000_300_000));
     assert_eq!(info.autoscope_state, Some(AutoscopeState::Running));
@@ -70,14 +70,17 @@ async fn create_with_every_field() {
         .mount(&server)
         .await;
     let (w, _) = client(&server.uri(), RetryPolicy::disabled());
-    let request = CreateTokenRequest {
-        comment: Some("ci".into()),
-        lifetime_seconds: Some(300.into()),
-        scopes: Some(["sql", "unity-catalog"].into_iter().collect()),
-        autoscope_enabled: Some(true),
-    };
-    let created = w.tokens().create(request).await.unwrap();
-    assert_eq!((created.token_info.token_id.as_deref(), created.token_value.expose()), (Some("t1"), "dapi-v"));
+    let created = w
+        .tokens()
+        .create()
+        .comment("ci")
+        .lifetime(std::time::Duration::from_secs(300))
+        .scopes(["sql", "unity-catalog"])
+        .autoscope(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((created.token_id(), created.token_value().expose()), ("t1", "dapi-v"));
     let body: Value = serde_json::from_slice(&only_request(&server).await.body).unwrap();
     assert_eq!(body, json!({"comment": "ci", "lifetime_seconds": 300, "scopes": ["sql", "unity-catalog"], "autoscope_enabled": true}));
 }
@@ -91,7 +94,7 @@ async fn delete_sends_the_token_id() {
         .mount(&server)
         .await;
     let (w, _) = client(&server.uri(), RetryPolicy::disabled());
-    w.tokens().delete("nope").await.unwrap();
+    w.tokens().delete("nope").send().await.unwrap();
     let r = only_request(&server).await;
     assert_eq!(std::str::from_utf8(&r.body).unwrap(), r#"{"token_id":"nope"}"#);
     assert_common_headers(&r, true);
@@ -113,7 +116,7 @@ async fn list_is_a_bare_get_and_decodes_what_databricks_really_sends() {
         .mount(&server)
         .await;
     let (w, _) = client(&server.uri(), RetryPolicy::disabled());
-    let tokens = w.tokens().list().await.unwrap();
+    let tokens = w.tokens().list().send().await.unwrap();
 
     let r = only_request(&server).await;
     assert_eq!(r.method.as_str(), "GET");
@@ -135,7 +138,7 @@ async fn list_without_token_infos_is_empty() {
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&server).await;
     let (w, _) = client(&server.uri(), RetryPolicy::disabled());
-    assert!(w.tokens().list().await.unwrap().is_empty());
+    assert!(w.tokens().list().send().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -147,10 +150,12 @@ async fn update_sends_token_and_mask() {
         .mount(&server)
         .await;
     let (w, _) = client(&server.uri(), RetryPolicy::disabled());
-    let token = PublicTokenInfo { comment: Some("new".into()), scopes: Some(["a", "b"].into_iter().collect()), ..Default::default() };
-    w.tokens().update("abc", UpdateTokenRequest { token, update_mask: "comment,scopes".into() }).await.unwrap();
+    w.tokens().update("abc").comment("new").scopes(["a", "b"]).send().await.unwrap();
     let r = only_request(&server).await;
-    assert_eq!(std::str::from_utf8(&r.body).unwrap(), r#"{"token":{"comment":"new","scopes":["a","b"]},"update_mask":"comment,scopes"}"#);
+    assert_eq!(
+        std::str::from_utf8(&r.body).unwrap(),
+        r#"{"token":{"comment":"new","scopes":["a","b"],"token_id":"abc"},"update_mask":"comment,scopes"}"#
+    );
     assert_common_headers(&r, true);
 }
 
@@ -159,10 +164,9 @@ async fn update_can_clear_scopes() {
     let server = MockServer::start().await;
     Mock::given(method("PATCH")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&server).await;
     let (w, _) = client(&server.uri(), RetryPolicy::disabled());
-    let token = PublicTokenInfo { scopes: Some(ScopeList::default()), ..Default::default() };
-    w.tokens().update("abc", UpdateTokenRequest { token, update_mask: "scopes".into() }).await.unwrap();
+    w.tokens().update("abc").clear_scopes().send().await.unwrap();
     let body: Value = serde_json::from_slice(&only_request(&server).await.body).unwrap();
-    assert_eq!(body, json!({"token": {"scopes": []}, "update_mask": "scopes"}));
+    assert_eq!(body, json!({"token": {"token_id": "abc", "scopes": []}, "update_mask": "scopes"}));
 }
 
 #[tokio::test]
@@ -170,8 +174,7 @@ async fn update_path_parameter_is_percent_encoded() {
     let server = MockServer::start().await;
     Mock::given(method("PATCH")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&server).await;
     let (w, _) = client(&server.uri(), RetryPolicy::disabled());
-    let token = PublicTokenInfo { comment: Some("c".into()), ..Default::default() };
-    w.tokens().update("a/b c", UpdateTokenRequest { token, update_mask: "comment".into() }).await.unwrap();
+    w.tokens().update("a/b c").comment("c").send().await.unwrap();
     assert_eq!(only_request(&server).await.url.path(), "/api/2.0/token/a%2Fb%20c");
 }
 
@@ -179,10 +182,9 @@ async fn update_path_parameter_is_percent_encoded() {
 async fn update_with_an_empty_mask_is_refused_before_sending() {
     let server = MockServer::start().await;
     let (w, _) = client(&server.uri(), RetryPolicy::disabled());
-    let err =
-        w.tokens().update("abc", UpdateTokenRequest { token: PublicTokenInfo::default(), update_mask: String::new() }).await.unwrap_err();
+    let err = w.tokens().update("abc").send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidRequest);
-    assert!(err.to_string().contains("update_mask is empty"), "{err}");
+    assert!(err.to_string().contains("nothing to update"), "{err}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -244,7 +246,7 @@ async fn every_error_body_reaches_the_error_layer_with_its_status() {
             .mount(&server)
             .await;
         let (w, _) = client(&server.uri(), RetryPolicy::disabled());
-        let err = w.tokens().delete("abc").await.unwrap_err();
+        let err = w.tokens().delete("abc").send().await.unwrap_err();
         assert_eq!(err.status(), Some(case.status), "{}", case.name);
         assert_eq!(err.kind(), case.kind, "{}", case.name);
         assert_eq!(err.error_code(), case.code, "{}", case.name);
@@ -262,7 +264,7 @@ async fn a_success_body_that_does_not_decode_is_a_decode_error_without_the_body(
         .mount(&server)
         .await;
     let (w, _) = client(&server.uri(), RetryPolicy::disabled());
-    let err = w.tokens().create(CreateTokenRequest::default()).await.unwrap_err();
+    let err = w.tokens().create().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
     assert!(!format!("{err} {err:?}").contains("dapi-leaked"), "{err:?}");
 }

@@ -12,6 +12,19 @@
 //! - **`ScopeList` becomes `crate::wire::ScopeList`**, so that an empty list under an update mask is sent
 //!   as `[]` instead of being dropped.
 //! - **`TokenValue` becomes `crate::secret::SecretString`**, which never prints the secret.
+//! - **Every generated struct is `#[non_exhaustive]`** with `new()` (when it has a default) and a
+//!   `set_<field>` setter per field, so that a field the spec adds later is not a breaking change for
+//!   users; typify's `builder()` functions stay crate-private.
+//! - **Successful responses are decoded by `crate::decode::response`** (strict and bounded) instead of
+//!   progenitor's `ResponseValue::from_response`.
+//!
+//! It also emits, from the spec, the tables the hand-written crate reads instead of re-typing spec facts:
+//! - `operations`: per operation its id, method, path template, whether it may be repeated after a
+//!   request may have reached the server (`x-databricks-idempotent`), whether "not found" after such an
+//!   attempt means it was done (`x-databricks-not-found-means-done`), and whether it is paginated
+//!   (a `page_token` parameter and a `next_page_token` response field), as `crate::operation::Operation`;
+//! - `schema::<type>::{FIELDS, WRITABLE, OBJECTS, REQUIRED}` per object schema;
+//! - `schema::SECRET_FIELDS`: the JSON keys whose schema is `format: password` (secrets).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -84,6 +97,8 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
 
     let tokens = Generator::new(&settings).generate_tokens(&spec).map_err(|e| CodegenError::Progenitor(e.to_string()))?;
     let tables = field_tables(&spec);
+    let secrets = secret_fields(&spec);
+    let operations = operation_table(&spec);
     let tokens = quote::quote! {
         #tokens
         #[doc = "Field names of the spec's object schemas, and which of them a client may write."]
@@ -91,9 +106,13 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
         #[doc = "Derived from the spec: a field is writable unless it, or the schema it refers to, is `readOnly`."]
         pub mod schema {
             #(#tables)*
+            #[doc = "The JSON keys whose schema is a secret (`format: password`), at any depth."]
+            pub const SECRET_FIELDS: &[&str] = &[#(#secrets),*];
         }
+        #operations
     };
-    let file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
+    let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
+    curate_types(&mut file);
     Ok(format!("{HEADER}{}", route_decoding(&prettyplease::unparse(&file))))
 }
 
@@ -101,6 +120,237 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
 /// (`crate::decode::response`) instead of progenitor's `ResponseValue::from_response`.
 fn route_decoding(code: &str) -> String {
     code.replace("ResponseValue::from_response(response).await", "crate::decode::response(response).await")
+}
+
+/// `#[non_exhaustive]`, `new()` and `set_<field>` setters on every struct of the `types` module; typify's
+/// `builder()` functions made crate-private.
+fn curate_types(file: &mut syn::File) {
+    let Some(types) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+        _ => None,
+    }) else {
+        return;
+    };
+    let mut setters = Vec::new();
+    for item in types.1.iter_mut() {
+        match item {
+            syn::Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)) => {
+                s.attrs.push(syn::parse_quote!(#[non_exhaustive]));
+                setters.push(struct_setters(s));
+            }
+            syn::Item::Impl(imp) => {
+                for inner in imp.items.iter_mut() {
+                    if let syn::ImplItem::Fn(f) = inner
+                        && f.sig.ident == "builder"
+                    {
+                        f.vis = syn::parse_quote!(pub(crate));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    types.1.extend(setters);
+}
+
+/// `impl S { new(); set_<field>(..) }` for one generated struct.
+fn struct_setters(s: &syn::ItemStruct) -> syn::Item {
+    let name = &s.ident;
+    let has_default = s.attrs.iter().any(|a| a.path().is_ident("derive") && a.meta.to_token_stream_string().contains("Default"));
+    let new = if has_default {
+        let doc = format!("An empty `{name}`; set its fields with the `set_*` methods.");
+        quote::quote! {
+            #[doc = #doc]
+            pub fn new() -> Self {
+                Self::default()
+            }
+        }
+    } else {
+        // The required fields are the arguments; the optional ones (and those with a serde default) start empty.
+        let has_serde_default =
+            |f: &syn::Field| f.attrs.iter().any(|a| a.path().is_ident("serde") && a.meta.to_token_stream_string().contains("default"));
+        let is_required = |f: &syn::Field| option_inner(&f.ty).is_none() && !has_serde_default(f);
+        let required: Vec<_> = s.fields.iter().filter(|f| is_required(f)).collect();
+        let args = required.iter().map(|f| {
+            let (ident, ty) = (&f.ident, &f.ty);
+            quote::quote! { #ident: impl ::std::convert::Into<#ty> }
+        });
+        let inits = s.fields.iter().map(|f| {
+            let ident = &f.ident;
+            if is_required(f) {
+                quote::quote! { #ident: #ident.into() }
+            } else {
+                quote::quote! { #ident: ::std::default::Default::default() }
+            }
+        });
+        let names: Vec<String> = required.iter().filter_map(|f| f.ident.as_ref()).map(|i| format!("`{i}`")).collect();
+        let doc = format!("A `{name}` with its required fields ({}); set the others with the `set_*` methods.", names.join(", "));
+        quote::quote! {
+            #[doc = #doc]
+            pub fn new(#(#args),*) -> Self {
+                Self { #(#inits),* }
+            }
+        }
+    };
+    let setters = s.fields.iter().filter_map(|field| {
+        let ident = field.ident.as_ref()?;
+        let json_name = ident.to_string().trim_start_matches("r#").to_owned();
+        let setter = quote::format_ident!("set_{}", json_name);
+        let doc = format!("Sets `{json_name}`.");
+        Some(match option_inner(&field.ty) {
+            Some(inner) => quote::quote! {
+                #[doc = #doc]
+                pub fn #setter(mut self, value: impl ::std::convert::Into<#inner>) -> Self {
+                    self.#ident = ::std::option::Option::Some(value.into());
+                    self
+                }
+            },
+            None => {
+                let ty = &field.ty;
+                quote::quote! {
+                    #[doc = #doc]
+                    pub fn #setter(mut self, value: impl ::std::convert::Into<#ty>) -> Self {
+                        self.#ident = value.into();
+                        self
+                    }
+                }
+            }
+        })
+    });
+    syn::parse_quote! {
+        impl #name {
+            #new
+            #(#setters)*
+        }
+    }
+}
+
+/// `T` of an `Option<T>` (however the path to `Option` is spelled).
+fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    match args.args.first()? {
+        syn::GenericArgument::Type(inner) => Some(inner),
+        _ => None,
+    }
+}
+
+/// Renders a derive attribute's tokens to look for a derived trait by name.
+trait ToTokenString {
+    fn to_token_stream_string(&self) -> String;
+}
+
+impl ToTokenString for syn::Meta {
+    fn to_token_stream_string(&self) -> String {
+        quote::ToTokens::to_token_stream(self).to_string()
+    }
+}
+
+/// The operation table: one `crate::operation::Operation` per operation, by its id in upper case, and
+/// `ALL`.
+fn operation_table(spec: &openapiv3::OpenAPI) -> proc_macro2::TokenStream {
+    let flag = |op: &openapiv3::Operation, name: &str| op.extensions.get(name).and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let mut constants = Vec::new();
+    let mut names = Vec::new();
+    for (path, item) in &spec.paths.paths {
+        let openapiv3::ReferenceOr::Item(item) = item else { continue };
+        for (method, op) in item.iter() {
+            let Some(id) = op.operation_id.as_deref() else { continue };
+            let method = method.to_ascii_uppercase();
+            let idempotent = flag(op, "x-databricks-idempotent");
+            let not_found_means_done = flag(op, "x-databricks-not-found-means-done");
+            let paginated = is_paginated(spec, op);
+            let name = quote::format_ident!("{}", id.to_ascii_uppercase());
+            let doc = format!("`{method} {path}`");
+            constants.push(quote::quote! {
+                #[doc = #doc]
+                pub const #name: crate::operation::Operation = crate::operation::Operation {
+                    id: #id,
+                    method: #method,
+                    path: #path,
+                    idempotent: #idempotent,
+                    not_found_means_done: #not_found_means_done,
+                    paginated: #paginated,
+                };
+            });
+            names.push(name);
+        }
+    }
+    quote::quote! {
+        #[doc = "Every operation of the spec, with the facts the pipeline and the local workspace read."]
+        pub mod operations {
+            #(#constants)*
+            #[doc = "Every operation, in spec order."]
+            pub const ALL: &[crate::operation::Operation] = &[#(#names),*];
+        }
+    }
+}
+
+/// A `page_token` query parameter and a `next_page_token` field in the 2xx response's schema.
+fn is_paginated(spec: &openapiv3::OpenAPI, op: &openapiv3::Operation) -> bool {
+    let has_param = op.parameters.iter().any(|p| match p {
+        openapiv3::ReferenceOr::Item(p) => p.parameter_data_ref().name == "page_token",
+        openapiv3::ReferenceOr::Reference { .. } => false,
+    });
+    let response_schema = op.responses.responses.iter().find_map(|(status, r)| {
+        let success = matches!(status, openapiv3::StatusCode::Code(c) if (200..300).contains(c));
+        let openapiv3::ReferenceOr::Item(r) = r else { return None };
+        success.then(|| r.content.get("application/json")?.schema.clone()).flatten()
+    });
+    let has_next = response_schema.and_then(|s| resolve_schema(spec, &s)).is_some_and(|s| match &s.schema_kind {
+        openapiv3::SchemaKind::Type(openapiv3::Type::Object(o)) => o.properties.contains_key("next_page_token"),
+        _ => false,
+    });
+    has_param && has_next
+}
+
+fn resolve_schema(spec: &openapiv3::OpenAPI, schema: &openapiv3::ReferenceOr<openapiv3::Schema>) -> Option<openapiv3::Schema> {
+    match schema {
+        openapiv3::ReferenceOr::Item(s) => Some(s.clone()),
+        openapiv3::ReferenceOr::Reference { reference } => {
+            let name = reference.strip_prefix("#/components/schemas/")?;
+            spec.components.as_ref()?.schemas.get(name)?.as_item().cloned()
+        }
+    }
+}
+
+/// The property names, in any object schema, whose schema is a string of `format: password`.
+fn secret_fields(spec: &openapiv3::OpenAPI) -> Vec<String> {
+    use openapiv3::{ReferenceOr, SchemaKind, Type};
+    let Some(components) = &spec.components else { return Vec::new() };
+    let is_secret = |schema: &ReferenceOr<Box<openapiv3::Schema>>| {
+        let resolved = match schema {
+            ReferenceOr::Item(s) => Some((**s).clone()),
+            ReferenceOr::Reference { reference } => reference
+                .strip_prefix("#/components/schemas/")
+                .and_then(|n| components.schemas.get(n))
+                .and_then(ReferenceOr::as_item)
+                .cloned(),
+        };
+        resolved.is_some_and(|s| match &s.schema_kind {
+            SchemaKind::Type(Type::String(t)) => {
+                matches!(&t.format, openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Password))
+            }
+            _ => false,
+        })
+    };
+    let mut names: Vec<String> = components
+        .schemas
+        .values()
+        .filter_map(ReferenceOr::as_item)
+        .filter_map(|s| match &s.schema_kind {
+            SchemaKind::Type(Type::Object(o)) => Some(o),
+            _ => None,
+        })
+        .flat_map(|o| o.properties.iter().filter(|(_, s)| is_secret(s)).map(|(k, _)| k.clone()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Removes every non-2xx response (and `default`) so that errors reach the hand-written layer raw.
@@ -158,6 +408,7 @@ fn field_tables(spec: &openapiv3::OpenAPI) -> Vec<proc_macro2::TokenStream> {
             let fields: Vec<&str> = object.properties.keys().map(String::as_str).collect();
             let writable: Vec<&str> = object.properties.iter().filter(|(_, s)| !read_only(s)).map(|(k, _)| k.as_str()).collect();
             let objects: Vec<&str> = object.properties.iter().filter(|(_, s)| is_object(s)).map(|(k, _)| k.as_str()).collect();
+            let required: Vec<&str> = object.required.iter().map(String::as_str).collect();
             let module = quote::format_ident!("{}", snake_case(name));
             let doc = format!("Fields of `{name}`.");
             Some(quote::quote! {
@@ -169,6 +420,8 @@ fn field_tables(spec: &openapiv3::OpenAPI) -> Vec<proc_macro2::TokenStream> {
                     pub const WRITABLE: &[&str] = &[#(#writable),*];
                     #[doc = "The fields that are objects: the only ones a nested path (`a.b`) may enter."]
                     pub const OBJECTS: &[&str] = &[#(#objects),*];
+                    #[doc = "The fields the spec marks required."]
+                    pub const REQUIRED: &[&str] = &[#(#required),*];
                 }
             })
         })

@@ -6,11 +6,10 @@
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use databricks_tokens::local::LocalWorkspace;
-//! use databricks_tokens::types::CreateTokenRequest;
 //!
 //! let ws = LocalWorkspace::start().await?;
 //! let w = ws.client()?; // a WorkspaceClient authenticated with the bootstrap token
-//! let created = w.tokens().create(CreateTokenRequest { comment: Some("ci".into()), ..Default::default() }).await?;
+//! let created = w.tokens().create().comment("ci").send().await?;
 //! assert_eq!(ws.tokens().len(), 1);
 //! ws.stop().await;
 //! # Ok(()) }

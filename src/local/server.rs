@@ -102,18 +102,27 @@ impl Endpoint {
     }
 }
 
+/// The endpoint of a request: the Tokens API's operations by the spec's operation table (method and path
+/// template), the OAuth ones by their well-known paths.
 fn route_of(method: &hyper::Method, path: &str) -> Option<Endpoint> {
-    match (method.as_str(), path) {
-        ("POST", "/api/2.0/token/create") => Some(Endpoint::Tokens(Operation::Create)),
-        ("GET", "/api/2.0/token/list") => Some(Endpoint::Tokens(Operation::List)),
-        ("POST", "/api/2.0/token/delete") => Some(Endpoint::Tokens(Operation::Delete)),
+    use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
+    let method = method.as_str();
+    if CREATE_TOKEN.matches(method, path).is_some() {
+        return Some(Endpoint::Tokens(Operation::Create));
+    }
+    if LIST_TOKENS.matches(method, path).is_some() {
+        return Some(Endpoint::Tokens(Operation::List));
+    }
+    if REVOKE_TOKEN.matches(method, path).is_some() {
+        return Some(Endpoint::Tokens(Operation::Delete));
+    }
+    if let Some(values) = UPDATE_TOKEN.matches(method, path) {
+        return values.first().map(|id| Endpoint::Tokens(Operation::Update(percent_decode(id))));
+    }
+    match (method, path) {
         ("GET", "/.well-known/databricks-config") => Some(Endpoint::HostMetadata),
         ("GET", "/oidc/.well-known/oauth-authorization-server") => Some(Endpoint::OidcDiscovery),
         ("POST", "/oidc/v1/token") => Some(Endpoint::OAuthToken),
-        ("PATCH", p) => {
-            let id = p.strip_prefix("/api/2.0/token/")?;
-            (!id.is_empty() && !id.contains('/')).then(|| Endpoint::Tokens(Operation::Update(percent_decode(id))))
-        }
         _ => None,
     }
 }

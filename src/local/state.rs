@@ -13,10 +13,10 @@ use crate::wire::AutoscopeState;
 /// How long a token lives when the create request gives no lifetime: 2 years.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(2 * 365 * 24 * 3600);
 
-/// Fields of `PublicTokenInfo` an update may change.
-const UPDATABLE: &[&str] = &["comment", "scopes"];
-/// Fields that exist but are output only or immutable.
-const READ_ONLY: &[&str] = &["token_id", "creation_time", "expiry_time", "autoscope_state", "inferred_scopes", "backfill_scopes"];
+/// Fields of `PublicTokenInfo` an update may change (the spec's, from the generated table).
+const UPDATABLE: &[&str] = crate::generated::schema::public_token_info::WRITABLE;
+/// Every field of `PublicTokenInfo`: the ones not updatable are output only.
+const FIELDS: &[&str] = crate::generated::schema::public_token_info::FIELDS;
 
 /// An API answer: status and JSON body.
 pub(crate) type Answer = (u16, Value);
@@ -48,15 +48,13 @@ impl StoredToken {
     }
 
     fn info(&self, id: &str) -> PublicTokenInfo {
-        PublicTokenInfo {
-            token_id: Some(id.to_owned()),
-            comment: self.comment.clone(),
-            creation_time: Some(self.creation_ms.into()),
-            expiry_time: Some(self.expiry_ms.into()),
-            scopes: self.scopes.clone().map(ScopeList::from),
-            autoscope_state: Some(if self.autoscope { AutoscopeState::Running } else { AutoscopeState::Disabled }),
-            ..Default::default()
-        }
+        let mut info = PublicTokenInfo::new(id)
+            .set_creation_time(self.creation_ms)
+            .set_expiry_time(self.expiry_ms)
+            .set_autoscope_state(if self.autoscope { AutoscopeState::Running } else { AutoscopeState::Disabled });
+        info.comment = self.comment.clone();
+        info.scopes = self.scopes.clone().map(ScopeList::from);
+        info
     }
 }
 
@@ -217,7 +215,7 @@ impl State {
                     format!("update_mask {mask:?} is malformed: paths are separated by commas, without spaces or empty segments."),
                 );
             }
-            if READ_ONLY.contains(path) {
+            if FIELDS.contains(path) && !UPDATABLE.contains(path) {
                 return error(400, "INVALID_PARAMETER_VALUE", format!("Field {path} of a token cannot be updated."));
             }
             if !UPDATABLE.contains(path) {

@@ -10,6 +10,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 pub mod types {
     ///Body of `create_token`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct CreateTokenRequest {
         ///Collect the scopes the token uses (autoscope).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24,23 +25,25 @@ pub mod types {
         pub scopes: ::std::option::Option<crate::wire::ScopeList>,
     }
     impl CreateTokenRequest {
-        pub fn builder() -> builder::CreateTokenRequest {
+        pub(crate) fn builder() -> builder::CreateTokenRequest {
             Default::default()
         }
     }
     ///Result of `create_token`. The service always sends both fields: a create answered without them is a decode error.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct CreateTokenResponse {
         pub token_info: PublicTokenInfo,
         pub token_value: crate::secret::SecretString,
     }
     impl CreateTokenResponse {
-        pub fn builder() -> builder::CreateTokenResponse {
+        pub(crate) fn builder() -> builder::CreateTokenResponse {
             Default::default()
         }
     }
     ///The Databricks error body. Older services send `{"error": "..."}` instead; proxies may send HTML or `CODE: message` text.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct Error {
         ///`google.rpc` detail objects, each with an `@type`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -55,24 +58,26 @@ pub mod types {
         pub message: ::std::option::Option<::std::string::String>,
     }
     impl Error {
-        pub fn builder() -> builder::Error {
+        pub(crate) fn builder() -> builder::Error {
             Default::default()
         }
     }
     ///Result of `list_tokens`. The key is absent when the caller has no token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[non_exhaustive]
     pub struct ListPublicTokensResponse {
         ///The caller's valid tokens.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub token_infos: ::std::vec::Vec<PublicTokenInfo>,
     }
     impl ListPublicTokensResponse {
-        pub fn builder() -> builder::ListPublicTokensResponse {
+        pub(crate) fn builder() -> builder::ListPublicTokensResponse {
             Default::default()
         }
     }
-    ///A token's public metadata. The secret value is never part of it.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    ///A token's public metadata. The secret value is never part of it. The service always sends `token_id`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct PublicTokenInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub autoscope_state: ::std::option::Option<crate::wire::AutoscopeState>,
@@ -94,22 +99,22 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<crate::wire::ScopeList>,
         ///Id of the token. Output only.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub token_id: ::std::option::Option<::std::string::String>,
+        pub token_id: ::std::string::String,
     }
     impl PublicTokenInfo {
-        pub fn builder() -> builder::PublicTokenInfo {
+        pub(crate) fn builder() -> builder::PublicTokenInfo {
             Default::default()
         }
     }
     ///Body of `revoke_token`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct RevokeTokenRequest {
         ///Id of the token to revoke.
         pub token_id: ::std::string::String,
     }
     impl RevokeTokenRequest {
-        pub fn builder() -> builder::RevokeTokenRequest {
+        pub(crate) fn builder() -> builder::RevokeTokenRequest {
             Default::default()
         }
     }
@@ -144,13 +149,14 @@ pub mod types {
     }
     ///Body of `update_token`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[non_exhaustive]
     pub struct UpdateTokenRequest {
         pub token: PublicTokenInfo,
         ///Comma-separated field paths relative to the token, no spaces, for example `comment,scopes`. Only `comment` and `scopes` are updatable.
         pub update_mask: ::std::string::String,
     }
     impl UpdateTokenRequest {
-        pub fn builder() -> builder::UpdateTokenRequest {
+        pub(crate) fn builder() -> builder::UpdateTokenRequest {
             Default::default()
         }
     }
@@ -525,7 +531,7 @@ pub mod types {
                 ::std::string::String,
             >,
             token_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
                 ::std::string::String,
             >,
         }
@@ -539,7 +545,7 @@ pub mod types {
                     expiry_time: Ok(Default::default()),
                     inferred_scopes: Ok(Default::default()),
                     scopes: Ok(Default::default()),
-                    token_id: Ok(Default::default()),
+                    token_id: Err("no value supplied for token_id".to_string()),
                 }
             }
         }
@@ -640,7 +646,7 @@ pub mod types {
             }
             pub fn token_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.token_id = value
@@ -819,6 +825,241 @@ pub mod types {
             }
         }
     }
+    impl CreateTokenRequest {
+        ///An empty `CreateTokenRequest`; set its fields with the `set_*` methods.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        ///Sets `autoscope_enabled`.
+        pub fn set_autoscope_enabled(
+            mut self,
+            value: impl ::std::convert::Into<bool>,
+        ) -> Self {
+            self.autoscope_enabled = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `comment`.
+        pub fn set_comment(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `lifetime_seconds`.
+        pub fn set_lifetime_seconds(
+            mut self,
+            value: impl ::std::convert::Into<crate::wire::Int64>,
+        ) -> Self {
+            self.lifetime_seconds = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `scopes`.
+        pub fn set_scopes(
+            mut self,
+            value: impl ::std::convert::Into<crate::wire::ScopeList>,
+        ) -> Self {
+            self.scopes = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl CreateTokenResponse {
+        ///A `CreateTokenResponse` with its required fields (`token_info`, `token_value`); set the others with the `set_*` methods.
+        pub fn new(
+            token_info: impl ::std::convert::Into<PublicTokenInfo>,
+            token_value: impl ::std::convert::Into<crate::secret::SecretString>,
+        ) -> Self {
+            Self {
+                token_info: token_info.into(),
+                token_value: token_value.into(),
+            }
+        }
+        ///Sets `token_info`.
+        pub fn set_token_info(
+            mut self,
+            value: impl ::std::convert::Into<PublicTokenInfo>,
+        ) -> Self {
+            self.token_info = value.into();
+            self
+        }
+        ///Sets `token_value`.
+        pub fn set_token_value(
+            mut self,
+            value: impl ::std::convert::Into<crate::secret::SecretString>,
+        ) -> Self {
+            self.token_value = value.into();
+            self
+        }
+    }
+    impl Error {
+        ///An empty `Error`; set its fields with the `set_*` methods.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        ///Sets `details`.
+        pub fn set_details(
+            mut self,
+            value: impl ::std::convert::Into<
+                ::std::vec::Vec<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+            >,
+        ) -> Self {
+            self.details = value.into();
+            self
+        }
+        ///Sets `error_code`.
+        pub fn set_error_code(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.error_code = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `message`.
+        pub fn set_message(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.message = ::std::option::Option::Some(value.into());
+            self
+        }
+    }
+    impl ListPublicTokensResponse {
+        ///An empty `ListPublicTokensResponse`; set its fields with the `set_*` methods.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        ///Sets `token_infos`.
+        pub fn set_token_infos(
+            mut self,
+            value: impl ::std::convert::Into<::std::vec::Vec<PublicTokenInfo>>,
+        ) -> Self {
+            self.token_infos = value.into();
+            self
+        }
+    }
+    impl PublicTokenInfo {
+        ///A `PublicTokenInfo` with its required fields (`token_id`); set the others with the `set_*` methods.
+        pub fn new(token_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+            Self {
+                autoscope_state: ::std::default::Default::default(),
+                backfill_scopes: ::std::default::Default::default(),
+                comment: ::std::default::Default::default(),
+                creation_time: ::std::default::Default::default(),
+                expiry_time: ::std::default::Default::default(),
+                inferred_scopes: ::std::default::Default::default(),
+                scopes: ::std::default::Default::default(),
+                token_id: token_id.into(),
+            }
+        }
+        ///Sets `autoscope_state`.
+        pub fn set_autoscope_state(
+            mut self,
+            value: impl ::std::convert::Into<crate::wire::AutoscopeState>,
+        ) -> Self {
+            self.autoscope_state = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `backfill_scopes`.
+        pub fn set_backfill_scopes(
+            mut self,
+            value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+        ) -> Self {
+            self.backfill_scopes = value.into();
+            self
+        }
+        ///Sets `comment`.
+        pub fn set_comment(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.comment = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `creation_time`.
+        pub fn set_creation_time(
+            mut self,
+            value: impl ::std::convert::Into<crate::wire::Int64>,
+        ) -> Self {
+            self.creation_time = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `expiry_time`.
+        pub fn set_expiry_time(
+            mut self,
+            value: impl ::std::convert::Into<crate::wire::Int64>,
+        ) -> Self {
+            self.expiry_time = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `inferred_scopes`.
+        pub fn set_inferred_scopes(
+            mut self,
+            value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+        ) -> Self {
+            self.inferred_scopes = value.into();
+            self
+        }
+        ///Sets `scopes`.
+        pub fn set_scopes(
+            mut self,
+            value: impl ::std::convert::Into<crate::wire::ScopeList>,
+        ) -> Self {
+            self.scopes = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Sets `token_id`.
+        pub fn set_token_id(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.token_id = value.into();
+            self
+        }
+    }
+    impl RevokeTokenRequest {
+        ///A `RevokeTokenRequest` with its required fields (`token_id`); set the others with the `set_*` methods.
+        pub fn new(token_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+            Self { token_id: token_id.into() }
+        }
+        ///Sets `token_id`.
+        pub fn set_token_id(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.token_id = value.into();
+            self
+        }
+    }
+    impl UpdateTokenRequest {
+        ///A `UpdateTokenRequest` with its required fields (`token`, `update_mask`); set the others with the `set_*` methods.
+        pub fn new(
+            token: impl ::std::convert::Into<PublicTokenInfo>,
+            update_mask: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            Self {
+                token: token.into(),
+                update_mask: update_mask.into(),
+            }
+        }
+        ///Sets `token`.
+        pub fn set_token(
+            mut self,
+            value: impl ::std::convert::Into<PublicTokenInfo>,
+        ) -> Self {
+            self.token = value.into();
+            self
+        }
+        ///Sets `update_mask`.
+        pub fn set_update_mask(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.update_mask = value.into();
+            self
+        }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for Databricks Tokens API
@@ -826,6 +1067,8 @@ pub mod types {
 Personal access tokens of the calling user in a Databricks workspace: create, list, update and revoke.
 
 Every operation acts on the caller's own tokens. Times are epoch milliseconds. int64 values may be sent by the service either as JSON numbers or as decimal strings; clients must accept both.
+
+Vendor extensions on operations: `x-databricks-idempotent` says whether the operation may be sent again after a request may have reached the server (repeating it has the effect of doing it once); `x-databricks-not-found-means-done` says that "not found" after such an attempt means the earlier attempt did the work. A string of `format: password` is a secret: clients never log it.
 
 Version: 2.0*/
 pub struct Client {
@@ -1307,6 +1550,8 @@ pub mod schema {
         ];
         ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
         pub const OBJECTS: &[&str] = &[];
+        ///The fields the spec marks required.
+        pub const REQUIRED: &[&str] = &[];
     }
     ///Fields of `CreateTokenResponse`.
     pub mod create_token_response {
@@ -1316,6 +1561,8 @@ pub mod schema {
         pub const WRITABLE: &[&str] = &["token_info", "token_value"];
         ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
         pub const OBJECTS: &[&str] = &["token_info"];
+        ///The fields the spec marks required.
+        pub const REQUIRED: &[&str] = &["token_info", "token_value"];
     }
     ///Fields of `Error`.
     pub mod error {
@@ -1325,6 +1572,8 @@ pub mod schema {
         pub const WRITABLE: &[&str] = &["error_code", "message", "details"];
         ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
         pub const OBJECTS: &[&str] = &[];
+        ///The fields the spec marks required.
+        pub const REQUIRED: &[&str] = &[];
     }
     ///Fields of `ListPublicTokensResponse`.
     pub mod list_public_tokens_response {
@@ -1334,6 +1583,8 @@ pub mod schema {
         pub const WRITABLE: &[&str] = &["token_infos"];
         ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
         pub const OBJECTS: &[&str] = &[];
+        ///The fields the spec marks required.
+        pub const REQUIRED: &[&str] = &[];
     }
     ///Fields of `PublicTokenInfo`.
     pub mod public_token_info {
@@ -1352,6 +1603,8 @@ pub mod schema {
         pub const WRITABLE: &[&str] = &["comment", "scopes"];
         ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
         pub const OBJECTS: &[&str] = &[];
+        ///The fields the spec marks required.
+        pub const REQUIRED: &[&str] = &["token_id"];
     }
     ///Fields of `RevokeTokenRequest`.
     pub mod revoke_token_request {
@@ -1361,6 +1614,8 @@ pub mod schema {
         pub const WRITABLE: &[&str] = &["token_id"];
         ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
         pub const OBJECTS: &[&str] = &[];
+        ///The fields the spec marks required.
+        pub const REQUIRED: &[&str] = &["token_id"];
     }
     ///Fields of `UpdateTokenRequest`.
     pub mod update_token_request {
@@ -1370,5 +1625,55 @@ pub mod schema {
         pub const WRITABLE: &[&str] = &["token", "update_mask"];
         ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
         pub const OBJECTS: &[&str] = &["token"];
+        ///The fields the spec marks required.
+        pub const REQUIRED: &[&str] = &["token", "update_mask"];
     }
+    ///The JSON keys whose schema is a secret (`format: password`), at any depth.
+    pub const SECRET_FIELDS: &[&str] = &["token_value"];
+}
+///Every operation of the spec, with the facts the pipeline and the local workspace read.
+pub mod operations {
+    ///`POST /api/2.0/token/create`
+    pub const CREATE_TOKEN: crate::operation::Operation = crate::operation::Operation {
+        id: "create_token",
+        method: "POST",
+        path: "/api/2.0/token/create",
+        idempotent: false,
+        not_found_means_done: false,
+        paginated: false,
+    };
+    ///`POST /api/2.0/token/delete`
+    pub const REVOKE_TOKEN: crate::operation::Operation = crate::operation::Operation {
+        id: "revoke_token",
+        method: "POST",
+        path: "/api/2.0/token/delete",
+        idempotent: true,
+        not_found_means_done: true,
+        paginated: false,
+    };
+    ///`GET /api/2.0/token/list`
+    pub const LIST_TOKENS: crate::operation::Operation = crate::operation::Operation {
+        id: "list_tokens",
+        method: "GET",
+        path: "/api/2.0/token/list",
+        idempotent: true,
+        not_found_means_done: false,
+        paginated: false,
+    };
+    ///`PATCH /api/2.0/token/{token_id}`
+    pub const UPDATE_TOKEN: crate::operation::Operation = crate::operation::Operation {
+        id: "update_token",
+        method: "PATCH",
+        path: "/api/2.0/token/{token_id}",
+        idempotent: true,
+        not_found_means_done: false,
+        paginated: false,
+    };
+    ///Every operation, in spec order.
+    pub const ALL: &[crate::operation::Operation] = &[
+        CREATE_TOKEN,
+        REVOKE_TOKEN,
+        LIST_TOKENS,
+        UPDATE_TOKEN,
+    ];
 }

@@ -1,0 +1,76 @@
+//! The facts about an operation that the spec carries and the client acts on, generated once.
+//!
+//! The generated `operations` table holds one [`Operation`] per operation of the spec; the pipeline (retry
+//! safety, spans), the redaction and the local workspace (routing) read it instead of re-typing methods,
+//! paths or idempotency.
+
+/// One operation of the spec.
+///
+/// ```
+/// use databricks_tokens::operation::{LIST_TOKENS, UPDATE_TOKEN};
+/// assert_eq!((LIST_TOKENS.method, LIST_TOKENS.path, LIST_TOKENS.idempotent), ("GET", "/api/2.0/token/list", true));
+/// assert_eq!(UPDATE_TOKEN.matches("PATCH", "/api/2.0/token/abc"), Some(vec!["abc"]));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Operation {
+    /// The `operationId`, e.g. `create_token`.
+    pub id: &'static str,
+    /// The HTTP method, upper case.
+    pub method: &'static str,
+    /// The path template, e.g. `/api/2.0/token/{token_id}`.
+    pub path: &'static str,
+    /// Whether the operation may be sent again after a request may have reached the server
+    /// (`x-databricks-idempotent`).
+    pub idempotent: bool,
+    /// Whether "not found" after such an attempt means the earlier attempt did the work
+    /// (`x-databricks-not-found-means-done`).
+    pub not_found_means_done: bool,
+    /// Whether it is token-paginated (`page_token` in, `next_page_token` out).
+    pub paginated: bool,
+}
+
+impl Operation {
+    /// Whether a request's method and path are this operation's; the values of the path's `{parameters}`
+    /// (still percent-encoded), in order, when they are.
+    pub fn matches<'p>(&self, method: &str, path: &'p str) -> Option<Vec<&'p str>> {
+        if !self.method.eq_ignore_ascii_case(method) {
+            return None;
+        }
+        let mut values = Vec::new();
+        let mut template = self.path.split('/');
+        let mut actual = path.split('/');
+        loop {
+            match (template.next(), actual.next()) {
+                (None, None) => return Some(values),
+                (Some(t), Some(a)) if t.starts_with('{') && t.ends_with('}') => {
+                    if a.is_empty() {
+                        return None;
+                    }
+                    values.push(a);
+                }
+                (Some(t), Some(a)) if t == a => {}
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// The operations of the Tokens API, generated from `spec/tokens.json`.
+pub use crate::generated::operations::{ALL, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_follows_the_spec() {
+        assert_eq!((CREATE_TOKEN.method, CREATE_TOKEN.path, CREATE_TOKEN.idempotent), ("POST", "/api/2.0/token/create", false));
+        const { assert!(REVOKE_TOKEN.idempotent && REVOKE_TOKEN.not_found_means_done) };
+        assert_eq!(UPDATE_TOKEN.matches("PATCH", "/api/2.0/token/abc%2F1"), Some(vec!["abc%2F1"]));
+        assert_eq!(UPDATE_TOKEN.matches("PATCH", "/api/2.0/token/a/b"), None);
+        assert_eq!(UPDATE_TOKEN.matches("GET", "/api/2.0/token/a"), None);
+        assert_eq!(ALL.len(), 4);
+        assert!(ALL.iter().all(|op| !op.paginated), "the Tokens API answers lists in one page");
+    }
+}

@@ -1,0 +1,126 @@
+//! Test doubles: implement [`Tokens`] with the operations your code calls, then run your code unchanged
+//! on `WorkspaceClient::from_stub(your_stub)`.
+//!
+//! The builders of [`crate::WorkspaceClient::tokens`] validate the caller's input, then hand a complete
+//! request to the client's stub: the real one sends it over HTTP through the pipeline; yours answers it.
+//! Every operation you leave out answers a clear [`ErrorKind::NotImplementedByStub`] error naming it.
+//! (The name `stub` follows google-cloud-rust.)
+//!
+//! ```
+//! use databricks_tokens::stub::{self, RequestOptions};
+//! use databricks_tokens::types::PublicTokenInfo;
+//! use databricks_tokens::{ErrorKind, WorkspaceClient};
+//!
+//! /// A double that only knows how to list.
+//! #[derive(Debug)]
+//! struct TwoTokens;
+//! impl stub::Tokens for TwoTokens {
+//!     async fn list(&self, _options: RequestOptions) -> databricks_tokens::Result<Vec<PublicTokenInfo>> {
+//!         Ok(vec![PublicTokenInfo::new("a").set_comment("ci"), PublicTokenInfo::new("b").set_comment("ci")])
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> databricks_tokens::Result<()> {
+//! let w = WorkspaceClient::from_stub(TwoTokens);
+//! assert_eq!(w.tokens().list().send().await?.len(), 2);
+//! let err = w.tokens().delete("a").send().await.unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::NotImplementedByStub);
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::clock::BoxFuture;
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use crate::types::{CreateTokenRequest, CreateTokenResponse, PublicTokenInfo, UpdateTokenRequest};
+
+/// The per-call options a builder collected: what a stub may check, and what the real client applies.
+///
+/// ```
+/// use std::time::Duration;
+/// use databricks_tokens::stub::RequestOptions;
+/// let options = RequestOptions::default();
+/// assert!(options.retry_policy().is_none() && options.attempt_timeout().is_none());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RequestOptions {
+    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) attempt_timeout: Option<Duration>,
+}
+
+impl RequestOptions {
+    /// The retry policy of this call, when it overrides the client's.
+    pub fn retry_policy(&self) -> Option<&RetryPolicy> {
+        self.retry.as_ref()
+    }
+    /// The per-attempt timeout of this call, when it overrides the client's.
+    pub fn attempt_timeout(&self) -> Option<Duration> {
+        self.attempt_timeout
+    }
+    /// The retry policy this call runs with, given the client's.
+    pub(crate) fn effective_retry(&self, client: &RetryPolicy) -> Option<RetryPolicy> {
+        match (&self.retry, self.attempt_timeout) {
+            (None, None) => None,
+            (retry, timeout) => {
+                let policy = retry.clone().unwrap_or_else(|| client.clone());
+                Some(match timeout {
+                    Some(t) => policy.with_attempt_timeout(t),
+                    None => policy,
+                })
+            }
+        }
+    }
+}
+
+/// The Tokens service as the client's builders call it: implement the operations your test needs.
+///
+/// See [the module](self) for an example. Requests arrive validated (a non-empty token id, a lifetime in
+/// range, an update with a non-empty mask naming fields its token carries).
+pub trait Tokens: Send + Sync + std::fmt::Debug {
+    /// Creates a token (`POST /api/2.0/token/create`).
+    fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> impl Future<Output = Result<CreateTokenResponse>> + Send {
+        let _ = (request, options);
+        async { Err(Error::not_implemented_by_stub("create")) }
+    }
+    /// Every valid token of the caller (`GET /api/2.0/token/list`).
+    fn list(&self, options: RequestOptions) -> impl Future<Output = Result<Vec<PublicTokenInfo>>> + Send {
+        let _ = options;
+        async { Err(Error::not_implemented_by_stub("list")) }
+    }
+    /// Updates the fields the mask names (`PATCH /api/2.0/token/{token_id}`).
+    fn update(&self, token_id: &str, request: UpdateTokenRequest, options: RequestOptions) -> impl Future<Output = Result<()>> + Send {
+        let _ = (token_id, request, options);
+        async { Err(Error::not_implemented_by_stub("update")) }
+    }
+    /// Revokes a token (`POST /api/2.0/token/delete`).
+    fn delete(&self, token_id: &str, options: RequestOptions) -> impl Future<Output = Result<()>> + Send {
+        let _ = (token_id, options);
+        async { Err(Error::not_implemented_by_stub("delete")) }
+    }
+}
+
+/// [`Tokens`] as a trait object: what the client holds.
+pub(crate) trait DynTokens: Send + Sync + std::fmt::Debug {
+    fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> BoxFuture<'_, Result<CreateTokenResponse>>;
+    fn list(&self, options: RequestOptions) -> BoxFuture<'_, Result<Vec<PublicTokenInfo>>>;
+    fn update<'a>(&'a self, token_id: &'a str, request: UpdateTokenRequest, options: RequestOptions) -> BoxFuture<'a, Result<()>>;
+    fn delete<'a>(&'a self, token_id: &'a str, options: RequestOptions) -> BoxFuture<'a, Result<()>>;
+}
+
+impl<T: Tokens> DynTokens for T {
+    fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> BoxFuture<'_, Result<CreateTokenResponse>> {
+        Box::pin(Tokens::create(self, request, options))
+    }
+    fn list(&self, options: RequestOptions) -> BoxFuture<'_, Result<Vec<PublicTokenInfo>>> {
+        Box::pin(Tokens::list(self, options))
+    }
+    fn update<'a>(&'a self, token_id: &'a str, request: UpdateTokenRequest, options: RequestOptions) -> BoxFuture<'a, Result<()>> {
+        Box::pin(Tokens::update(self, token_id, request, options))
+    }
+    fn delete<'a>(&'a self, token_id: &'a str, options: RequestOptions) -> BoxFuture<'a, Result<()>> {
+        Box::pin(Tokens::delete(self, token_id, options))
+    }
+}

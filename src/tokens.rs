@@ -1,0 +1,450 @@
+//! The Tokens service: one builder per operation, each ending in `.send()` (or `.await`).
+//!
+//! ```no_run
+//! # async fn example() -> databricks_tokens::Result<()> {
+//! use std::time::Duration;
+//! use databricks_tokens::WorkspaceClient;
+//!
+//! let w = WorkspaceClient::from_env()?;
+//! let created = w.tokens().create().comment("ci").lifetime(Duration::from_secs(300)).scopes(["sql"]).send().await?;
+//! let id = created.token_id();
+//! let all = w.tokens().list().send().await?;
+//! w.tokens().update(id).comment("ci (renamed)").clear_scopes().send().await?; // mask: comment,scopes
+//! w.tokens().delete(id).send().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Setters take Rust types and are checked before anything is sent: a lifetime that is zero or does not
+//! fit in i64 seconds, an empty token id, an update with no field set are [`ErrorKind::InvalidRequest`]
+//! errors. Every builder takes per-call options: [`CreateToken::retry_policy`] and
+//! [`CreateToken::attempt_timeout`] (and the same on the others).
+//!
+//! [`ErrorKind::InvalidRequest`]: crate::ErrorKind::InvalidRequest
+
+use std::collections::HashSet;
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use futures::Stream;
+
+use crate::WorkspaceClient;
+use crate::clock::BoxFuture;
+use crate::error::{Error, Result};
+use crate::field_mask::{TypedFieldMask, Update};
+use crate::generated;
+use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
+use crate::paginate::paginate;
+use crate::pipeline::run;
+use crate::retry::RetryPolicy;
+use crate::secret::SecretString;
+use crate::stub::{self, RequestOptions};
+use crate::types::{
+    CreateTokenRequest, CreateTokenResponse, ListPublicTokensResponse, PublicTokenInfo, RevokeTokenRequest, UpdateTokenRequest,
+};
+
+/// The Tokens service of a workspace: the caller's personal access tokens.
+///
+/// ```no_run
+/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+/// let n = w.tokens().list().send().await?.len();
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Tokens<'a> {
+    client: &'a WorkspaceClient,
+}
+
+impl<'a> Tokens<'a> {
+    pub(crate) fn new(client: &'a WorkspaceClient) -> Self {
+        Self { client }
+    }
+
+    /// Creates a token; the response holds its secret value, once.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// use std::time::Duration;
+    /// let created = w.tokens().create().comment("ci").lifetime(Duration::from_secs(300)).send().await?;
+    /// let secret: &str = created.token_value().expose(); // hand it to the job, never log it
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Never retried after the request may have reached the server, so it cannot mint two tokens; with
+    /// [`CreateToken::exactly_once`] an ambiguous failure is resolved instead of reported.
+    pub fn create(self) -> CreateToken<'a> {
+        CreateToken {
+            client: self.client,
+            request: CreateTokenRequest::new(),
+            lifetime: None,
+            exactly_once: false,
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Lists the caller's valid tokens.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// for token in w.tokens().list().send().await? {
+    ///     println!("{} {:?}", token.token_id, token.comment);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list(self) -> ListTokens<'a> {
+        ListTokens { client: self.client, options: RequestOptions::default() }
+    }
+
+    /// Updates a token's writable fields; the field mask comes from the setters called.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// w.tokens().update("5f1e...").comment("renamed").clear_scopes().send().await?; // sends "scopes": []
+    /// # Ok(()) }
+    /// ```
+    pub fn update(self, token_id: impl Into<String>) -> UpdateToken<'a> {
+        let token_id = token_id.into();
+        UpdateToken {
+            client: self.client,
+            update: Update::empty(PublicTokenInfo::new(token_id.clone())),
+            token_id,
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Revokes a token.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// match w.tokens().delete("5f1e...").send().await {
+    ///     Err(e) if e.is_not_found() => println!("already gone"),
+    ///     other => other?,
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// An unknown id is an error for which [`Error::is_not_found`] is true — except when an earlier
+    /// attempt of the same call may have gone through: then it was that attempt that revoked it.
+    pub fn delete(self, token_id: impl Into<String>) -> DeleteToken<'a> {
+        DeleteToken { client: self.client, token_id: token_id.into(), options: RequestOptions::default() }
+    }
+}
+
+/// The per-call option setters every builder has.
+macro_rules! options_setters {
+    () => {
+        /// Retries this call with this policy instead of the client's.
+        pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+            self.options.retry = Some(policy);
+            self
+        }
+        /// Gives each attempt of this call this long instead of the client's attempt timeout.
+        pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+            self.options.attempt_timeout = Some(timeout);
+            self
+        }
+    };
+}
+
+/// `.await` on a builder sends it.
+macro_rules! into_future {
+    ($builder:ident, $output:ty) => {
+        impl<'a> IntoFuture for $builder<'a> {
+            type Output = Result<$output>;
+            type IntoFuture = BoxFuture<'a, Result<$output>>;
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.send())
+            }
+        }
+    };
+}
+
+fn non_empty(operation: &str, token_id: &str) -> Result<()> {
+    if token_id.is_empty() {
+        return Err(Error::invalid_request(format!("{operation}: token_id is empty")));
+    }
+    Ok(())
+}
+
+/// Creates a token: see [`Tokens::create`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct CreateToken<'a> {
+    client: &'a WorkspaceClient,
+    request: CreateTokenRequest,
+    lifetime: Option<Duration>,
+    exactly_once: bool,
+    options: RequestOptions,
+}
+
+impl<'a> CreateToken<'a> {
+    /// The comment shown in listings.
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.request.comment = Some(comment.into());
+        self
+    }
+    /// How long the token lives: whole seconds, at least one (default: the service's, 2 years).
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = Some(lifetime);
+        self
+    }
+    /// The API scopes it may use.
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.request.scopes = Some(scopes.into_iter().collect());
+        self
+    }
+    /// Whether the service collects the scopes the token uses (autoscope).
+    pub fn autoscope(mut self, enabled: bool) -> Self {
+        self.request.autoscope_enabled = Some(enabled);
+        self
+    }
+    /// Creates the token exactly once, even when an answer is lost: no orphan, no duplicate.
+    ///
+    /// The API has no idempotency key, so this is built from what `list` returns: the tokens are listed
+    /// first; when a create fails in a way that may have been processed
+    /// ([`Error::may_have_been_processed`]), they are listed again, every token that was not there before
+    /// and carries the same comment (a token whose value nobody received) is revoked, and the create is
+    /// sent again — at most 3 times, and no orphan is left behind when it gives up. **Cost:** one extra
+    /// `list` per call, plus one `list` and the revokes per ambiguous failure. Give the token a comment
+    /// unique to this call (a job id): a token of the same user created with the same comment at the same
+    /// moment elsewhere could otherwise be taken for an orphan.
+    pub fn exactly_once(mut self) -> Self {
+        self.exactly_once = true;
+        self
+    }
+    options_setters!();
+
+    /// The request this builder sends, checked.
+    fn request(&self) -> Result<CreateTokenRequest> {
+        let mut request = self.request.clone();
+        if let Some(lifetime) = self.lifetime {
+            if lifetime < Duration::from_secs(1) {
+                return Err(Error::invalid_request(format!("create_token: a token lifetime must be at least 1 s, got {lifetime:?}")));
+            }
+            let seconds = i64::try_from(lifetime.as_secs()).map_err(|_| {
+                Error::invalid_request(format!("create_token: the token lifetime {lifetime:?} does not fit in i64 seconds"))
+            })?;
+            request.lifetime_seconds = Some(seconds.into());
+        }
+        Ok(request)
+    }
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<CreateTokenResponse> {
+        let request = self.request()?;
+        let stub = self.client.stub();
+        if !self.exactly_once {
+            return stub.create(request, self.options).await;
+        }
+        let ids = |tokens: Vec<PublicTokenInfo>| tokens.into_iter().map(|t| t.token_id).collect::<HashSet<_>>();
+        let before = ids(stub.list(self.options.clone()).await?);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let error = match stub.create(request.clone(), self.options.clone()).await {
+                Ok(created) => return Ok(created),
+                Err(e) if e.may_have_been_processed() => e,
+                Err(e) => return Err(e),
+            };
+            tracing::debug!(error = %error, "the create may have been processed: looking for an orphan");
+            let orphans = stub
+                .list(self.options.clone())
+                .await?
+                .into_iter()
+                .filter(|t| t.comment == request.comment && !before.contains(&t.token_id))
+                .map(|t| t.token_id);
+            for orphan in orphans.collect::<Vec<_>>() {
+                match stub.delete(&orphan, self.options.clone()).await {
+                    Err(e) if !e.is_not_found() => return Err(e),
+                    _ => {}
+                }
+            }
+            // Even when giving up, no orphan is left behind.
+            if tries == 3 {
+                return Err(error);
+            }
+        }
+    }
+}
+
+into_future!(CreateToken, CreateTokenResponse);
+
+/// Lists the caller's tokens: see [`Tokens::list`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct ListTokens<'a> {
+    client: &'a WorkspaceClient,
+    options: RequestOptions,
+}
+
+impl<'a> ListTokens<'a> {
+    options_setters!();
+
+    /// Sends the request: every valid token, in one `Vec`.
+    pub async fn send(self) -> Result<Vec<PublicTokenInfo>> {
+        self.client.stub().list(self.options).await
+    }
+
+    /// The tokens as a lazy stream, through the crate's pagination machinery ([`crate::paginate`]): the
+    /// Tokens API answers in one page, so this is one request, made when the stream is first polled.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let ci: Vec<_> = w.tokens().list().stream().try_filter(|t| std::future::ready(t.comment.as_deref() == Some("ci"))).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn stream(self) -> impl Stream<Item = Result<PublicTokenInfo>> + Send + 'a {
+        let (client, options) = (self.client, self.options);
+        paginate(move |_page_token| {
+            let options = options.clone();
+            async move { client.stub().list(options).await.map(|token_infos| ListPublicTokensResponse::new().set_token_infos(token_infos)) }
+        })
+        .items()
+    }
+}
+
+into_future!(ListTokens, Vec<PublicTokenInfo>);
+
+/// Updates a token: see [`Tokens::update`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct UpdateToken<'a> {
+    client: &'a WorkspaceClient,
+    token_id: String,
+    update: Update<PublicTokenInfo>,
+    options: RequestOptions,
+}
+
+impl<'a> UpdateToken<'a> {
+    /// Sets the comment.
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.update.resource_mut().comment = Some(comment.into());
+        self.update.add_path("comment");
+        self
+    }
+    /// Sets the scopes (an empty list clears them).
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.update.resource_mut().scopes = Some(scopes.into_iter().collect());
+        self.update.add_path("scopes");
+        self
+    }
+    /// Clears the scopes: sends `"scopes": []` under `update_mask=scopes`.
+    pub fn clear_scopes(self) -> Self {
+        self.scopes(std::iter::empty::<String>())
+    }
+    /// The fields that turn `current` into `desired`, and only those: a field `desired` leaves out but
+    /// `current` has is cleared.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient, current: databricks_tokens::types::PublicTokenInfo) -> databricks_tokens::Result<()> {
+    /// let desired = current.clone().set_comment("renamed");
+    /// w.tokens().update(&current.token_id).from_diff(&current, &desired)?.send().await?; // mask: comment
+    /// # Ok(()) }
+    /// ```
+    pub fn from_diff(mut self, current: &PublicTokenInfo, desired: &PublicTokenInfo) -> Result<Self> {
+        self.update = Update::from_diff(current, desired)?;
+        Ok(self)
+    }
+    /// The escape hatch: send `token` under this typed mask (a mask naming a field `token` leaves out is
+    /// refused when sent). Replaces what the setters set.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::field_mask::TypedFieldMask;
+    /// use databricks_tokens::types::PublicTokenInfo;
+    /// let token = PublicTokenInfo::new("5f1e...").set_comment("c");
+    /// w.tokens().update("5f1e...").mask(TypedFieldMask::parse("comment")?).token(token).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn mask(mut self, mask: TypedFieldMask<PublicTokenInfo>) -> Self {
+        self.update.set_mask(mask);
+        self
+    }
+    /// The token to send with [`UpdateToken::mask`].
+    pub fn token(mut self, token: PublicTokenInfo) -> Self {
+        *self.update.resource_mut() = token;
+        self
+    }
+    options_setters!();
+
+    /// Sends the request. An update with no field set is refused before anything is sent.
+    pub async fn send(self) -> Result<()> {
+        non_empty("update_token", &self.token_id)?;
+        if self.update.is_empty() {
+            return Err(Error::invalid_request("update_token: nothing to update: set a field (comment, scopes, clear_scopes) or a mask"));
+        }
+        let (mut token, mask) = Update::new(self.update.resource().clone(), self.update.mask().clone())?.into_parts();
+        token.token_id = self.token_id.clone();
+        let request = UpdateTokenRequest::new(token, mask.to_string());
+        self.client.stub().update(&self.token_id, request, self.options).await
+    }
+}
+
+into_future!(UpdateToken, ());
+
+/// Revokes a token: see [`Tokens::delete`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct DeleteToken<'a> {
+    client: &'a WorkspaceClient,
+    token_id: String,
+    options: RequestOptions,
+}
+
+impl<'a> DeleteToken<'a> {
+    options_setters!();
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<()> {
+        non_empty("revoke_token", &self.token_id)?;
+        self.client.stub().delete(&self.token_id, self.options).await
+    }
+}
+
+into_future!(DeleteToken, ());
+
+/// What the service guarantees a create answers with.
+///
+/// ```
+/// use databricks_tokens::types::{CreateTokenResponse, PublicTokenInfo};
+/// let created = CreateTokenResponse::new(PublicTokenInfo::new("t1"), "dapi-secret");
+/// assert_eq!(created.token_id(), "t1");
+/// assert_eq!(created.token_value().expose(), "dapi-secret");
+/// ```
+impl CreateTokenResponse {
+    /// The new token's id.
+    pub fn token_id(&self) -> &str {
+        &self.token_info.token_id
+    }
+    /// The new token's secret value: shown once, never printed by this crate.
+    pub fn token_value(&self) -> &SecretString {
+        &self.token_value
+    }
+    /// The new token's metadata.
+    pub fn token_info(&self) -> &PublicTokenInfo {
+        &self.token_info
+    }
+}
+
+/// The real service: the generated client and the pipeline.
+#[derive(Debug)]
+pub(crate) struct HttpTokens {
+    pub(crate) api: generated::Client,
+}
+
+impl stub::Tokens for HttpTokens {
+    async fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> Result<CreateTokenResponse> {
+        run(&CREATE_TOKEN, options, CREATE_TOKEN.path, self.api.create_token().body(request).send()).await
+    }
+    async fn list(&self, options: RequestOptions) -> Result<Vec<PublicTokenInfo>> {
+        run(&LIST_TOKENS, options, LIST_TOKENS.path, self.api.list_tokens().send()).await.map(|r: ListPublicTokensResponse| r.token_infos)
+    }
+    async fn update(&self, token_id: &str, request: UpdateTokenRequest, options: RequestOptions) -> Result<()> {
+        let path = UPDATE_TOKEN.path.replace("{token_id}", token_id);
+        run(&UPDATE_TOKEN, options, &path, self.api.update_token().token_id(token_id).body(request).send()).await.map(drop)
+    }
+    async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
+        let body = RevokeTokenRequest::new(token_id);
+        run(&REVOKE_TOKEN, options, REVOKE_TOKEN.path, self.api.revoke_token().body(body).send()).await.map(drop)
+    }
+}

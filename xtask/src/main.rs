@@ -7,13 +7,19 @@ use std::process::ExitCode;
 
 use databricks_tokens_codegen::{Target, generate};
 
-/// One generated file: the spec it comes from and the committed snapshot it is compared with.
+/// One generated file: the spec it comes from, the committed snapshot it is compared with, and the
+/// committed byte copy of the spec that snapshot was generated from.
 struct Snapshot {
     spec: &'static str,
     snapshot: &'static str,
+    spec_copy: &'static str,
 }
 
-const SNAPSHOTS: &[Snapshot] = &[Snapshot { spec: "spec/tokens.json", snapshot: "tests/snapshots/tokens_client.rs" }];
+const SNAPSHOTS: &[Snapshot] = &[Snapshot {
+    spec: "spec/tokens.json",
+    snapshot: "tests/snapshots/tokens_client.rs",
+    spec_copy: "tests/snapshots/tokens_client.spec.json",
+}];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,33 +63,50 @@ enum Outcome {
 }
 
 /// Regenerates every snapshot under `root`, writing the diff to `out`; with `check`, writes nothing.
+/// A snapshot is stale when its code or its copy of the spec differs.
 fn regen_in(root: &Path, snapshots: &[Snapshot], check: bool, out: &mut impl Write) -> Result<Outcome, String> {
     let mut outcome = Outcome::UpToDate;
     for snap in snapshots {
         let spec_path = root.join(snap.spec);
         let snap_path = root.join(snap.snapshot);
+        let copy_path = root.join(snap.spec_copy);
         let spec = std::fs::read_to_string(&spec_path).map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
         let fresh = generate(&spec, Target::CRATE).map_err(|e| format!("{}: {e}", snap.spec))?;
         let committed = std::fs::read_to_string(&snap_path).unwrap_or_default();
-        if committed == fresh {
+        let recorded = std::fs::read(&copy_path).ok();
+        let code_fresh = committed == fresh;
+        let copy_fresh = recorded.as_deref() == Some(spec.as_bytes());
+        if code_fresh && copy_fresh {
             writeln!(out, "{} is up to date with {}", snap.snapshot, snap.spec).map_err(|e| e.to_string())?;
             continue;
         }
-        let diff = similar::TextDiff::from_lines(&committed, &fresh);
-        let new_name = format!("{} (regenerated from {})", snap.snapshot, snap.spec);
-        write!(out, "{}", diff.unified_diff().context_radius(3).header(snap.snapshot, &new_name)).map_err(|e| e.to_string())?;
+        if !code_fresh {
+            let diff = similar::TextDiff::from_lines(&committed, &fresh);
+            let new_name = format!("{} (regenerated from {})", snap.snapshot, snap.spec);
+            write!(out, "{}", diff.unified_diff().context_radius(3).header(snap.snapshot, &new_name)).map_err(|e| e.to_string())?;
+        }
         if check {
             outcome = Outcome::Stale;
         } else {
-            if let Some(dir) = snap_path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            if !code_fresh {
+                write_file(&snap_path, fresh.as_bytes())?;
+                writeln!(out, "wrote {}", snap.snapshot).map_err(|e| e.to_string())?;
             }
-            std::fs::write(&snap_path, &fresh).map_err(|e| format!("cannot write {}: {e}", snap_path.display()))?;
-            writeln!(out, "wrote {}", snap.snapshot).map_err(|e| e.to_string())?;
+            if !copy_fresh {
+                write_file(&copy_path, spec.as_bytes())?;
+                writeln!(out, "wrote {}", snap.spec_copy).map_err(|e| e.to_string())?;
+            }
             outcome = Outcome::Rewritten;
         }
     }
     Ok(outcome)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -97,7 +120,7 @@ mod tests {
         std::fs::create_dir_all(root.join("spec")).unwrap();
         let spec = std::fs::read_to_string(workspace_root().join("spec/tokens.json")).unwrap();
         std::fs::write(root.join("spec/tokens.json"), &spec).unwrap();
-        let snaps = [Snapshot { spec: "spec/tokens.json", snapshot: "snap/client.rs" }];
+        let snaps = [Snapshot { spec: "spec/tokens.json", snapshot: "snap/client.rs", spec_copy: "snap/client.spec.json" }];
         let run = |check: bool| {
             let mut out = Vec::new();
             let outcome = regen_in(&root, &snaps, check, &mut out).unwrap();

@@ -74,6 +74,11 @@ impl Target {
     pub const CRATE: Target = Target { inner_type: "crate::pipeline::Pipeline" };
 }
 
+/// Enum schemas the crate replaces with a hand-written type that keeps values it does not know
+/// (`crate::wire::<name>`): a value added to one of them in the spec is not a breaking change.
+/// Every other enum is generated as a closed Rust enum.
+pub const OPEN_ENUMS: &[&str] = &["AutoscopeState"];
+
 /// Generates the client for `spec_json` and returns it formatted, with [`HEADER`] on top.
 ///
 /// The output is deterministic: the same spec gives byte-identical text.

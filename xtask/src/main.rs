@@ -1,19 +1,27 @@
 //! Maintainer tasks. `cargo xtask regen [--check]` regenerates the committed snapshot of the generated client.
 #![forbid(unsafe_code)]
 
+mod api_diff;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use databricks_tokens_codegen::{Target, generate};
+use databricks_tokens_codegen::{OPEN_ENUMS, Target, generate};
 
-/// One generated file: the spec it comes from and the committed snapshot it is compared with.
+/// One generated file: the spec it comes from, the committed snapshot it is compared with, and the
+/// committed byte copy of the spec that snapshot was generated from (the "old" side of the API summary).
 struct Snapshot {
     spec: &'static str,
     snapshot: &'static str,
+    spec_copy: &'static str,
 }
 
-const SNAPSHOTS: &[Snapshot] = &[Snapshot { spec: "spec/tokens.json", snapshot: "tests/snapshots/tokens_client.rs" }];
+const SNAPSHOTS: &[Snapshot] = &[Snapshot {
+    spec: "spec/tokens.json",
+    snapshot: "tests/snapshots/tokens_client.rs",
+    spec_copy: "tests/snapshots/tokens_client.spec.json",
+}];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,8 +30,8 @@ fn main() -> ExitCode {
         ["regen", "--check"] => regen(true),
         _ => {
             eprintln!("usage: cargo xtask regen [--check]");
-            eprintln!("  regen          rewrite tests/snapshots/ from spec/ and print the diff");
-            eprintln!("  regen --check  fail (exit 1) with the diff when the snapshot is stale");
+            eprintln!("  regen          rewrite tests/snapshots/ from spec/ and print the diff and the API changes");
+            eprintln!("  regen --check  fail (exit 1) with the diff and the API changes when the snapshot is stale");
             ExitCode::from(2)
         }
     }
@@ -56,34 +64,66 @@ enum Outcome {
     Stale,
 }
 
-/// Regenerates every snapshot under `root`, writing the diff to `out`; with `check`, writes nothing.
+/// Regenerates every snapshot under `root`, writing the diff and the API-change summary to `out`; with
+/// `check`, writes nothing. A snapshot is stale when its code or its copy of the spec differs.
 fn regen_in(root: &Path, snapshots: &[Snapshot], check: bool, out: &mut impl Write) -> Result<Outcome, String> {
     let mut outcome = Outcome::UpToDate;
     for snap in snapshots {
         let spec_path = root.join(snap.spec);
         let snap_path = root.join(snap.snapshot);
+        let copy_path = root.join(snap.spec_copy);
         let spec = std::fs::read_to_string(&spec_path).map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
         let fresh = generate(&spec, Target::CRATE).map_err(|e| format!("{}: {e}", snap.spec))?;
         let committed = std::fs::read_to_string(&snap_path).unwrap_or_default();
-        if committed == fresh {
+        let recorded = std::fs::read(&copy_path).ok();
+        let code_fresh = committed == fresh;
+        let copy_fresh = recorded.as_deref() == Some(spec.as_bytes());
+        if code_fresh && copy_fresh {
             writeln!(out, "{} is up to date with {}", snap.snapshot, snap.spec).map_err(|e| e.to_string())?;
             continue;
         }
-        let diff = similar::TextDiff::from_lines(&committed, &fresh);
-        let new_name = format!("{} (regenerated from {})", snap.snapshot, snap.spec);
-        write!(out, "{}", diff.unified_diff().context_radius(3).header(snap.snapshot, &new_name)).map_err(|e| e.to_string())?;
+        if !code_fresh {
+            let diff = similar::TextDiff::from_lines(&committed, &fresh);
+            let new_name = format!("{} (regenerated from {})", snap.snapshot, snap.spec);
+            write!(out, "{}", diff.unified_diff().context_radius(3).header(snap.snapshot, &new_name)).map_err(|e| e.to_string())?;
+        }
+        write!(out, "{}", api_summary(snap, recorded.as_deref(), &spec)).map_err(|e| e.to_string())?;
         if check {
             outcome = Outcome::Stale;
         } else {
-            if let Some(dir) = snap_path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            if !code_fresh {
+                write_file(&snap_path, fresh.as_bytes())?;
+                writeln!(out, "wrote {}", snap.snapshot).map_err(|e| e.to_string())?;
             }
-            std::fs::write(&snap_path, &fresh).map_err(|e| format!("cannot write {}: {e}", snap_path.display()))?;
-            writeln!(out, "wrote {}", snap.snapshot).map_err(|e| e.to_string())?;
+            if !copy_fresh {
+                write_file(&copy_path, spec.as_bytes())?;
+                writeln!(out, "wrote {}", snap.spec_copy).map_err(|e| e.to_string())?;
+            }
             outcome = Outcome::Rewritten;
         }
     }
     Ok(outcome)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The API changes from the recorded copy of the spec (the snapshot's) to the current spec.
+fn api_summary(snap: &Snapshot, recorded: Option<&[u8]>, spec: &str) -> String {
+    let Some(recorded) = recorded else { return "no previous spec recorded: summary skipped\n".to_owned() };
+    let old: serde_json::Value = match serde_json::from_slice(recorded) {
+        Ok(old) => old,
+        Err(e) => return format!("{} is not valid JSON ({e}): summary skipped\n", snap.spec_copy),
+    };
+    let new: serde_json::Value = match serde_json::from_str(spec) {
+        Ok(new) => new,
+        Err(e) => return format!("{} is not valid JSON ({e}): summary skipped\n", snap.spec),
+    };
+    api_diff::summary(&api_diff::diff(&old, &new, OPEN_ENUMS))
 }
 
 #[cfg(test)]
@@ -97,7 +137,7 @@ mod tests {
         std::fs::create_dir_all(root.join("spec")).unwrap();
         let spec = std::fs::read_to_string(workspace_root().join("spec/tokens.json")).unwrap();
         std::fs::write(root.join("spec/tokens.json"), &spec).unwrap();
-        let snaps = [Snapshot { spec: "spec/tokens.json", snapshot: "snap/client.rs" }];
+        let snaps = [Snapshot { spec: "spec/tokens.json", snapshot: "snap/client.rs", spec_copy: "snap/client.spec.json" }];
         let run = |check: bool| {
             let mut out = Vec::new();
             let outcome = regen_in(&root, &snaps, check, &mut out).unwrap();
@@ -124,5 +164,75 @@ mod tests {
         let spec = std::fs::read_to_string(root.join("spec/tokens.json")).unwrap();
         assert_eq!(generate(&spec, Target::CRATE).unwrap(), generate(&spec, Target::CRATE).unwrap());
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// `--check` on a stale snapshot prints the diff, then the API changes since the recorded spec, and fails;
+    /// `regen` prints the same summary and records the new spec.
+    #[test]
+    fn check_prints_the_api_changes_after_the_diff() {
+        let root = std::env::temp_dir().join(format!("xtask-regen-summary-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("spec")).unwrap();
+        let spec = std::fs::read_to_string(workspace_root().join("spec/tokens.json")).unwrap();
+        std::fs::write(root.join("spec/tokens.json"), &spec).unwrap();
+        let snaps = [Snapshot { spec: "spec/tokens.json", snapshot: "snap/client.rs", spec_copy: "snap/client.spec.json" }];
+        let run = |check: bool| {
+            let mut out = Vec::new();
+            let outcome = regen_in(&root, &snaps, check, &mut out).unwrap();
+            (outcome, String::from_utf8(out).unwrap())
+        };
+
+        let (outcome, first) = run(false);
+        assert_eq!(outcome, Outcome::Rewritten);
+        assert!(
+            first.contains("no previous spec recorded: summary skipped\nwrote snap/client.rs\nwrote snap/client.spec.json\n"),
+            "{first}"
+        );
+        assert_eq!(std::fs::read(root.join("snap/client.spec.json")).unwrap(), spec.as_bytes(), "a byte copy of the spec");
+
+        let mut doc: serde_json::Value = serde_json::from_str(&spec).unwrap();
+        doc["components"]["schemas"]["PublicTokenInfo"]["properties"]["owner_id"] = serde_json::json!({"type": "string"});
+        doc["components"]["schemas"]["CreateTokenRequest"]["required"] = serde_json::json!(["comment"]);
+        std::fs::write(root.join("spec/tokens.json"), serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+
+        let summary = "breaking: CreateTokenRequest.comment became required\n\
+                       additive: PublicTokenInfo.owner_id (optional field)\n\
+                       API changes: 1 breaking, 1 additive\n";
+        let (outcome, stale) = run(true);
+        assert_eq!(outcome, Outcome::Stale);
+        let diff_end = stale.rfind("pub owner_id").expect("the diff names the new field");
+        let summary_at = stale.find(summary).unwrap_or_else(|| panic!("no summary in:\n{stale}"));
+        assert!(diff_end < summary_at, "the summary follows the diff:\n{stale}");
+        assert!(stale.ends_with(summary), "{stale}");
+
+        let (outcome, rewritten) = run(false);
+        assert_eq!(outcome, Outcome::Rewritten);
+        assert!(rewritten.contains(&format!("{summary}wrote snap/client.rs\nwrote snap/client.spec.json\n")), "{rewritten}");
+        assert_eq!(run(true), (Outcome::UpToDate, "snap/client.rs is up to date with spec/tokens.json\n".to_owned()));
+
+        // A spec change that leaves the code alone (here: compact JSON) still makes the snapshot stale: its copy
+        // of the spec differs.
+        std::fs::write(root.join("spec/tokens.json"), serde_json::to_string(&doc).unwrap()).unwrap();
+        assert_eq!(run(true), (Outcome::Stale, "API changes: none\n".to_owned()));
+        assert_eq!(run(false), (Outcome::Rewritten, "API changes: none\nwrote snap/client.spec.json\n".to_owned()));
+
+        // A missing or unreadable copy of the spec skips the summary, never panics.
+        std::fs::remove_file(root.join("snap/client.spec.json")).unwrap();
+        assert_eq!(run(true), (Outcome::Stale, "no previous spec recorded: summary skipped\n".to_owned()));
+        std::fs::write(root.join("snap/client.spec.json"), "{ not json").unwrap();
+        let (outcome, out) = run(true);
+        assert_eq!(outcome, Outcome::Stale);
+        assert!(out.starts_with("snap/client.spec.json is not valid JSON (") && out.ends_with("): summary skipped\n"), "{out}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// The enums the summary treats as open are really replaced by a type that keeps unknown values.
+    #[test]
+    fn open_enums_are_not_generated_as_closed_enums() {
+        let spec = std::fs::read_to_string(workspace_root().join("spec/tokens.json")).unwrap();
+        let code = generate(&spec, Target::CRATE).unwrap();
+        for name in OPEN_ENUMS {
+            assert!(!code.contains(&format!("pub enum {name} ")), "{name} is generated as a closed enum");
+            assert!(code.contains(&format!("crate::wire::{name}")), "{name} is not replaced by crate::wire::{name}");
+        }
     }
 }

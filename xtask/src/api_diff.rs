@@ -865,7 +865,7 @@ mod tests {
             name: "type changed kind",
             base: NONE,
             change: |doc| *schema(doc, "TokenValue") = json!({"type": "object", "properties": {"value": {"type": "string"}}}),
-            expect: &["breaking: type TokenValue changed from string to object"],
+            expect: &["breaking: type TokenValue changed from string(password) to object"],
         },
         Case {
             name: "nested inline field",

@@ -80,26 +80,26 @@ impl WorkspaceClient {
     }
 }
 
-/// The Tokens service of a blocking client: the same builders as [`crate::Tokens`].
+/// The Tokens service of a blocking client: the same builders as [`crate::tokens::Tokens`].
 #[derive(Clone, Copy, Debug)]
 pub struct Tokens<'a> {
     client: &'a WorkspaceClient,
 }
 
 impl<'a> Tokens<'a> {
-    /// Creates a token: see [`crate::Tokens::create`].
+    /// Creates a token: see [`crate::tokens::Tokens::create`].
     pub fn create(self) -> CreateToken<'a> {
         CreateToken { client: self.client, inner: self.client.inner.tokens().create() }
     }
-    /// Lists the caller's tokens: see [`crate::Tokens::list`].
+    /// Lists the caller's tokens: see [`crate::tokens::Tokens::list`].
     pub fn list(self) -> ListTokens<'a> {
         ListTokens { client: self.client, inner: self.client.inner.tokens().list() }
     }
-    /// Updates a token: see [`crate::Tokens::update`].
+    /// Updates a token: see [`crate::tokens::Tokens::update`].
     pub fn update(self, token_id: impl Into<String>) -> UpdateToken<'a> {
         UpdateToken { client: self.client, inner: self.client.inner.tokens().update(token_id) }
     }
-    /// Revokes a token: see [`crate::Tokens::delete`].
+    /// Revokes a token: see [`crate::tokens::Tokens::delete`].
     pub fn delete(self, token_id: impl Into<String>) -> DeleteToken<'a> {
         DeleteToken { client: self.client, inner: self.client.inner.tokens().delete(token_id) }
     }

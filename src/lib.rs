@@ -67,11 +67,11 @@ pub mod paginate;
 mod pipeline;
 mod rate_limit;
 mod redact;
-pub mod retry;
+mod retry;
 mod secret;
 pub mod stub;
 pub mod tokens;
-pub mod wire;
+mod wire;
 pub mod workflows;
 
 /// The README's examples, compiled as doctests so that they stay true.
@@ -82,9 +82,8 @@ pub struct ReadmeDoctests;
 pub use client::{ClientBuilder, WorkspaceClient};
 pub use decode::DEFAULT_MAX_RESPONSE_SIZE;
 pub use error::{ApiError, Error, ErrorDetail, ErrorKind, MAX_ERROR_MESSAGE, MAX_RAW_BODY, MAX_REQUEST_ID, Result};
-pub use retry::RetryPolicy;
+pub use retry::{DEFAULT_SHARED_RETRY_BUDGET, RetryPolicy};
 pub use secret::SecretString;
-pub use tokens::Tokens;
 
 /// The request and response types of the Tokens API, generated from the spec.
 ///

@@ -2,7 +2,8 @@
 //!
 //! Two rules, both always applied:
 //! - **by key**: in a JSON body (whole, or only its first bytes), the string value of every secret key
-//!   (`token_value`, `access_token`, `refresh_token`, `id_token`, `client_secret`, `password`,
+//!   (the spec's secret fields, `format: password` — `token_value` — read from the generated table, and the
+//!   OAuth protocol's `access_token`, `refresh_token`, `id_token`, `client_secret`, `password`,
 //!   `subject_token`) is replaced with `**REDACTED**`, at any depth; a body that is not JSON but mentions a
 //!   secret key is not logged at all;
 //! - **by value**: every secret the client knows ([`KnownSecrets`]: its credentials, the access tokens it
@@ -17,7 +18,18 @@ use std::sync::Mutex;
 /// The most bytes of a body that a log line shows.
 pub const MAX_LOGGED_BODY: usize = 1024;
 
-const SECRET_KEYS: &[&str] = &["token_value", "access_token", "refresh_token", "id_token", "client_secret", "password", "subject_token"];
+/// Secret keys of the OAuth protocol (RFC 6749, RFC 8693), which no API spec of ours describes.
+const OAUTH_SECRET_KEYS: &[&str] = &["access_token", "refresh_token", "id_token", "client_secret", "password", "subject_token"];
+
+/// Whether a JSON key holds a secret: the spec's secret fields (`format: password`, from the generated
+/// table) and the OAuth protocol's.
+fn is_secret_key(key: &str) -> bool {
+    crate::generated::schema::SECRET_FIELDS.contains(&key) || OAUTH_SECRET_KEYS.contains(&key)
+}
+
+fn secret_keys() -> impl Iterator<Item = &'static str> {
+    crate::generated::schema::SECRET_FIELDS.iter().chain(OAUTH_SECRET_KEYS).copied()
+}
 
 /// How many secrets a client remembers (the oldest are forgotten first).
 const MAX_KNOWN_SECRETS: usize = 256;
@@ -74,7 +86,7 @@ pub(crate) fn body_for_log(shown: &[u8], total: usize, secrets: &KnownSecrets) -
     }
     let text = String::from_utf8_lossy(shown);
     let looks_like_json = text.trim_start().starts_with(['{', '[']);
-    let mentions_secret_key = SECRET_KEYS.iter().any(|k| text.contains(k));
+    let mentions_secret_key = secret_keys().any(|k| text.contains(k));
     if !looks_like_json && mentions_secret_key {
         return format!("<{total} bytes, not logged: may hold a secret>");
     }
@@ -102,7 +114,7 @@ fn redact_by_key(text: &str) -> String {
         let key = &text[i..end];
         out.push_str(key);
         i = end;
-        let is_secret_key = key.len() >= 2 && SECRET_KEYS.contains(&&key[1..key.len() - 1]);
+        let is_secret_key = key.len() >= 2 && is_secret_key(&key[1..key.len() - 1]);
         if !is_secret_key {
             continue;
         }
@@ -170,6 +182,12 @@ mod tests {
         secrets.remember("short");
         let line = body_for_log(br#"{"note":"echo dapi-known-secret","w":"short"}"#, 44, &secrets);
         assert_eq!(line, r#"{"note":"echo ***","w":"short"}"#);
+    }
+
+    #[test]
+    fn the_spec_names_the_api_secrets() {
+        assert_eq!(crate::generated::schema::SECRET_FIELDS, ["token_value"]);
+        assert!(is_secret_key("token_value") && is_secret_key("access_token") && !is_secret_key("comment"));
     }
 
     #[test]

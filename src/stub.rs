@@ -3,7 +3,7 @@
 //!
 //! The builders of [`crate::WorkspaceClient::tokens`] validate the caller's input, then hand a complete
 //! request to the client's stub: the real one sends it over HTTP through the pipeline; yours answers it.
-//! Every operation you leave out answers a clear [`ErrorKind::NotImplementedByStub`] error naming it.
+//! Every operation you leave out answers a clear [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub) error naming it.
 //! (The name `stub` follows google-cloud-rust.)
 //!
 //! ```

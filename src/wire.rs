@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// ```
 /// # fn main() -> Result<(), serde_json::Error> {
-/// use databricks_tokens::wire::Int64;
+/// use databricks_tokens::types::Int64;
 /// let a: Int64 = serde_json::from_str("1700000000000")?;
 /// let b: Int64 = serde_json::from_str("\"1700000000000\"")?;
 /// assert_eq!(a, b);
@@ -82,7 +82,7 @@ impl<'de> Deserialize<'de> for Int64 {
 ///
 /// ```
 /// # fn main() -> Result<(), serde_json::Error> {
-/// use databricks_tokens::wire::AutoscopeState;
+/// use databricks_tokens::types::AutoscopeState;
 /// let s: AutoscopeState = serde_json::from_str("\"AUTOSCOPE_STATE_RUNNING\"")?;
 /// assert_eq!(s, AutoscopeState::Running);
 /// let new: AutoscopeState = serde_json::from_str("\"AUTOSCOPE_STATE_FROM_THE_FUTURE\"")?;
@@ -158,7 +158,7 @@ impl<'de> Deserialize<'de> for AutoscopeState {
 ///
 /// ```
 /// # fn main() -> Result<(), serde_json::Error> {
-/// use databricks_tokens::wire::ScopeList;
+/// use databricks_tokens::types::ScopeList;
 /// let none = ScopeList::default();
 /// assert_eq!(serde_json::to_string(&none)?, "[]");
 /// let some: ScopeList = ["sql", "unity-catalog"].into_iter().collect();
@@ -188,5 +188,56 @@ impl From<Vec<String>> for ScopeList {
 impl<S: Into<String>> FromIterator<S> for ScopeList {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
         Self(iter.into_iter().map(Into::into).collect())
+    }
+}
+
+/// JSON Schemas of the wire codecs (feature `schemars`). Each describes what the codec *sends*; the
+/// documented exceptions to the spec are what it *accepts* besides: `Int64` also reads a decimal string,
+/// and `AutoscopeState` keeps values it does not know, so its schema is an open string.
+#[cfg(feature = "schemars")]
+mod json_schema {
+    use schemars::JsonSchema;
+    use schemars::r#gen::SchemaGenerator;
+    use schemars::schema::{InstanceType, Schema, SchemaObject};
+
+    fn string(format: Option<&str>) -> Schema {
+        SchemaObject { instance_type: Some(InstanceType::String.into()), format: format.map(str::to_owned), ..Default::default() }.into()
+    }
+
+    impl JsonSchema for super::Int64 {
+        fn schema_name() -> String {
+            "Int64".to_owned()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            SchemaObject { instance_type: Some(InstanceType::Integer.into()), format: Some("int64".to_owned()), ..Default::default() }
+                .into()
+        }
+    }
+
+    impl JsonSchema for super::AutoscopeState {
+        fn schema_name() -> String {
+            "AutoscopeState".to_owned()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            string(None)
+        }
+    }
+
+    impl JsonSchema for super::ScopeList {
+        fn schema_name() -> String {
+            "ScopeList".to_owned()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            <Vec<String>>::json_schema(generator)
+        }
+    }
+
+    impl JsonSchema for crate::secret::SecretString {
+        fn schema_name() -> String {
+            "TokenValue".to_owned()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            string(Some("password"))
+        }
     }
 }

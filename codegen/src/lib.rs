@@ -12,6 +12,8 @@
 //! - **`ScopeList` becomes `crate::wire::ScopeList`**, so that an empty list under an update mask is sent
 //!   as `[]` instead of being dropped.
 //! - **`TokenValue` becomes `crate::secret::SecretString`**, which never prints the secret.
+//! - **Every generated type derives `schemars::JsonSchema` under the crate's `schemars` feature**, so that a
+//!   test can check it against its spec component.
 //! - **Every generated struct is `#[non_exhaustive]`** with `new()` (when it has a default) and a
 //!   `set_<field>` setter per field, so that a field the spec adds later is not a breaking change for
 //!   users; typify's `builder()` functions stay crate-private.
@@ -141,7 +143,11 @@ fn curate_types(file: &mut syn::File) {
         match item {
             syn::Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)) => {
                 s.attrs.push(syn::parse_quote!(#[non_exhaustive]));
+                s.attrs.push(syn::parse_quote!(#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]));
                 setters.push(struct_setters(s));
+            }
+            syn::Item::Struct(s) => {
+                s.attrs.push(syn::parse_quote!(#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]));
             }
             syn::Item::Impl(imp) => {
                 for inner in imp.items.iter_mut() {

@@ -11,6 +11,7 @@ pub mod types {
     ///Body of `create_token`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct CreateTokenRequest {
         ///Collect the scopes the token uses (autoscope).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -32,6 +33,7 @@ pub mod types {
     ///Result of `create_token`. The service always sends both fields: a create answered without them is a decode error.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct CreateTokenResponse {
         pub token_info: PublicTokenInfo,
         pub token_value: crate::secret::SecretString,
@@ -44,6 +46,7 @@ pub mod types {
     ///The Databricks error body. Older services send `{"error": "..."}` instead; proxies may send HTML or `CODE: message` text.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct Error {
         ///`google.rpc` detail objects, each with an `@type`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -65,6 +68,7 @@ pub mod types {
     ///Result of `list_tokens`. The key is absent when the caller has no token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ListPublicTokensResponse {
         ///The caller's valid tokens.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -78,6 +82,7 @@ pub mod types {
     ///A token's public metadata. The secret value is never part of it. The service always sends `token_id`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PublicTokenInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub autoscope_state: ::std::option::Option<crate::wire::AutoscopeState>,
@@ -109,6 +114,7 @@ pub mod types {
     ///Body of `revoke_token`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RevokeTokenRequest {
         ///Id of the token to revoke.
         pub token_id: ::std::string::String,
@@ -121,6 +127,7 @@ pub mod types {
     ///Result of `revoke_token`: an empty object.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct RevokeTokenResponse(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );
@@ -150,6 +157,7 @@ pub mod types {
     ///Body of `update_token`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[non_exhaustive]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UpdateTokenRequest {
         pub token: PublicTokenInfo,
         ///Comma-separated field paths relative to the token, no spaces, for example `comment,scopes`. Only `comment` and `scopes` are updatable.
@@ -163,6 +171,7 @@ pub mod types {
     ///Result of `update_token`: an empty object.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UpdateTokenResponse(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     );

@@ -1,5 +1,6 @@
-//! Generates the Tokens client from `spec/tokens.json` into `OUT_DIR` with the same function that
-//! `cargo xtask regen` uses for the committed snapshot.
+//! Generates the clients of the Tokens API (`spec/tokens.json`) and of the Token Management API
+//! (`spec/token_management.json`) into `OUT_DIR` with the same function that `cargo xtask regen` uses for
+//! the committed snapshots.
 //!
 //! It re-runs only when the spec or this file changes (and when the codegen crate does, since it is a
 //! build dependency); editing `src/` does not re-run it.
@@ -9,14 +10,17 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=spec/tokens.json");
+    println!("cargo:rerun-if-changed=spec/token_management.json");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=tests/fixtures/paginated.json");
 
-    let spec = std::fs::read_to_string("spec/tokens.json").unwrap_or_else(|e| fail(&format!("cannot read spec/tokens.json: {e}")));
-    let code = databricks_tokens_codegen::generate(&spec, databricks_tokens_codegen::Target::CRATE)
-        .unwrap_or_else(|e| fail(&format!("spec/tokens.json: {e}")));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR is not set")));
-    std::fs::write(out.join("tokens_client.rs"), code).unwrap_or_else(|e| fail(&format!("cannot write the generated client: {e}")));
+    for (spec_path, file) in [("spec/tokens.json", "tokens_client.rs"), ("spec/token_management.json", "token_management_client.rs")] {
+        let spec = std::fs::read_to_string(spec_path).unwrap_or_else(|e| fail(&format!("cannot read {spec_path}: {e}")));
+        let code = databricks_tokens_codegen::generate(&spec, databricks_tokens_codegen::Target::CRATE)
+            .unwrap_or_else(|e| fail(&format!("{spec_path}: {e}")));
+        std::fs::write(out.join(file), code).unwrap_or_else(|e| fail(&format!("cannot write the generated {file}: {e}")));
+    }
 
     // The paginated fixture proves the generic pagination machinery in the crate's own tests; it is compiled
     // only under cfg(test). A packaged crate without tests/ gets an empty file.

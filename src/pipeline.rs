@@ -343,6 +343,7 @@ macro_rules! pipeline_hooks {
 }
 
 pipeline_hooks!(generated::Client);
+pipeline_hooks!(generated::token_management::Client);
 #[cfg(test)]
 pipeline_hooks!(generated::paginated_fixture::Client);
 

@@ -1,12 +1,19 @@
-//! The committed snapshot of the generated client must be what the build generates.
+//! The committed snapshots of the generated clients must be what the build generates.
 
-#[test]
-fn committed_snapshot_matches_the_build_output() {
-    let built = include_str!(concat!(env!("OUT_DIR"), "/tokens_client.rs"));
-    let committed = include_str!("snapshots/tokens_client.rs");
+fn check(built: &str, committed: &str, name: &str) {
     assert!(
         built == committed,
-        "tests/snapshots/tokens_client.rs is stale: the spec or the generator changed.\n\
+        "tests/snapshots/{name} is stale: the spec or the generator changed.\n\
          Run `cargo xtask regen`, review the diff it prints, and commit the snapshot."
+    );
+}
+
+#[test]
+fn committed_snapshots_match_the_build_output() {
+    check(include_str!(concat!(env!("OUT_DIR"), "/tokens_client.rs")), include_str!("snapshots/tokens_client.rs"), "tokens_client.rs");
+    check(
+        include_str!(concat!(env!("OUT_DIR"), "/token_management_client.rs")),
+        include_str!("snapshots/token_management_client.rs"),
+        "token_management_client.rs",
     );
 }

@@ -17,11 +17,18 @@ struct Snapshot {
     spec_copy: &'static str,
 }
 
-const SNAPSHOTS: &[Snapshot] = &[Snapshot {
-    spec: "spec/tokens.json",
-    snapshot: "tests/snapshots/tokens_client.rs",
-    spec_copy: "tests/snapshots/tokens_client.spec.json",
-}];
+const SNAPSHOTS: &[Snapshot] = &[
+    Snapshot {
+        spec: "spec/tokens.json",
+        snapshot: "tests/snapshots/tokens_client.rs",
+        spec_copy: "tests/snapshots/tokens_client.spec.json",
+    },
+    Snapshot {
+        spec: "spec/token_management.json",
+        snapshot: "tests/snapshots/token_management_client.rs",
+        spec_copy: "tests/snapshots/token_management_client.spec.json",
+    },
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

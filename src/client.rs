@@ -13,7 +13,8 @@ use crate::generated;
 use crate::pipeline::{Pipeline, PipelineParts};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
-use crate::stub::{self, DynTokens};
+use crate::stub::{self, DynTokenManagement, DynTokens};
+use crate::token_management::{HttpTokenManagement, TokenManagement};
 use crate::tokens::{HttpTokens, Tokens};
 
 /// A client of one Databricks workspace.
@@ -34,6 +35,7 @@ use crate::tokens::{HttpTokens, Tokens};
 #[derive(Clone)]
 pub struct WorkspaceClient {
     stub: Arc<dyn DynTokens>,
+    token_management: Arc<dyn DynTokenManagement>,
     host: String,
     user_agent: String,
     auth_type: String,
@@ -99,11 +101,27 @@ impl WorkspaceClient {
     pub fn from_stub(stub: impl stub::Tokens + 'static) -> Self {
         Self {
             stub: Arc::new(stub),
+            token_management: Arc::new(stub::Unimplemented),
             host: "stub://".to_owned(),
             user_agent: String::new(),
             auth_type: "stub".to_owned(),
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// This client with its Token Management calls going to `stub` (see [`stub::TokenManagement`]).
+    ///
+    /// ```
+    /// # #[derive(Debug)] struct NoTokens;
+    /// # impl databricks_tokens::stub::Tokens for NoTokens {}
+    /// #[derive(Debug)]
+    /// struct NotAnAdmin;
+    /// impl databricks_tokens::stub::TokenManagement for NotAnAdmin {}
+    /// let w = databricks_tokens::WorkspaceClient::from_stub(NoTokens).with_token_management_stub(NotAnAdmin);
+    /// ```
+    pub fn with_token_management_stub(mut self, stub: impl stub::TokenManagement + 'static) -> Self {
+        self.token_management = Arc::new(stub);
+        self
     }
 
     /// The `User-Agent` header this client sends.
@@ -132,6 +150,22 @@ impl WorkspaceClient {
     /// Where the builders send their requests.
     pub(crate) fn stub(&self) -> &dyn DynTokens {
         self.stub.as_ref()
+    }
+
+    /// Where the Token Management builders send their requests.
+    pub(crate) fn token_management_stub(&self) -> &dyn DynTokenManagement {
+        self.token_management.as_ref()
+    }
+
+    /// The Token Management service: every token of the workspace, for its admins.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let every_token = w.token_management().list().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn token_management(&self) -> TokenManagement<'_> {
+        TokenManagement::new(self)
     }
 
     /// The Tokens service: the caller's personal access tokens.
@@ -329,7 +363,15 @@ impl ClientBuilder {
             max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
         })?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
+        let token_management = generated::token_management::Client::new_with_client(&host, http.clone(), pipeline.clone());
         let api = generated::Client::new_with_client(&host, http, pipeline);
-        Ok(WorkspaceClient { stub: Arc::new(HttpTokens { api }), host, user_agent, auth_type, clock })
+        Ok(WorkspaceClient {
+            stub: Arc::new(HttpTokens { api }),
+            token_management: Arc::new(HttpTokenManagement { api: token_management }),
+            host,
+            user_agent,
+            auth_type,
+            clock,
+        })
     }
 }

@@ -600,6 +600,16 @@ impl Error {
         self
     }
 
+    /// Puts `context` before the message (the response's status, code and details are kept).
+    pub(crate) fn context(mut self, context: impl std::fmt::Display) -> Self {
+        let original = match &self.inner.api {
+            Some(api) if self.inner.message.is_empty() => api.to_string(),
+            _ => std::mem::take(&mut self.inner.message),
+        };
+        self.inner.message = format!("{context}: {original}");
+        self
+    }
+
     /// Marks a failure after the request was sent: it may have been processed. `idempotent` says whether
     /// repeating the operation is harmless.
     pub(crate) fn maybe_processed(mut self, idempotent: bool) -> Self {

@@ -155,6 +155,14 @@ pub trait Resource {
     const REQUIRED: &'static [&'static str];
 }
 
+impl Resource for crate::types::token_management::TokenInfo {
+    const NAME: &'static str = "TokenInfo";
+    const FIELDS: &'static [&'static str] = crate::generated::token_management::schema::token_info::FIELDS;
+    const WRITABLE: &'static [&'static str] = crate::generated::token_management::schema::token_info::WRITABLE;
+    const OBJECTS: &'static [&'static str] = crate::generated::token_management::schema::token_info::OBJECTS;
+    const REQUIRED: &'static [&'static str] = crate::generated::token_management::schema::token_info::REQUIRED;
+}
+
 impl Resource for crate::types::PublicTokenInfo {
     const NAME: &'static str = "PublicTokenInfo";
     const FIELDS: &'static [&'static str] = crate::generated::schema::public_token_info::FIELDS;

@@ -50,6 +50,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[macro_use]
+mod macros;
+
+pub mod admin;
 pub mod auth;
 #[cfg(feature = "blocking")]
 pub mod blocking;
@@ -70,6 +74,7 @@ mod redact;
 mod retry;
 mod secret;
 pub mod stub;
+pub mod token_management;
 pub mod tokens;
 mod wire;
 pub mod workflows;
@@ -96,4 +101,20 @@ pub mod types {
     pub use crate::generated::types::{CreateTokenRequest, CreateTokenResponse, PublicTokenInfo, UpdateTokenRequest};
     pub(crate) use crate::generated::types::{ListPublicTokensResponse, RevokeTokenRequest};
     pub use crate::wire::{AutoscopeState, Int64, ScopeList};
+
+    /// The request and response types of the Token Management API, generated from
+    /// `spec/token_management.json`.
+    ///
+    /// ```
+    /// use databricks_tokens::types::token_management::TokenInfo;
+    /// let info: TokenInfo = serde_json::from_str(r#"{"token_id":"t1","owner_id":"42","last_used_day":1700000000000}"#).unwrap();
+    /// assert_eq!(info.owner_id.map(i64::from), Some(42));
+    /// ```
+    pub mod token_management {
+        pub use crate::generated::token_management::types::{
+            CreateOboTokenRequest, CreateOboTokenResponse, TokenAccessControlRequest, TokenAccessControlResponse, TokenInfo,
+            TokenPermission, TokenPermissionLevel, TokenPermissions, TokenPermissionsDescription, TokenPermissionsRequest,
+            UpdateTokenManagementRequest,
+        };
+    }
 }

@@ -53,6 +53,16 @@ impl Page for crate::types::ListPublicTokensResponse {
     }
 }
 
+impl Page for crate::generated::token_management::types::ListTokensResponse {
+    type Item = crate::types::token_management::TokenInfo;
+    fn next_page_token(&self) -> Option<&str> {
+        None
+    }
+    fn into_items(self) -> Vec<Self::Item> {
+        self.token_infos
+    }
+}
+
 /// A lazy listing; see [`paginate`].
 #[must_use = "a paginator does nothing until its pages or items are polled"]
 pub struct Paginator<F> {

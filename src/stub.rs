@@ -1,5 +1,6 @@
-//! Test doubles: implement [`Tokens`] with the operations your code calls, then run your code unchanged
-//! on `WorkspaceClient::from_stub(your_stub)`.
+//! Test doubles: implement [`Tokens`] (and [`TokenManagement`]) with the operations your code calls, then
+//! run your code unchanged on `WorkspaceClient::from_stub(your_stub)` (and
+//! `.with_token_management_stub(your_admin_stub)`).
 //!
 //! The builders of [`crate::WorkspaceClient::tokens`] validate the caller's input, then hand a complete
 //! request to the client's stub: the real one sends it over HTTP through the pipeline; yours answers it.
@@ -34,6 +35,10 @@ use std::time::Duration;
 use crate::clock::BoxFuture;
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
+use crate::types::token_management::{
+    CreateOboTokenRequest, CreateOboTokenResponse, TokenInfo, TokenPermissions, TokenPermissionsDescription, TokenPermissionsRequest,
+    UpdateTokenManagementRequest,
+};
 use crate::types::{CreateTokenRequest, CreateTokenResponse, PublicTokenInfo, UpdateTokenRequest};
 
 /// The per-call options a builder collected: what a stub may check, and what the real client applies.
@@ -122,5 +127,165 @@ impl<T: Tokens> DynTokens for T {
     }
     fn delete<'a>(&'a self, token_id: &'a str, options: RequestOptions) -> BoxFuture<'a, Result<()>> {
         Box::pin(Tokens::delete(self, token_id, options))
+    }
+}
+
+/// Which tokens a Token Management list returns.
+///
+/// ```
+/// let filter = databricks_tokens::stub::TokenFilter::default();
+/// assert!(filter.created_by_id.is_none() && filter.created_by_username.is_none());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenFilter {
+    /// Only the tokens this user id created.
+    pub created_by_id: Option<i64>,
+    /// Only the tokens this user name created.
+    pub created_by_username: Option<String>,
+}
+
+/// The Token Management service as the client's builders call it: implement the operations your test
+/// needs, and hand it to [`crate::WorkspaceClient::with_token_management_stub`].
+///
+/// ```
+/// use databricks_tokens::stub::{self, RequestOptions, TokenFilter};
+/// use databricks_tokens::types::token_management::TokenInfo;
+///
+/// #[derive(Debug)]
+/// struct Admin;
+/// impl stub::TokenManagement for Admin {
+///     async fn list(&self, _filter: TokenFilter, _options: RequestOptions) -> databricks_tokens::Result<Vec<TokenInfo>> {
+///         Ok(vec![TokenInfo::new("t1").set_created_by_username("alice")])
+///     }
+/// }
+/// # #[derive(Debug)] struct NoTokens;
+/// # impl stub::Tokens for NoTokens {}
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> databricks_tokens::Result<()> {
+/// let w = databricks_tokens::WorkspaceClient::from_stub(NoTokens).with_token_management_stub(Admin);
+/// assert_eq!(w.token_management().list().send().await?.len(), 1);
+/// # Ok(()) }
+/// ```
+pub trait TokenManagement: Send + Sync + std::fmt::Debug {
+    /// Creates an on-behalf-of token for a service principal.
+    fn create_obo_token(
+        &self,
+        request: CreateOboTokenRequest,
+        options: RequestOptions,
+    ) -> impl Future<Output = Result<CreateOboTokenResponse>> + Send {
+        let _ = (request, options);
+        async { Err(Error::not_implemented_by_stub("create_obo_token")) }
+    }
+    /// Every valid token of the workspace, filtered.
+    fn list(&self, filter: TokenFilter, options: RequestOptions) -> impl Future<Output = Result<Vec<TokenInfo>>> + Send {
+        let _ = (filter, options);
+        async { Err(Error::not_implemented_by_stub("list")) }
+    }
+    /// One token.
+    fn get(&self, token_id: &str, options: RequestOptions) -> impl Future<Output = Result<TokenInfo>> + Send {
+        let _ = (token_id, options);
+        async { Err(Error::not_implemented_by_stub("get")) }
+    }
+    /// Updates the fields the mask names; answers the updated token.
+    fn update(
+        &self,
+        token_id: &str,
+        request: UpdateTokenManagementRequest,
+        options: RequestOptions,
+    ) -> impl Future<Output = Result<TokenInfo>> + Send {
+        let _ = (token_id, request, options);
+        async { Err(Error::not_implemented_by_stub("update")) }
+    }
+    /// Revokes a token.
+    fn delete(&self, token_id: &str, options: RequestOptions) -> impl Future<Output = Result<()>> + Send {
+        let _ = (token_id, options);
+        async { Err(Error::not_implemented_by_stub("delete")) }
+    }
+    /// The levels that may be granted on tokens.
+    fn permission_levels(&self, options: RequestOptions) -> impl Future<Output = Result<Vec<TokenPermissionsDescription>>> + Send {
+        let _ = options;
+        async { Err(Error::not_implemented_by_stub("permission_levels")) }
+    }
+    /// Who may use tokens.
+    fn permissions(&self, options: RequestOptions) -> impl Future<Output = Result<TokenPermissions>> + Send {
+        let _ = options;
+        async { Err(Error::not_implemented_by_stub("permissions")) }
+    }
+    /// Replaces who may use tokens.
+    fn set_permissions(
+        &self,
+        request: TokenPermissionsRequest,
+        options: RequestOptions,
+    ) -> impl Future<Output = Result<TokenPermissions>> + Send {
+        let _ = (request, options);
+        async { Err(Error::not_implemented_by_stub("set_permissions")) }
+    }
+    /// Adds to who may use tokens.
+    fn update_permissions(
+        &self,
+        request: TokenPermissionsRequest,
+        options: RequestOptions,
+    ) -> impl Future<Output = Result<TokenPermissions>> + Send {
+        let _ = (request, options);
+        async { Err(Error::not_implemented_by_stub("update_permissions")) }
+    }
+}
+
+/// A Token Management stub that implements nothing: what a client built from a Tokens stub starts with.
+#[derive(Debug)]
+pub(crate) struct Unimplemented;
+
+impl TokenManagement for Unimplemented {}
+
+/// [`TokenManagement`] as a trait object: what the client holds.
+pub(crate) trait DynTokenManagement: Send + Sync + std::fmt::Debug {
+    fn create_obo_token(&self, request: CreateOboTokenRequest, options: RequestOptions) -> BoxFuture<'_, Result<CreateOboTokenResponse>>;
+    fn list(&self, filter: TokenFilter, options: RequestOptions) -> BoxFuture<'_, Result<Vec<TokenInfo>>>;
+    fn get<'a>(&'a self, token_id: &'a str, options: RequestOptions) -> BoxFuture<'a, Result<TokenInfo>>;
+    fn update<'a>(
+        &'a self,
+        token_id: &'a str,
+        request: UpdateTokenManagementRequest,
+        options: RequestOptions,
+    ) -> BoxFuture<'a, Result<TokenInfo>>;
+    fn delete<'a>(&'a self, token_id: &'a str, options: RequestOptions) -> BoxFuture<'a, Result<()>>;
+    fn permission_levels(&self, options: RequestOptions) -> BoxFuture<'_, Result<Vec<TokenPermissionsDescription>>>;
+    fn permissions(&self, options: RequestOptions) -> BoxFuture<'_, Result<TokenPermissions>>;
+    fn set_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> BoxFuture<'_, Result<TokenPermissions>>;
+    fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> BoxFuture<'_, Result<TokenPermissions>>;
+}
+
+impl<T: TokenManagement> DynTokenManagement for T {
+    fn create_obo_token(&self, request: CreateOboTokenRequest, options: RequestOptions) -> BoxFuture<'_, Result<CreateOboTokenResponse>> {
+        Box::pin(TokenManagement::create_obo_token(self, request, options))
+    }
+    fn list(&self, filter: TokenFilter, options: RequestOptions) -> BoxFuture<'_, Result<Vec<TokenInfo>>> {
+        Box::pin(TokenManagement::list(self, filter, options))
+    }
+    fn get<'a>(&'a self, token_id: &'a str, options: RequestOptions) -> BoxFuture<'a, Result<TokenInfo>> {
+        Box::pin(TokenManagement::get(self, token_id, options))
+    }
+    fn update<'a>(
+        &'a self,
+        token_id: &'a str,
+        request: UpdateTokenManagementRequest,
+        options: RequestOptions,
+    ) -> BoxFuture<'a, Result<TokenInfo>> {
+        Box::pin(TokenManagement::update(self, token_id, request, options))
+    }
+    fn delete<'a>(&'a self, token_id: &'a str, options: RequestOptions) -> BoxFuture<'a, Result<()>> {
+        Box::pin(TokenManagement::delete(self, token_id, options))
+    }
+    fn permission_levels(&self, options: RequestOptions) -> BoxFuture<'_, Result<Vec<TokenPermissionsDescription>>> {
+        Box::pin(TokenManagement::permission_levels(self, options))
+    }
+    fn permissions(&self, options: RequestOptions) -> BoxFuture<'_, Result<TokenPermissions>> {
+        Box::pin(TokenManagement::permissions(self, options))
+    }
+    fn set_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> BoxFuture<'_, Result<TokenPermissions>> {
+        Box::pin(TokenManagement::set_permissions(self, request, options))
+    }
+    fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> BoxFuture<'_, Result<TokenPermissions>> {
+        Box::pin(TokenManagement::update_permissions(self, request, options))
     }
 }

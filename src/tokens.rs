@@ -22,20 +22,17 @@
 //! [`ErrorKind::InvalidRequest`]: crate::ErrorKind::InvalidRequest
 
 use std::collections::HashSet;
-use std::future::IntoFuture;
 use std::time::Duration;
 
 use futures::Stream;
 
 use crate::WorkspaceClient;
-use crate::clock::BoxFuture;
 use crate::error::{Error, Result};
 use crate::field_mask::{TypedFieldMask, Update};
 use crate::generated;
 use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
 use crate::paginate::paginate;
 use crate::pipeline::run;
-use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
 use crate::stub::{self, RequestOptions};
 use crate::types::{
@@ -129,36 +126,16 @@ impl<'a> Tokens<'a> {
     }
 }
 
-/// The per-call option setters every builder has.
-macro_rules! options_setters {
-    () => {
-        /// Retries this call with this policy instead of the client's.
-        pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-            self.options.retry = Some(policy);
-            self
-        }
-        /// Gives each attempt of this call this long instead of the client's attempt timeout.
-        pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-            self.options.attempt_timeout = Some(timeout);
-            self
-        }
-    };
+/// A token lifetime in whole seconds: at least one, and within i64.
+pub(crate) fn lifetime_seconds(operation: &str, lifetime: Duration) -> Result<i64> {
+    if lifetime < Duration::from_secs(1) {
+        return Err(Error::invalid_request(format!("{operation}: a token lifetime must be at least 1 s, got {lifetime:?}")));
+    }
+    i64::try_from(lifetime.as_secs())
+        .map_err(|_| Error::invalid_request(format!("{operation}: the token lifetime {lifetime:?} does not fit in i64 seconds")))
 }
 
-/// `.await` on a builder sends it.
-macro_rules! into_future {
-    ($builder:ident, $output:ty) => {
-        impl<'a> IntoFuture for $builder<'a> {
-            type Output = Result<$output>;
-            type IntoFuture = BoxFuture<'a, Result<$output>>;
-            fn into_future(self) -> Self::IntoFuture {
-                Box::pin(self.send())
-            }
-        }
-    };
-}
-
-fn non_empty(operation: &str, token_id: &str) -> Result<()> {
+pub(crate) fn non_empty(operation: &str, token_id: &str) -> Result<()> {
     if token_id.is_empty() {
         return Err(Error::invalid_request(format!("{operation}: token_id is empty")));
     }

@@ -60,22 +60,47 @@ fn from_epoch_ms(ms: i64) -> Option<SystemTime> {
     u64::try_from(ms).ok().map(|ms| UNIX_EPOCH + Duration::from_millis(ms))
 }
 
-impl TokenInfoExt for PublicTokenInfo {
-    fn created_at(&self) -> Option<SystemTime> {
-        self.creation_time.map(i64::from).and_then(from_epoch_ms)
-    }
-    fn expiry(&self) -> Option<Expiry> {
-        match self.expiry_time.map(i64::from)? {
-            ms if ms < 0 => Some(Expiry::Never),
-            ms => from_epoch_ms(ms).map(Expiry::At),
+/// The time accessors of both token metadata types (the caller's and the admin's view).
+macro_rules! token_info_ext {
+    ($($ty:ty),*) => {$(
+        impl TokenInfoExt for $ty {
+            fn created_at(&self) -> Option<SystemTime> {
+                self.creation_time.map(i64::from).and_then(from_epoch_ms)
+            }
+            fn expiry(&self) -> Option<Expiry> {
+                match self.expiry_time.map(i64::from)? {
+                    ms if ms < 0 => Some(Expiry::Never),
+                    ms => from_epoch_ms(ms).map(Expiry::At),
+                }
+            }
         }
+    )*};
+}
+
+token_info_ext!(PublicTokenInfo, crate::types::token_management::TokenInfo);
+
+/// A response that created a token: the Tokens API's and Token Management's on-behalf-of create.
+pub trait CreatedToken: std::fmt::Debug {
+    /// The new token's id.
+    fn token_id(&self) -> &str;
+}
+
+impl CreatedToken for CreateTokenResponse {
+    fn token_id(&self) -> &str {
+        CreateTokenResponse::token_id(self)
+    }
+}
+
+impl CreatedToken for crate::types::token_management::CreateOboTokenResponse {
+    fn token_id(&self) -> &str {
+        crate::types::token_management::CreateOboTokenResponse::token_id(self)
     }
 }
 
 /// Rotation failed; says whether a replacement exists and whether the old token is still alive.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum RotateError {
+pub enum RotateError<T: CreatedToken = CreateTokenResponse> {
     /// The token to rotate could not be read: nothing was created or revoked.
     Lookup(Error),
     /// The replacement could not be created: the old token is untouched.
@@ -83,7 +108,7 @@ pub enum RotateError {
     /// The replacement was created but the old token could not be revoked: **both are alive**.
     Revoke {
         /// The new token, secret included: keep using it.
-        replacement: Box<CreateTokenResponse>,
+        replacement: Box<T>,
         /// The token that is still alive.
         old_token_id: String,
         /// Why revoking failed.
@@ -91,9 +116,9 @@ pub enum RotateError {
     },
 }
 
-impl RotateError {
+impl<T: CreatedToken> RotateError<T> {
     /// The replacement token, when it was created.
-    pub fn replacement(&self) -> Option<&CreateTokenResponse> {
+    pub fn replacement(&self) -> Option<&T> {
         match self {
             Self::Revoke { replacement, .. } => Some(replacement),
             _ => None,
@@ -101,7 +126,7 @@ impl RotateError {
     }
 }
 
-impl std::fmt::Display for RotateError {
+impl<T: CreatedToken> std::fmt::Display for RotateError<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Lookup(e) => write!(f, "rotation did not start: the token could not be read: {e}"),
@@ -117,7 +142,7 @@ impl std::fmt::Display for RotateError {
     }
 }
 
-impl std::error::Error for RotateError {
+impl<T: CreatedToken> std::error::Error for RotateError<T> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Lookup(e) | Self::Create(e) | Self::Revoke { cause: e, .. } => Some(e),

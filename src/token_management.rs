@@ -1,0 +1,573 @@
+//! The Token Management service: every token of the workspace, for its admins — list (by creator), get,
+//! update, revoke; on-behalf-of tokens for service principals; and who may use tokens.
+//!
+//! ```no_run
+//! # async fn example() -> databricks_tokens::Result<()> {
+//! use std::time::Duration;
+//! use databricks_tokens::WorkspaceClient;
+//! use databricks_tokens::types::token_management::TokenPermissionLevel;
+//!
+//! let w = WorkspaceClient::from_env()?; // a workspace admin
+//! let tm = w.token_management();
+//! let all = tm.list().send().await?;
+//! let alices = tm.list().created_by_username("alice@example.com").send().await?;
+//! tm.update_permissions().grant_service_principal("6f3b...", TokenPermissionLevel::can_use()).send().await?;
+//! let ci = tm.create_obo_token("6f3b...").comment("ci").lifetime(Duration::from_secs(3600)).send().await?;
+//! tm.delete(ci.token_id()).send().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The same builder surface as [`crate::tokens`]: `.send()` or `.await`, typed masks, per-call options,
+//! streams. What admins hit comes back typed with the fix in the message: not an admin
+//! ([`Error::is_permission_denied`]), on-behalf-of tokens not enabled or no `CAN_USE` for the service
+//! principal (how to grant it), an unknown application id ([`Error::is_not_found`]).
+
+use futures::Stream;
+
+use crate::WorkspaceClient;
+use crate::error::{Error, Result};
+use crate::field_mask::{TypedFieldMask, Update};
+use crate::generated::token_management as generated;
+use crate::generated::token_management::operations as ops;
+use crate::paginate::paginate;
+use crate::pipeline::run;
+use crate::secret::SecretString;
+use crate::stub::{self, RequestOptions, TokenFilter};
+use crate::tokens::non_empty;
+use crate::types::token_management::{
+    CreateOboTokenRequest, CreateOboTokenResponse, TokenAccessControlRequest, TokenInfo, TokenPermissionLevel, TokenPermissions,
+    TokenPermissionsDescription, TokenPermissionsRequest, UpdateTokenManagementRequest,
+};
+
+/// The Token Management service of a workspace (admins).
+///
+/// ```no_run
+/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+/// let every_token = w.token_management().list().send().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct TokenManagement<'a> {
+    client: &'a WorkspaceClient,
+}
+
+impl<'a> TokenManagement<'a> {
+    pub(crate) fn new(client: &'a WorkspaceClient) -> Self {
+        Self { client }
+    }
+
+    /// Creates a token owned by the service principal `application_id`; the response holds its secret
+    /// value, once.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// use std::time::Duration;
+    /// let ci = w.token_management().create_obo_token("6f3b...").comment("ci").lifetime(Duration::from_secs(3600)).send().await?;
+    /// let secret = ci.token_value().expose(); // hand it to the job, never log it
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The service principal must hold `CAN_USE` on tokens ([`TokenManagement::update_permissions`]).
+    /// Never retried after the request may have reached the server.
+    pub fn create_obo_token(self, application_id: impl Into<String>) -> CreateOboToken<'a> {
+        CreateOboToken {
+            client: self.client,
+            request: CreateOboTokenRequest::new(application_id),
+            lifetime: None,
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Lists every valid token of the workspace, optionally only those one user created.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let alices = w.token_management().list().created_by_username("alice@example.com").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list(self) -> ListAllTokens<'a> {
+        ListAllTokens { client: self.client, filter: TokenFilter::default(), options: RequestOptions::default() }
+    }
+
+    /// One token of any user.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let token = w.token_management().get("5f1e...").send().await?;
+    /// println!("{:?} owns it", token.owner_id);
+    /// # Ok(()) }
+    /// ```
+    pub fn get(self, token_id: impl Into<String>) -> GetToken<'a> {
+        GetToken { client: self.client, token_id: token_id.into(), options: RequestOptions::default() }
+    }
+
+    /// Updates any user's token; the mask (sent in the body) comes from the setters called.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let updated = w.token_management().update("5f1e...").comment("audited").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn update(self, token_id: impl Into<String>) -> UpdateManagedToken<'a> {
+        let token_id = token_id.into();
+        UpdateManagedToken {
+            client: self.client,
+            update: Update::empty(TokenInfo::new(token_id.clone())),
+            token_id,
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Revokes any user's token.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// w.token_management().delete("5f1e...").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn delete(self, token_id: impl Into<String>) -> DeleteManagedToken<'a> {
+        DeleteManagedToken { client: self.client, token_id: token_id.into(), options: RequestOptions::default() }
+    }
+
+    /// The levels that may be granted on tokens (`CAN_USE`).
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// for level in w.token_management().permission_levels().send().await? {
+    ///     println!("{:?}: {:?}", level.permission_level, level.description);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn permission_levels(self) -> GetPermissionLevels<'a> {
+        GetPermissionLevels { client: self.client, options: RequestOptions::default() }
+    }
+
+    /// Who may use tokens.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let acl = w.token_management().permissions().send().await?.access_control_list;
+    /// # Ok(()) }
+    /// ```
+    pub fn permissions(self) -> GetPermissions<'a> {
+        GetPermissions { client: self.client, options: RequestOptions::default() }
+    }
+
+    /// Replaces who may use tokens with the grants given (admins only).
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::types::token_management::TokenPermissionLevel;
+    /// w.token_management().set_permissions().grant_group("ci-admins", TokenPermissionLevel::can_use()).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn set_permissions(self) -> SetPermissions<'a> {
+        SetPermissions { client: self.client, grants: Vec::new(), replace: true, options: RequestOptions::default() }
+    }
+
+    /// Adds the grants given to who may use tokens (admins only).
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::types::token_management::TokenPermissionLevel;
+    /// w.token_management().update_permissions().grant_service_principal("6f3b...", TokenPermissionLevel::can_use()).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn update_permissions(self) -> SetPermissions<'a> {
+        SetPermissions { client: self.client, grants: Vec::new(), replace: false, options: RequestOptions::default() }
+    }
+}
+
+/// Creates an on-behalf-of token: see [`TokenManagement::create_obo_token`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct CreateOboToken<'a> {
+    client: &'a WorkspaceClient,
+    request: CreateOboTokenRequest,
+    lifetime: Option<std::time::Duration>,
+    options: RequestOptions,
+}
+
+impl<'a> CreateOboToken<'a> {
+    /// The comment shown in listings.
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.request.comment = Some(comment.into());
+        self
+    }
+    /// How long the token lives: whole seconds, at least one.
+    pub fn lifetime(mut self, lifetime: std::time::Duration) -> Self {
+        self.lifetime = Some(lifetime);
+        self
+    }
+    /// The API scopes it may use.
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.request.scopes = Some(scopes.into_iter().collect());
+        self
+    }
+    /// Whether the service collects the scopes the token uses.
+    pub fn autoscope(mut self, enabled: bool) -> Self {
+        self.request.autoscope_enabled = Some(enabled);
+        self
+    }
+    options_setters!();
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<CreateOboTokenResponse> {
+        if self.request.application_id.is_empty() {
+            return Err(Error::invalid_request("create_obo_token: application_id is empty"));
+        }
+        let mut request = self.request;
+        if let Some(lifetime) = self.lifetime {
+            request.lifetime_seconds = Some(crate::tokens::lifetime_seconds("create_obo_token", lifetime)?.into());
+        }
+        self.client.token_management_stub().create_obo_token(request, self.options).await
+    }
+}
+
+into_future!(CreateOboToken, CreateOboTokenResponse);
+
+/// Lists every token: see [`TokenManagement::list`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct ListAllTokens<'a> {
+    client: &'a WorkspaceClient,
+    filter: TokenFilter,
+    options: RequestOptions,
+}
+
+impl<'a> ListAllTokens<'a> {
+    /// Only the tokens this user id created.
+    pub fn created_by_id(mut self, user_id: i64) -> Self {
+        self.filter.created_by_id = Some(user_id);
+        self
+    }
+    /// Only the tokens this user name created.
+    pub fn created_by_username(mut self, user_name: impl Into<String>) -> Self {
+        self.filter.created_by_username = Some(user_name.into());
+        self
+    }
+    options_setters!();
+
+    /// Sends the request: every matching token, in one `Vec` (the service answers in one page).
+    pub async fn send(self) -> Result<Vec<TokenInfo>> {
+        self.client.token_management_stub().list(self.filter, self.options).await
+    }
+
+    /// The tokens as a lazy stream through the crate's pagination machinery: one request, made when the
+    /// stream is first polled.
+    pub fn stream(self) -> impl Stream<Item = Result<TokenInfo>> + Send + 'a {
+        let (client, filter, options) = (self.client, self.filter, self.options);
+        paginate(move |_page_token| {
+            let (filter, options) = (filter.clone(), options.clone());
+            async move {
+                client
+                    .token_management_stub()
+                    .list(filter, options)
+                    .await
+                    .map(|infos| generated::types::ListTokensResponse::new().set_token_infos(infos))
+            }
+        })
+        .items()
+    }
+}
+
+into_future!(ListAllTokens, Vec<TokenInfo>);
+
+/// Gets one token: see [`TokenManagement::get`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct GetToken<'a> {
+    client: &'a WorkspaceClient,
+    token_id: String,
+    options: RequestOptions,
+}
+
+impl<'a> GetToken<'a> {
+    options_setters!();
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<TokenInfo> {
+        non_empty("get_token", &self.token_id)?;
+        self.client.token_management_stub().get(&self.token_id, self.options).await
+    }
+}
+
+into_future!(GetToken, TokenInfo);
+
+/// Updates a token: see [`TokenManagement::update`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct UpdateManagedToken<'a> {
+    client: &'a WorkspaceClient,
+    token_id: String,
+    update: Update<TokenInfo>,
+    options: RequestOptions,
+}
+
+impl<'a> UpdateManagedToken<'a> {
+    /// Sets the comment.
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.update.resource_mut().comment = Some(comment.into());
+        self.update.add_path("comment");
+        self
+    }
+    /// Sets the scopes (an empty list clears them).
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.update.resource_mut().scopes = Some(scopes.into_iter().collect());
+        self.update.add_path("scopes");
+        self
+    }
+    /// Clears the scopes: sends `"scopes": []` under `update_mask=scopes`.
+    pub fn clear_scopes(self) -> Self {
+        self.scopes(std::iter::empty::<String>())
+    }
+    /// The fields that turn `current` into `desired`, and only those.
+    pub fn from_diff(mut self, current: &TokenInfo, desired: &TokenInfo) -> Result<Self> {
+        self.update = Update::from_diff(current, desired)?;
+        Ok(self)
+    }
+    /// The escape hatch: send `token` under this typed mask (replaces what the setters set).
+    pub fn mask(mut self, mask: TypedFieldMask<TokenInfo>) -> Self {
+        self.update.set_mask(mask);
+        self
+    }
+    /// The token to send with [`UpdateManagedToken::mask`].
+    pub fn token(mut self, token: TokenInfo) -> Self {
+        *self.update.resource_mut() = token;
+        self
+    }
+    options_setters!();
+
+    /// Sends the request; the answer is the updated token. An update with no field set is refused before
+    /// anything is sent.
+    pub async fn send(self) -> Result<TokenInfo> {
+        non_empty("update_token", &self.token_id)?;
+        if self.update.is_empty() {
+            return Err(Error::invalid_request("update_token: nothing to update: set a field (comment, scopes, clear_scopes) or a mask"));
+        }
+        let (mut token, mask) = Update::new(self.update.resource().clone(), self.update.mask().clone())?.into_parts();
+        token.token_id = self.token_id.clone();
+        let request = UpdateTokenManagementRequest::new(token, mask.to_string());
+        self.client.token_management_stub().update(&self.token_id, request, self.options).await
+    }
+}
+
+into_future!(UpdateManagedToken, TokenInfo);
+
+/// Revokes a token: see [`TokenManagement::delete`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct DeleteManagedToken<'a> {
+    client: &'a WorkspaceClient,
+    token_id: String,
+    options: RequestOptions,
+}
+
+impl<'a> DeleteManagedToken<'a> {
+    options_setters!();
+
+    /// Sends the request. An unknown id is [`Error::is_not_found`] — unless an earlier attempt of this
+    /// call may have revoked it, which is then success.
+    pub async fn send(self) -> Result<()> {
+        non_empty("delete_token", &self.token_id)?;
+        self.client.token_management_stub().delete(&self.token_id, self.options).await
+    }
+}
+
+into_future!(DeleteManagedToken, ());
+
+/// Gets the permission levels: see [`TokenManagement::permission_levels`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct GetPermissionLevels<'a> {
+    client: &'a WorkspaceClient,
+    options: RequestOptions,
+}
+
+impl<'a> GetPermissionLevels<'a> {
+    options_setters!();
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<Vec<TokenPermissionsDescription>> {
+        self.client.token_management_stub().permission_levels(self.options).await
+    }
+}
+
+into_future!(GetPermissionLevels, Vec<TokenPermissionsDescription>);
+
+/// Gets the token permissions: see [`TokenManagement::permissions`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct GetPermissions<'a> {
+    client: &'a WorkspaceClient,
+    options: RequestOptions,
+}
+
+impl<'a> GetPermissions<'a> {
+    options_setters!();
+
+    /// Sends the request.
+    pub async fn send(self) -> Result<TokenPermissions> {
+        self.client.token_management_stub().permissions(self.options).await
+    }
+}
+
+into_future!(GetPermissions, TokenPermissions);
+
+/// Sets or adds token permissions: see [`TokenManagement::set_permissions`] and
+/// [`TokenManagement::update_permissions`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until it is sent"]
+pub struct SetPermissions<'a> {
+    client: &'a WorkspaceClient,
+    grants: Vec<TokenAccessControlRequest>,
+    replace: bool,
+    options: RequestOptions,
+}
+
+impl<'a> SetPermissions<'a> {
+    /// Grants `level` to a user.
+    pub fn grant_user(mut self, user_name: impl Into<String>, level: TokenPermissionLevel) -> Self {
+        self.grants.push(TokenAccessControlRequest::new().set_user_name(user_name.into()).set_permission_level(level));
+        self
+    }
+    /// Grants `level` to a group (`users` is every principal of the workspace).
+    pub fn grant_group(mut self, group_name: impl Into<String>, level: TokenPermissionLevel) -> Self {
+        self.grants.push(TokenAccessControlRequest::new().set_group_name(group_name.into()).set_permission_level(level));
+        self
+    }
+    /// Grants `level` to a service principal, by application id.
+    pub fn grant_service_principal(mut self, application_id: impl Into<String>, level: TokenPermissionLevel) -> Self {
+        self.grants.push(TokenAccessControlRequest::new().set_service_principal_name(application_id.into()).set_permission_level(level));
+        self
+    }
+    options_setters!();
+
+    /// Sends the request; the answer is the permissions now. Adding nothing is refused before sending;
+    /// replacing with nothing takes token use away from everyone but admins.
+    pub async fn send(self) -> Result<TokenPermissions> {
+        if !self.replace && self.grants.is_empty() {
+            return Err(Error::invalid_request(
+                "update_permissions: nothing to grant: call grant_user, grant_group or grant_service_principal",
+            ));
+        }
+        let request = TokenPermissionsRequest::new().set_access_control_list(self.grants);
+        let stub = self.client.token_management_stub();
+        if self.replace { stub.set_permissions(request, self.options).await } else { stub.update_permissions(request, self.options).await }
+    }
+}
+
+into_future!(SetPermissions, TokenPermissions);
+
+impl TokenPermissionLevel {
+    /// `CAN_USE`: may create and use tokens (the only level today).
+    ///
+    /// ```
+    /// use databricks_tokens::types::token_management::TokenPermissionLevel;
+    /// assert_eq!(TokenPermissionLevel::can_use().as_str(), "CAN_USE");
+    /// ```
+    pub fn can_use() -> Self {
+        Self("CAN_USE".to_owned())
+    }
+}
+
+/// What the service guarantees an on-behalf-of create answers with.
+///
+/// ```
+/// use databricks_tokens::types::token_management::{CreateOboTokenResponse, TokenInfo};
+/// let created = CreateOboTokenResponse::new(TokenInfo::new("t1"), "dapi-secret");
+/// assert_eq!((created.token_id(), created.token_value().expose()), ("t1", "dapi-secret"));
+/// ```
+impl CreateOboTokenResponse {
+    /// The new token's id.
+    pub fn token_id(&self) -> &str {
+        &self.token_info.token_id
+    }
+    /// The new token's secret value: shown once, never printed by this crate.
+    pub fn token_value(&self) -> &SecretString {
+        &self.token_value
+    }
+    /// The new token's metadata.
+    pub fn token_info(&self) -> &TokenInfo {
+        &self.token_info
+    }
+}
+
+/// The real service: the generated client and the pipeline.
+#[derive(Debug)]
+pub(crate) struct HttpTokenManagement {
+    pub(crate) api: generated::Client,
+}
+
+/// What admins hit, with the fix in the message.
+fn explain(operation: &str, application_id: Option<&str>, error: Error) -> Error {
+    match (error.is_permission_denied(), error.is_not_found(), application_id) {
+        (true, _, Some(app)) => error.context(format!(
+            "{operation}: the workspace refused an on-behalf-of token for {app}: on-behalf-of tokens must be enabled, the caller must be \
+             an admin, and the service principal needs CAN_USE on tokens — grant it with \
+             w.token_management().update_permissions().grant_service_principal(\"{app}\", TokenPermissionLevel::can_use())"
+        )),
+        (true, _, None) => error.context(format!("{operation}: Token Management is for workspace admins; the caller is not one")),
+        (false, true, Some(app)) => {
+            error.context(format!("{operation}: no service principal with the application id {app:?} in this workspace: add it first"))
+        }
+        _ => error,
+    }
+}
+
+impl stub::TokenManagement for HttpTokenManagement {
+    async fn create_obo_token(&self, request: CreateOboTokenRequest, options: RequestOptions) -> Result<CreateOboTokenResponse> {
+        let app = request.application_id.clone();
+        let call = self.api.create_obo_token().body(request).send();
+        run(&ops::CREATE_OBO_TOKEN, options, ops::CREATE_OBO_TOKEN.path, call).await.map_err(|e| explain("create_obo_token", Some(&app), e))
+    }
+    async fn list(&self, filter: TokenFilter, options: RequestOptions) -> Result<Vec<TokenInfo>> {
+        let mut call = self.api.list_tokens();
+        if let Some(id) = filter.created_by_id {
+            call = call.created_by_id(id);
+        }
+        if let Some(name) = filter.created_by_username {
+            call = call.created_by_username(name);
+        }
+        run(&ops::LIST_TOKENS, options, ops::LIST_TOKENS.path, call.send())
+            .await
+            .map(|r: generated::types::ListTokensResponse| r.token_infos)
+            .map_err(|e| explain("list_tokens", None, e))
+    }
+    async fn get(&self, token_id: &str, options: RequestOptions) -> Result<TokenInfo> {
+        let path = ops::GET_TOKEN.path.replace("{token_id}", token_id);
+        run(&ops::GET_TOKEN, options, &path, self.api.get_token().token_id(token_id).send())
+            .await
+            .map(|r: generated::types::GetTokenResponse| r.token_info)
+            .map_err(|e| explain("get_token", None, e))
+    }
+    async fn update(&self, token_id: &str, request: UpdateTokenManagementRequest, options: RequestOptions) -> Result<TokenInfo> {
+        let path = ops::UPDATE_TOKEN.path.replace("{token_id}", token_id);
+        run(&ops::UPDATE_TOKEN, options, &path, self.api.update_token().token_id(token_id).body(request).send())
+            .await
+            .map_err(|e| explain("update_token", None, e))
+    }
+    async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
+        let path = ops::DELETE_TOKEN.path.replace("{token_id}", token_id);
+        run(&ops::DELETE_TOKEN, options, &path, self.api.delete_token().token_id(token_id).send())
+            .await
+            .map_err(|e| explain("delete_token", None, e))
+    }
+    async fn permission_levels(&self, options: RequestOptions) -> Result<Vec<TokenPermissionsDescription>> {
+        let op = &ops::GET_PERMISSION_LEVELS;
+        run(op, options, op.path, self.api.get_permission_levels().send())
+            .await
+            .map(|r: generated::types::GetTokenPermissionLevelsResponse| r.permission_levels)
+    }
+    async fn permissions(&self, options: RequestOptions) -> Result<TokenPermissions> {
+        run(&ops::GET_PERMISSIONS, options, ops::GET_PERMISSIONS.path, self.api.get_permissions().send()).await
+    }
+    async fn set_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
+        let call = self.api.set_permissions().body(request).send();
+        run(&ops::SET_PERMISSIONS, options, ops::SET_PERMISSIONS.path, call).await.map_err(|e| explain("set_permissions", None, e))
+    }
+    async fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
+        let call = self.api.update_permissions().body(request).send();
+        run(&ops::UPDATE_PERMISSIONS, options, ops::UPDATE_PERMISSIONS.path, call).await.map_err(|e| explain("update_permissions", None, e))
+    }
+}

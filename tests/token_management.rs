@@ -1,0 +1,339 @@
+//! Token Management through the builders: the wire (methods, paths, queries, bodies) over loopback, the
+//! errors admins hit, and the admin workflows over a stub.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use databricks_tokens::admin::{AuditOptions, RevokePlan, TokenAdminWorkflows};
+use databricks_tokens::stub::{self, RequestOptions, TokenFilter};
+use databricks_tokens::types::token_management::{CreateOboTokenRequest, CreateOboTokenResponse, TokenInfo, TokenPermissionLevel};
+use databricks_tokens::workflows::RotateError;
+use databricks_tokens::{ErrorKind, RetryPolicy, WorkspaceClient};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn client(server: &MockServer) -> WorkspaceClient {
+    common::client(&server.uri(), RetryPolicy::disabled()).0
+}
+
+async fn only_request(server: &MockServer) -> wiremock::Request {
+    let mut requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    requests.remove(0)
+}
+
+fn body(r: &wiremock::Request) -> Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+#[tokio::test]
+async fn create_obo_token_sends_the_application_id_and_answers_with_the_secret() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/2.0/token-management/on-behalf-of/tokens"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_info": {"token_id": "t1", "owner_id": "42", "created_by_username": "admin"},
+            "token_value": "dapi-obo-secret"
+        })))
+        .mount(&server)
+        .await;
+    let w = client(&server);
+    let created = w
+        .token_management()
+        .create_obo_token("sp-app")
+        .comment("ci")
+        .lifetime(Duration::from_secs(600))
+        .scopes(["sql"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((created.token_id(), created.token_value().expose()), ("t1", "dapi-obo-secret"));
+    assert_eq!(created.token_info().owner_id.map(i64::from), Some(42));
+    let r = only_request(&server).await;
+    assert_eq!(body(&r), json!({"application_id": "sp-app", "comment": "ci", "lifetime_seconds": 600, "scopes": ["sql"]}));
+    assert!(!format!("{created:?}").contains("dapi-obo-secret"));
+
+    let err = w.token_management().create_obo_token("").send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+}
+
+#[tokio::test]
+async fn list_filters_get_update_and_delete_go_where_the_spec_says() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/2.0/token-management/tokens"))
+        .and(query_param("created_by_id", "7"))
+        .and(query_param("created_by_username", "alice"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_infos": [{"token_id": "a", "created_by_id": 7}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/2.0/token-management/tokens/a%2Fb"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"token_info": {"token_id": "a/b", "last_used_day": 1_700_000_000_000_i64}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/api/2.0/token-management/tokens/a"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_id": "a", "comment": "audited"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/2.0/token-management/tokens/a"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let tm = client(&server);
+    let tm = tm.token_management();
+    let listed = tm.list().created_by_id(7).created_by_username("alice").send().await.unwrap();
+    assert_eq!(listed[0].created_by_id.map(i64::from), Some(7));
+    assert_eq!(tm.get("a/b").send().await.unwrap().last_used_day.map(i64::from), Some(1_700_000_000_000));
+    let updated = tm.update("a").comment("audited").send().await.unwrap();
+    assert_eq!(updated.comment.as_deref(), Some("audited"));
+    tm.delete("a").await.unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let patch = requests.iter().find(|r| r.method.as_str() == "PATCH").unwrap();
+    assert_eq!(body(patch), json!({"token": {"token_id": "a", "comment": "audited"}, "update_mask": "comment"}), "the mask is in the body");
+    assert!(requests.iter().any(|r| r.method.as_str() == "DELETE"));
+    let err = tm.update("a").send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest, "nothing to update is refused locally");
+}
+
+#[tokio::test]
+async fn permissions_get_set_and_update() {
+    let server = MockServer::start().await;
+    let acl = json!({"object_id": "authorization/tokens", "object_type": "tokens", "access_control_list": [
+        {"group_name": "users", "all_permissions": [{"permission_level": "CAN_USE", "inherited": false}]}
+    ]});
+    for m in ["GET", "PUT", "PATCH"] {
+        Mock::given(method(m))
+            .and(path("/api/2.0/permissions/authorization/tokens"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(acl.clone()))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/api/2.0/permissions/authorization/tokens/permissionLevels"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"permission_levels": [{"permission_level": "CAN_USE", "description": "Can use tokens"}]})),
+        )
+        .mount(&server)
+        .await;
+    let w = client(&server);
+    let tm = w.token_management();
+    let levels = tm.permission_levels().send().await.unwrap();
+    assert_eq!(levels[0].permission_level.as_deref().map(String::as_str), Some("CAN_USE"));
+    let now = tm.permissions().send().await.unwrap();
+    assert_eq!(now.access_control_list[0].group_name.as_deref(), Some("users"));
+    tm.set_permissions().grant_group("admins-ci", TokenPermissionLevel::can_use()).send().await.unwrap();
+    tm.update_permissions()
+        .grant_service_principal("sp-app", TokenPermissionLevel::can_use())
+        .grant_user("bob", TokenPermissionLevel::can_use())
+        .send()
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let put = requests.iter().find(|r| r.method.as_str() == "PUT").unwrap();
+    assert_eq!(body(put), json!({"access_control_list": [{"group_name": "admins-ci", "permission_level": "CAN_USE"}]}));
+    let patch = requests.iter().find(|r| r.method.as_str() == "PATCH").unwrap();
+    assert_eq!(
+        body(patch),
+        json!({"access_control_list": [
+            {"service_principal_name": "sp-app", "permission_level": "CAN_USE"},
+            {"user_name": "bob", "permission_level": "CAN_USE"}
+        ]})
+    );
+    let err = tm.update_permissions().send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest, "granting nothing is refused locally");
+}
+
+#[tokio::test]
+async fn what_admins_hit_comes_back_typed_with_the_fix() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"error_code": "PERMISSION_DENIED", "message": "Only Admins can access token management APIs."})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/2.0/token-management/on-behalf-of/tokens"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error_code": "PERMISSION_DENIED", "message": "On-behalf-of token creation for service principals is not enabled for this workspace"})))
+        .mount(&server)
+        .await;
+    let w = client(&server);
+    let err = w.token_management().list().send().await.unwrap_err();
+    assert!(err.is_permission_denied());
+    assert!(err.to_string().contains("Token Management is for workspace admins"), "{err}");
+    assert!(err.to_string().contains("Only Admins can access token management APIs."), "the service's message is kept: {err}");
+
+    let err = w.token_management().create_obo_token("sp-app").send().await.unwrap_err();
+    assert!(err.is_permission_denied());
+    assert!(err.to_string().contains("grant_service_principal(\"sp-app\", TokenPermissionLevel::can_use())"), "{err}");
+
+    let missing = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Service principal with application ID nope not found"}),
+        ))
+        .mount(&missing)
+        .await;
+    let err = client(&missing).token_management().create_obo_token("nope").send().await.unwrap_err();
+    assert!(err.is_not_found());
+    assert!(err.to_string().contains("no service principal with the application id \"nope\""), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The admin workflows over a stub.
+
+/// An admin's workspace in memory: tokens, deletes and OBO creates recorded.
+#[derive(Debug, Clone, Default)]
+struct Workspace {
+    tokens: Arc<Mutex<Vec<TokenInfo>>>,
+    deleted: Arc<Mutex<Vec<String>>>,
+    fail_deletes: bool,
+}
+
+#[derive(Debug)]
+struct NoTokens;
+impl stub::Tokens for NoTokens {}
+
+impl stub::TokenManagement for Workspace {
+    async fn list(&self, filter: TokenFilter, _options: RequestOptions) -> databricks_tokens::Result<Vec<TokenInfo>> {
+        assert_eq!(filter, TokenFilter::default());
+        Ok(self.tokens.lock().unwrap().clone())
+    }
+    async fn get(&self, token_id: &str, _options: RequestOptions) -> databricks_tokens::Result<TokenInfo> {
+        self.tokens
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|t| t.token_id == token_id)
+            .cloned()
+            .ok_or_else(|| databricks_tokens::Error::not_found("no such token"))
+    }
+    async fn delete(&self, token_id: &str, _options: RequestOptions) -> databricks_tokens::Result<()> {
+        if self.fail_deletes {
+            return Err(databricks_tokens::ApiError::new(503, Some("TEMPORARILY_UNAVAILABLE"), "busy").into());
+        }
+        self.deleted.lock().unwrap().push(token_id.to_owned());
+        self.tokens.lock().unwrap().retain(|t| t.token_id != token_id);
+        Ok(())
+    }
+    async fn create_obo_token(
+        &self,
+        request: CreateOboTokenRequest,
+        _options: RequestOptions,
+    ) -> databricks_tokens::Result<CreateOboTokenResponse> {
+        let info = TokenInfo::new(format!("new-for-{}", request.application_id)).set_comment(request.comment.unwrap_or_default());
+        self.tokens.lock().unwrap().push(info.clone());
+        Ok(CreateOboTokenResponse::new(info, "dapi-rotated"))
+    }
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+fn fleet(now_ms: i64) -> Vec<TokenInfo> {
+    vec![
+        // alice: used yesterday, expires in 3 days
+        TokenInfo::new("a1")
+            .set_created_by_username("alice")
+            .set_created_by_id(1)
+            .set_owner_id(1)
+            .set_creation_time(now_ms - 200 * DAY_MS)
+            .set_expiry_time(now_ms + 3 * DAY_MS)
+            .set_last_used_day(now_ms - DAY_MS),
+        // alice: never used, created 100 days ago, never expires
+        TokenInfo::new("a2")
+            .set_created_by_username("alice")
+            .set_created_by_id(1)
+            .set_owner_id(1)
+            .set_creation_time(now_ms - 100 * DAY_MS)
+            .set_expiry_time(-1)
+            .set_comment("old, \"quoted\""),
+        // a service principal's OBO token created by the admin, last used 120 days ago
+        TokenInfo::new("s1")
+            .set_created_by_username("admin")
+            .set_created_by_id(9)
+            .set_owner_id(77)
+            .set_creation_time(now_ms - 130 * DAY_MS)
+            .set_expiry_time(now_ms + 300 * DAY_MS)
+            .set_last_used_day(now_ms - 120 * DAY_MS)
+            .set_comment("ci"),
+    ]
+}
+
+fn admin_client(workspace: &Workspace) -> (WorkspaceClient, i64) {
+    let now_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as i64;
+    *workspace.tokens.lock().unwrap() = fleet(now_ms);
+    (WorkspaceClient::from_stub(NoTokens).with_token_management_stub(workspace.clone()), now_ms)
+}
+
+#[tokio::test]
+async fn the_audit_sums_up_owners_expiry_and_use_and_serializes() {
+    let workspace = Workspace::default();
+    let (w, _) = admin_client(&workspace);
+    let audit = w.audit_tokens(AuditOptions::default()).await.unwrap();
+    let s = &audit.summary;
+    assert_eq!((s.total, s.expiring_soon, s.never_expiring, s.unused), (3, 1, 1, 2));
+    assert_eq!(s.by_owner.get("alice"), Some(&2));
+    assert_eq!(s.by_owner.get("id:77"), Some(&1), "an OBO token is the service principal's");
+    let a2 = audit.rows.iter().find(|r| r.token_id == "a2").unwrap();
+    assert_eq!((a2.unused, a2.unused_days, a2.expires_in_days), (true, Some(100), None));
+    let json: Value = serde_json::from_str(&audit.to_json().unwrap()).unwrap();
+    assert_eq!(json["summary"]["total"], 3);
+    assert_eq!(json["rows"].as_array().unwrap().len(), 3);
+    let csv = audit.to_csv().unwrap();
+    assert_eq!(csv.lines().count(), 4, "a header and three rows:\n{csv}");
+    assert!(csv.contains("\"old, \"\"quoted\"\"\""), "{csv}");
+}
+
+#[tokio::test]
+async fn revoke_plans_select_by_owner_age_and_use_and_dry_runs_change_nothing() {
+    let workspace = Workspace::default();
+    let (w, _) = admin_client(&workspace);
+    let ninety = Duration::from_secs(90 * 24 * 3600);
+    let preview = w.revoke_tokens(RevokePlan::unused_for(ninety).dry_run()).await.unwrap();
+    let ids = |tokens: &[TokenInfo]| tokens.iter().map(|t| t.token_id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&preview.selected), ["a2", "s1"]);
+    assert!(preview.dry_run && preview.revoked.is_empty());
+    assert!(workspace.deleted.lock().unwrap().is_empty(), "a dry run revokes nothing");
+    assert_eq!(workspace.tokens.lock().unwrap().len(), 3);
+
+    let owned = w.revoke_tokens(RevokePlan::owned_by(77).dry_run()).await.unwrap();
+    assert_eq!(ids(&owned.selected), ["s1"]);
+    let leaver =
+        w.revoke_tokens(RevokePlan::created_by("alice").and_older_than(Duration::from_secs(150 * 24 * 3600)).dry_run()).await.unwrap();
+    assert_eq!(ids(&leaver.selected), ["a1"]);
+    let custom = w.revoke_tokens(RevokePlan::matching(|t, _| t.comment.as_deref() == Some("ci")).dry_run()).await.unwrap();
+    assert_eq!(ids(&custom.selected), ["s1"]);
+
+    let done = w.revoke_tokens(RevokePlan::unused_for(ninety)).await.unwrap();
+    assert_eq!(done.revoked, ["a2", "s1"]);
+    assert_eq!(*workspace.deleted.lock().unwrap(), ["a2", "s1"]);
+}
+
+#[tokio::test]
+async fn an_obo_token_is_rotated_keeping_its_comment_and_a_failed_revoke_keeps_the_replacement() {
+    let workspace = Workspace::default();
+    let (w, _) = admin_client(&workspace);
+    let fresh = w.rotate_obo_token("sp-77", "s1", Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(fresh.token_id(), "new-for-sp-77");
+    assert_eq!(fresh.token_info().comment.as_deref(), Some("ci"));
+    assert_eq!(*workspace.deleted.lock().unwrap(), ["s1"]);
+
+    let failing = Workspace { fail_deletes: true, ..Default::default() };
+    let (w, _) = admin_client(&failing);
+    let err = w.rotate_obo_token("sp-77", "s1", Duration::from_secs(3600)).await.unwrap_err();
+    let RotateError::Revoke { replacement, old_token_id, .. } = &err else { panic!("{err}") };
+    assert_eq!((replacement.token_value().expose(), old_token_id.as_str()), ("dapi-rotated", "s1"));
+    assert!(!format!("{err} {err:?}").contains("dapi-rotated"), "the new secret is never printed");
+    let err = w.rotate_obo_token("sp-77", "nope", Duration::from_secs(3600)).await.unwrap_err();
+    assert!(matches!(&err, RotateError::Lookup(e) if e.is_not_found()), "{err}");
+}

@@ -592,7 +592,7 @@ impl ConfigBuilder {
         };
         let options = ini::ParseOption { enabled_quote: false, enabled_escape: false, ..Default::default() };
         // The parser's message is not quoted: it can hold a line of the file, and so a secret.
-        let ini = ini::Ini::load_from_str_opt(&text, options)
+        let ini = ini::Ini::load_from_str_opt(&without_line_continuations(&text), options)
             .map_err(|e| format!("the config file {} is not valid INI (line {}, column {})", path.display(), e.line, e.col))?;
         let default_profile = ini
             .section(Some(SETTINGS_SECTION))
@@ -638,12 +638,23 @@ fn get_ignoring_case<'a>(section: &'a ini::Properties, key: &str) -> Option<&'a 
     section.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v).next_back()
 }
 
-/// Whether a section name may be shown in an error: short, one line, no `=` (a malformed file can put a
-/// `key = secret` line into a section name).
+/// Whether a section name may be shown in an error: short, one line, no `=` or `:` (a malformed file can
+/// put a `key = secret` or `key: secret` line into a section name).
 fn is_well_formed_profile_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ' ' | ':' | '+' | '/'))
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ' ' | '+' | '/'))
+}
+
+/// The file with no line continuations: the INI parser joins a line ending in `\` with the next one (so
+/// a `host = ...\` line would swallow the `token = ...` line after it), where the Databricks CLI and the
+/// Python SDK read each line on its own and keep the `\`. A blank after the `\` keeps it a character of
+/// the value (trailing blanks are trimmed).
+fn without_line_continuations(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("\\\n") && !text.contains("\\\r") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.replace("\\\r\n", "\\ \r\n").replace("\\\n", "\\ \n"))
 }
 
 /// Whether an attribute configures an authentication method.

@@ -284,6 +284,29 @@ fn cases() -> Vec<Case> {
             expect: Err(&["profile \"prod\" not found", "profiles: ok"]),
         },
         Case {
+            // Found by fuzzing: the INI parser's `\` line continuation joined the token line into the host.
+            name: "a value ending in a backslash does not swallow the next line",
+            env: &[],
+            file: Some("[DEFAULT]\nhost = https://h.com\\\ntoken = dapi-default\n"),
+            explicit: same,
+            expect: Ok { host: "https://h.com", auth: AuthType::Pat, check: |c| assert_eq!(c.token().unwrap().expose(), "dapi-default") },
+        },
+        Case {
+            name: "a backslash inside a token is kept, the next line still read",
+            env: &[],
+            file: Some("[DEFAULT]\ntoken = dapi-default\\\nhost = https://h.com\n"),
+            explicit: same,
+            expect: Ok { host: "https://h.com", auth: AuthType::Pat, check: |c| assert_eq!(c.token().unwrap().expose(), "dapi-default\\") },
+        },
+        Case {
+            // Found by fuzzing: a `[` alone on a line makes a section of the next line, `key: secret` included.
+            name: "a section name holding a colon-delimited secret is not listed",
+            env: &[("DATABRICKS_CONFIG_PROFILE", "ghost")],
+            file: Some("[DEFAULT]\nhost = https://h.com\n[\ntoken: dapi-secret-in-a-section-name]\n"),
+            explicit: same,
+            expect: Err(&["profile \"ghost\" not found", "(profiles: DEFAULT; 1 malformed section name(s) not shown)"]),
+        },
+        Case {
             name: "new attributes resolve from a profile",
             env: &[],
             file: Some("[DEFAULT]\nhost = https://h.com\nusername = admin\npassword = dapi-default\nDISCOVERY_URL = https://h.com/d\n"),

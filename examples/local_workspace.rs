@@ -6,7 +6,10 @@
 //! ```
 //!
 //! Options:
-//! - `--port N` (default: a free port), `--token T` (bootstrap credential), `--quota N`.
+//! - `--port N` (default: a free port), `--token T` (bootstrap credential of `local-user`, an admin),
+//!   `--quota N`.
+//! - `--admin NAME=TOKEN`: a workspace admin (Token Management, token permissions); `--user NAME=TOKEN`: a
+//!   user who is not. Both repeatable.
 //! - `--client-id ID --client-secret SECRET`: a service principal for OAuth M2M (client credentials at
 //!   `/oidc/v1/token`); repeat the pair for more than one.
 //! - `--access-token-lifetime SECONDS`: how long issued OAuth access tokens live (default 3600).
@@ -20,6 +23,8 @@
 //! ```sh
 //! cargo run --example local_workspace --features local-workspace -- \
 //!     --client-id ci-sp --client-secret sp-secret --trust-issuer https://issuer.example --oidc-jwt-out /tmp/jwt
+//! cargo run --example local_workspace --features local-workspace -- --admin root=dapi-root --user alice=dapi-alice
+//! curl -H 'Authorization: Bearer dapi-root' http://127.0.0.1:8080/api/2.0/token-management/tokens
 //! ```
 
 use std::time::Duration;
@@ -27,7 +32,7 @@ use std::time::Duration;
 use databricks_tokens::local::{DEFAULT_BOOTSTRAP_TOKEN, LocalWorkspace, OidcIssuer};
 
 const USAGE: &str = "usage: local_workspace [--port N] [--token TOKEN] [--quota N] \
-[--client-id ID --client-secret SECRET]... [--access-token-lifetime SECONDS] \
+[--admin NAME=TOKEN]... [--user NAME=TOKEN]... [--client-id ID --client-secret SECRET]... [--access-token-lifetime SECONDS] \
 [--trust-issuer ISS]... [--oidc-jwt-out FILE [--oidc-subject SUB]]";
 
 fn usage(problem: &str) -> ! {
@@ -37,6 +42,14 @@ fn usage(problem: &str) -> ! {
 
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> T {
     value.parse().unwrap_or_else(|_| usage(&format!("{flag} takes a number, not {value:?}")))
+}
+
+/// `NAME=TOKEN`, both non-empty. The token is never echoed.
+fn name_and_token(flag: &str, value: String) -> (String, String) {
+    match value.split_once('=') {
+        Some((name, token)) if !name.is_empty() && !token.is_empty() => (name.to_owned(), token.to_owned()),
+        _ => usage(&format!("{flag} takes NAME=TOKEN")),
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -55,6 +68,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--token" => {
                 token = value;
                 builder.bootstrap_token(token.clone())
+            }
+            "--admin" => {
+                let (name, token) = name_and_token(&flag, value);
+                builder.admin(name, token)
+            }
+            "--user" => {
+                let (name, token) = name_and_token(&flag, value);
+                builder.user(name, token)
             }
             "--client-id" if pending_client.is_none() => {
                 pending_client = Some(value);

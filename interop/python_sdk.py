@@ -1,25 +1,31 @@
 """Drives the local workspace with the official Python SDK (databricks-sdk==0.162.0), unmodified.
 
-Usage: python interop/python_sdk.py http://127.0.0.1:PORT BOOTSTRAP_TOKEN QUOTA [CLIENT_ID CLIENT_SECRET [JWT_FILE]]
+Usage: python interop/python_sdk.py http://127.0.0.1:PORT BOOTSTRAP_TOKEN QUOTA [CLIENT_ID CLIENT_SECRET [JWT_FILE [USER_TOKEN]]]
 
 Checks the seed lifecycle (create, list, update with update_mask, delete) and the error cases (unknown id ->
 NotFound, quota -> error code QUOTA_EXCEEDED). With a service principal's CLIENT_ID and CLIENT_SECRET, also
 OAuth M2M (auth_type="oauth-m2m": host metadata, discovery, client credentials) as that service principal,
 and that a wrong secret fails clearly. With JWT_FILE, a JWT of an issuer the workspace trusts, also token
-federation (auth_type="file-oidc"), account-wide and for the service principal. Exits non-zero on the first
-mismatch, and prints a closing line "N passed, 0 failed" when every check holds.
+federation (auth_type="file-oidc"), account-wide and for the service principal. With USER_TOKEN, the
+credential of a user who is not an admin ("interop-user"), also the Token Management API as the bootstrap
+user (an admin) sees it: list with and without filters, get, update, delete, on-behalf-of tokens for the
+service principal, a non-admin refused, and the token permissions (levels, get, set, update) with their
+effect on on-behalf-of tokens. Exits non-zero on the first mismatch, and prints a closing line
+"N passed, 0 failed" when every check holds.
 """
 import sys
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.core import Config
 from databricks.sdk.common.types.fieldmask import FieldMask
-from databricks.sdk.errors import NotFound, DatabricksError
-from databricks.sdk.service.settings import PublicTokenInfo
+from databricks.sdk.errors import NotFound, DatabricksError, PermissionDenied
+from databricks.sdk.service.settings import (PublicTokenInfo, TokenAccessControlRequest, TokenInfo,
+                                             TokenPermissionLevel)
 
 host, token, quota = sys.argv[1], sys.argv[2], int(sys.argv[3])
 client_id, client_secret = (sys.argv[4], sys.argv[5]) if len(sys.argv) > 5 else (None, None)
 jwt_file = sys.argv[6] if len(sys.argv) > 6 else None
+user_token = sys.argv[7] if len(sys.argv) > 7 else None
 w = WorkspaceClient(host=host, token=token, auth_type="pat")
 passed = 0
 
@@ -125,5 +131,89 @@ if jwt_file:
         check("file-oidc: with client_id the identity is the service principal",
               [t.token_id for t in sp.tokens.list()] == [made], f"{list(sp.tokens.list())}")
         as_sp.tokens.delete(token_id=made)
+
+if user_token:
+    # The Token Management API, as the bootstrap user (a workspace admin) uses it.
+    tm = w.token_management
+    u = WorkspaceClient(host=host, token=user_token, auth_type="pat")
+    admins = w.tokens.create(comment="admin's", lifetime_seconds=300).token_info.token_id
+    users = u.tokens.create(comment="user's", lifetime_seconds=300).token_info.token_id
+    everything = {t.token_id: t for t in tm.list()}
+    check("token_management.list shows every principal's tokens",
+          set(everything) == {admins, users}, f"{everything}")
+    admin_id, user_id = everything[admins].created_by_id, everything[users].created_by_id
+    check("token_management: TokenInfo names creator and owner",
+          everything[users].created_by_username == "interop-user" and everything[users].owner_id == user_id
+          and isinstance(admin_id, int) and admin_id != user_id and everything[users].workspace_id > 0,
+          f"{everything[users]}")
+    check("token_management.list(created_by_username=...) filters",
+          [t.token_id for t in tm.list(created_by_username="interop-user")] == [users])
+    check("token_management.list(created_by_id=...) filters",
+          [t.token_id for t in tm.list(created_by_id=admin_id)] == [admins])
+    check("token_management.list with an unknown user is empty", list(tm.list(created_by_username="nobody")) == [])
+    got = tm.get(users).token_info
+    check("token_management.get", got.token_id == users and got.comment == "user's", f"{got}")
+    # Python 0.162 has no token_management.update: the method is update_token_management.
+    updated = tm.update_token_management(users, token=TokenInfo(comment="renamed by an admin"),
+                                         update_mask=FieldMask(["comment"]))
+    check("token_management.update_token_management answers the TokenInfo",
+          updated.token_id == users and updated.comment == "renamed by an admin", f"{updated}")
+    check("the owner sees the admin's update", [t.comment for t in u.tokens.list()] == ["renamed by an admin"])
+    tm.delete(users)
+    check("token_management.delete revokes any principal's token", list(u.tokens.list()) == [])
+    try:
+        tm.get(users)
+        check("token_management.get of a deleted token raises NotFound", False, "no error")
+    except NotFound as e:
+        check("token_management.get of a deleted token raises NotFound", e.error_code == "RESOURCE_DOES_NOT_EXIST",
+              f"{e.error_code}")
+    try:
+        list(u.token_management.list())
+        check("a non-admin gets PermissionDenied", False, "no error")
+    except PermissionDenied as e:
+        check("a non-admin gets PermissionDenied", "Only Admins" in str(e), f"{e}")
+    tm.delete(admins)
+
+    levels = tm.get_permission_levels().permission_levels
+    check("get_permission_levels: CAN_USE", [l.permission_level for l in levels] == [TokenPermissionLevel.CAN_USE],
+          f"{levels}")
+    acl = tm.get_permissions()
+    check("get_permissions: users may use tokens by default",
+          acl.object_id == "authorization/tokens"
+          and any(e.group_name == "users" and e.all_permissions[0].permission_level == TokenPermissionLevel.CAN_USE
+                  for e in acl.access_control_list), f"{acl}")
+    if client_id:
+        obo = tm.create_obo_token(application_id=client_id, comment="on behalf", lifetime_seconds=300)
+        check("create_obo_token: the service principal owns it, the admin created it",
+              obo.token_value.startswith("dapi") and obo.token_info.created_by_id == admin_id
+              and obo.token_info.owner_id != admin_id and obo.token_info.comment == "on behalf", f"{obo.token_info}")
+        as_sp = WorkspaceClient(host=host, token=obo.token_value, auth_type="pat")
+        check("create_obo_token: the token authenticates as the service principal",
+              [t.token_id for t in as_sp.tokens.list()] == [obo.token_info.token_id])
+        try:
+            tm.create_obo_token(application_id="no-such-sp", lifetime_seconds=300)
+            check("create_obo_token for an unknown service principal raises NotFound", False, "no error")
+        except NotFound as e:
+            check("create_obo_token for an unknown service principal raises NotFound", "no-such-sp" in str(e), f"{e}")
+        only_user = tm.set_permissions(access_control_list=[
+            TokenAccessControlRequest(user_name="interop-user", permission_level=TokenPermissionLevel.CAN_USE)])
+        check("set_permissions replaces the list",
+              {(e.user_name, e.group_name) for e in only_user.access_control_list} == {("interop-user", None), (None, "admins")},
+              f"{only_user}")
+        try:
+            tm.create_obo_token(application_id=client_id, lifetime_seconds=300)
+            check("without CAN_USE, create_obo_token raises PermissionDenied", False, "no error")
+        except PermissionDenied as e:
+            check("without CAN_USE, create_obo_token raises PermissionDenied", "CAN_USE" in str(e), f"{e}")
+        back = tm.update_permissions(access_control_list=[
+            TokenAccessControlRequest(group_name="users", permission_level=TokenPermissionLevel.CAN_USE)])
+        check("update_permissions adds to the list",
+              {e.group_name for e in back.access_control_list} >= {"users", "admins"}
+              and any(e.user_name == "interop-user" for e in back.access_control_list), f"{back}")
+        again = tm.create_obo_token(application_id=client_id, lifetime_seconds=300).token_info.token_id
+        check("with CAN_USE back, create_obo_token works", again in {t.token_id for t in tm.list()})
+        for t in tm.list():
+            tm.delete(t.token_id)
+        check("cleanup leaves no token in the workspace", list(tm.list()) == [])
 
 print(f"{passed} passed, 0 failed")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interop: the official Python SDK (unmodified) against our local workspace.
-# Installs databricks-sdk==0.162.0 in a virtualenv, starts the standalone server (with a service principal
-# and a trusted OIDC issuer whose JWT it writes to a file), runs the script: PAT, OAuth M2M and file-oidc.
+# Installs databricks-sdk==0.162.0 in a virtualenv, starts the standalone server (the bootstrap admin, a
+# non-admin user, a service principal and a trusted OIDC issuer whose JWT it writes to a file), runs the
+# script: PAT, OAuth M2M, file-oidc, and the Token Management API with the token permissions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${VENV:-.venv}
@@ -11,6 +12,7 @@ cargo build --quiet --locked --example local_workspace --features local-workspac
 log=$(mktemp)
 jwt=$(mktemp -u)
 "${CARGO_TARGET_DIR:-target}/debug/examples/local_workspace" --port 0 --token dapi-interop-bootstrap --quota 5 \
+  --user interop-user=dapi-interop-user \
   --client-id interop-sp --client-secret interop-sp-secret \
   --trust-issuer https://interop-issuer.example --oidc-jwt-out "$jwt" >"$log" 2>&1 &
 server=$!
@@ -22,4 +24,5 @@ url=$(sed -n 's/^listening on //p' "$log")
 env -u DATABRICKS_HOST -u DATABRICKS_TOKEN -u DATABRICKS_CONFIG_PROFILE -u DATABRICKS_AUTH_TYPE \
   -u DATABRICKS_CLIENT_ID -u DATABRICKS_CLIENT_SECRET -u DATABRICKS_OIDC_TOKEN -u DATABRICKS_OIDC_TOKEN_FILEPATH \
   HOME="$(mktemp -d)" \
-  "$venv/bin/python" interop/python_sdk.py "$url" dapi-interop-bootstrap 5 interop-sp interop-sp-secret "$jwt"
+  "$venv/bin/python" interop/python_sdk.py "$url" dapi-interop-bootstrap 5 interop-sp interop-sp-secret "$jwt" \
+  dapi-interop-user

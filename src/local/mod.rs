@@ -1,4 +1,5 @@
-//! A local workspace: a real HTTP server on loopback that implements the Tokens API.
+//! A local workspace: a real HTTP server on loopback that implements the Tokens API and the Token
+//! Management API.
 //!
 //! For demos, for this crate's tests, and for users' own tests of their token automation: no Databricks
 //! account, no network. Enable the `local-workspace` feature.
@@ -16,15 +17,16 @@
 //! ```
 //!
 //! Semantics, as the service documents them:
-//! - **Authentication**: `Authorization: Bearer <token>`; the bootstrap token (and every user token set with
-//!   [`LocalWorkspaceBuilder::user`]), every token the workspace mints, and every OAuth access token it
-//!   issues (see [OAuth](#oauth)) are valid credentials. A missing
+//! - **Authentication**: `Authorization: Bearer <token>`; the bootstrap token (and every token set with
+//!   [`LocalWorkspaceBuilder::user`] or [`LocalWorkspaceBuilder::admin`]), every token the workspace mints,
+//!   and every OAuth access token it issues (see [OAuth](#oauth)) are valid credentials. A missing
 //!   header is `401 UNAUTHENTICATED`; an unknown, expired or revoked token is answered as the real service
 //!   does: `403 {"error_code": 403, "message": "Invalid access token."}` (a numeric code). Token values
 //!   come from the operating system's CSPRNG.
 //! - **Create**: a `dapi…` value, an id that is the SHA-256 of the value, creation and expiry times in epoch
 //!   milliseconds; without `lifetime_seconds` the token lives 2 years; a lifetime below 1 s or above the
 //!   maximum is `INVALID_PARAMETER_VALUE`; more than the per-user quota (600) is `QUOTA_EXCEEDED`.
+//!   Creating needs `CAN_USE` on tokens (see [Token Management](#token-management)).
 //! - **List**: the caller's valid tokens, oldest first.
 //! - **Update**: the mask is validated (`comment`, `scopes`, or `*`; an unknown or output-only path, an empty
 //!   segment, a space, or a masked field absent from the body is `INVALID_PARAMETER_VALUE`); an unknown id
@@ -87,9 +89,66 @@
 //!
 //! The three routes have [`Route`]s of their own for counters and faults. No answer, and no `Debug`
 //! output, ever holds a client secret, a JWT or an access token.
+//!
+//! # Token Management
+//!
+//! Principals, the admins' view of every token, on-behalf-of tokens, and who may use tokens:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use databricks_tokens::local::LocalWorkspace;
+//!
+//! let ws = LocalWorkspace::builder().admin("root", "dapi-root").service_principal("ci-sp", "s").start().await?;
+//! let http = reqwest::Client::new();
+//! let obo = http.post(format!("{}/api/2.0/token-management/on-behalf-of/tokens", ws.url()))
+//!     .bearer_auth("dapi-root")
+//!     .json(&serde_json::json!({"application_id": "ci-sp", "lifetime_seconds": 3600}))
+//!     .send().await?;
+//! assert_eq!(obo.status(), 200);
+//! assert_eq!(Some(ws.token_records()[0].owner_id), ws.principal_id("ci-sp"));
+//! # Ok(()) }
+//! ```
+//!
+//! - **Principals**: the bootstrap user `local-user` and those added with [`LocalWorkspaceBuilder::admin`]
+//!   are workspace admins; users of [`LocalWorkspaceBuilder::user`] are not; service principals
+//!   ([`LocalWorkspaceBuilder::service_principal`]) are named by their application id; a federated JWT's
+//!   `sub` is a user from its first exchange. Each has a numeric id derived from its name, the same on every
+//!   run ([`LocalWorkspace::principal_id`]). Every principal is in the group `users`, admins in `admins`.
+//! - **Token Management** (`/api/2.0/token-management/...`) is for admins: anyone else is answered
+//!   `403 {"error_code": "PERMISSION_DENIED", "message": "Only Admins can access token management APIs."}`.
+//!   - **List**: every valid token of every principal, oldest first, in one answer (`{}` when none);
+//!     `created_by_id` and `created_by_username` filter (given both, both must match; an unknown name
+//!     matches nothing; an empty one is no filter; an id that is no int64 is `400 INVALID_PARAMETER_VALUE`).
+//!   - **Get** answers `{token_info}`; **update** takes `{token, update_mask}`, validated as the Tokens
+//!     API's update but against `TokenInfo` (`comment`, `scopes`, `*`; every other field, `autoscope_state`
+//!     included, is output only), and answers the whole updated `TokenInfo`; **delete** answers `{}`. An
+//!     unknown or expired id is `404 RESOURCE_DOES_NOT_EXIST` on all three.
+//!   - **On-behalf-of tokens**: `application_id` must name a service principal
+//!     (`404 RESOURCE_DOES_NOT_EXIST`, "Service principal with application ID … not found") that holds
+//!     `CAN_USE` (`403 PERMISSION_DENIED`, the service's "On-behalf-of token creation … is not enabled …"
+//!     message). Lifetime and quota are checked as on create, the quota being the service principal's. The
+//!     token is the service principal's (`owner_id`) and authenticates as it; `created_by_*` is the admin.
+//!   - `TokenInfo` carries `token_id`, `comment`, `created_by_id`, `created_by_username`, `creation_time`,
+//!     `expiry_time`, `last_used_day`, `owner_id`, `workspace_id` ([`WORKSPACE_ID`]), `scopes` and
+//!     `autoscope_state`, int64s as JSON numbers. `last_used_day` is the start (UTC) of the day, on the
+//!     workspace's clock, of the last request the token authenticated, refused or not; absent if never.
+//! - **Token permissions** (`/api/2.0/permissions/authorization/tokens`): creating a token with the Tokens
+//!   API needs `CAN_USE` (else `403 PERMISSION_DENIED` naming the caller), and so does a service principal
+//!   getting an on-behalf-of token; tokens made before a grant is withdrawn keep working. By default the
+//!   group `users` holds it. Admins always may: the list shows the group `admins` with `CAN_MANAGE`,
+//!   `inherited: false` (held on the object itself, as every admin right), which cannot be granted or changed.
+//!   - `GET`, `PUT` (replace the list) and `PATCH` (add to it) are for admins, `GET …/permissionLevels` for
+//!     everyone (`CAN_USE`, "Can create and use tokens"); `PUT` and `PATCH` answer the new list.
+//!   - Each entry names exactly one principal: `user_name` (a user), `service_principal_name` (an
+//!     application id) or `group_name` (`users`), with `permission_level` `CAN_USE`, the only grantable
+//!     level. Anything else is `400 INVALID_PARAMETER_VALUE`; an unknown principal as the service says it,
+//!     `Principal: UserName(x) does not exist.` A list with one bad entry changes nothing.
+//!
+//! Each of these routes has its [`Route`]. [`LocalWorkspace::token_records`] is the server's own view.
 
 mod issuer;
 mod oauth;
+mod principals;
 mod server;
 mod state;
 
@@ -103,8 +162,10 @@ use crate::secret::SecretString;
 use crate::types::PublicTokenInfo;
 
 pub use issuer::{JwtAlgorithm, OidcIssuer, TrustedIssuer};
-pub use state::DEFAULT_LIFETIME;
+pub use state::{DEFAULT_LIFETIME, TokenRecord};
 
+/// The user the bootstrap token authenticates: a workspace admin.
+const BOOTSTRAP_USER: &str = "local-user";
 /// The bootstrap token a workspace accepts unless told otherwise.
 pub const DEFAULT_BOOTSTRAP_TOKEN: &str = "dapi-local-bootstrap-token";
 /// Tokens a user may hold at once unless told otherwise.
@@ -114,11 +175,13 @@ pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 /// The workspace id a local workspace reports in its host metadata.
 pub const WORKSPACE_ID: &str = "1000000000000001";
 
-/// A route the workspace serves: the four operations of the Tokens API and the three OAuth endpoints.
+/// A route the workspace serves: the four operations of the Tokens API, the three OAuth endpoints, the five
+/// operations of the Token Management API and the four of the token permissions.
 ///
 /// ```
 /// use databricks_tokens::local::Route;
 /// assert_ne!(Route::OAuthToken, Route::Create);
+/// assert_ne!(Route::ManagementList, Route::List); // Token Management's list, not the Tokens API's
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -137,12 +200,46 @@ pub enum Route {
     OidcDiscovery,
     /// `POST /oidc/v1/token`: the OAuth token endpoint.
     OAuthToken,
+    /// `POST /api/2.0/token-management/on-behalf-of/tokens`: an on-behalf-of token for a service principal.
+    CreateOboToken,
+    /// `GET /api/2.0/token-management/tokens`: every token of the workspace.
+    ManagementList,
+    /// `GET /api/2.0/token-management/tokens/{token_id}`
+    ManagementGet,
+    /// `PATCH /api/2.0/token-management/tokens/{token_id}`
+    ManagementUpdate,
+    /// `DELETE /api/2.0/token-management/tokens/{token_id}`
+    ManagementDelete,
+    /// `GET /api/2.0/permissions/authorization/tokens/permissionLevels`
+    PermissionLevels,
+    /// `GET /api/2.0/permissions/authorization/tokens`
+    GetPermissions,
+    /// `PUT /api/2.0/permissions/authorization/tokens`: replaces the access control list.
+    SetPermissions,
+    /// `PATCH /api/2.0/permissions/authorization/tokens`: adds to the access control list.
+    UpdatePermissions,
 }
 
 impl Route {
-    const COUNT: usize = 7;
-    const ALL: [Route; Self::COUNT] =
-        [Route::Create, Route::List, Route::Update, Route::Delete, Route::HostMetadata, Route::OidcDiscovery, Route::OAuthToken];
+    const COUNT: usize = 16;
+    const ALL: [Route; Self::COUNT] = [
+        Route::Create,
+        Route::List,
+        Route::Update,
+        Route::Delete,
+        Route::HostMetadata,
+        Route::OidcDiscovery,
+        Route::OAuthToken,
+        Route::CreateOboToken,
+        Route::ManagementList,
+        Route::ManagementGet,
+        Route::ManagementUpdate,
+        Route::ManagementDelete,
+        Route::PermissionLevels,
+        Route::GetPermissions,
+        Route::SetPermissions,
+        Route::UpdatePermissions,
+    ];
     fn index(self) -> usize {
         self as usize
     }
@@ -200,6 +297,7 @@ pub struct RouteCounters {
 ///     .bootstrap_token("dapi-mine")
 ///     .quota(5)
 ///     .user("alice", "dapi-alice")
+///     .admin("root", "dapi-root")
 ///     .service_principal("ci-sp", "sp-secret")
 ///     .trust_issuer(&OidcIssuer::new("https://issuer.example"))
 ///     .access_token_lifetime(Duration::from_secs(600))
@@ -211,7 +309,7 @@ pub struct RouteCounters {
 #[must_use]
 pub struct LocalWorkspaceBuilder {
     port: u16,
-    users: Vec<(String, SecretString)>,
+    users: Vec<state::UserConfig>,
     quota: usize,
     max_lifetime: Duration,
     service_principals: Vec<(String, SecretString)>,
@@ -224,7 +322,7 @@ impl Default for LocalWorkspaceBuilder {
     fn default() -> Self {
         Self {
             port: 0,
-            users: vec![("local-user".to_owned(), SecretString::new(DEFAULT_BOOTSTRAP_TOKEN))],
+            users: vec![(BOOTSTRAP_USER.to_owned(), SecretString::new(DEFAULT_BOOTSTRAP_TOKEN), true)],
             quota: DEFAULT_QUOTA,
             max_lifetime: Duration::from_secs(10 * 365 * 24 * 3600),
             service_principals: Vec::new(),
@@ -241,14 +339,33 @@ impl LocalWorkspaceBuilder {
         self.port = port;
         self
     }
-    /// The bootstrap credential of the default user `local-user`.
+    /// The bootstrap credential of the default user `local-user`, a workspace admin.
     pub fn bootstrap_token(mut self, token: impl Into<SecretString>) -> Self {
         self.users[0].1 = token.into();
         self
     }
-    /// Adds a user with a credential of their own; each user sees only their own tokens.
+    /// Adds a user with a credential of their own; each user sees only their own tokens. Not an admin.
     pub fn user(mut self, name: impl Into<String>, token: impl Into<SecretString>) -> Self {
-        self.users.push((name.into(), token.into()));
+        self.users.push((name.into(), token.into(), false));
+        self
+    }
+
+    /// Adds a workspace admin with a credential of their own: a user who may also use the Token Management
+    /// API and change the token permissions.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let ws = LocalWorkspace::builder().admin("root", "dapi-root").user("alice", "dapi-alice").start().await?;
+    /// let root = reqwest::Client::new().get(format!("{}/api/2.0/token-management/tokens", ws.url())).bearer_auth("dapi-root");
+    /// assert_eq!(root.send().await?.status(), 200);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Like [`LocalWorkspaceBuilder::user`], a name given twice is one principal, with both credentials; it
+    /// is an admin if either call made it one. The bootstrap user `local-user` is an admin too.
+    pub fn admin(mut self, name: impl Into<String>, token: impl Into<SecretString>) -> Self {
+        self.users.push((name.into(), token.into(), true));
         self
     }
     /// How many valid tokens a user may hold (default 600).
@@ -319,6 +436,7 @@ impl LocalWorkspaceBuilder {
     /// Binds 127.0.0.1 and starts serving.
     pub async fn start(self) -> std::io::Result<LocalWorkspace> {
         let bootstrap = self.users[0].1.clone();
+        let sp_names: Vec<String> = self.service_principals.iter().map(|(id, _)| id.clone()).collect();
         let listener = server::bind(self.port).await?;
         let addr = listener.local_addr()?;
         let oauth = oauth::Authority::new(
@@ -330,7 +448,7 @@ impl LocalWorkspaceBuilder {
             self.access_token_lifetime,
         );
         let shared = Arc::new(Shared {
-            state: Mutex::new(state::State::new(self.users, self.quota, self.max_lifetime)),
+            state: Mutex::new(state::State::new(self.users, &sp_names, self.quota, self.max_lifetime)),
             oauth,
             faults: Mutex::new(Default::default()),
             counters: Mutex::new([RouteCounters::default(); Route::COUNT]),
@@ -467,6 +585,44 @@ impl LocalWorkspace {
     /// Every valid token of every user, oldest first: the server's own view, for consistency checks.
     pub fn tokens(&self) -> Vec<PublicTokenInfo> {
         self.shared.state.lock().unwrap_or_else(|e| e.into_inner()).all_valid()
+    }
+
+    /// Every valid token of every principal, oldest first, as an admin sees them: owner, creator, last use.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let ws = LocalWorkspace::start().await?;
+    /// ws.client()?.tokens().create().comment("ci").send().await?;
+    /// let records = ws.token_records();
+    /// assert_eq!(records[0].token_id, ws.tokens()[0].token_id);
+    /// assert_eq!(records[0].last_used_day, None, "minted, never used to authenticate");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The same tokens as [`LocalWorkspace::tokens`], in the same order; the Token Management API's list
+    /// (`GET /api/2.0/token-management/tokens`) answers them as `TokenInfo`s.
+    pub fn token_records(&self) -> Vec<TokenRecord> {
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner()).all_records()
+    }
+
+    /// The numeric id of a principal (`created_by_id` and `owner_id` in `TokenInfo`), by user name or, for
+    /// a service principal, application id; `None` for a name the workspace does not know.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let ws = LocalWorkspace::builder().user("alice", "dapi-alice").service_principal("ci-sp", "s").start().await?;
+    /// let alice = ws.principal_id("alice").unwrap();
+    /// assert_ne!(Some(alice), ws.principal_id("ci-sp"));
+    /// assert_eq!(ws.principal_id("nobody"), None);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Ids are derived from the name: the same name has the same id in every workspace and on every run.
+    /// A federated identity (a JWT's `sub`) has one from its first token exchange.
+    pub fn principal_id(&self, name: &str) -> Option<i64> {
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner()).principal_id(name)
     }
 
     /// Stops serving and waits for the server task to end.

@@ -10,7 +10,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 
 use super::oauth;
-use super::state::Answer;
+use super::state::{Answer, Management};
 use super::{Fault, Route, Shared};
 
 /// The largest request body accepted.
@@ -75,6 +75,7 @@ fn respond((status, body): Answer) -> Response<Full<Bytes>> {
 /// What a request asks for.
 enum Endpoint {
     Tokens(Operation),
+    Management(Management),
     HostMetadata,
     OidcDiscovery,
     OAuthToken,
@@ -95,6 +96,17 @@ impl Endpoint {
             Endpoint::Tokens(Operation::List) => Route::List,
             Endpoint::Tokens(Operation::Update(_)) => Route::Update,
             Endpoint::Tokens(Operation::Delete) => Route::Delete,
+            Endpoint::Management(m) => match m {
+                Management::CreateOboToken => Route::CreateOboToken,
+                Management::List => Route::ManagementList,
+                Management::Get(_) => Route::ManagementGet,
+                Management::Update(_) => Route::ManagementUpdate,
+                Management::Delete(_) => Route::ManagementDelete,
+                Management::PermissionLevels => Route::PermissionLevels,
+                Management::GetPermissions => Route::GetPermissions,
+                Management::SetPermissions => Route::SetPermissions,
+                Management::UpdatePermissions => Route::UpdatePermissions,
+            },
             Endpoint::HostMetadata => Route::HostMetadata,
             Endpoint::OidcDiscovery => Route::OidcDiscovery,
             Endpoint::OAuthToken => Route::OAuthToken,
@@ -102,9 +114,10 @@ impl Endpoint {
     }
 }
 
-/// The endpoint of a request: the Tokens API's operations by the spec's operation table (method and path
-/// template), the OAuth ones by their well-known paths.
+/// The endpoint of a request: the operations of the Tokens API and of the Token Management API by their
+/// specs' operation tables (method and path template), the OAuth ones by their well-known paths.
 fn route_of(method: &hyper::Method, path: &str) -> Option<Endpoint> {
+    use crate::generated::token_management::operations as tm;
     use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
     let method = method.as_str();
     if CREATE_TOKEN.matches(method, path).is_some() {
@@ -118,6 +131,25 @@ fn route_of(method: &hyper::Method, path: &str) -> Option<Endpoint> {
     }
     if let Some(values) = UPDATE_TOKEN.matches(method, path) {
         return values.first().map(|id| Endpoint::Tokens(Operation::Update(percent_decode(id))));
+    }
+    // The Token Management operations, each with how it reads its path's `{token_id}` (if it has one).
+    type FromId = fn(String) -> Management;
+    let management: [(crate::operation::Operation, FromId); 9] = [
+        (tm::CREATE_OBO_TOKEN, |_| Management::CreateOboToken),
+        (tm::LIST_TOKENS, |_| Management::List),
+        (tm::GET_TOKEN, Management::Get),
+        (tm::UPDATE_TOKEN, Management::Update),
+        (tm::DELETE_TOKEN, Management::Delete),
+        (tm::GET_PERMISSION_LEVELS, |_| Management::PermissionLevels),
+        (tm::GET_PERMISSIONS, |_| Management::GetPermissions),
+        (tm::SET_PERMISSIONS, |_| Management::SetPermissions),
+        (tm::UPDATE_PERMISSIONS, |_| Management::UpdatePermissions),
+    ];
+    for (operation, from_id) in management {
+        if let Some(values) = operation.matches(method, path) {
+            let id = values.first().map(|id| percent_decode(id)).unwrap_or_default();
+            return Some(Endpoint::Management(from_id(id)));
+        }
     }
     match (method, path) {
         ("GET", "/.well-known/databricks-config") => Some(Endpoint::HostMetadata),
@@ -164,6 +196,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     }
     let header = |name: hyper::header::HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (authorization, content_type) = (header(hyper::header::AUTHORIZATION), header(hyper::header::CONTENT_TYPE));
+    let query = request.uri().query().map(str::to_owned);
     let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) if route == Route::OAuthToken => return Ok(token_response(oauth::unreadable_body())),
@@ -179,6 +212,13 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     }
     let answer = match endpoint {
         Endpoint::Tokens(operation) => tokens_api(&shared, operation, authorization.as_deref(), &body),
+        Endpoint::Management(operation) => {
+            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+            match state.authenticate(authorization.as_deref()) {
+                Ok(caller) => state.management(&caller, operation, query.as_deref(), &body),
+                Err(answer) => answer,
+            }
+        }
         Endpoint::HostMetadata => shared.oauth.host_metadata(),
         Endpoint::OidcDiscovery => shared.oauth.discovery(),
         Endpoint::OAuthToken => {
@@ -196,8 +236,8 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
 /// A Tokens API request: authenticated with a Bearer credential, a JSON body.
 fn tokens_api(shared: &Shared, operation: Operation, authorization: Option<&str>, body: &[u8]) -> Answer {
     let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-    let user = match state.authenticate(authorization) {
-        Ok(user) => user,
+    let caller = match state.authenticate(authorization) {
+        Ok(caller) => caller,
         Err(answer) => return answer,
     };
     let json: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(body).unwrap_or(Value::Null) };
@@ -205,10 +245,10 @@ fn tokens_api(shared: &Shared, operation: Operation, authorization: Option<&str>
         return (400, json!({"error_code": "MALFORMED_REQUEST", "message": "The request body is not valid JSON."}));
     }
     match operation {
-        Operation::Create => state.create(&user, &json),
-        Operation::List => state.list(&user),
-        Operation::Update(token_id) => state.update(&user, &token_id, &json),
-        Operation::Delete => state.delete(&user, &json),
+        Operation::Create => state.create(&caller, &json),
+        Operation::List => state.list(&caller),
+        Operation::Update(token_id) => state.update(&caller, &token_id, &json),
+        Operation::Delete => state.delete(&caller, &json),
     }
 }
 
@@ -223,4 +263,30 @@ fn token_response(answer: Answer) -> Response<Full<Bytes>> {
         headers.insert(hyper::header::WWW_AUTHENTICATE, hyper::header::HeaderValue::from_static("Basic realm=\"local-workspace\""));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_of_both_specs_has_a_route_of_its_own() {
+        use crate::generated::token_management::operations::ALL as MANAGEMENT;
+        let mut routes = Vec::new();
+        for operation in crate::operation::ALL.iter().chain(MANAGEMENT) {
+            let method = hyper::Method::from_bytes(operation.method.as_bytes()).unwrap();
+            let path = operation.path.replace("{token_id}", "abc%2F1");
+            let endpoint = route_of(&method, &path).unwrap_or_else(|| panic!("{} is not served", operation.id));
+            if let Endpoint::Management(Management::Get(id) | Management::Update(id) | Management::Delete(id)) = &endpoint {
+                assert_eq!(id, "abc/1", "path parameters are percent-decoded");
+            }
+            routes.push(endpoint.route());
+        }
+        let count = routes.len();
+        routes.sort();
+        routes.dedup();
+        assert_eq!((routes.len(), count), (13, 13), "one route per operation");
+        assert!(route_of(&hyper::Method::GET, "/api/2.0/token-management/tokens/").is_none(), "an empty id");
+        assert!(route_of(&hyper::Method::GET, "/api/2.0/token-management/tokens/a/b").is_none());
+    }
 }

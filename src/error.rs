@@ -594,7 +594,7 @@ impl Error {
 
     /// The retry budget ran out: a timeout that keeps the last cause (its response, or its source).
     pub(crate) fn budget_exhausted(mut self, budget: Duration) -> Self {
-        let cause = self.to_string();
+        let cause = self.text();
         self.inner.kind = ErrorKind::Timeout;
         self.inner.message = format!("the retry budget of {:.1} s ran out; the last attempt: {cause}", budget.as_secs_f64());
         self
@@ -602,12 +602,17 @@ impl Error {
 
     /// Puts `context` before the message (the response's status, code and details are kept).
     pub(crate) fn context(mut self, context: impl std::fmt::Display) -> Self {
-        let original = match &self.inner.api {
-            Some(api) if self.inner.message.is_empty() => api.to_string(),
-            _ => std::mem::take(&mut self.inner.message),
-        };
+        let original = self.text();
         self.inner.message = format!("{context}: {original}");
         self
+    }
+
+    /// What `Display` shows, without the attempts.
+    fn text(&self) -> String {
+        match &self.inner.api {
+            Some(api) if self.inner.message.is_empty() => api.to_string(),
+            _ => self.inner.message.clone(),
+        }
     }
 
     /// Marks a failure after the request was sent: it may have been processed. `idempotent` says whether

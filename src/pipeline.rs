@@ -110,6 +110,7 @@ impl Pipeline {
             let policy = facts.options.effective_retry(&shared.retry);
             let policy = policy.as_ref().unwrap_or(&shared.retry);
             budget = policy.timeout();
+            facts.budget = budget;
             facts.idempotent = idempotent(policy, facts.operation, info.operation_id);
             facts.secrets = Some(Arc::clone(&shared.secrets));
         }
@@ -192,7 +193,7 @@ impl Pipeline {
             attempt += 1;
             let spare = request.try_clone();
             let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(shared.clock.now()));
-            *request.timeout_mut() = Some(retry.attempt_timeout().min(remaining).max(Duration::from_millis(1)));
+            *request.timeout_mut() = Some(retry.attempt_timeout().min(remaining).max(MIN_ATTEMPT.min(retry.attempt_timeout())));
             if logging {
                 let body = request
                     .body()
@@ -251,8 +252,9 @@ impl Pipeline {
                         tracing::debug!(attempt, ?status, "not retried: attempts exhausted");
                         return result;
                     }
-                    // Spend the budget: the last wait ends at the deadline, then the call times out.
-                    if remaining <= Duration::from_millis(1) {
+                    // Spend the budget: the last wait ends at the deadline, then the call times out. An attempt
+                    // needs some time of its own: less than MIN_ATTEMPT left is no time for one.
+                    if remaining <= MIN_ATTEMPT {
                         tracing::debug!(attempt, ?status, "not retried: the retry budget is spent");
                         if let Some(state) = &state {
                             state.facts().budget_exhausted = true;
@@ -264,7 +266,7 @@ impl Pipeline {
                         tracing::debug!(attempt, ?status, "not retried: the client's shared retry budget is empty");
                         return result;
                     }
-                    delay.min(remaining)
+                    delay.min(remaining - MIN_ATTEMPT)
                 }
             };
             let Some(mut again) = spare else {
@@ -311,6 +313,9 @@ impl Pipeline {
 fn idempotent(policy: &RetryPolicy, operation: Option<&Operation>, operation_id: &str) -> bool {
     policy.idempotent_override(operation_id).or(operation.map(|op| op.idempotent)).unwrap_or_else(|| policy.is_idempotent(operation_id))
 }
+
+/// The least time an attempt is given: with less of the budget left, the call ends instead.
+const MIN_ATTEMPT: Duration = Duration::from_millis(250);
 
 /// What to do after an attempt.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -373,6 +378,8 @@ struct CallFacts {
     maybe_processed: bool,
     /// The retry budget (or the rate limit within it) stopped the retries.
     budget_exhausted: bool,
+    /// The call's retry budget.
+    budget: Duration,
     secrets: Option<Arc<KnownSecrets>>,
 }
 
@@ -451,7 +458,7 @@ where
         error = error.maybe_processed(facts.idempotent);
     }
     if facts.budget_exhausted && error.kind() != crate::ErrorKind::Timeout {
-        error = error.budget_exhausted(facts.elapsed);
+        error = error.budget_exhausted(facts.budget);
     }
     Err(match &facts.secrets {
         Some(secrets) => error.scrub(secrets),

@@ -3097,7 +3097,7 @@ pub mod schema {
             "backfill_scopes",
         ];
         ///The fields a client may write (not `readOnly`).
-        pub const WRITABLE: &[&str] = &["comment", "scopes", "autoscope_state"];
+        pub const WRITABLE: &[&str] = &["comment", "scopes"];
         ///The fields that are objects: the only ones a nested path (`a.b`) may enter.
         pub const OBJECTS: &[&str] = &[];
         ///The fields the spec marks required.

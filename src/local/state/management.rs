@@ -27,14 +27,9 @@ pub(crate) enum Management {
     UpdatePermissions,
 }
 
-/// Whether an admin may update a field of `TokenInfo`: the spec's writable fields (the generated table),
-/// except those the Tokens spec marks output only for the same token. `autoscope_state` is one: the Token
-/// Management spec's `AutoscopeState` lacks the `readOnly` the Tokens spec gives it, and the service
-/// documents it as output only.
+/// Whether an admin may update a field of `TokenInfo`: the spec's writable fields (the generated table).
 fn updatable(field: &str) -> bool {
-    use crate::generated::schema::public_token_info as public;
-    let output_only_in_tokens_api = public::FIELDS.contains(&field) && !public::WRITABLE.contains(&field);
-    token_info::WRITABLE.contains(&field) && !output_only_in_tokens_api
+    token_info::WRITABLE.contains(&field)
 }
 
 fn workspace_id() -> i64 {

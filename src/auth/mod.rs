@@ -30,8 +30,11 @@
 //!
 //! Plug in your own source (a vault, a sidecar) by implementing [`CredentialsProvider`].
 
+mod azure;
 pub(crate) mod chain;
 mod cli;
+pub(crate) mod cloud;
+mod google;
 mod metadata_service;
 pub(crate) mod oauth;
 mod oidc;

@@ -261,7 +261,7 @@ struct Refusal {
 ///
 /// The error is a reason to give the client; it never contains the token.
 pub(crate) fn verify(jwt: &str, trusted: &[TrustedIssuer], audiences: &[String], now: u64) -> std::result::Result<Verified, String> {
-    const MALFORMED: &str = "the subject_token is not a well-formed JWT";
+    const MALFORMED: &str = "the token is not a well-formed JWT";
     #[derive(Deserialize)]
     struct IssuerOnly {
         iss: Option<serde_json::Value>,

@@ -155,6 +155,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     }
     let header = |name: hyper::header::HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (authorization, content_type) = (header(hyper::header::AUTHORIZATION), header(hyper::header::CONTENT_TYPE));
+    let headers = request.headers().clone();
     let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) if route == Route::OAuthToken => return Ok(token_response(oauth::unreadable_body())),
@@ -169,7 +170,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         return Err(DropConnection);
     }
     let answer = match endpoint {
-        Endpoint::Tokens(operation) => tokens_api(&shared, operation, authorization.as_deref(), &body),
+        Endpoint::Tokens(operation) => tokens_api(&shared, operation, authorization.as_deref(), &headers, &body),
         Endpoint::HostMetadata => shared.oauth.host_metadata(),
         Endpoint::OidcDiscovery => shared.oauth.discovery(),
         Endpoint::OAuthToken => {
@@ -185,9 +186,10 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
 }
 
 /// A Tokens API request: authenticated with a Bearer credential, a JSON body.
-fn tokens_api(shared: &Shared, operation: Operation, authorization: Option<&str>, body: &[u8]) -> Answer {
+fn tokens_api(shared: &Shared, operation: Operation, authorization: Option<&str>, headers: &hyper::HeaderMap, body: &[u8]) -> Answer {
     let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-    let user = match state.authenticate(authorization) {
+    let now = state.now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let user = match shared.oauth.bearer_jwt(authorization, headers, now).unwrap_or_else(|| state.authenticate(authorization)) {
         Ok(user) => user,
         Err(answer) => return answer,
     };

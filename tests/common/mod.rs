@@ -179,11 +179,16 @@ pub const GOOGLE_SA_PUBLIC_KEY: &str = include_str!("../fixtures/google/sa-publi
 
 /// A service-account JSON key for `email` whose `token_uri` is `token_uri`.
 pub fn google_key_json(email: &str, token_uri: &str) -> String {
+    google_key_json_with(email, token_uri, GOOGLE_SA_PRIVATE_KEY)
+}
+
+/// A service-account JSON key with another private key.
+pub fn google_key_json_with(email: &str, token_uri: &str, private_key: &str) -> String {
     serde_json::json!({
         "type": "service_account",
         "project_id": "test-project",
         "private_key_id": "test-key-id",
-        "private_key": GOOGLE_SA_PRIVATE_KEY,
+        "private_key": private_key,
         "client_email": email,
         "client_id": "100000000000000000001",
         "token_uri": token_uri,

@@ -79,6 +79,7 @@ pub const UNIFIED_AUTH_DOCS: &str = "https://docs.databricks.com/en/dev-tools/au
 /// use databricks_tokens::config::AuthType;
 /// assert_eq!("oauth-m2m".parse::<AuthType>().ok(), Some(AuthType::OAuthM2m));
 /// assert_eq!(AuthType::DatabricksCli.to_string(), "databricks-cli");
+/// assert_eq!("azure-cli".parse::<AuthType>().ok(), Some(AuthType::AzureCli));
 /// ```
 ///
 /// [`AuthType::CHAIN`] is the default chain's order. See [`crate::auth`] for what configures each.
@@ -398,6 +399,24 @@ impl Config {
     }
     /// The Azure resource id of the workspace (`/subscriptions/.../workspaces/<name>`), sent as
     /// `X-Databricks-Azure-Workspace-Resource-Id`; setting it marks the workspace as Azure.
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::config::{AuthType, Config};
+    /// let config = Config::builder()
+    ///     .env_vars([
+    ///         ("DATABRICKS_HOST", "https://adb-123.4.azuredatabricks.net"),
+    ///         ("DATABRICKS_AZURE_RESOURCE_ID", "/subscriptions/s/resourceGroups/r/providers/Microsoft.Databricks/workspaces/w"),
+    ///         ("ARM_CLIENT_ID", "app-id"),
+    ///         ("ARM_CLIENT_SECRET", "app-secret"),
+    ///     ])
+    ///     .build()?;
+    /// assert_eq!(config.auth_type(), AuthType::AzureClientSecret);
+    /// assert!(config.azure_workspace_resource_id().is_some_and(|id| id.ends_with("/workspaces/w")));
+    /// assert_eq!(config.azure_tenant_id(), None); // discovered from the workspace on the first request
+    /// assert!(!format!("{config:?}").contains("app-secret"));
+    /// # Ok(()) }
+    /// ```
     pub fn azure_workspace_resource_id(&self) -> Option<&str> {
         self.get("azure_workspace_resource_id")
     }
@@ -426,6 +445,18 @@ impl Config {
         self.get("google_credentials").map(SecretString::from)
     }
     /// The Google service account `google-id` impersonates.
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::config::{AuthType, Config};
+    /// let config = Config::builder()
+    ///     .host("https://123.4.gcp.databricks.com")
+    ///     .google_service_account("deployer@project.iam.gserviceaccount.com")
+    ///     .env_vars(Vec::<(String, String)>::new())
+    ///     .build()?;
+    /// assert_eq!(config.auth_type(), AuthType::GoogleId);
+    /// # Ok(()) }
+    /// ```
     pub fn google_service_account(&self) -> Option<&str> {
         self.get("google_service_account")
     }
@@ -582,16 +613,41 @@ impl ConfigBuilder {
     }
 
     /// Lets `azure-msi` use the machine's managed identity.
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::config::{AuthType, Config};
+    /// let config = Config::builder()
+    ///     .host("https://adb-123.4.azuredatabricks.net")
+    ///     .azure_use_msi(true)
+    ///     .env_vars(Vec::<(String, String)>::new())
+    ///     .build()?;
+    /// assert_eq!(config.auth_type(), AuthType::AzureMsi);
+    /// # Ok(()) }
+    /// ```
     pub fn azure_use_msi(mut self, use_msi: bool) -> Self {
         self.explicit.insert("azure_use_msi", use_msi.to_string());
         self
     }
     /// The Azure service principal's client secret.
+    ///
+    /// ```
+    /// use databricks_tokens::config::Config;
+    /// let builder = Config::builder().azure_client_id("app-id").azure_client_secret("app-secret");
+    /// assert!(!format!("{builder:?}").contains("app-secret"));
+    /// ```
     pub fn azure_client_secret(mut self, secret: impl Into<SecretString>) -> Self {
         self.explicit.insert("azure_client_secret", secret.into().expose().to_owned());
         self
     }
-    /// The Google service account's JSON key, inline or as a path.
+    /// The Google service account's JSON key, inline or as a path (`google-credentials`, which needs the
+    /// `google` feature).
+    ///
+    /// ```
+    /// use databricks_tokens::config::Config;
+    /// let builder = Config::builder().host("https://123.4.gcp.databricks.com").google_credentials("/secrets/key.json");
+    /// assert!(!format!("{builder:?}").contains("key.json"));
+    /// ```
     pub fn google_credentials(mut self, key: impl Into<SecretString>) -> Self {
         self.explicit.insert("google_credentials", key.into().expose().to_owned());
         self

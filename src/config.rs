@@ -17,6 +17,20 @@
 //! | oidc_token_env | `DATABRICKS_OIDC_TOKEN_ENV` | `oidc_token_env` |
 //! | oidc_token_filepath | `DATABRICKS_OIDC_TOKEN_FILEPATH` | `oidc_token_filepath` |
 //! | discovery_url | `DATABRICKS_DISCOVERY_URL` | `discovery_url` |
+//! | azure_workspace_resource_id | `DATABRICKS_AZURE_RESOURCE_ID` | `azure_workspace_resource_id` |
+//! | azure_use_msi | `ARM_USE_MSI` | `azure_use_msi` |
+//! | azure_client_id | `ARM_CLIENT_ID` | `azure_client_id` |
+//! | azure_client_secret | `ARM_CLIENT_SECRET` | `azure_client_secret` |
+//! | azure_tenant_id | `ARM_TENANT_ID` | `azure_tenant_id` |
+//! | azure_environment | `ARM_ENVIRONMENT` | `azure_environment` |
+//! | azure_login_endpoint | `DATABRICKS_AZURE_LOGIN_ENDPOINT` | `azure_login_endpoint` |
+//! | azure_msi_endpoint | `DATABRICKS_AZURE_MSI_ENDPOINT` | `azure_msi_endpoint` |
+//! | google_credentials | `GOOGLE_CREDENTIALS` | `google_credentials` |
+//! | google_service_account | `DATABRICKS_GOOGLE_SERVICE_ACCOUNT` | `google_service_account` |
+//! | google_token_endpoint | `DATABRICKS_GOOGLE_TOKEN_ENDPOINT` | `google_token_endpoint` |
+//! | google_iam_endpoint | `DATABRICKS_GOOGLE_IAM_ENDPOINT` | `google_iam_endpoint` |
+//! | gce_metadata_host | `GCE_METADATA_HOST` | `gce_metadata_host` |
+//! | cloud | `DATABRICKS_CLOUD` | `cloud` |
 //! | actions_id_token_request_url | `ACTIONS_ID_TOKEN_REQUEST_URL` | — |
 //! | actions_id_token_request_token | `ACTIONS_ID_TOKEN_REQUEST_TOKEN` | — |
 //! | profile | `DATABRICKS_CONFIG_PROFILE` | — |
@@ -40,6 +54,9 @@
 //! secret into a section name).
 //!
 //! Which credentials are used: see [`crate::auth`] for the default chain and the `auth_type` names.
+//! The `*_endpoint` and `gce_metadata_host` attributes move the cloud identity services (Entra ID, the
+//! Azure instance metadata service, Google's token and IAM services, the GCE metadata server) elsewhere,
+//! for tests against local fakes; unset, the official endpoints are used.
 //!
 //! Host normalisation follows the official SDKs: `https://` is added when there is no scheme, a trailing
 //! `/` and the default port `:443` are dropped.
@@ -62,6 +79,7 @@ pub const UNIFIED_AUTH_DOCS: &str = "https://docs.databricks.com/en/dev-tools/au
 /// use databricks_tokens::config::AuthType;
 /// assert_eq!("oauth-m2m".parse::<AuthType>().ok(), Some(AuthType::OAuthM2m));
 /// assert_eq!(AuthType::DatabricksCli.to_string(), "databricks-cli");
+/// assert_eq!("azure-cli".parse::<AuthType>().ok(), Some(AuthType::AzureCli));
 /// ```
 ///
 /// [`AuthType::CHAIN`] is the default chain's order. See [`crate::auth`] for what configures each.
@@ -84,11 +102,23 @@ pub enum AuthType {
     EnvOidc,
     /// An OIDC token from a file, exchanged for a workspace token.
     FileOidc,
+    /// An Azure managed identity, from the instance metadata service (`azure_use_msi`).
+    AzureMsi,
+    /// An Azure service principal's secret (`azure_client_id` + `azure_client_secret`).
+    AzureClientSecret,
+    /// The Azure CLI's login, through `az account get-access-token`.
+    AzureCli,
+    /// A Google service account's JSON key (`google_credentials`).
+    GoogleCredentials,
+    /// A Google service account impersonated with application default credentials
+    /// (`google_service_account`).
+    GoogleId,
 }
 
 impl AuthType {
-    /// The default chain, in the order the Go SDK tries it.
-    pub const CHAIN: [AuthType; 8] = [
+    /// The default chain, in the order the Go SDK tries it (without its `azure-devops-oidc` and
+    /// `github-oidc-azure`, which this crate does not implement).
+    pub const CHAIN: [AuthType; 13] = [
         Self::Pat,
         Self::Basic,
         Self::OAuthM2m,
@@ -97,6 +127,11 @@ impl AuthType {
         Self::GitHubOidc,
         Self::EnvOidc,
         Self::FileOidc,
+        Self::AzureMsi,
+        Self::AzureClientSecret,
+        Self::AzureCli,
+        Self::GoogleCredentials,
+        Self::GoogleId,
     ];
 
     /// The name used by `auth_type` and in the `User-Agent`.
@@ -110,6 +145,11 @@ impl AuthType {
             Self::GitHubOidc => "github-oidc",
             Self::EnvOidc => "env-oidc",
             Self::FileOidc => "file-oidc",
+            Self::AzureMsi => "azure-msi",
+            Self::AzureClientSecret => "azure-client-secret",
+            Self::AzureCli => "azure-cli",
+            Self::GoogleCredentials => "google-credentials",
+            Self::GoogleId => "google-id",
         }
     }
 }
@@ -188,6 +228,20 @@ const ATTRS: &[Attr] = &[
     attr("oidc_token_env", "DATABRICKS_OIDC_TOKEN_ENV"),
     attr("oidc_token_filepath", "DATABRICKS_OIDC_TOKEN_FILEPATH"),
     attr("discovery_url", "DATABRICKS_DISCOVERY_URL"),
+    auth("azure_workspace_resource_id", "DATABRICKS_AZURE_RESOURCE_ID", "azure", false),
+    auth("azure_use_msi", "ARM_USE_MSI", "azure", false),
+    auth("azure_client_id", "ARM_CLIENT_ID", "azure", false),
+    auth("azure_client_secret", "ARM_CLIENT_SECRET", "azure", true),
+    auth("azure_tenant_id", "ARM_TENANT_ID", "azure", false),
+    attr("azure_environment", "ARM_ENVIRONMENT"),
+    attr("azure_login_endpoint", "DATABRICKS_AZURE_LOGIN_ENDPOINT"),
+    attr("azure_msi_endpoint", "DATABRICKS_AZURE_MSI_ENDPOINT"),
+    auth("google_credentials", "GOOGLE_CREDENTIALS", "google", true),
+    auth("google_service_account", "DATABRICKS_GOOGLE_SERVICE_ACCOUNT", "google", false),
+    attr("google_token_endpoint", "DATABRICKS_GOOGLE_TOKEN_ENDPOINT"),
+    attr("google_iam_endpoint", "DATABRICKS_GOOGLE_IAM_ENDPOINT"),
+    attr("gce_metadata_host", "GCE_METADATA_HOST"),
+    attr("cloud", "DATABRICKS_CLOUD"),
     attr("actions_id_token_request_url", "ACTIONS_ID_TOKEN_REQUEST_URL"),
     Attr { key: "actions_id_token_request_token", env: "ACTIONS_ID_TOKEN_REQUEST_TOKEN", secret: true, auth: None },
     attr("profile", "DATABRICKS_CONFIG_PROFILE"),
@@ -287,6 +341,10 @@ impl Config {
         &self.env
     }
 
+    pub(crate) fn values(&self) -> &Values {
+        &self.values
+    }
+
     /// The normalised workspace URL.
     pub fn host(&self) -> &str {
         &self.host
@@ -338,6 +396,74 @@ impl Config {
     /// The OAuth discovery URL, which takes precedence over host metadata.
     pub fn discovery_url(&self) -> Option<&str> {
         self.get("discovery_url")
+    }
+    /// The Azure resource id of the workspace (`/subscriptions/.../workspaces/<name>`), sent as
+    /// `X-Databricks-Azure-Workspace-Resource-Id`; setting it marks the workspace as Azure.
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::config::{AuthType, Config};
+    /// let config = Config::builder()
+    ///     .env_vars([
+    ///         ("DATABRICKS_HOST", "https://adb-123.4.azuredatabricks.net"),
+    ///         ("DATABRICKS_AZURE_RESOURCE_ID", "/subscriptions/s/resourceGroups/r/providers/Microsoft.Databricks/workspaces/w"),
+    ///         ("ARM_CLIENT_ID", "app-id"),
+    ///         ("ARM_CLIENT_SECRET", "app-secret"),
+    ///     ])
+    ///     .build()?;
+    /// assert_eq!(config.auth_type(), AuthType::AzureClientSecret);
+    /// assert!(config.azure_workspace_resource_id().is_some_and(|id| id.ends_with("/workspaces/w")));
+    /// assert_eq!(config.azure_tenant_id(), None); // discovered from the workspace on the first request
+    /// assert!(!format!("{config:?}").contains("app-secret"));
+    /// # Ok(()) }
+    /// ```
+    pub fn azure_workspace_resource_id(&self) -> Option<&str> {
+        self.get("azure_workspace_resource_id")
+    }
+    /// Whether `azure-msi` may use the machine's managed identity (`ARM_USE_MSI=true`).
+    pub fn azure_use_msi(&self) -> bool {
+        self.get("azure_use_msi").and_then(parse_bool).unwrap_or(false)
+    }
+    /// The Azure service principal's application (client) id, or a user-assigned managed identity's.
+    pub fn azure_client_id(&self) -> Option<&str> {
+        self.get("azure_client_id")
+    }
+    /// The Azure service principal's client secret.
+    pub fn azure_client_secret(&self) -> Option<SecretString> {
+        self.get("azure_client_secret").map(SecretString::from)
+    }
+    /// The Microsoft Entra ID tenant (else discovered from the workspace when needed).
+    pub fn azure_tenant_id(&self) -> Option<&str> {
+        self.get("azure_tenant_id")
+    }
+    /// The Azure cloud (`public`, `usgovernment`, `china`) for hosts whose name does not tell.
+    pub fn azure_environment(&self) -> Option<&str> {
+        self.get("azure_environment")
+    }
+    /// The Google service account's JSON key, inline or as a path (a secret).
+    pub fn google_credentials(&self) -> Option<SecretString> {
+        self.get("google_credentials").map(SecretString::from)
+    }
+    /// The Google service account `google-id` impersonates.
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::config::{AuthType, Config};
+    /// let config = Config::builder()
+    ///     .host("https://123.4.gcp.databricks.com")
+    ///     .google_service_account("deployer@project.iam.gserviceaccount.com")
+    ///     .env_vars(Vec::<(String, String)>::new())
+    ///     .build()?;
+    /// assert_eq!(config.auth_type(), AuthType::GoogleId);
+    /// # Ok(()) }
+    /// ```
+    pub fn google_service_account(&self) -> Option<&str> {
+        self.get("google_service_account")
+    }
+    /// The cloud named by `cloud` (`DATABRICKS_CLOUD`): `AWS`, `Azure` or `GCP`, for hosts whose name
+    /// does not tell.
+    pub fn cloud(&self) -> Option<&str> {
+        self.get("cloud")
     }
     /// The workspace id, sent as `X-Databricks-Workspace-Id`.
     pub fn workspace_id(&self) -> Option<&str> {
@@ -462,6 +588,69 @@ impl ConfigBuilder {
         workspace_id,
         /// The account id.
         account_id,
+        /// The Azure resource id of the workspace; marks the workspace as Azure.
+        azure_workspace_resource_id,
+        /// The Azure service principal's (or user-assigned managed identity's) client id.
+        azure_client_id,
+        /// The Microsoft Entra ID tenant.
+        azure_tenant_id,
+        /// The Azure cloud: `public`, `usgovernment` or `china`.
+        azure_environment,
+        /// The Microsoft Entra ID login endpoint (default: the Azure cloud's, `https://login.microsoftonline.com/`).
+        azure_login_endpoint,
+        /// The Azure instance metadata service's token URL (default `http://169.254.169.254/metadata/identity/oauth2/token`).
+        azure_msi_endpoint,
+        /// The Google service account `google-id` impersonates.
+        google_service_account,
+        /// Google's OAuth token endpoint (default: the key's `token_uri`, else `https://oauth2.googleapis.com/token`).
+        google_token_endpoint,
+        /// Google's IAM credentials service (default `https://iamcredentials.googleapis.com`).
+        google_iam_endpoint,
+        /// The GCE metadata server's host (default `169.254.169.254`).
+        gce_metadata_host,
+        /// The cloud, for hosts whose name does not tell: `AWS`, `Azure` or `GCP`.
+        cloud,
+    }
+
+    /// Lets `azure-msi` use the machine's managed identity.
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::config::{AuthType, Config};
+    /// let config = Config::builder()
+    ///     .host("https://adb-123.4.azuredatabricks.net")
+    ///     .azure_use_msi(true)
+    ///     .env_vars(Vec::<(String, String)>::new())
+    ///     .build()?;
+    /// assert_eq!(config.auth_type(), AuthType::AzureMsi);
+    /// # Ok(()) }
+    /// ```
+    pub fn azure_use_msi(mut self, use_msi: bool) -> Self {
+        self.explicit.insert("azure_use_msi", use_msi.to_string());
+        self
+    }
+    /// The Azure service principal's client secret.
+    ///
+    /// ```
+    /// use databricks_tokens::config::Config;
+    /// let builder = Config::builder().azure_client_id("app-id").azure_client_secret("app-secret");
+    /// assert!(!format!("{builder:?}").contains("app-secret"));
+    /// ```
+    pub fn azure_client_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.explicit.insert("azure_client_secret", secret.into().expose().to_owned());
+        self
+    }
+    /// The Google service account's JSON key, inline or as a path (`google-credentials`, which needs the
+    /// `google` feature).
+    ///
+    /// ```
+    /// use databricks_tokens::config::Config;
+    /// let builder = Config::builder().host("https://123.4.gcp.databricks.com").google_credentials("/secrets/key.json");
+    /// assert!(!format!("{builder:?}").contains("key.json"));
+    /// ```
+    pub fn google_credentials(mut self, key: impl Into<SecretString>) -> Self {
+        self.explicit.insert("google_credentials", key.into().expose().to_owned());
+        self
     }
 
     /// A personal access token.
@@ -539,6 +728,11 @@ impl ConfigBuilder {
             Some((h, _)) => normalize_host(h).map_err(|e| fail(&values, e.message().to_owned()))?,
             None => {
                 let message = missing_file.unwrap_or_else(|| match values.keys().any(|k| is_auth_key(k)) {
+                    true if values.contains_key("azure_workspace_resource_id") => {
+                        "no host configured: set DATABRICKS_HOST or host in the profile to the workspace URL \
+                         (https://adb-<id>.<n>.azuredatabricks.net); it is not looked up from azure_workspace_resource_id"
+                            .to_owned()
+                    }
                     true => "no host configured: set DATABRICKS_HOST or host in the profile".to_owned(),
                     false => crate::auth::chain::no_credentials(&values, &env),
                 });
@@ -553,6 +747,12 @@ impl ConfigBuilder {
                 }
             }
         }
+        if let Some((v, source)) = values.get("azure_use_msi")
+            && parse_bool(v).is_none()
+        {
+            return Err(fail(&values, format!("azure_use_msi = {v:?} (from {source}) is not a boolean (true or false)")));
+        }
+        crate::auth::cloud::validate(&values, &host).map_err(|m| fail(&values, m))?;
         let auth_type = match (resolve_auth(&values, &env), missing_file) {
             (Ok(auth), _) => auth,
             // The named profile's file is missing and the rest is incomplete: that is the cause to report.
@@ -660,6 +860,15 @@ fn without_line_continuations(text: &str) -> std::borrow::Cow<'_, str> {
 /// Whether an attribute configures an authentication method.
 fn is_auth_key(key: &str) -> bool {
     ATTRS.iter().any(|a| a.key == key && a.auth.is_some())
+}
+
+/// A boolean as Go's `strconv.ParseBool` reads it: `1`, `t`, `true`, `0`, `f`, `false` in any case.
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "t" | "true" => Some(true),
+        "0" | "f" | "false" => Some(false),
+        _ => None,
+    }
 }
 
 /// A number of seconds as a duration; `None` when it is not a positive number a `Duration` can hold.

@@ -64,6 +64,8 @@ mod decode;
 mod error;
 pub mod field_mask;
 mod generated;
+#[cfg(any(feature = "google", feature = "local-workspace"))]
+mod jwt;
 #[cfg(feature = "local-workspace")]
 pub mod local;
 pub mod operation;

@@ -14,6 +14,8 @@ enum OnPath {
     Nothing,
     Cli,
     LegacyCli,
+    Az,
+    CliAndAz,
 }
 
 struct Row {
@@ -27,10 +29,26 @@ struct Row {
 const HOST: (&str, &str) = ("DATABRICKS_HOST", "https://h.cloud.databricks.com");
 const ACTIONS_URL: (&str, &str) = ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://token.actions.example/x?api-version=2.0");
 const ACTIONS_TOKEN: (&str, &str) = ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "secret-actions-request-token");
+const AZURE_HOST: (&str, &str) = ("DATABRICKS_HOST", "https://adb-123.4.azuredatabricks.net");
+const GCP_HOST: (&str, &str) = ("DATABRICKS_HOST", "https://123.4.gcp.databricks.com");
+const ARM_ID: (&str, &str) = ("ARM_CLIENT_ID", "00000000-0000-0000-0000-0000000000aa");
+const ARM_SECRET: (&str, &str) = ("ARM_CLIENT_SECRET", "secret-arm-client");
+const ARM_TENANT: (&str, &str) = ("ARM_TENANT_ID", "00000000-0000-0000-0000-0000000000bb");
+const RESOURCE_ID: (&str, &str) =
+    ("DATABRICKS_AZURE_RESOURCE_ID", "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/w1");
+const SA: (&str, &str) = ("DATABRICKS_GOOGLE_SERVICE_ACCOUNT", "deployer@project.iam.gserviceaccount.com");
 
 /// Secrets that the rows configure: none may appear in an error.
-const SECRETS: &[&str] =
-    &["dapi-secret-pat", "secret-password", "secret-client", "secret-actions-request-token", "secret-jwt", "secret-metadata-path"];
+const SECRETS: &[&str] = &[
+    "dapi-secret-pat",
+    "secret-password",
+    "secret-client",
+    "secret-actions-request-token",
+    "secret-jwt",
+    "secret-metadata-path",
+    "secret-arm-client",
+    "PRIVATE KEY",
+];
 
 fn rows() -> Vec<Row> {
     use AuthType::*;
@@ -169,7 +187,11 @@ fn rows() -> Vec<Row> {
                 "Tried: pat (no token), basic (no username and no password), oauth-m2m (no client_id and no client_secret), \
                  databricks-cli (no \"databricks\" on PATH), metadata-service (no metadata_service_url), github-oidc (no \
                  ACTIONS_ID_TOKEN_REQUEST_URL",
-                "env-oidc (DATABRICKS_OIDC_TOKEN is not set), file-oidc (no oidc_token_filepath). Config: host=https://h.cloud.databricks.com",
+                "env-oidc (DATABRICKS_OIDC_TOKEN is not set), file-oidc (no oidc_token_filepath), azure-msi (azure_use_msi \
+                 (ARM_USE_MSI) is not true), azure-client-secret (no azure_client_id and no azure_client_secret), azure-cli \
+                 (h.cloud.databricks.com is not an Azure Databricks host and no azure_workspace_resource_id is set), \
+                 google-credentials (no google_credentials), google-id (no google_service_account). Config: \
+                 host=https://h.cloud.databricks.com",
             ]),
         },
         Row {
@@ -204,12 +226,178 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "an unknown auth_type lists the supported ones",
-            env: &[HOST, ("DATABRICKS_AUTH_TYPE", "azure-cli")],
+            env: &[HOST, ("DATABRICKS_AUTH_TYPE", "github-oidc-azure")],
             path: Nothing,
             file: None,
             expect: Err(&[
-                "auth_type \"azure-cli\" is not supported: use one of pat, basic, oauth-m2m, databricks-cli, metadata-service, github-oidc, env-oidc, file-oidc",
+                "auth_type \"github-oidc-azure\" is not supported: use one of pat, basic, oauth-m2m, databricks-cli, metadata-service, \
+                 github-oidc, env-oidc, file-oidc, azure-msi, azure-client-secret, azure-cli, google-credentials, google-id",
             ]),
+        },
+        // Azure
+        Row {
+            name: "azure-client-secret",
+            env: &[AZURE_HOST, ARM_ID, ARM_SECRET, ARM_TENANT],
+            path: Nothing,
+            file: None,
+            expect: Ok(AzureClientSecret),
+        },
+        Row {
+            name: "azure-client-secret without a tenant (discovered from the workspace on the first request)",
+            env: &[AZURE_HOST, ARM_ID, ARM_SECRET],
+            path: Nothing,
+            file: None,
+            expect: Ok(AzureClientSecret),
+        },
+        Row {
+            name: "azure-client-secret from a profile",
+            env: &[],
+            path: Nothing,
+            file: Some(
+                "[DEFAULT]\nhost = https://adb-1.2.azuredatabricks.net\nazure_client_id = app\nazure_client_secret = secret-arm-client\nazure_tenant_id = t\n",
+            ),
+            expect: Ok(AzureClientSecret),
+        },
+        Row {
+            name: "azure-client-secret on any host with a workspace resource id",
+            env: &[HOST, ARM_ID, ARM_SECRET, RESOURCE_ID],
+            path: Nothing,
+            file: None,
+            expect: Ok(AzureClientSecret),
+        },
+        Row {
+            name: "azure-client-secret declines on a host that is not Azure",
+            env: &[HOST, ARM_ID, ARM_SECRET, ARM_TENANT],
+            path: Nothing,
+            file: None,
+            expect: Err(&[
+                "azure-client-secret (h.cloud.databricks.com is not an Azure Databricks host and no azure_workspace_resource_id is set)",
+            ]),
+        },
+        Row {
+            name: "azure-client-secret without a secret",
+            env: &[AZURE_HOST, ARM_ID, ("DATABRICKS_AUTH_TYPE", "azure-client-secret")],
+            path: Nothing,
+            file: None,
+            expect: Err(&["auth_type is azure-client-secret but it is not configured: no azure_client_secret"]),
+        },
+        Row { name: "azure-msi", env: &[AZURE_HOST, ("ARM_USE_MSI", "true")], path: Nothing, file: None, expect: Ok(AzureMsi) },
+        Row {
+            name: "azure-msi from a profile, with a user-assigned identity",
+            env: &[],
+            path: Nothing,
+            file: Some("[DEFAULT]\nhost = https://adb-1.2.azuredatabricks.net\nazure_use_msi = true\nazure_client_id = identity\n"),
+            expect: Ok(AzureMsi),
+        },
+        Row {
+            name: "azure-msi comes before azure-client-secret",
+            env: &[AZURE_HOST, ("ARM_USE_MSI", "1"), ARM_ID, ARM_SECRET],
+            path: Nothing,
+            file: None,
+            expect: Ok(AzureMsi),
+        },
+        Row {
+            name: "ARM_USE_MSI must be a boolean",
+            env: &[AZURE_HOST, ("ARM_USE_MSI", "maybe")],
+            path: Nothing,
+            file: None,
+            expect: Err(&["azure_use_msi = \"maybe\" (from env ARM_USE_MSI) is not a boolean"]),
+        },
+        Row { name: "azure-cli: az on PATH", env: &[AZURE_HOST], path: Az, file: None, expect: Ok(AzureCli) },
+        Row {
+            name: "azure-cli from a profile that names only the host",
+            env: &[],
+            path: Az,
+            file: Some("[DEFAULT]\nhost = https://adb-1.2.databricks.azure.us\n"),
+            expect: Ok(AzureCli),
+        },
+        Row {
+            name: "azure-cli declines without az",
+            env: &[AZURE_HOST],
+            path: Nothing,
+            file: None,
+            expect: Err(&["azure-cli (no \"az\" (the Azure CLI) on PATH)"]),
+        },
+        Row {
+            name: "the Databricks CLI comes before azure-cli",
+            env: &[AZURE_HOST],
+            path: CliAndAz,
+            file: None,
+            expect: Ok(DatabricksCli),
+        },
+        Row {
+            name: "auth_type pins azure-cli over the Databricks CLI",
+            env: &[AZURE_HOST, ("DATABRICKS_AUTH_TYPE", "azure-cli")],
+            path: CliAndAz,
+            file: None,
+            expect: Ok(AzureCli),
+        },
+        Row {
+            name: "ARM_ENVIRONMENT must agree with the host",
+            env: &[AZURE_HOST, ARM_ID, ARM_SECRET, ("ARM_ENVIRONMENT", "china")],
+            path: Nothing,
+            file: None,
+            expect: Err(&[
+                "azure_environment (ARM_ENVIRONMENT) is china but the host https://adb-123.4.azuredatabricks.net is in the public Azure cloud",
+            ]),
+        },
+        Row {
+            name: "a resource id without a host",
+            env: &[ARM_ID, ARM_SECRET, RESOURCE_ID],
+            path: Nothing,
+            file: None,
+            expect: Err(&["no host configured", "it is not looked up from azure_workspace_resource_id"]),
+        },
+        // Google
+        Row {
+            name: "google-credentials: a key file",
+            env: &[GCP_HOST, ("GOOGLE_CREDENTIALS", "{dir}/key.json")],
+            path: Nothing,
+            file: None,
+            expect: Ok(GoogleCredentials),
+        },
+        Row {
+            name: "google-credentials from a profile",
+            env: &[],
+            path: Nothing,
+            file: Some("[DEFAULT]\nhost = https://1.2.gcp.databricks.com\ngoogle_credentials = {dir}/key.json\n"),
+            expect: Ok(GoogleCredentials),
+        },
+        Row {
+            name: "google-credentials declines on a host that is not Google Cloud",
+            env: &[HOST, ("GOOGLE_CREDENTIALS", "{dir}/key.json")],
+            path: Nothing,
+            file: None,
+            expect: Err(&["google-credentials (h.cloud.databricks.com is not a Databricks on Google Cloud host)"]),
+        },
+        Row { name: "google-id", env: &[GCP_HOST, SA], path: Nothing, file: None, expect: Ok(GoogleId) },
+        Row {
+            name: "google-id from a profile",
+            env: &[],
+            path: Nothing,
+            file: Some("[DEFAULT]\nhost = https://1.2.gcp.databricks.com\ngoogle_service_account = sa@p.iam.gserviceaccount.com\n"),
+            expect: Ok(GoogleId),
+        },
+        Row {
+            name: "DATABRICKS_CLOUD makes any host Google Cloud",
+            env: &[("DATABRICKS_HOST", "http://127.0.0.1:9"), ("DATABRICKS_CLOUD", "GCP"), SA],
+            path: Nothing,
+            file: None,
+            expect: Ok(GoogleId),
+        },
+        Row {
+            name: "an unknown cloud",
+            env: &[HOST, ("DATABRICKS_CLOUD", "mars")],
+            path: Nothing,
+            file: None,
+            expect: Err(&["cloud = \"mars\" is not a cloud: use AWS, Azure or GCP"]),
+        },
+        Row {
+            name: "Azure and Google credentials conflict",
+            env: &[AZURE_HOST, ARM_ID, ARM_SECRET, SA],
+            path: Nothing,
+            file: None,
+            expect: Err(&["more than one authorization method configured: azure and google"]),
         },
     ]
 }
@@ -225,9 +413,16 @@ fn environment(row: &Row, dir: &Path) -> Vec<(String, String)> {
         OnPath::Nothing => {}
         OnPath::Cli => drop(common::fake_cli(&path_dir, "echo '{}'")),
         OnPath::LegacyCli => drop(common::legacy_cli(&path_dir)),
+        OnPath::Az => drop(common::fake_az(&path_dir, "exit 1")),
+        OnPath::CliAndAz => {
+            common::fake_cli(&path_dir, "echo '{}'");
+            common::fake_az(&path_dir, "exit 1");
+        }
     }
+    std::fs::write(dir.join("key.json"), common::google_key_json("sa@p.iam.gserviceaccount.com", "https://oauth2.googleapis.com/token"))
+        .unwrap();
     if let Some(text) = row.file {
-        std::fs::write(dir.join(".databrickscfg"), text).unwrap();
+        std::fs::write(dir.join(".databrickscfg"), text.replace("{dir}", &dir_s)).unwrap();
     }
     let mut env: Vec<(String, String)> = row.env.iter().map(|(k, v)| (k.to_string(), v.replace("{dir}", &dir_s))).collect();
     env.push(("HOME".into(), dir_s));
@@ -238,7 +433,7 @@ fn environment(row: &Row, dir: &Path) -> Vec<(String, String)> {
 #[test]
 fn the_default_chain_table() {
     let rows = rows();
-    assert!(rows.len() >= 20, "at least 20 environments");
+    assert!(rows.len() >= 50, "at least 50 environments");
     for row in rows {
         let dir = common::temp_dir("chain");
         let result = Config::builder().env_vars(environment(&row, &dir)).build();

@@ -159,10 +159,10 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "unknown auth_type",
-            env: &[("DATABRICKS_HOST", "https://h.com"), ("DATABRICKS_TOKEN", "t"), ("DATABRICKS_AUTH_TYPE", "azure-cli")],
+            env: &[("DATABRICKS_HOST", "https://h.com"), ("DATABRICKS_TOKEN", "t"), ("DATABRICKS_AUTH_TYPE", "azure-devops-oidc")],
             file: None,
             explicit: same,
-            expect: Err(&["auth_type \"azure-cli\" is not supported"]),
+            expect: Err(&["auth_type \"azure-devops-oidc\" is not supported"]),
         },
         Case {
             name: "host: :443 and trailing slash dropped",

@@ -115,7 +115,7 @@ async fn the_quota_is_per_user() {
     assert_eq!(alice.tokens().list().send().await.unwrap().len(), 1, "each user sees only their own");
 
     let mine = me.tokens().list().send().await.unwrap();
-    let err = alice.tokens().delete(&mine[0].token_id).await.unwrap_err();
+    let err = alice.tokens().delete(&mine[0].token_id).send().await.unwrap_err();
     assert!(err.is_not_found(), "another user's token does not exist for alice");
 }
 

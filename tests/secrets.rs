@@ -227,3 +227,141 @@ async fn no_secret_of_any_provider_in_logs_debug_or_errors() {
     assert!(shown.iter().any(|t| t.contains("could not refresh ***")), "the CLI's stderr is shown, scrubbed: {shown:?}");
     assert!(logged.contains("obtained a new access token"), "the log covered the providers");
 }
+
+#[tokio::test]
+async fn no_secret_of_a_cloud_provider_in_logs_debug_or_errors() {
+    const ARM_SECRET: &str = "arm-CLIENT-secret-value-64";
+    const ENTRA_TOKEN: &str = "eyJentra.WORKSPACE.token-value-17";
+    const MANAGEMENT_TOKEN: &str = "eyJentra.MANAGEMENT.token-value-18";
+    const AZ_TOKEN: &str = "eyJaz.CLI.token-value-0123456789abcdef";
+    const ID_TOKEN: &str = "eyJgoogle.ID.token-value-21";
+    const SA_TOKEN: &str = "ya29.SA-access-token-value-22";
+    const REFRESH_TOKEN: &str = "adc-REFRESH-token-value-23";
+    const ADC_SECRET: &str = "adc-CLIENT-secret-value-24";
+    const ADC_TOKEN: &str = "ya29.ADC-access-token-value-25";
+    // A line of the private key's body.
+    let key_line = common::GOOGLE_SA_PRIVATE_KEY.lines().nth(3).unwrap().to_owned();
+    let logs = logs();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/tenant-1/oauth2/token"))
+        .respond_with(|r: &wiremock::Request| {
+            let body = String::from_utf8_lossy(&r.body).into_owned();
+            let token = if body.contains("management") { MANAGEMENT_TOKEN } else { ENTRA_TOKEN };
+            ResponseTemplate::new(200).set_body_json(json!({"access_token": token, "token_type": "Bearer", "expires_in": "3599"}))
+        })
+        .mount(&server)
+        .await;
+    Mock::given(path("/imds"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": ENTRA_TOKEN, "expires_on": "4102444800"})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/google/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id_token": ID_TOKEN, "access_token": SA_TOKEN, "expires_in": 3599})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/adc/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": ADC_TOKEN, "expires_in": 3599})))
+        .mount(&server)
+        .await;
+    Mock::given(path_regex_iam())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token": ID_TOKEN, "accessToken": SA_TOKEN})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/2.0/token/list"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("UNAUTHENTICATED"))
+        .mount(&server)
+        .await;
+
+    let dir = common::temp_dir("secrets-az");
+    common::fake_az(&dir, &format!("printf '{{\"accessToken\":\"{AZ_TOKEN}\",\"expires_on\":4102444800,\"tokenType\":\"Bearer\"}}'"));
+    let failing = common::temp_dir("secrets-az-failing");
+    common::fake_az(&failing, &format!("echo 'ERROR: refresh failed for {AZ_TOKEN}' >&2; exit 1"));
+    let home = common::temp_dir("secrets-adc");
+    std::fs::create_dir_all(home.join(".config/gcloud")).unwrap();
+    std::fs::write(
+        home.join(".config/gcloud/application_default_credentials.json"),
+        json!({"type": "authorized_user", "client_id": "c", "client_secret": ADC_SECRET, "refresh_token": REFRESH_TOKEN}).to_string(),
+    )
+    .unwrap();
+
+    let host = ("DATABRICKS_HOST", server.uri());
+    let azure = ("DATABRICKS_CLOUD", "Azure".to_owned());
+    let gcp = ("DATABRICKS_CLOUD", "GCP".to_owned());
+    let environments: Vec<Vec<(&str, String)>> = vec![
+        vec![
+            host.clone(),
+            azure.clone(),
+            ("ARM_CLIENT_ID", "app".into()),
+            ("ARM_CLIENT_SECRET", ARM_SECRET.into()),
+            ("ARM_TENANT_ID", "tenant-1".into()),
+            ("DATABRICKS_AZURE_LOGIN_ENDPOINT", server.uri()),
+        ],
+        vec![
+            host.clone(),
+            azure.clone(),
+            ("ARM_USE_MSI", "true".into()),
+            ("DATABRICKS_AZURE_MSI_ENDPOINT", format!("{}/imds", server.uri())),
+        ],
+        vec![host.clone(), azure.clone(), ("ARM_TENANT_ID", "tenant-1".into()), ("PATH", dir.display().to_string())],
+        vec![host.clone(), azure.clone(), ("ARM_TENANT_ID", "tenant-1".into()), ("PATH", failing.display().to_string())],
+        vec![
+            host.clone(),
+            gcp.clone(),
+            ("GOOGLE_CREDENTIALS", common::google_key_json("sa@p.iam.gserviceaccount.com", &format!("{}/google/token", server.uri()))),
+        ],
+        vec![
+            host.clone(),
+            gcp.clone(),
+            ("DATABRICKS_GOOGLE_SERVICE_ACCOUNT", "sa@p.iam.gserviceaccount.com".into()),
+            ("HOME", home.display().to_string()),
+            ("DATABRICKS_GOOGLE_TOKEN_ENDPOINT", format!("{}/adc/token", server.uri())),
+            ("DATABRICKS_GOOGLE_IAM_ENDPOINT", server.uri()),
+        ],
+        // Misconfigured: errors that must not quote what they were given.
+        vec![
+            host.clone(),
+            gcp.clone(),
+            ("GOOGLE_CREDENTIALS", format!("{{\"type\": \"service_account\", \"private_key\": \"{key_line}\"")),
+        ],
+        vec![host.clone(), gcp.clone(), ("GOOGLE_CREDENTIALS", common::google_key_json_with("sa@p", "https://x", &key_line))],
+        vec![host.clone(), ("ARM_CLIENT_SECRET", ARM_SECRET.into()), ("DATABRICKS_TOKEN", "x".into())],
+    ];
+    let mut shown = Vec::new();
+    let mut auth_types = Vec::new();
+    for env in environments {
+        let config = match databricks_tokens::config::Config::builder().env_vars(env).build() {
+            Ok(config) => config,
+            Err(e) => {
+                shown.push(format!("{e} {e:?}"));
+                continue;
+            }
+        };
+        let w = match WorkspaceClient::builder().config(&config).retry_policy(RetryPolicy::disabled()).build() {
+            Ok(w) => w,
+            Err(e) => {
+                shown.push(format!("{config:?} {e} {e:?}"));
+                continue;
+            }
+        };
+        auth_types.push(w.auth_type().to_owned());
+        let err = w.tokens().list().send().await.unwrap_err();
+        shown.push(format!("{config:?} {w:?} {err} {err:?} {:?}", std::error::Error::source(&err).map(|s| s.to_string())));
+    }
+    assert_eq!(auth_types, ["azure-client-secret", "azure-msi", "azure-cli", "azure-cli", "google-credentials", "google-id"]);
+    assert_eq!(shown.len(), 9, "{shown:#?}");
+    let logged = logs.text();
+    for secret in [ARM_SECRET, ENTRA_TOKEN, MANAGEMENT_TOKEN, AZ_TOKEN, ID_TOKEN, SA_TOKEN, REFRESH_TOKEN, ADC_SECRET, ADC_TOKEN, &key_line]
+    {
+        for text in &shown {
+            assert!(!text.contains(secret), "Debug/Display leaks {secret}: {text}");
+        }
+        assert!(!logged.contains(secret), "the TRACE log leaks {secret}");
+    }
+    assert!(shown.iter().any(|t| t.contains("refresh failed for ***")), "az's stderr is shown, scrubbed: {shown:#?}");
+    assert!(logged.contains("azure-client-secret") && logged.contains("google-id"), "the log covered the providers");
+}
+
+fn path_regex_iam() -> wiremock::matchers::PathRegexMatcher {
+    wiremock::matchers::path_regex(r"^/v1/projects/-/serviceAccounts/.*:generate(Id|Access)Token$")
+}

@@ -6,12 +6,15 @@
 
 use std::sync::Arc;
 
+use super::azure::{AzureTokens, find_az};
 use super::cli::{DatabricksCliCredentials, find_cli};
+use super::cloud::{is_azure, is_gcp};
+use super::google::GoogleTokens;
 use super::metadata_service::{MetadataService, check_url};
 use super::oauth::{OAuthContext, OAuthM2mCredentials, TokenExchange};
 use super::oidc::SubjectToken;
 use super::{BasicCredentials, CredentialsProvider, PatCredentials};
-use crate::config::{AuthType, Config, DEFAULT_OIDC_TOKEN_ENV, Env, UNIFIED_AUTH_DOCS, Values};
+use crate::config::{AuthType, Config, DEFAULT_OIDC_TOKEN_ENV, Env, UNIFIED_AUTH_DOCS, Values, parse_bool};
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
 
@@ -42,6 +45,20 @@ pub(crate) fn check(auth: AuthType, values: &Values, env: &Env) -> std::result::
             env.get(name).map(drop).ok_or_else(|| format!("{name} is not set"))
         }
         AuthType::FileOidc => need(&["oidc_token_filepath"]),
+        AuthType::AzureMsi => match value("azure_use_msi").and_then(parse_bool) {
+            Some(true) => is_azure(values),
+            _ => Err("azure_use_msi (ARM_USE_MSI) is not true".to_owned()),
+        },
+        AuthType::AzureClientSecret => need(&["azure_client_id", "azure_client_secret"]).and_then(|()| is_azure(values)),
+        AuthType::AzureCli => is_azure(values).and_then(|()| find_az(env.path()).map(drop)),
+        AuthType::GoogleCredentials => need(&["google_credentials"]).and_then(|()| is_gcp(values)).and_then(|()| {
+            if cfg!(feature = "google") {
+                Ok(())
+            } else {
+                Err("this build cannot sign with a service-account key: enable the databricks-tokens feature `google`".to_owned())
+            }
+        }),
+        AuthType::GoogleId => need(&["google_service_account"]).and_then(|()| is_gcp(values)),
     }
 }
 
@@ -115,5 +132,10 @@ pub(crate) fn provider(config: &Config, context: OAuthContext) -> Result<Arc<dyn
             let subject = SubjectToken::File(required("oidc_token_filepath")?.into());
             Arc::new(TokenExchange::provider("file-oidc", context, client_id, audience, subject))
         }
+        AuthType::AzureMsi => Arc::new(AzureTokens::provider("azure-msi", config, config.values(), context)?),
+        AuthType::AzureClientSecret => Arc::new(AzureTokens::provider("azure-client-secret", config, config.values(), context)?),
+        AuthType::AzureCli => Arc::new(AzureTokens::provider("azure-cli", config, config.values(), context)?),
+        AuthType::GoogleCredentials => Arc::new(GoogleTokens::credentials(config, context)?),
+        AuthType::GoogleId => Arc::new(GoogleTokens::impersonation(config, context)?),
     })
 }

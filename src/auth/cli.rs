@@ -157,30 +157,12 @@ impl TokenSource for CliTokenSource {
     fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>> {
         Box::pin(async move {
             let command = self.command_line();
-            let child = tokio::process::Command::new(&self.program)
-                .args(&self.args)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|e| {
-                    Error::auth(format!(
-                        "databricks-cli: cannot run {} ({}): install the Databricks CLI ({CLI_INSTALL_DOCS}) or set DATABRICKS_CLI_PATH",
-                        self.program.display(),
-                        e.kind()
-                    ))
-                })?;
-            let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
-                Ok(Ok(output)) => output,
-                Ok(Err(e)) => return Err(Error::auth(format!("databricks-cli: running {command} failed: {}", e.kind()))),
-                Err(_) => {
-                    return Err(Error::timeout(format!(
-                        "databricks-cli: {command} did not finish within {} s",
-                        self.timeout.as_secs_f64()
-                    )));
-                }
-            };
+            let program =
+                Program { auth_type: "databricks-cli", path: &self.program, install: "install the Databricks CLI", docs: CLI_INSTALL_DOCS };
+            let output = program.run(&command, &self.args, &[], self.timeout).await.map_err(|e| match e {
+                RunError::CannotStart(e) => e.with_hint(" or set DATABRICKS_CLI_PATH"),
+                RunError::Failed(e) => e,
+            })?;
             if !output.status.success() {
                 let stderr = scrub(&String::from_utf8_lossy(&output.stderr));
                 return Err(Error::auth(format!(
@@ -190,6 +172,69 @@ impl TokenSource for CliTokenSource {
             }
             parse_output(&command, &output.stdout, now)
         })
+    }
+}
+
+/// A program a provider runs: never through a shell, arguments as a list, standard input closed, killed
+/// when its timeout passes or the request is dropped.
+pub(crate) struct Program<'a> {
+    pub(crate) auth_type: &'a str,
+    pub(crate) path: &'a Path,
+    /// What to do when it is missing, e.g. `install the Azure CLI`.
+    pub(crate) install: &'a str,
+    pub(crate) docs: &'a str,
+}
+
+/// Why a program could not be run.
+pub(crate) enum RunError {
+    /// It could not be started (missing, not executable).
+    CannotStart(HintedError),
+    /// It started but did not finish (timeout, I/O error).
+    Failed(Error),
+}
+
+/// An error whose message a caller may extend before it is built.
+pub(crate) struct HintedError {
+    message: String,
+}
+
+impl HintedError {
+    pub(crate) fn with_hint(self, hint: &str) -> Error {
+        Error::auth(format!("{}{hint}", self.message))
+    }
+}
+
+impl Program<'_> {
+    /// Runs the program with `args` and the extra environment variables `env`; `command` names it in
+    /// errors.
+    pub(crate) async fn run(
+        &self,
+        command: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> std::result::Result<std::process::Output, RunError> {
+        let auth_type = self.auth_type;
+        let child = tokio::process::Command::new(self.path)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                RunError::CannotStart(HintedError {
+                    message: format!("{auth_type}: cannot run {} ({}): {} ({})", self.path.display(), e.kind(), self.install, self.docs),
+                })
+            })?;
+        match tokio::time::timeout(timeout, child.wait_with_output()).await {
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(e)) => Err(RunError::Failed(Error::auth(format!("{auth_type}: running {command} failed: {}", e.kind())))),
+            Err(_) => {
+                Err(RunError::Failed(Error::timeout(format!("{auth_type}: {command} did not finish within {} s", timeout.as_secs_f64()))))
+            }
+        }
     }
 }
 
@@ -231,7 +276,7 @@ fn parse_expiry(text: &str) -> Option<SystemTime> {
 
 /// The CLI's standard error as an error may quote it: trimmed, cut to [`MAX_STDERR`] bytes, and with
 /// anything that looks like a credential (a run of 32 or more token characters) replaced by `***`.
-fn scrub(stderr: &str) -> String {
+pub(crate) fn scrub(stderr: &str) -> String {
     let mut out = String::new();
     for word in stderr.trim().split_inclusive(char::is_whitespace) {
         let bare = word.trim_end();

@@ -14,6 +14,14 @@
 //! | `github-oidc` | `ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN` | GitHub's ID token exchanged for an OAuth token |
 //! | `env-oidc` | the variable named by `oidc_token_env` (default `DATABRICKS_OIDC_TOKEN`) | that JWT exchanged for an OAuth token |
 //! | `file-oidc` | `oidc_token_filepath` | the JWT in that file exchanged for an OAuth token |
+//! | `azure-msi` | `azure_use_msi` on an Azure workspace | Entra ID tokens from the instance metadata service |
+//! | `azure-client-secret` | `azure_client_id` + `azure_client_secret` on an Azure workspace | Entra ID tokens of the service principal |
+//! | `azure-cli` | `az` on `PATH`, on an Azure workspace | the Entra ID tokens `az account get-access-token` prints |
+//! | `google-credentials` | `google_credentials` on a Google Cloud workspace (feature `google`) | a Google ID token and the service account's access token |
+//! | `google-id` | `google_service_account` on a Google Cloud workspace | the same, by impersonation with application default credentials |
+//!
+//! The Azure and Google methods follow the Go SDK; see the `azure` and `google` sections below, and
+//! [`crate::config`] for the attributes that move their endpoints (tests against local fakes).
 //!
 //! Deciding which provider is configured does no network I/O (the CLI is looked up on `PATH`, not run).
 //! When none is, the error lists each provider and why it declined. Token-based providers share one
@@ -28,10 +36,46 @@
 //! identity federation); no secret is sent. Token endpoints are retried on 429, 502, 503, 504 and
 //! transport failures, honouring `Retry-After`, for at most a minute.
 //!
+//! # Azure
+//!
+//! A workspace is on Azure when its host is in an Azure Databricks DNS zone (`.azuredatabricks.net`,
+//! `.databricks.azure.us`, `.databricks.azure.cn`), when `azure_workspace_resource_id` is set, or when
+//! `cloud` (`DATABRICKS_CLOUD`) says `Azure`; the Azure cloud (public, US Government, China) comes from the
+//! zone, else from `azure_environment` (`ARM_ENVIRONMENT`). Requests carry an Entra ID token for the
+//! AzureDatabricks application ([`AZURE_DATABRICKS_APP_ID`]) and a token for the cloud's service management
+//! endpoint in `X-Databricks-Azure-SP-Management-Token` (always for a service principal or a managed
+//! identity, as the Go SDK sends it; with `az`, when it can issue one), plus
+//! `X-Databricks-Azure-Workspace-Resource-Id` when `azure_workspace_resource_id` is set.
+//!
+//! - `azure-client-secret`: the client-credentials grant at `{login}{tenant}/oauth2/token` with `resource`;
+//!   without `azure_tenant_id` the tenant is read once from the workspace's `/aad/auth` redirect.
+//! - `azure-msi`: `GET {azure_msi_endpoint}?api-version=2018-02-01&resource=...[&client_id=...]` with
+//!   `Metadata: true`.
+//! - `azure-cli`: `az account get-access-token --resource ... --output json [--tenant ...]`, never through
+//!   a shell, with `TZ=UTC0` so that the old `expiresOn` (local time) is UTC; the newer `expires_on` (epoch)
+//!   wins when present. Errors say when `az` is missing, not logged in, or logged in to another tenant.
+//!
+//! # Google
+//!
+//! A workspace is on Google Cloud when its host ends with `.gcp.databricks.com` or `cloud` says `GCP`.
+//! Requests carry a Google ID token for the workspace URL and, best effort (a failure is logged and the
+//! header left out, as in the official SDKs), the service account's access token in
+//! `X-Databricks-GCP-SA-Access-Token`.
+//!
+//! - `google-credentials`: JWT bearer grants (RFC 7523) with RS256 assertions signed by the key
+//!   (`target_audience` for the ID token, the `cloud-platform` and `compute` scopes for the access token).
+//!   Signing needs the `google` feature; without it the method declines and says so.
+//! - `google-id`: application default credentials (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's
+//!   `application_default_credentials.json`, or the GCE metadata server) call the IAM credentials API's
+//!   `generateIdToken` and `generateAccessToken` for `google_service_account`.
+//!
 //! Plug in your own source (a vault, a sidecar) by implementing [`CredentialsProvider`].
 
+mod azure;
 pub(crate) mod chain;
 mod cli;
+pub(crate) mod cloud;
+mod google;
 mod metadata_service;
 pub(crate) mod oauth;
 mod oidc;
@@ -44,6 +88,7 @@ use crate::error::Result;
 use crate::secret::SecretString;
 
 pub use cli::{CLI_INSTALL_DOCS, DEFAULT_CLI_TIMEOUT, DatabricksCliCredentials};
+pub use cloud::AZURE_DATABRICKS_APP_ID;
 pub use oauth::{OAuthM2mCredentials, TOKEN_ENDPOINT_RETRY_BUDGET};
 pub use refresh::REFRESH_MARGIN;
 

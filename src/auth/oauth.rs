@@ -84,24 +84,41 @@ impl OAuthContext {
         describe: &str,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<(u16, bytes::Bytes)> {
+        let (status, _, body) = self.send_with(auth_type, describe, Attempts::default(), build).await?;
+        Ok((status, body))
+    }
+
+    /// [`OAuthContext::send`] with a per-attempt timeout and transport-failure policy of its own; also
+    /// returns the response headers.
+    pub(crate) async fn send_with(
+        &self,
+        auth_type: &str,
+        describe: &str,
+        attempts: Attempts,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<(u16, reqwest::header::HeaderMap, bytes::Bytes)> {
         let start = self.clock.now();
         let mut retries = 0u32;
         loop {
-            let (error, hinted, answer) = match build().timeout(REQUEST_TIMEOUT).send().await {
+            let (error, hinted, answer) = match build().timeout(attempts.timeout).send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
-                    let retry_after = response
-                        .headers()
+                    let headers = response.headers().clone();
+                    let retry_after = headers
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
                     match response.bytes().await {
                         Ok(body) if matches!(status, 429 | 502 | 503 | 504) => {
-                            (Error::from(ApiError::from_body(status, &body)), retry_after, Some((status, body)))
+                            (Error::from(ApiError::from_body(status, &body)), retry_after, Some((status, headers, body)))
                         }
-                        Ok(body) => return Ok((status, body)),
+                        Ok(body) => return Ok((status, headers, body)),
                         Err(e) => (Error::auth(format!("{auth_type}: reading {describe} failed")).with_source(e.without_url()), None, None),
                     }
+                }
+                Err(e) if !attempts.retry_transport_failures => {
+                    let what = if e.is_timeout() { "did not answer in time" } else { "could not be reached" };
+                    return Err(Error::auth(format!("{auth_type}: {describe} {what}")).with_source(e.without_url()));
                 }
                 Err(e) => (Error::auth(format!("{auth_type}: could not reach {describe}")).with_source(e.without_url()), None, None),
             };
@@ -194,8 +211,35 @@ impl OAuthContext {
             access_token: Option<SecretString>,
             token_type: Option<String>,
             expires_in: Option<crate::wire::Int64>,
+        }
+        let body = self.post_form(auth_type, endpoint, who, basic, form).await?;
+        let describe = format!("the token endpoint {endpoint}");
+        let Ok(TokenResponse { access_token: Some(token), token_type, expires_in }) = serde_json::from_slice(&body) else {
+            return Err(Error::auth(format!("{auth_type}: {describe} answered without an access_token")));
+        };
+        if token.is_empty() {
+            return Err(Error::auth(format!("{auth_type}: {describe} answered without an access_token")));
+        }
+        let lifetime = expires_in.map(i64::from).and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs);
+        Ok(Token::new(&token, token_type.as_deref(), requested_at, lifetime))
+    }
+
+    /// POSTs a form to a token endpoint and returns the body of a 2xx answer; any other answer is an
+    /// error naming `who` was refused and why (RFC 6749 `error` and `error_description`, without
+    /// Microsoft Entra ID's trace and correlation ids, with its `error_uri`).
+    pub(crate) async fn post_form(
+        &self,
+        auth_type: &str,
+        endpoint: &str,
+        who: &str,
+        basic: Option<(&str, &SecretString)>,
+        form: &[(&str, &str)],
+    ) -> Result<bytes::Bytes> {
+        #[derive(serde::Deserialize)]
+        struct ErrorResponse {
             error: Option<String>,
             error_description: Option<String>,
+            error_uri: Option<String>,
         }
         let describe = format!("the token endpoint {endpoint}");
         let (status, body) = self
@@ -207,21 +251,44 @@ impl OAuthContext {
                 }
             })
             .await?;
-        let parsed: Option<TokenResponse> = serde_json::from_slice(&body).ok();
-        if !(200..300).contains(&status) {
-            let reason = match &parsed {
-                Some(TokenResponse { error: Some(e), error_description, .. }) => {
-                    format!("{e}{}", error_description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())
-                }
-                _ => ApiError::from_body(status, &body).message().to_owned(),
-            };
-            return Err(Error::auth(format!("{auth_type}: {describe} refused {who} (HTTP {status}): {reason}")));
+        if (200..300).contains(&status) {
+            return Ok(body);
         }
-        let Some(TokenResponse { access_token: Some(token), token_type, expires_in, .. }) = parsed else {
-            return Err(Error::auth(format!("{auth_type}: {describe} answered without an access_token")));
+        let reason = match serde_json::from_slice::<ErrorResponse>(&body) {
+            Ok(ErrorResponse { error: Some(e), error_description, error_uri }) => {
+                let description = error_description.as_deref().map(without_trace_ids).filter(|d| !d.is_empty());
+                let mut reason = format!("{e}{}", description.map(|d| format!(": {d}")).unwrap_or_default());
+                if let Some(uri) = error_uri.filter(|u| u.starts_with("https://")) {
+                    reason = format!("{}. See {uri}", reason.trim_end_matches('.'));
+                }
+                reason
+            }
+            _ => ApiError::from_body(status, &body).message().to_owned(),
         };
-        let lifetime = expires_in.map(i64::from).and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs);
-        Ok(Token::new(&token, token_type.as_deref(), requested_at, lifetime))
+        Err(Error::auth(format!("{auth_type}: {describe} refused {who} (HTTP {status}): {reason}")))
+    }
+}
+
+/// An error description without the trace and correlation ids and timestamp Microsoft Entra ID appends
+/// (`...\r\nTrace ID: ...\r\nCorrelation ID: ...`), as the Go SDK trims it.
+fn without_trace_ids(description: &str) -> String {
+    let cut = description.find("Trace ID").map_or(description, |at| &description[..at]);
+    crate::error::truncate(cut.trim_end_matches(|c: char| c.is_whitespace() || c == '.'), 1000)
+}
+
+/// How [`OAuthContext::send_with`] makes each attempt.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attempts {
+    /// How long one attempt may take.
+    pub(crate) timeout: Duration,
+    /// Whether a transport failure (refused, reset, timed out) is retried; a metadata server that is not
+    /// there should fail fast instead.
+    pub(crate) retry_transport_failures: bool,
+}
+
+impl Default for Attempts {
+    fn default() -> Self {
+        Self { timeout: REQUEST_TIMEOUT, retry_transport_failures: true }
     }
 }
 

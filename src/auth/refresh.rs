@@ -3,7 +3,9 @@
 //!
 //! A provider supplies a [`TokenSource`] (run the CLI, ask the metadata service, call a token endpoint);
 //! [`Refreshing`] turns it into a [`CredentialsProvider`]. Concurrent callers with a cold or stale cache
-//! wait for one refresh; a 401 drops the cache so that the next call fetches afresh.
+//! wait for one refresh; a 401 drops the cache so that the next call fetches afresh. A token may carry
+//! headers besides `Authorization` (Azure's management token, Google's service-account token): they are
+//! cached and refreshed with it, as one unit.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -28,6 +30,8 @@ pub(crate) struct Token {
     /// The full `Authorization` value, e.g. `Bearer eyJ...`.
     pub(crate) header: SecretString,
     pub(crate) expires_at: Instant,
+    /// Headers sent with `Authorization`, valid as long as it is.
+    pub(crate) extra: Vec<AuthHeader>,
 }
 
 impl Token {
@@ -41,7 +45,17 @@ impl Token {
         Self {
             header: SecretString::new(format!("{token_type} {}", access_token.expose())),
             expires_at: issued_at.checked_add(lifetime).unwrap_or(issued_at),
+            extra: Vec::new(),
         }
+    }
+
+    /// Adds a header sent with this token; the pair is valid until the earlier of the two expiries.
+    pub(crate) fn with_header(mut self, name: &str, value: SecretString, expires_at: Option<Instant>) -> Self {
+        if let Some(at) = expires_at {
+            self.expires_at = self.expires_at.min(at);
+        }
+        self.extra.push((name.to_owned(), value));
+        self
     }
 
     /// The lifetime left until a wall-clock expiry, as a [`Clock`] instant can measure it.
@@ -88,29 +102,31 @@ impl<S: TokenSource> Refreshing<S> {
         self.source
     }
 
-    fn cached_header(&self) -> Option<SecretString> {
+    fn cached_headers(&self) -> Option<Vec<AuthHeader>> {
         let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.clock.now();
-        cached
-            .as_ref()
-            .filter(|t| t.expires_at.checked_sub(REFRESH_MARGIN).is_some_and(|fresh_until| now < fresh_until))
-            .map(|t| t.header.clone())
+        cached.as_ref().filter(|t| t.expires_at.checked_sub(REFRESH_MARGIN).is_some_and(|fresh_until| now < fresh_until)).map(|t| {
+            let mut headers = vec![("Authorization".to_owned(), t.header.clone())];
+            headers.extend(t.extra.iter().cloned());
+            headers
+        })
     }
 
-    /// The current `Authorization` value, refreshed when needed.
-    pub(crate) async fn header(&self) -> Result<SecretString> {
-        if let Some(header) = self.cached_header() {
-            return Ok(header);
+    /// The current `Authorization` header and the headers that go with it, refreshed when needed.
+    pub(crate) async fn current(&self) -> Result<Vec<AuthHeader>> {
+        if let Some(headers) = self.cached_headers() {
+            return Ok(headers);
         }
         let _one_refresh_at_a_time = self.refresh.lock().await;
-        if let Some(header) = self.cached_header() {
-            return Ok(header);
+        if let Some(headers) = self.cached_headers() {
+            return Ok(headers);
         }
         let fresh = self.source.fetch(self.clock.now()).await?;
-        let header = fresh.header.clone();
-        tracing::debug!(auth_type = self.auth_type, "obtained a new access token");
+        let mut headers = vec![("Authorization".to_owned(), fresh.header.clone())];
+        headers.extend(fresh.extra.iter().cloned());
+        tracing::debug!(auth_type = self.auth_type, extra_headers = fresh.extra.len(), "obtained a new access token");
         *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
-        Ok(header)
+        Ok(headers)
     }
 }
 
@@ -120,7 +136,7 @@ impl<S: TokenSource> CredentialsProvider for Refreshing<S> {
     }
 
     fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>> {
-        Box::pin(async move { Ok(vec![("Authorization".to_owned(), self.header().await?)]) })
+        Box::pin(self.current())
     }
 
     fn invalidate(&self) -> bool {

@@ -9,12 +9,12 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::crypto::{CryptoProvider, rust_crypto};
 use jsonwebtoken::errors::ErrorKind as JwtError;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::jwt::ensure_crypto_provider;
 use crate::secret::SecretString;
 
 /// The signature algorithm of a [`TrustedIssuer`] made from a public key.
@@ -235,15 +235,6 @@ impl TrustedIssuer {
     }
 }
 
-/// Selects the RustCrypto provider unless the process already has one (another crate in the build may
-/// enable jsonwebtoken's `aws_lc_rs` feature too, which leaves no default).
-fn ensure_crypto_provider() {
-    if CryptoProvider::try_get_default().is_none() {
-        // Losing a race with another installer is fine: a provider is installed either way.
-        let _ = CryptoProvider::install_default(&rust_crypto::DEFAULT_PROVIDER);
-    }
-}
-
 /// Who a verified JWT names.
 #[derive(Debug)]
 pub(crate) struct Verified {
@@ -270,7 +261,7 @@ struct Refusal {
 ///
 /// The error is a reason to give the client; it never contains the token.
 pub(crate) fn verify(jwt: &str, trusted: &[TrustedIssuer], audiences: &[String], now: u64) -> std::result::Result<Verified, String> {
-    const MALFORMED: &str = "the subject_token is not a well-formed JWT";
+    const MALFORMED: &str = "the token is not a well-formed JWT";
     #[derive(Deserialize)]
     struct IssuerOnly {
         iss: Option<serde_json::Value>,

@@ -87,6 +87,13 @@
 //!   of workspace time (default [`DEFAULT_ACCESS_TOKEN_LIFETIME`]); an expired one is answered as any
 //!   invalid token (`403`, `"error_code": 403`). Token answers carry `Cache-Control: no-store`.
 //!
+//! The workspace can also take cloud identity tokens directly, as Azure Databricks takes Microsoft Entra
+//! ID tokens and Databricks on Google Cloud takes Google ID tokens:
+//! [`LocalWorkspaceBuilder::accept_bearer_jwt`] accepts a trusted issuer's JWT for an audience as
+//! `Authorization: Bearer`, verified as above; [`LocalWorkspaceBuilder::require_jwt_header`] and
+//! [`LocalWorkspaceBuilder::require_header`] require the headers that go with it (Azure's management
+//! token for the same subject, the workspace's resource id).
+//!
 //! The three routes have [`Route`]s of their own for counters and faults. No answer, and no `Debug`
 //! output, ever holds a client secret, a JWT or an access token.
 //!
@@ -316,6 +323,7 @@ pub struct LocalWorkspaceBuilder {
     issuers: Vec<TrustedIssuer>,
     audiences: Vec<String>,
     access_token_lifetime: Duration,
+    bearer: oauth::BearerJwts,
 }
 
 impl Default for LocalWorkspaceBuilder {
@@ -329,6 +337,7 @@ impl Default for LocalWorkspaceBuilder {
             issuers: Vec::new(),
             audiences: Vec::new(),
             access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
+            bearer: oauth::BearerJwts::default(),
         }
     }
 }
@@ -433,6 +442,53 @@ impl LocalWorkspaceBuilder {
         self
     }
 
+    /// Accepts a JWT of a trusted issuer ([`LocalWorkspaceBuilder::trust_issuer`]) presented directly as
+    /// `Authorization: Bearer <jwt>` when its `aud` is `audience`, as the credential of its `sub`.
+    ///
+    /// ```
+    /// use databricks_tokens::local::{LocalWorkspace, OidcIssuer};
+    /// let entra = OidcIssuer::new("https://sts.windows.net/tenant/");
+    /// // Microsoft Entra ID tokens for the AzureDatabricks application.
+    /// let builder = LocalWorkspace::builder().trust_issuer(&entra).accept_bearer_jwt("2ff814a6-3304-4ab8-85cb-cd0e6f879c1d");
+    /// ```
+    ///
+    /// This is how Azure Databricks takes Entra ID tokens and Databricks on Google Cloud takes Google ID
+    /// tokens. The JWT is verified for real: signature, `iss`, `aud`, a `sub`, and `nbf`/`exp` on the
+    /// workspace's clock; any failure is answered `403` with the reason (never the token). Without this
+    /// call (the default) a bearer JWT is refused like any unknown token.
+    pub fn accept_bearer_jwt(mut self, audience: impl Into<String>) -> Self {
+        self.bearer.audiences.push(audience.into());
+        self
+    }
+
+    /// Requests authenticated with a bearer JWT must also carry `header` holding a JWT of a trusted issuer
+    /// for `audience` that names the same `sub`, e.g. Azure's `X-Databricks-Azure-SP-Management-Token`.
+    ///
+    /// ```
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let builder = LocalWorkspace::builder()
+    ///     .accept_bearer_jwt("2ff814a6-3304-4ab8-85cb-cd0e6f879c1d")
+    ///     .require_jwt_header("X-Databricks-Azure-SP-Management-Token", "https://management.core.windows.net/");
+    /// ```
+    ///
+    /// A missing header, or one whose JWT does not verify or names someone else, is answered `403`.
+    pub fn require_jwt_header(mut self, header: impl Into<String>, audience: impl Into<String>) -> Self {
+        self.bearer.jwt_headers.push((header.into(), audience.into()));
+        self
+    }
+
+    /// Requests authenticated with a bearer JWT must carry `header` with exactly `value`, e.g.
+    /// `X-Databricks-Azure-Workspace-Resource-Id` with the workspace's Azure resource id.
+    ///
+    /// ```
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let builder = LocalWorkspace::builder().require_header("X-Databricks-Azure-Workspace-Resource-Id", "/subscriptions/s/resourceGroups/r/providers/Microsoft.Databricks/workspaces/w");
+    /// ```
+    pub fn require_header(mut self, header: impl Into<String>, value: impl Into<String>) -> Self {
+        self.bearer.headers.push((header.into(), value.into()));
+        self
+    }
+
     /// Binds 127.0.0.1 and starts serving.
     pub async fn start(self) -> std::io::Result<LocalWorkspace> {
         let bootstrap = self.users[0].1.clone();
@@ -446,6 +502,7 @@ impl LocalWorkspaceBuilder {
             self.issuers,
             self.audiences,
             self.access_token_lifetime,
+            self.bearer,
         );
         let shared = Arc::new(Shared {
             state: Mutex::new(state::State::new(self.users, &sp_names, self.quota, self.max_lifetime)),

@@ -52,6 +52,18 @@ pub(crate) struct Authority {
     /// The token endpoint first, then the ones the builder added.
     audiences: Vec<String>,
     lifetime: Duration,
+    bearer: BearerJwts,
+}
+
+/// What a workspace accepts as a bearer JWT and what must come with it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BearerJwts {
+    /// The `aud` values of JWTs accepted as bearer credentials; none: no bearer JWT is accepted.
+    pub(crate) audiences: Vec<String>,
+    /// Headers that must hold a JWT for an audience, naming the bearer's subject.
+    pub(crate) jwt_headers: Vec<(String, String)>,
+    /// Headers that must hold exactly a value.
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl fmt::Debug for Authority {
@@ -64,6 +76,7 @@ impl fmt::Debug for Authority {
             .field("issuers", &self.issuers)
             .field("audiences", &self.audiences)
             .field("lifetime", &self.lifetime)
+            .field("bearer", &self.bearer)
             .finish_non_exhaustive()
     }
 }
@@ -76,12 +89,48 @@ impl Authority {
         issuers: Vec<TrustedIssuer>,
         extra_audiences: Vec<String>,
         lifetime: Duration,
+        bearer: BearerJwts,
     ) -> Self {
         let mut audiences = vec![token_endpoint(&url)];
         audiences.extend(extra_audiences.into_iter().filter(|a| !a.is_empty()));
         audiences.dedup();
         let clients = clients.into_iter().map(|(id, secret)| (id, digest(secret.expose()))).collect();
-        Self { url, workspace_id, clients, issuers, audiences, lifetime }
+        Self { url, workspace_id, clients, issuers, audiences, lifetime, bearer }
+    }
+
+    /// The identity of a request whose bearer credential is a JWT this workspace accepts
+    /// ([`BearerJwts`]), with the headers it requires; `None` when bearer JWTs are not accepted or the
+    /// credential is not a JWT (it is then looked up as a token).
+    pub(crate) fn bearer_jwt(&self, authorization: Option<&str>, headers: &hyper::HeaderMap, now: u64) -> Option<Result<String, Answer>> {
+        if self.bearer.audiences.is_empty() {
+            return None;
+        }
+        let credential = authorization?.strip_prefix("Bearer ")?.trim();
+        if credential.split('.').count() != 3 || !credential.starts_with("eyJ") {
+            return None;
+        }
+        let refuse = |reason: String| (403, json!({"error_code": 403, "message": format!("Invalid access token: {reason}.")}));
+        let subject = match issuer::verify(credential, &self.issuers, &self.bearer.audiences, now) {
+            Ok(verified) => verified.subject,
+            Err(reason) => return Some(Err(refuse(reason))),
+        };
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        for (name, audience) in &self.bearer.jwt_headers {
+            let Some(value) = header(name) else {
+                return Some(Err(refuse(format!("the {name} header is missing"))));
+            };
+            match issuer::verify(value, &self.issuers, std::slice::from_ref(audience), now) {
+                Ok(verified) if verified.subject == subject => {}
+                Ok(_) => return Some(Err(refuse(format!("the {name} header names another subject than the bearer token")))),
+                Err(reason) => return Some(Err(refuse(format!("the {name} header does not verify: {reason}")))),
+            }
+        }
+        for (name, expected) in &self.bearer.headers {
+            if header(name) != Some(expected.as_str()) {
+                return Some(Err(refuse(format!("the {name} header is missing or is not {expected:?}"))));
+            }
+        }
+        Some(Ok(subject))
     }
 
     /// `GET /.well-known/databricks-config`, as the SDKs read it to find the OIDC endpoints.

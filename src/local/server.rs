@@ -197,6 +197,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     let header = |name: hyper::header::HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (authorization, content_type) = (header(hyper::header::AUTHORIZATION), header(hyper::header::CONTENT_TYPE));
     let query = request.uri().query().map(str::to_owned);
+    let headers = request.headers().clone();
     let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) if route == Route::OAuthToken => return Ok(token_response(oauth::unreadable_body())),
@@ -211,10 +212,10 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         return Err(DropConnection);
     }
     let answer = match endpoint {
-        Endpoint::Tokens(operation) => tokens_api(&shared, operation, authorization.as_deref(), &body),
+        Endpoint::Tokens(operation) => tokens_api(&shared, operation, authorization.as_deref(), &headers, &body),
         Endpoint::Management(operation) => {
             let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-            match state.authenticate(authorization.as_deref()) {
+            match authenticate(&shared, &mut state, authorization.as_deref(), &headers) {
                 Ok(caller) => state.management(&caller, operation, query.as_deref(), &body),
                 Err(answer) => answer,
             }
@@ -233,10 +234,25 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     Ok(if route == Route::OAuthToken { token_response(answer) } else { respond(answer) })
 }
 
+/// The caller of a request: a trusted issuer's JWT as the bearer credential (when the workspace accepts
+/// those), else a token or access token it knows.
+fn authenticate(
+    shared: &Shared,
+    state: &mut super::state::State,
+    authorization: Option<&str>,
+    headers: &hyper::HeaderMap,
+) -> Result<super::principals::Principal, Answer> {
+    let now = state.now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    match shared.oauth.bearer_jwt(authorization, headers, now) {
+        Some(subject) => subject.map(|name| state.principal_named(&name)),
+        None => state.authenticate(authorization),
+    }
+}
+
 /// A Tokens API request: authenticated with a Bearer credential, a JSON body.
-fn tokens_api(shared: &Shared, operation: Operation, authorization: Option<&str>, body: &[u8]) -> Answer {
+fn tokens_api(shared: &Shared, operation: Operation, authorization: Option<&str>, headers: &hyper::HeaderMap, body: &[u8]) -> Answer {
     let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-    let caller = match state.authenticate(authorization) {
+    let caller = match authenticate(shared, &mut state, authorization, headers) {
         Ok(caller) => caller,
         Err(answer) => return answer,
     };

@@ -253,7 +253,12 @@ impl State {
             }
         };
         // Every identity that can authenticate is registered; a user if somehow not.
-        Ok(self.directory.register(&identity, Kind::User, false).clone())
+        Ok(self.principal_named(&identity))
+    }
+
+    /// The principal of this name, registered as a user when it is new (a federated subject).
+    pub(crate) fn principal_named(&mut self, name: &str) -> Principal {
+        self.directory.register(name, Kind::User, false).clone()
     }
 
     /// `POST /api/2.0/token/create`: a token of the caller's, who needs `CAN_USE` on tokens.

@@ -337,3 +337,83 @@ async fn an_obo_token_is_rotated_keeping_its_comment_and_a_failed_revoke_keeps_t
     let err = w.rotate_obo_token("sp-77", "nope", Duration::from_secs(3600)).await.unwrap_err();
     assert!(matches!(&err, RotateError::Lookup(e) if e.is_not_found()), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------------
+// End to end against the local workspace, which knows admins, users and permissions.
+
+use databricks_tokens::local::LocalWorkspace;
+
+#[tokio::test]
+async fn an_admin_manages_every_token_and_a_user_is_told_they_are_not_one() {
+    let ws = LocalWorkspace::builder().user("alice", "dapi-alice-login").start().await.unwrap();
+    let admin = ws.client().unwrap();
+    let alice = WorkspaceClient::builder().host(ws.url()).token("dapi-alice-login").build().unwrap();
+    let mine = alice.tokens().create().comment("alice's").send().await.unwrap();
+
+    let err = alice.token_management().list().send().await.unwrap_err();
+    assert!(err.is_permission_denied() && err.to_string().contains("Token Management is for workspace admins"), "{err}");
+
+    let alices = admin.token_management().list().created_by_username("alice").send().await.unwrap();
+    assert_eq!(alices.iter().map(|t| t.token_id.as_str()).collect::<Vec<_>>(), [mine.token_id()]);
+    let by_id = admin.token_management().list().created_by_id(ws.principal_id("alice").unwrap()).send().await.unwrap();
+    assert_eq!(by_id, alices);
+    let updated = admin.token_management().update(mine.token_id()).comment("audited").send().await.unwrap();
+    assert_eq!(updated.comment.as_deref(), Some("audited"));
+    assert_eq!(alice.tokens().list().send().await.unwrap()[0].comment.as_deref(), Some("audited"), "alice sees the admin's change");
+    admin.token_management().delete(mine.token_id()).send().await.unwrap();
+    assert!(alice.tokens().list().send().await.unwrap().is_empty());
+    let err = admin.token_management().get(mine.token_id()).send().await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+#[tokio::test]
+async fn obo_tokens_need_can_use_which_the_admin_grants() {
+    let ws = LocalWorkspace::builder().service_principal("sp-etl", "sp-secret").start().await.unwrap();
+    let tm_client = ws.client().unwrap();
+    let tm = tm_client.token_management();
+    assert_eq!(tm.permission_levels().send().await.unwrap()[0].permission_level.as_deref().map(String::as_str), Some("CAN_USE"));
+
+    // Only admins may use tokens now: the service principal may not have one.
+    tm.set_permissions().send().await.unwrap();
+    let err = tm.create_obo_token("sp-etl").comment("etl").send().await.unwrap_err();
+    assert!(err.is_permission_denied(), "{err}");
+    assert!(err.to_string().contains("grant_service_principal(\"sp-etl\", TokenPermissionLevel::can_use())"), "{err}");
+    let err = tm.create_obo_token("sp-unknown").send().await.unwrap_err();
+    assert!(err.is_not_found() && err.to_string().contains("no service principal with the application id"), "{err}");
+
+    let acl = tm.update_permissions().grant_service_principal("sp-etl", TokenPermissionLevel::can_use()).send().await.unwrap();
+    assert!(acl.access_control_list.iter().any(|e| e.service_principal_name.as_deref() == Some("sp-etl")));
+    let obo = tm.create_obo_token("sp-etl").comment("etl").lifetime(Duration::from_secs(3600)).send().await.unwrap();
+    assert_eq!(obo.token_info().owner_id.map(i64::from), ws.principal_id("sp-etl"));
+    // The OBO token authenticates as the service principal on the Tokens API.
+    let as_sp = WorkspaceClient::builder().host(ws.url()).token(obo.token_value().clone()).build().unwrap();
+    assert_eq!(as_sp.tokens().list().send().await.unwrap()[0].token_id, obo.token_id());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_tokens_list_audit_and_preview_without_quadratic_work() {
+    use futures::StreamExt;
+    const N: usize = 10_000;
+    let ws = LocalWorkspace::builder().quota(N + 1).start().await.unwrap();
+    let admin = ws.client().unwrap();
+    futures::stream::iter(0..N)
+        .map(|i| {
+            let w = admin.clone();
+            async move { w.tokens().create().comment(format!("bulk {i}")).send().await.map(drop) }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<databricks_tokens::Result<()>>()
+        .unwrap();
+    let listed = admin.token_management().list().send().await.unwrap();
+    assert_eq!(listed.len(), N);
+    let audit = admin.audit_tokens(AuditOptions::default()).await.unwrap();
+    assert_eq!((audit.summary.total, audit.rows.len()), (N, N));
+    assert_eq!(audit.to_csv().unwrap().lines().count(), N + 1);
+    let preview = admin.revoke_tokens(RevokePlan::created_by("local-user").dry_run()).await.unwrap();
+    assert_eq!(preview.selected.len(), N);
+    assert_eq!(ws.tokens().len(), N, "the dry run revoked nothing");
+    assert_eq!(ws.counters(databricks_tokens::local::Route::ManagementList).received, 3, "one request per list");
+}

@@ -48,7 +48,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for row in &audit.rows {
         let expires = row.expires_in_days.map_or_else(|| "never".to_owned(), |d| format!("{d} d"));
         let unused = row.unused_days.map_or_else(|| "?".to_owned(), |d| format!("{d} d"));
-        let flag = if row.unused { " unused" } else if row.expiring_soon { " expiring" } else { "" };
+        let flag = if row.unused {
+            " unused"
+        } else if row.expiring_soon {
+            " expiring"
+        } else {
+            ""
+        };
         println!(
             "   {:<20} {:<22} {:>3} d {:>11} {:>8}{flag}",
             row.owner,

@@ -197,9 +197,13 @@ mod tests {
     }
 
     fn fixture_client(uri: &str) -> Client {
+        fixture_client_retrying(uri, RetryPolicy::disabled())
+    }
+
+    fn fixture_client_retrying(uri: &str, retry: RetryPolicy) -> Client {
         let pipeline = Pipeline::new(PipelineParts {
             credentials: Arc::new(PatCredentials::new("t")),
-            retry: RetryPolicy::disabled(),
+            retry,
             clock: Arc::new(SystemClock),
             rate_limit: None,
             product: ("test".into(), "0".into()),
@@ -346,19 +350,7 @@ mod tests {
         const { assert!(operations::LIST_THINGS.paginated && operations::LIST_THINGS.idempotent) };
         const { assert!(!operations::CREATE_THING.paginated && !operations::CREATE_THING.idempotent) };
         let retrying = RetryPolicy::default().with_max_attempts(3).with_backoff(std::time::Duration::ZERO, std::time::Duration::ZERO);
-        let client = |uri: &str| {
-            let pipeline = Pipeline::new(PipelineParts {
-                credentials: Arc::new(PatCredentials::new("t")),
-                retry: retrying.clone(),
-                clock: Arc::new(SystemClock),
-                rate_limit: None,
-                product: ("test".into(), "0".into()),
-                workspace_id: None,
-                max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
-            })
-            .unwrap();
-            Client::new_with_client(uri, reqwest::Client::new(), pipeline)
-        };
+        let client = |uri: &str| fixture_client_retrying(uri, retrying.clone());
         let (uri, seen) = drop_after_request().await;
         let c = client(&uri);
         let err = run(&operations::LIST_THINGS, Default::default(), "/api/2.0/things/list", c.list_things().send()).await.unwrap_err();

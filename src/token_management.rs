@@ -26,7 +26,7 @@ use futures::Stream;
 
 use crate::WorkspaceClient;
 use crate::error::{Error, Result};
-use crate::field_mask::{TypedFieldMask, Update};
+use crate::field_mask::Update;
 use crate::generated::token_management as generated;
 use crate::generated::token_management::operations as ops;
 use crate::paginate::paginate;
@@ -305,37 +305,18 @@ pub struct UpdateManagedToken<'a> {
 }
 
 impl<'a> UpdateManagedToken<'a> {
-    /// Sets the comment.
-    pub fn comment(mut self, comment: impl Into<String>) -> Self {
-        self.update.resource_mut().comment = Some(comment.into());
-        self.update.add_path("comment");
-        self
-    }
-    /// Sets the scopes (an empty list clears them).
-    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.update.resource_mut().scopes = Some(scopes.into_iter().collect());
-        self.update.add_path("scopes");
-        self
-    }
-    /// Clears the scopes: sends `"scopes": []` under `update_mask=scopes`.
-    pub fn clear_scopes(self) -> Self {
-        self.scopes(std::iter::empty::<String>())
-    }
-    /// The fields that turn `current` into `desired`, and only those.
-    pub fn from_diff(mut self, current: &TokenInfo, desired: &TokenInfo) -> Result<Self> {
-        self.update = Update::from_diff(current, desired)?;
-        Ok(self)
-    }
-    /// The escape hatch: send `token` under this typed mask (replaces what the setters set).
-    pub fn mask(mut self, mask: TypedFieldMask<TokenInfo>) -> Self {
-        self.update.set_mask(mask);
-        self
-    }
-    /// The token to send with [`UpdateManagedToken::mask`].
-    pub fn token(mut self, token: TokenInfo) -> Self {
-        *self.update.resource_mut() = token;
-        self
-    }
+    update_setters!(
+        TokenInfo,
+        r#"
+```no_run
+# async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+use databricks_tokens::field_mask::TypedFieldMask;
+use databricks_tokens::types::token_management::TokenInfo;
+let token = TokenInfo::new("5f1e...").set_comment("c");
+w.token_management().update("5f1e...").mask(TypedFieldMask::parse("comment")?).token(token).send().await?;
+# Ok(()) }
+```"#
+    );
     options_setters!();
 
     /// Sends the request; the answer is the updated token. An update with no field set is refused before

@@ -28,7 +28,7 @@ use futures::Stream;
 
 use crate::WorkspaceClient;
 use crate::error::{Error, Result};
-use crate::field_mask::{TypedFieldMask, Update};
+use crate::field_mask::Update;
 use crate::generated;
 use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
 use crate::paginate::paginate;
@@ -293,55 +293,18 @@ pub struct UpdateToken<'a> {
 }
 
 impl<'a> UpdateToken<'a> {
-    /// Sets the comment.
-    pub fn comment(mut self, comment: impl Into<String>) -> Self {
-        self.update.resource_mut().comment = Some(comment.into());
-        self.update.add_path("comment");
-        self
-    }
-    /// Sets the scopes (an empty list clears them).
-    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.update.resource_mut().scopes = Some(scopes.into_iter().collect());
-        self.update.add_path("scopes");
-        self
-    }
-    /// Clears the scopes: sends `"scopes": []` under `update_mask=scopes`.
-    pub fn clear_scopes(self) -> Self {
-        self.scopes(std::iter::empty::<String>())
-    }
-    /// The fields that turn `current` into `desired`, and only those: a field `desired` leaves out but
-    /// `current` has is cleared.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient, current: databricks_tokens::types::PublicTokenInfo) -> databricks_tokens::Result<()> {
-    /// let desired = current.clone().set_comment("renamed");
-    /// w.tokens().update(&current.token_id).from_diff(&current, &desired)?.send().await?; // mask: comment
-    /// # Ok(()) }
-    /// ```
-    pub fn from_diff(mut self, current: &PublicTokenInfo, desired: &PublicTokenInfo) -> Result<Self> {
-        self.update = Update::from_diff(current, desired)?;
-        Ok(self)
-    }
-    /// The escape hatch: send `token` under this typed mask (a mask naming a field `token` leaves out is
-    /// refused when sent). Replaces what the setters set.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// use databricks_tokens::field_mask::TypedFieldMask;
-    /// use databricks_tokens::types::PublicTokenInfo;
-    /// let token = PublicTokenInfo::new("5f1e...").set_comment("c");
-    /// w.tokens().update("5f1e...").mask(TypedFieldMask::parse("comment")?).token(token).send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn mask(mut self, mask: TypedFieldMask<PublicTokenInfo>) -> Self {
-        self.update.set_mask(mask);
-        self
-    }
-    /// The token to send with [`UpdateToken::mask`].
-    pub fn token(mut self, token: PublicTokenInfo) -> Self {
-        *self.update.resource_mut() = token;
-        self
-    }
+    update_setters!(
+        PublicTokenInfo,
+        r#"
+```no_run
+# async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+use databricks_tokens::field_mask::TypedFieldMask;
+use databricks_tokens::types::PublicTokenInfo;
+let token = PublicTokenInfo::new("5f1e...").set_comment("c");
+w.tokens().update("5f1e...").mask(TypedFieldMask::parse("comment")?).token(token).send().await?;
+# Ok(()) }
+```"#
+    );
     options_setters!();
 
     /// Sends the request. An update with no field set is refused before anything is sent.

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::refresh::{Refreshing, Token, TokenSource};
-use super::{AuthHeader, CredentialsProvider};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
@@ -134,17 +133,7 @@ impl DatabricksCliCredentials {
     }
 }
 
-impl CredentialsProvider for DatabricksCliCredentials {
-    fn auth_type(&self) -> &str {
-        self.inner.auth_type()
-    }
-    fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>> {
-        self.inner.headers()
-    }
-    fn invalidate(&self) -> bool {
-        self.inner.invalidate()
-    }
-}
+super::refresh::delegate_to_refreshing!(DatabricksCliCredentials);
 
 impl CliTokenSource {
     fn command_line(&self) -> String {

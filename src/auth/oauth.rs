@@ -14,7 +14,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::oidc::SubjectToken;
 use super::refresh::{Refreshing, Token, TokenSource};
-use super::{AuthHeader, CredentialsProvider};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::config::may_carry_credentials;
 use crate::error::{ApiError, Error, Result};
@@ -429,17 +428,7 @@ impl OAuthM2mCredentials {
     }
 }
 
-impl CredentialsProvider for OAuthM2mCredentials {
-    fn auth_type(&self) -> &str {
-        self.inner.auth_type()
-    }
-    fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>> {
-        self.inner.headers()
-    }
-    fn invalidate(&self) -> bool {
-        self.inner.invalidate()
-    }
-}
+super::refresh::delegate_to_refreshing!(OAuthM2mCredentials);
 
 /// RFC 8693 token exchange of a federated identity's JWT for a workspace token: the OIDC providers.
 pub(crate) struct TokenExchange {

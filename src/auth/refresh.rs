@@ -144,3 +144,21 @@ impl<S: TokenSource> CredentialsProvider for Refreshing<S> {
         true
     }
 }
+
+/// `CredentialsProvider` for a public provider type that wraps a [`Refreshing`] in its `inner` field.
+macro_rules! delegate_to_refreshing {
+    ($provider:ty) => {
+        impl $crate::auth::CredentialsProvider for $provider {
+            fn auth_type(&self) -> &str {
+                self.inner.auth_type()
+            }
+            fn headers(&self) -> $crate::clock::BoxFuture<'_, $crate::Result<Vec<$crate::auth::AuthHeader>>> {
+                self.inner.headers()
+            }
+            fn invalidate(&self) -> bool {
+                self.inner.invalidate()
+            }
+        }
+    };
+}
+pub(crate) use delegate_to_refreshing;

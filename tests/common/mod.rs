@@ -20,16 +20,29 @@ pub use databricks_tokens::clock::FakeClock;
 /// A server on loopback that reads each request whole, counts it, then closes the connection without
 /// answering: the request reached the server, the client cannot know whether it was processed.
 pub async fn drop_after_request_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    serve_raw(None).await
+}
+
+/// A server on loopback that answers every request with `answer` (raw HTTP/1.1 bytes, written as they
+/// are, then the connection is closed), after reading the request whole. Counts the requests.
+pub async fn raw_server(answer: Vec<u8>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    serve_raw(Some(answer)).await
+}
+
+/// Reads each request whole and counts it, then writes `answer` (if any) and closes the connection.
+async fn serve_raw(answer: Option<Vec<u8>>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use tokio::io::AsyncReadExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&seen);
+    let answer = Arc::new(answer);
     tokio::spawn(async move {
         loop {
             let Ok((mut stream, _)) = listener.accept().await else { return };
             let counter = Arc::clone(&counter);
+            let answer = Arc::clone(&answer);
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
@@ -48,7 +61,13 @@ pub async fn drop_after_request_server() -> (String, Arc<std::sync::atomic::Atom
                             .unwrap_or(0);
                         if buf.len() >= end + 4 + len {
                             counter.fetch_add(1, Ordering::SeqCst);
-                            return; // dropping the stream closes the connection unanswered
+                            if let Some(answer) = answer.as_ref() {
+                                let _ = stream.write_all(answer).await;
+                                let _ = stream.flush().await;
+                                // Keep the connection a moment so that a body cut short is seen as such.
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            }
+                            return; // dropping the stream closes the connection
                         }
                     }
                 }
@@ -117,81 +136,4 @@ fn write_executable(path: &std::path::Path, text: &str) -> std::path::PathBuf {
     std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::rename(&staging, path).unwrap();
     path.to_owned()
-}
-
-/// A server on loopback that answers every request with `answer` (raw HTTP/1.1 bytes, written as they
-/// are, then the connection is closed), after reading the request whole. Counts the requests.
-pub async fn raw_server(answer: Vec<u8>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&seen);
-    let answer = Arc::new(answer);
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else { return };
-            let counter = Arc::clone(&counter);
-            let answer = Arc::clone(&answer);
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let Ok(n) = stream.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                        let len = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .and_then(|v| v.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + len {
-                            counter.fetch_add(1, Ordering::SeqCst);
-                            let _ = stream.write_all(&answer).await;
-                            let _ = stream.flush().await;
-                            // Keep the connection a moment so that a body cut short is seen as such.
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    (format!("http://{addr}"), seen)
-}
-
-/// Writes an executable `az` into `dir` that runs `script` with `/bin/sh` (no padding: only the
-/// Databricks CLI is told from its legacy predecessor by size).
-pub fn fake_az(dir: &std::path::Path, script: &str) -> std::path::PathBuf {
-    write_executable(&dir.join("az"), &format!("#!/bin/sh\n{script}\n"))
-}
-
-/// The test service account's private key (PKCS#8 PEM), from `tests/fixtures/google/`.
-pub const GOOGLE_SA_PRIVATE_KEY: &str = include_str!("../fixtures/google/sa-private.pem");
-/// Its public half, which the fake Google token endpoint verifies assertions with.
-pub const GOOGLE_SA_PUBLIC_KEY: &str = include_str!("../fixtures/google/sa-public.pem");
-
-/// A service-account JSON key for `email` whose `token_uri` is `token_uri`.
-pub fn google_key_json(email: &str, token_uri: &str) -> String {
-    google_key_json_with(email, token_uri, GOOGLE_SA_PRIVATE_KEY)
-}
-
-/// A service-account JSON key with another private key.
-pub fn google_key_json_with(email: &str, token_uri: &str, private_key: &str) -> String {
-    serde_json::json!({
-        "type": "service_account",
-        "project_id": "test-project",
-        "private_key_id": "test-key-id",
-        "private_key": private_key,
-        "client_email": email,
-        "client_id": "100000000000000000001",
-        "token_uri": token_uri,
-    })
-    .to_string()
 }

@@ -137,3 +137,33 @@ fn write_executable(path: &std::path::Path, text: &str) -> std::path::PathBuf {
     std::fs::rename(&staging, path).unwrap();
     path.to_owned()
 }
+
+/// Writes an executable `az` into `dir` that runs `script` with `/bin/sh` (no padding: only the
+/// Databricks CLI is told from its legacy predecessor by size).
+pub fn fake_az(dir: &std::path::Path, script: &str) -> std::path::PathBuf {
+    write_executable(&dir.join("az"), &format!("#!/bin/sh\n{script}\n"))
+}
+
+/// The test service account's private key (PKCS#8 PEM), from `tests/fixtures/google/`.
+pub const GOOGLE_SA_PRIVATE_KEY: &str = include_str!("../fixtures/google/sa-private.pem");
+/// Its public half, which the fake Google token endpoint verifies assertions with.
+pub const GOOGLE_SA_PUBLIC_KEY: &str = include_str!("../fixtures/google/sa-public.pem");
+
+/// A service-account JSON key for `email` whose `token_uri` is `token_uri`.
+pub fn google_key_json(email: &str, token_uri: &str) -> String {
+    google_key_json_with(email, token_uri, GOOGLE_SA_PRIVATE_KEY)
+}
+
+/// A service-account JSON key with another private key.
+pub fn google_key_json_with(email: &str, token_uri: &str, private_key: &str) -> String {
+    serde_json::json!({
+        "type": "service_account",
+        "project_id": "test-project",
+        "private_key_id": "test-key-id",
+        "private_key": private_key,
+        "client_email": email,
+        "client_id": "100000000000000000001",
+        "token_uri": token_uri,
+    })
+    .to_string()
+}

@@ -41,7 +41,7 @@ print(f"| {'metric (how many times better)':<40} | {'min':>6} | {'median':>6} | 
 print(f"|{'-' * 42}|--------|--------|--------|")
 for name, values in rows:
     print(f"| {name:<40} | {min(values):>6.1f} | {statistics.median(values):>6.1f} | {max(values):>6.1f} |")
-med = lambda key: statistics.median(x[key] for x in runs[0::2]), statistics.median(x[key] for x in runs[1::2])
-r, p = med("peak_rss_kib")
+r = statistics.median(x["peak_rss_kib"] for x in runs[0::2])
+p = statistics.median(x["peak_rss_kib"] for x in runs[1::2])
 print(f"median peak RSS: rust {r / 1024:.0f} MiB, python {p / 1024:.0f} MiB")
 PY

@@ -154,8 +154,8 @@ impl Row {
 
 fn header() {
     println!(
-        "| {:<50} | {:>6} | {:>6} | {:>6} | {:>3} | {:<8} | {:<4} | {} |",
-        "metric (ratio SDK / raw)", "min", "median", "max", "n", "goal", "", "detail"
+        "| {:<50} | {:>6} | {:>6} | {:>6} | {:>3} | {:<8} | {:<4} | detail |",
+        "metric (ratio SDK / raw)", "min", "median", "max", "n", "goal", ""
     );
     println!("|{}|--------|--------|--------|-----|----------|------|--------|", "-".repeat(52));
 }
@@ -441,6 +441,9 @@ fn child_big(side: &str, url: &str, token: &str, calls: usize) -> Result<(), Box
         let mut best = f64::INFINITY;
         if side == "sdk" {
             let w = sdk(url, token)?;
+            if std::env::var_os("BENCH_RSS_BEFORE").is_some() {
+                eprintln!("rss before the call: {} KiB", peak_rss_kib());
+            }
             for _ in 0..calls {
                 let start = Instant::now();
                 let n = sdk_list(&w).await?;
@@ -667,6 +670,13 @@ fn main() -> Result<(), BoxError> {
         "child-big" => return child_big(arg(2), arg(3), arg(4), arg(5).parse()?),
         "child-cold" => return child_cold(arg(2), arg(3), arg(4)),
         "child-instr" => return child_instr(arg(2), arg(3), arg(4), arg(5).parse()?),
+        // A standalone server of the big list, for profiling a child by hand.
+        "serve-big" => {
+            let server = FixedServer::start(bytes::Bytes::from(big_body()), arg(2))?;
+            println!("{}", server.url);
+            std::thread::sleep(std::time::Duration::from_secs(arg(3).parse()?));
+            return Ok(());
+        }
         _ => {}
     }
     let quick = args.iter().any(|a| a == "--quick");

@@ -321,6 +321,7 @@ impl ClientBuilder {
         };
         let pipeline = Pipeline::new(PipelineParts {
             credentials,
+            base_url: url,
             retry: self.retry.unwrap_or_default(),
             clock: Arc::clone(&clock),
             rate_limit: self.rate_limit,

@@ -189,6 +189,7 @@ mod tests {
     fn fixture_client(uri: &str) -> Client {
         let pipeline = Pipeline::new(PipelineParts {
             credentials: Arc::new(PatCredentials::new("t")),
+            base_url: reqwest::Url::parse(uri).unwrap(),
             retry: RetryPolicy::disabled(),
             clock: Arc::new(SystemClock),
             rate_limit: None,
@@ -339,6 +340,7 @@ mod tests {
         let client = |uri: &str| {
             let pipeline = Pipeline::new(PipelineParts {
                 credentials: Arc::new(PatCredentials::new("t")),
+                base_url: reqwest::Url::parse(uri).unwrap(),
                 retry: retrying.clone(),
                 clock: Arc::new(SystemClock),
                 rate_limit: None,

@@ -2,7 +2,10 @@
 //! operation calls.
 //!
 //! - **Bounded**: a body past the client's limit ([`DEFAULT_MAX_RESPONSE_SIZE`] unless set) fails with
-//!   [`ErrorKind::ResponseTooLarge`](crate::ErrorKind::ResponseTooLarge) and the connection is dropped.
+//!   [`ErrorKind::ResponseTooLarge`](crate::ErrorKind::ResponseTooLarge) and the connection is dropped;
+//!   a body that has not arrived by the end of its attempt's time fails with a timeout.
+//! - **Streamed when large**: a list response past [`STREAM_ABOVE`] is decoded item by item as its body
+//!   arrives, instead of being held whole next to what it decodes to.
 //! - **Logged without changing anything**: at DEBUG the first [`MAX_LOGGED_BODY`] bytes are copied into a
 //!   log line, redacted, as the body streams past; a body that fails to read fails the same way with
 //!   logging on or off.
@@ -11,7 +14,8 @@
 //!   it); a leading UTF-8 BOM is ignored; an empty 2xx body reads as `{}`.
 //! - **Quiet**: a decode error never quotes a value from the body (a secret may be anywhere).
 
-use std::pin::Pin;
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -21,6 +25,7 @@ use progenitor_client::ResponseValue;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, Visitor};
 
 use crate::redact::{KnownSecrets, MAX_LOGGED_BODY};
+use crate::types::{ListPublicTokensResponse, PublicTokenInfo};
 
 /// The largest response body a client accepts unless told otherwise: 64 MiB (a list of 100,000 tokens
 /// is about 20 MB).
@@ -139,17 +144,338 @@ impl HttpBody for ResponseBody {
     }
 }
 
+/// A body up to this size is read whole, then decoded; a larger one is decoded as it streams in.
+pub(crate) const STREAM_ABOVE: usize = 1024 * 1024;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A `reqwest::Error` of a response body that failed with `error` (a [`TooLarge`], an
+/// `io::ErrorKind::TimedOut`), so that every body failure is reported through one path.
+pub(crate) fn body_error(error: impl Into<BoxError>) -> reqwest::Error {
+    struct Failing(Option<BoxError>);
+    impl HttpBody for Failing {
+        type Data = Bytes;
+        type Error = BoxError;
+        fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+            Poll::Ready(self.0.take().map(Err))
+        }
+    }
+    let mut body = reqwest::Body::wrap(Failing(Some(error.into())));
+    match Pin::new(&mut body).poll_frame(&mut Context::from_waker(std::task::Waker::noop())) {
+        Poll::Ready(Some(Err(e))) => e,
+        // A body that fails at once can do nothing else.
+        _ => unreachable!("a failing body fails"),
+    }
+}
+
+/// `future`'s output, or `None` when `deadline` passes first. The timer is armed only when the future has
+/// to wait: a future that is ready at once costs no timer.
+pub(crate) async fn until<F: Future>(deadline: Option<tokio::time::Instant>, future: F) -> Option<F::Output> {
+    let mut future = pin!(future);
+    let mut timer: Pin<&mut Option<tokio::time::Sleep>> = pin!(None);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        let Some(deadline) = deadline else { return Poll::Pending };
+        if timer.is_none() {
+            timer.set(Some(tokio::time::sleep_until(deadline)));
+        }
+        match timer.as_mut().as_pin_mut().map(|t| t.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// A response's body, chunk by chunk, within a size limit and a deadline.
+struct Chunks {
+    response: reqwest::Response,
+    limit: u64,
+    read: u64,
+    deadline: Option<tokio::time::Instant>,
+}
+
+impl Chunks {
+    fn new(response: reqwest::Response, limit: u64, deadline: Option<tokio::time::Instant>) -> reqwest::Result<Self> {
+        if response.content_length().is_some_and(|length| length > limit) {
+            return Err(body_error(TooLarge { limit }));
+        }
+        Ok(Self { response, limit, read: 0, deadline })
+    }
+
+    async fn next(&mut self) -> reqwest::Result<Option<Bytes>> {
+        let chunk = match until(self.deadline, self.response.chunk()).await {
+            Some(chunk) => chunk?,
+            None => return Err(body_error(std::io::Error::from(std::io::ErrorKind::TimedOut))),
+        };
+        if let Some(chunk) = &chunk {
+            self.read = self.read.saturating_add(chunk.len() as u64);
+            if self.read > self.limit {
+                return Err(body_error(TooLarge { limit: self.limit }));
+            }
+        }
+        Ok(chunk)
+    }
+}
+
+/// Reads a whole body within `limit` bytes, by `deadline`.
+pub(crate) async fn read_body(response: reqwest::Response, limit: u64, deadline: Option<tokio::time::Instant>) -> reqwest::Result<Bytes> {
+    let mut chunks = Chunks::new(response, limit, deadline)?;
+    let Some(first) = chunks.next().await? else { return Ok(Bytes::new()) };
+    let Some(second) = chunks.next().await? else { return Ok(first) };
+    let mut all = Vec::with_capacity(first.len() + second.len());
+    all.extend_from_slice(&first);
+    all.extend_from_slice(&second);
+    while let Some(chunk) = chunks.next().await? {
+        all.extend_from_slice(&chunk);
+    }
+    Ok(all.into())
+}
+
 /// Reads and strictly decodes a successful response: what the generated operations call instead of
-/// progenitor's `ResponseValue::from_response`.
-pub(crate) async fn response<T: DeserializeOwned, E>(
-    mut response: reqwest::Response,
+/// progenitor's `ResponseValue::from_response`. The size limit and the deadline are the call's.
+pub(crate) async fn response<T: DeserializeOwned + Send + 'static, E>(
+    response: reqwest::Response,
 ) -> Result<ResponseValue<T>, progenitor_client::Error<E>> {
     let status = response.status();
-    let headers = std::mem::take(response.headers_mut());
-    let body = response.bytes().await.map_err(progenitor_client::Error::ResponseBodyError)?;
-    match from_slice::<T>(&body) {
-        Ok(inner) => Ok(ResponseValue::new(inner, status, headers)),
-        Err(message) => Err(progenitor_client::Error::Custom(crate::pipeline::decode_failed(message))),
+    let (limit, deadline) = crate::pipeline::body_limits();
+    match decode_body::<T>(response, limit, deadline).await {
+        Ok(Ok(inner)) => Ok(ResponseValue::new(inner, status, reqwest::header::HeaderMap::new())),
+        Ok(Err(message)) => Err(progenitor_client::Error::Custom(crate::pipeline::decode_failed(message))),
+        Err(e) => Err(progenitor_client::Error::ResponseBodyError(e)),
+    }
+}
+
+/// Reads a body and decodes it strictly. A body up to [`STREAM_ABOVE`] is read whole; past it, a list
+/// response is decoded item by item as its chunks arrive (what is held is the items decoded and the one
+/// being received, not the body), and any other response goes on being read whole.
+async fn decode_body<T: DeserializeOwned + Send + 'static>(
+    response: reqwest::Response,
+    limit: u64,
+    deadline: Option<tokio::time::Instant>,
+) -> reqwest::Result<Result<T, String>> {
+    let mut chunks = Chunks::new(response, limit, deadline)?;
+    let mut buffered = Vec::new();
+    let mut size = 0;
+    while size <= STREAM_ABOVE {
+        match chunks.next().await? {
+            Some(chunk) => {
+                size += chunk.len();
+                buffered.push(chunk);
+            }
+            None => {
+                return Ok(match buffered.as_slice() {
+                    [] => from_slice(b""),
+                    [one] => from_slice(one),
+                    many => from_slice(&many.concat()),
+                });
+            }
+        }
+    }
+    if std::any::TypeId::of::<T>() != std::any::TypeId::of::<ListPublicTokensResponse>() {
+        let mut all = buffered.concat();
+        while let Some(chunk) = chunks.next().await? {
+            all.extend_from_slice(&chunk);
+        }
+        return Ok(from_slice(&all));
+    }
+    let mut list = ListDecoder::default();
+    let mut failed = None;
+    for chunk in buffered {
+        if let Err(e) = list.feed(&chunk) {
+            failed = Some(e);
+            break;
+        }
+    }
+    while failed.is_none() {
+        match chunks.next().await? {
+            Some(chunk) => failed = list.feed(&chunk).err(),
+            None => break,
+        }
+    }
+    let decoded = match failed {
+        Some(message) => Err(message),
+        None => list.finish().map(|items| ListPublicTokensResponse::new().set_token_infos(items)),
+    };
+    Ok(decoded.and_then(|list| (Box::new(list) as Box<dyn std::any::Any>).downcast::<T>().map(|t| *t).map_err(|_| "a list".to_owned())))
+}
+
+/// A value decoded strictly (see [`Strict`]) by a deserializer that does not know about strictness.
+struct StrictValue<T>(T);
+
+impl<'de, T: DeserializeOwned> serde::Deserialize<'de> for StrictValue<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(Strict(d)).map(StrictValue)
+    }
+}
+
+/// Where a [`ListDecoder`] is in `{"token_infos": [item, ...], "other": value}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+enum ListState {
+    /// Before the object (a byte-order mark may come first).
+    #[default]
+    Start,
+    /// After `{` or `,`: a key, or (right after `{`) the end.
+    Key { first: bool },
+    /// After a key: `:`.
+    Colon { items: bool },
+    /// After `:`: the value (the items' array when `items`).
+    Value { items: bool },
+    /// In the items' array: an item, or (right after `[`) the end.
+    Item { first: bool },
+    /// After an item: `,` or `]`.
+    AfterItem,
+    /// After a member: `,` or `}`.
+    AfterMember,
+    /// After the object: blanks only.
+    End,
+}
+
+/// Decodes a [`ListPublicTokensResponse`] as its body arrives, each item with `serde_json`'s slice
+/// decoder, strictly: the same result (or an error) as [`from_slice`] on the whole body.
+#[derive(Default)]
+struct ListDecoder {
+    buf: Vec<u8>,
+    pos: usize,
+    /// Do not try again before the window holds this many bytes (an incomplete value waits for more).
+    wait_for: usize,
+    state: ListState,
+    items: Option<Vec<PublicTokenInfo>>,
+}
+
+impl ListDecoder {
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), String> {
+        self.buf.extend_from_slice(chunk);
+        if self.buf.len() >= self.wait_for {
+            self.advance(false)?;
+        }
+        self.buf.drain(..self.pos);
+        self.wait_for = self.wait_for.saturating_sub(self.pos);
+        self.pos = 0;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Vec<PublicTokenInfo>, String> {
+        if self.state == ListState::Start && self.buf.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Vec::new()); // an empty body is `{}`
+        }
+        self.advance(true)?;
+        match self.state {
+            ListState::End => Ok(self.items.unwrap_or_default()),
+            _ => Err("EOF while parsing an object".to_owned()),
+        }
+    }
+
+    /// The next byte that is not blank, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        while let Some(b) = self.buf.get(self.pos) {
+            if !b.is_ascii_whitespace() {
+                return Some(*b);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    /// One JSON value, decoded strictly; `None` when the window does not hold all of it yet.
+    fn value<T: DeserializeOwned>(&mut self, eof: bool) -> Result<Option<T>, String> {
+        let window = &self.buf[self.pos..];
+        let mut values = serde_json::Deserializer::from_slice(window).into_iter::<StrictValue<T>>();
+        let parsed = values.next();
+        let end = values.byte_offset();
+        match parsed {
+            // A value that ends with the window (a number) may go on in the next chunk.
+            Some(Ok(value)) if eof || end < window.len() => {
+                self.pos += end;
+                Ok(Some(value.0))
+            }
+            Some(Err(e)) if eof => Err(unquoted(&e.to_string())),
+            _ if eof => Err("EOF while parsing a value".to_owned()),
+            // An error may be the window cutting a value short (`1.` of `1.5`): it is reported when it is
+            // still there with more of the body, at the latest at its end.
+            _ => {
+                // Try again once the window has doubled, so that a long value is not parsed over and over.
+                self.wait_for = self.buf.len() + window.len().max(1);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Goes as far as the window allows.
+    fn advance(&mut self, eof: bool) -> Result<(), String> {
+        use ListState::*;
+        loop {
+            if self.state == Start && !eof && self.buf.len() - self.pos < 3 {
+                return Ok(()); // a byte-order mark may be cut in two
+            }
+            let Some(next) = self.peek() else {
+                return Ok(());
+            };
+            self.state = match (self.state, next) {
+                (Start, 0xEF) if self.buf[self.pos..].starts_with(b"\xEF\xBB\xBF") => {
+                    self.pos += 3;
+                    Start
+                }
+                (Start, b'{') => {
+                    self.pos += 1;
+                    Key { first: true }
+                }
+                (Start, b'[') => return Err("invalid type: sequence, expected struct ListPublicTokensResponse".to_owned()),
+                (Start, _) => return Err("invalid type: expected struct ListPublicTokensResponse".to_owned()),
+                (Key { first: true }, b'}') | (AfterMember, b'}') => {
+                    self.pos += 1;
+                    End
+                }
+                (Key { .. }, b'"') => match self.value::<String>(eof)? {
+                    Some(key) => Colon { items: key == "token_infos" },
+                    None => return Ok(()),
+                },
+                (Colon { items }, b':') => {
+                    self.pos += 1;
+                    Value { items }
+                }
+                (Value { items: true }, _) if self.items.is_some() => return Err("duplicate field `token_infos`".to_owned()),
+                (Value { items: true }, b'[') => {
+                    self.pos += 1;
+                    self.items = Some(Vec::new());
+                    Item { first: true }
+                }
+                (Value { items: true }, _) => match self.value::<Vec<PublicTokenInfo>>(eof)? {
+                    Some(items) => {
+                        self.items = Some(items);
+                        AfterMember
+                    }
+                    None => return Ok(()),
+                },
+                (Value { items: false }, _) => match self.value::<serde::de::IgnoredAny>(eof)? {
+                    Some(_) => AfterMember,
+                    None => return Ok(()),
+                },
+                (Item { first: true }, b']') | (AfterItem, b']') => {
+                    self.pos += 1;
+                    AfterMember
+                }
+                (Item { .. }, _) => match self.value::<PublicTokenInfo>(eof)? {
+                    Some(item) => {
+                        self.items.get_or_insert_with(Vec::new).push(item);
+                        AfterItem
+                    }
+                    None => return Ok(()),
+                },
+                (AfterItem, b',') => {
+                    self.pos += 1;
+                    Item { first: false }
+                }
+                (AfterMember, b',') => {
+                    self.pos += 1;
+                    Key { first: false }
+                }
+                (End, _) => return Err("trailing characters".to_owned()),
+                (state, _) => return Err(format!("unexpected character while parsing ({state:?})")),
+            };
+        }
     }
 }
 
@@ -371,6 +697,54 @@ mod tests {
         assert!(from_slice::<ListPublicTokensResponse>(b"\xEF\xBB\xBF{}").unwrap().token_infos.is_empty());
         assert!(from_slice::<ListPublicTokensResponse>(b"  ").unwrap().token_infos.is_empty());
         assert!(from_slice::<ListPublicTokensResponse>(b"{} x").is_err());
+    }
+
+    /// Decodes `body` with the list decoder, fed in chunks of `size` bytes.
+    fn streamed(body: &[u8], size: usize) -> Result<ListPublicTokensResponse, String> {
+        let mut list = ListDecoder::default();
+        for chunk in body.chunks(size.max(1)) {
+            list.feed(chunk)?;
+        }
+        list.finish().map(|items| ListPublicTokensResponse::new().set_token_infos(items))
+    }
+
+    #[test]
+    fn the_streaming_decoder_agrees_with_the_whole_one() {
+        let tokens: Vec<String> = (0..300)
+            .map(|i| format!(r#"{{"token_id": "id-{i}", "comment": "c \"{i}\" ]}}", "creation_time": {i}, "expiry_time": "-1", "scopes": ["a", "b"]}}"#))
+            .collect();
+        let list = format!(r#"{{"x": {{"y": [1, "]"]}}, "token_infos": [{}], "z": null}}"#, tokens.join(" ,\n "));
+        let whole = from_slice::<ListPublicTokensResponse>(list.as_bytes()).unwrap();
+        assert_eq!(whole.token_infos.len(), 300);
+        for size in [1, 2, 3, 7, 64, 4096, usize::MAX] {
+            assert_eq!(streamed(list.as_bytes(), size).unwrap(), whole, "chunks of {size}");
+        }
+        for body in [&b"\xEF\xBB\xBF {}"[..], b"  ", b"{}", br#"{"token_infos": []}"#, br#"{"a": 1.5e3, "token_infos": [] }  "#] {
+            assert_eq!(streamed(body, 1).unwrap(), from_slice::<ListPublicTokensResponse>(body).unwrap());
+        }
+    }
+
+    #[test]
+    fn the_streaming_decoder_is_as_strict() {
+        for size in [1, 5, usize::MAX] {
+            for bad in [
+                &b"[]"[..],
+                br#"{"token_infos": [["t"]]}"#,
+                br#"{"token_infos": [{"token_id": "t"}] "#,
+                br#"{"token_infos": [{"token_id": "t"}]} x"#,
+                br#"{"token_infos": [{"comment": "no id"}]}"#,
+                br#"{"token_infos": [], "token_infos": []}"#,
+                br#"{"token_infos": null}"#,
+                br#"{"token_infos": [{"token_id": "t", "creation_time": "dapi-SECRET"}]}"#,
+                br#"{"a": tru}"#,
+            ] {
+                let err = streamed(bad, size).unwrap_err();
+                assert!(!err.contains("dapi-SECRET"), "{err}");
+                assert!(from_slice::<ListPublicTokensResponse>(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            }
+            let err = streamed(br#"{"token_infos": [{"comment": "no id"}]}"#, size).unwrap_err();
+            assert!(err.contains("missing field `token_id`"), "{err}");
+        }
     }
 
     #[test]

@@ -203,6 +203,7 @@ mod tests {
     fn fixture_client_retrying(uri: &str, retry: RetryPolicy) -> Client {
         let pipeline = Pipeline::new(PipelineParts {
             credentials: Arc::new(PatCredentials::new("t")),
+            base_url: reqwest::Url::parse(uri).unwrap(),
             retry,
             clock: Arc::new(SystemClock),
             rate_limit: None,

@@ -2,11 +2,19 @@
 //!
 //! The generated client calls progenitor's `ClientHooks`: `pre` sets the telemetry headers and the
 //! credentials, `exec` runs the attempt loop. [`run`] wraps each generated call: it gives the call a
-//! private [`CallState`] (attempt count, elapsed time, an error found on the way) and turns progenitor's
+//! private [`CallFacts`] (attempt count, elapsed time, an error found on the way) and turns progenitor's
 //! result into this crate's [`Error`].
+//!
+//! The path of a call that succeeds at once is kept short: the credentials of a provider whose headers
+//! never change are built once per client, the URLs of fixed paths are parsed once per client, the call's
+//! facts live in a task-local the call owns (no lock, no shared counter), the span is only made when a
+//! subscriber wants it, the attempt timeout arms a timer only when the attempt has to wait, and the request
+//! is copied for a retry only when it carries a body that a retry could not rebuild otherwise.
 
+use std::cell::RefCell;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::pin::pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
@@ -32,6 +40,14 @@ pub(crate) struct Pipeline(Arc<Shared>);
 #[derive(Debug)]
 struct Shared {
     credentials: Arc<dyn CredentialsProvider>,
+    /// The credentials of a provider whose headers never change, built once (see
+    /// [`CredentialsProvider::static_headers`]).
+    static_credentials: Option<Vec<(HeaderName, HeaderValue)>>,
+    /// The workspace URL, parsed once; `base_path` is its path without a trailing `/`.
+    base_url: reqwest::Url,
+    base_path: String,
+    /// The URL of each fixed path of the spec's operations, parsed once.
+    fixed_urls: Vec<(&'static str, reqwest::Url)>,
     retry: RetryPolicy,
     retry_budget: RetryBudget,
     clock: Arc<dyn Clock>,
@@ -45,6 +61,8 @@ struct Shared {
 /// Everything [`Pipeline::new`] needs.
 pub(crate) struct PipelineParts {
     pub credentials: Arc<dyn CredentialsProvider>,
+    /// The workspace URL (the base of every request's URL).
+    pub base_url: reqwest::Url,
     pub retry: RetryPolicy,
     pub clock: Arc<dyn Clock>,
     pub rate_limit: Option<f64>,
@@ -74,8 +92,28 @@ impl Pipeline {
             Some(r) => return Err(Error::config(format!("rate_limit must be a positive number of requests per second, got {r}"))),
             None => None,
         };
-        Ok(Self(Arc::new(Shared {
+        let secrets = Arc::new(KnownSecrets::default());
+        let static_credentials = parts.credentials.static_headers().and_then(|headers| {
+            // A header that does not convert is reported by the per-call path, as for any provider.
+            headers
+                .into_iter()
+                .map(|(name, value)| {
+                    let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
+                    let mut header = HeaderValue::from_str(value.expose()).ok()?;
+                    header.set_sensitive(true);
+                    secrets.remember(credential_of(value.expose()));
+                    Some((name, header))
+                })
+                .collect::<Option<Vec<_>>>()
+        });
+        let base_url = parts.base_url;
+        let base_path = base_url.path().trim_end_matches('/').to_owned();
+        let mut shared = Shared {
             credentials: parts.credentials,
+            static_credentials,
+            fixed_urls: Vec::new(),
+            base_url,
+            base_path,
             retry_budget: RetryBudget::new(parts.retry.shared_budget()),
             retry: parts.retry,
             clock: parts.clock,
@@ -83,8 +121,19 @@ impl Pipeline {
             user_agent,
             workspace_id,
             max_response_size: parts.max_response_size,
-            secrets: Arc::default(),
-        })))
+            secrets,
+        };
+        shared.fixed_urls =
+            generated::operations::ALL.iter().filter(|op| !op.path.contains('{')).map(|op| (op.path, shared.join(op.path))).collect();
+        Ok(Self(Arc::new(shared)))
+    }
+
+    /// The URL of a fixed path (`/api/2.0/token/list`): what the generated operations send to.
+    pub(crate) fn url(&self, path: &'static str) -> reqwest::Url {
+        match self.0.fixed_urls.iter().find(|(p, _)| *p == path) {
+            Some((_, url)) => url.clone(),
+            None => self.0.join(path),
+        }
     }
 
     /// The `User-Agent` this client sends.
@@ -99,37 +148,39 @@ impl Pipeline {
 
     /// The `pre` hook: telemetry headers, credentials, and the first wait of the rate limit. A failure is
     /// kept for [`run`] to report.
-    async fn prepare(&self, request: &mut reqwest::Request, info: &OperationInfo) -> std::result::Result<(), String> {
-        let shared = &self.0;
-        let state = CallState::current();
+    async fn prepare(&self, request: &mut reqwest::Request, _info: &OperationInfo) -> std::result::Result<(), String> {
+        let shared = &*self.0;
         let start = shared.clock.now();
-        let mut budget = shared.retry.timeout();
-        if let Some(state) = &state {
-            let mut facts = state.facts();
+        let budget = with_call(|facts| {
             facts.start = Some(start);
-            let policy = facts.options.effective_retry(&shared.retry);
-            let policy = policy.as_ref().unwrap_or(&shared.retry);
-            budget = policy.timeout();
-            facts.budget = budget;
-            facts.idempotent = idempotent(policy, facts.operation, info.operation_id);
             facts.secrets = Some(Arc::clone(&shared.secrets));
-        }
-        let headers = request.headers_mut();
-        // progenitor adds `api-version`; the Databricks SDKs send no such header.
-        headers.remove("api-version");
-        headers.insert(reqwest::header::USER_AGENT, shared.user_agent.clone());
-        if let Some(id) = &shared.workspace_id {
-            headers.insert(HeaderName::from_static("x-databricks-workspace-id"), id.clone());
-        }
-        let prepared = match self.set_credentials(request).await {
-            Ok(()) => self.rate_limit(start.checked_add(budget)).await,
-            Err(e) => Err(e),
+            facts.policy = facts.options.effective_retry(&shared.retry);
+            facts.budget = facts.policy.as_ref().unwrap_or(&shared.retry).timeout();
+            facts.budget
+        })
+        .unwrap_or_else(|| shared.retry.timeout());
+        // The headers go in before each attempt (see `execute`); a provider's credentials are fetched once
+        // per call, here.
+        let credentials = match &shared.static_credentials {
+            Some(_) => Ok(()),
+            None => match self.fetch_credentials().await {
+                Ok(fetched) => {
+                    // Outside `run` (no call state) they go straight into the request.
+                    if with_call(|facts| facts.credentials = Some(fetched.clone())).is_none() {
+                        self.add_headers(request, &Some(fetched));
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+        };
+        let prepared = match credentials {
+            Ok(()) if shared.rate_limiter.is_some() => self.rate_limit(start.checked_add(budget)).await,
+            other => other,
         };
         prepared.map_err(|e| {
             let message = e.to_string();
-            if let Some(state) = &state {
-                state.set_error(e);
-            }
+            with_call(|facts| facts.error = Some(e));
             message
         })
     }
@@ -149,19 +200,34 @@ impl Pipeline {
         }
     }
 
-    async fn set_credentials(&self, request: &mut reqwest::Request) -> Result<()> {
+    /// The headers of a provider whose credentials may change, for one call.
+    async fn fetch_credentials(&self) -> Result<Vec<(HeaderName, HeaderValue)>> {
+        let mut headers = Vec::new();
         for (name, value) in self.0.credentials.headers().await? {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::auth(format!("credentials provider returned an invalid header name {name:?}")))?;
             let exposed = value.expose();
-            // The credential proper (after `Bearer `/`Basic `), to scrub it by value wherever it shows up.
-            self.0.secrets.remember(exposed.split_once(' ').map_or(exposed, |(_, credential)| credential));
+            self.0.secrets.remember(credential_of(exposed));
             let mut value = HeaderValue::from_str(exposed)
                 .map_err(|_| Error::auth(format!("credentials provider returned an invalid value for header {name}")))?;
             value.set_sensitive(true);
-            request.headers_mut().insert(name, value);
+            headers.push((name, value));
         }
-        Ok(())
+        Ok(headers)
+    }
+
+    /// The pipeline's headers: `User-Agent`, the workspace id, the credentials (the client's fixed ones, or
+    /// those fetched for this call).
+    fn add_headers(&self, request: &mut reqwest::Request, fetched: &Option<Vec<(HeaderName, HeaderValue)>>) {
+        let shared = &*self.0;
+        let headers = request.headers_mut();
+        headers.insert(reqwest::header::USER_AGENT, shared.user_agent.clone());
+        if let Some(id) = &shared.workspace_id {
+            headers.insert(HeaderName::from_static("x-databricks-workspace-id"), id.clone());
+        }
+        for (name, value) in shared.static_credentials.iter().chain(fetched).flatten() {
+            headers.insert(name.clone(), value.clone());
+        }
     }
 
     /// The attempt loop of one call.
@@ -171,16 +237,15 @@ impl Pipeline {
         mut request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let shared = &self.0;
-        let state = CallState::current();
-        let (start, per_call, operation) = match &state {
-            Some(state) => {
-                let facts = state.facts();
-                (facts.start, facts.options.effective_retry(&shared.retry), facts.operation)
-            }
-            None => (None, None, None),
+        let shared = &*self.0;
+        let (start, per_call, operation, mut credentials) =
+            with_call(|facts| (facts.start, facts.policy.clone(), Some(facts.operation), facts.credentials.take()))
+                .unwrap_or((None, None, None, None));
+        let mut now = match start {
+            Some(start) => start,
+            None => shared.clock.now(),
         };
-        let start = start.unwrap_or_else(|| shared.clock.now());
+        let start = now;
         let retry = per_call.as_ref().unwrap_or(&shared.retry);
         // A budget too large for an Instant means no budget.
         let deadline = start.checked_add(retry.timeout());
@@ -191,9 +256,14 @@ impl Pipeline {
         let mut replayed_after_401 = false;
         loop {
             attempt += 1;
+            // A copy for a retry, made before the pipeline's own headers go in: it holds the URL and the
+            // generated headers (static values); a body is shared, not copied.
             let spare = request.try_clone();
-            let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(shared.clock.now()));
-            *request.timeout_mut() = Some(retry.attempt_timeout().min(remaining).max(MIN_ATTEMPT.min(retry.attempt_timeout())));
+            self.add_headers(&mut request, &credentials);
+            let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
+            let attempt_timeout = retry.attempt_timeout().min(remaining).max(MIN_ATTEMPT.min(retry.attempt_timeout()));
+            // The attempt's deadline on the runtime's timer (real time, whatever the client's clock).
+            let attempt_deadline = tokio::time::Instant::now().checked_add(attempt_timeout);
             if logging {
                 let body = request
                     .body()
@@ -202,19 +272,29 @@ impl Pipeline {
                     .unwrap_or_default();
                 tracing::debug!(attempt, method = %request.method(), url = %request.url(), body = %body, "request");
             }
-            let result = client.execute(request).await.map(|response| {
+            let sent = crate::decode::until(attempt_deadline, client.execute(request)).await;
+            let result = match sent {
+                Some(result) => result,
+                None => Err(crate::decode::body_error(std::io::Error::from(std::io::ErrorKind::TimedOut))),
+            };
+            let result = result.map(|response| {
                 if logging {
                     tracing::debug!(attempt, status = response.status().as_u16(), "response");
+                    ResponseBody::wrap(response, shared.max_response_size, Some(&shared.secrets))
+                } else {
+                    response
                 }
-                ResponseBody::wrap(response, shared.max_response_size, logging.then_some(&shared.secrets))
             });
-            if let Some(state) = &state {
-                let mut facts = state.facts();
+            now = shared.clock.now();
+            with_call(|facts| {
                 facts.attempts = attempt;
-                facts.elapsed = shared.clock.now().saturating_duration_since(start);
+                facts.elapsed = now.saturating_duration_since(start);
+                facts.idempotent = idempotent;
+                facts.body_deadline = attempt_deadline;
+                facts.max_response_size = shared.max_response_size;
                 // A failure after the request was sent: it may have been processed.
                 facts.maybe_processed |= matches!(&result, Err(e) if !e.is_connect());
-            }
+            });
 
             let decision = match &result {
                 Ok(r) if r.status() == 401 && !replayed_after_401 && shared.credentials.invalidate() => {
@@ -247,7 +327,7 @@ impl Pipeline {
                 // One replay after a 401, whatever the retry policy: bounded by `replayed_after_401`.
                 Decision::ReplayWithFreshCredentials => Duration::ZERO,
                 Decision::Retry(delay) => {
-                    let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(shared.clock.now()));
+                    let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
                     if attempt >= retry.max_attempts() {
                         tracing::debug!(attempt, ?status, "not retried: attempts exhausted");
                         return result;
@@ -256,9 +336,7 @@ impl Pipeline {
                     // needs some time of its own: less than MIN_ATTEMPT left is no time for one.
                     if remaining <= MIN_ATTEMPT {
                         tracing::debug!(attempt, ?status, "not retried: the retry budget is spent");
-                        if let Some(state) = &state {
-                            state.facts().budget_exhausted = true;
-                        }
+                        with_call(|facts| facts.budget_exhausted = true);
                         return result;
                     }
                     let timed_out = matches!(&result, Err(e) if e.is_timeout());
@@ -269,17 +347,18 @@ impl Pipeline {
                     delay.min(remaining - MIN_ATTEMPT)
                 }
             };
-            let Some(mut again) = spare else {
+            let Some(again) = spare else {
                 tracing::debug!(attempt, ?status, "not retried: the request body cannot be replayed");
                 return result;
             };
             if decision == Decision::ReplayWithFreshCredentials {
                 replayed_after_401 = true;
-                if let Err(e) = self.set_credentials(&mut again).await {
-                    if let Some(state) = &state {
-                        state.set_error(e);
+                match self.fetch_credentials().await {
+                    Ok(fresh) => credentials = Some(fresh),
+                    Err(e) => {
+                        with_call(|facts| facts.error = Some(e));
+                        return result;
                     }
-                    return result;
                 }
                 tracing::debug!(attempt, "replaying once with fresh credentials after 401");
             } else {
@@ -292,20 +371,39 @@ impl Pipeline {
                 }
             }
             shared.clock.sleep(delay).await;
-            let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(shared.clock.now()));
+            now = shared.clock.now();
+            let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
             if let Some(limiter) = &shared.rate_limiter
                 && !limiter.acquire_within(shared.clock.as_ref(), remaining).await
             {
                 tracing::debug!(attempt, ?status, "not retried: the rate limit would delay the attempt past the retry budget");
-                if let Some(state) = &state {
-                    state.facts().budget_exhausted = true;
-                }
+                with_call(|facts| facts.budget_exhausted = true);
                 return result;
             }
+            now = shared.clock.now();
             drop(result);
             request = again;
         }
     }
+}
+
+impl Shared {
+    /// `path` under the workspace URL.
+    fn join(&self, path: &str) -> reqwest::Url {
+        let mut url = self.base_url.clone();
+        if self.base_path.is_empty() {
+            url.set_path(path);
+        } else {
+            url.set_path(&format!("{}{path}", self.base_path));
+        }
+        url
+    }
+}
+
+/// The credential proper of an `Authorization` value (after `Bearer `/`Basic `), to scrub it by value
+/// wherever it shows up.
+fn credential_of(value: &str) -> &str {
+    value.split_once(' ').map_or(value, |(_, credential)| credential)
 }
 
 /// Whether an attempt of the operation may be repeated after it may have reached the server: the
@@ -353,21 +451,17 @@ pipeline_hooks!(generated::token_management::Client);
 pipeline_hooks!(generated::paginated_fixture::Client);
 
 tokio::task_local! {
-    static CALL: Arc<CallState>;
+    /// The facts of the call the current task is running (see [`run`]), owned by that call.
+    static CALL: Box<RefCell<CallFacts>>;
 }
 
 /// What the hooks learn about one call, for [`run`] to report.
-#[derive(Default)]
-pub(crate) struct CallState {
-    inner: Mutex<CallFacts>,
-}
-
-#[derive(Default)]
 struct CallFacts {
-    operation_id: &'static str,
     /// What the spec says about the operation.
-    operation: Option<&'static Operation>,
+    operation: &'static Operation,
     options: RequestOptions,
+    /// This call's retry policy, when its options override the client's (resolved by `prepare`).
+    policy: Option<RetryPolicy>,
     start: Option<Instant>,
     attempts: u32,
     elapsed: Duration,
@@ -381,37 +475,40 @@ struct CallFacts {
     /// The call's retry budget.
     budget: Duration,
     secrets: Option<Arc<KnownSecrets>>,
+    /// The credentials `prepare` fetched for this call (a provider whose credentials may change).
+    credentials: Option<Vec<(HeaderName, HeaderValue)>>,
+    /// When the last attempt's time is up (its body must have arrived by then), and the size limit.
+    body_deadline: Option<tokio::time::Instant>,
+    max_response_size: u64,
 }
 
-impl CallState {
-    fn current() -> Option<Arc<Self>> {
-        CALL.try_with(Arc::clone).ok()
-    }
-    fn facts(&self) -> std::sync::MutexGuard<'_, CallFacts> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-    fn set_error(&self, error: Error) {
-        self.facts().error = Some(error);
-    }
+/// Runs `f` on the facts of the current call; `None` outside a call.
+fn with_call<R>(f: impl FnOnce(&mut CallFacts) -> R) -> Option<R> {
+    CALL.try_with(|cell| f(&mut cell.borrow_mut())).ok()
+}
+
+/// The limits of the body of the current call's response: its size limit and when it must have arrived.
+pub(crate) fn body_limits() -> (u64, Option<tokio::time::Instant>) {
+    with_call(|facts| (facts.max_response_size, facts.body_deadline)).unwrap_or((crate::decode::DEFAULT_MAX_RESPONSE_SIZE, None))
 }
 
 /// Records that a successful response did not decode; returns the message for progenitor's error. The
 /// recorded error is what [`run`] reports.
 pub(crate) fn decode_failed(message: String) -> String {
-    if let Some(state) = CallState::current() {
-        let operation_id = state.facts().operation_id;
-        state.set_error(Error::unexpected_response(format!("{operation_id}: the response does not decode: {message}")));
-    }
+    with_call(|facts| {
+        let operation_id = facts.operation.id;
+        facts.error = Some(Error::unexpected_response(format!("{operation_id}: the response does not decode: {message}")));
+    });
     message
 }
 
 /// Remembers a secret that a response carried (a new token's value) for the call's client.
 pub(crate) fn remember_secret(secret: &str) {
-    if let Some(state) = CallState::current()
-        && let Some(secrets) = &state.facts().secrets
-    {
-        secrets.remember(secret);
-    }
+    with_call(|facts| {
+        if let Some(secrets) = &facts.secrets {
+            secrets.remember(secret);
+        }
+    });
 }
 
 /// Runs one generated call of `operation` (with this call's options; `path` is the template filled in)
@@ -422,8 +519,24 @@ where
     F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
 {
     let operation_id = operation.id;
-    let state =
-        Arc::new(CallState { inner: Mutex::new(CallFacts { operation_id, operation: Some(operation), options, ..Default::default() }) });
+    let facts = CallFacts {
+        operation,
+        options,
+        policy: None,
+        start: None,
+        attempts: 0,
+        elapsed: Duration::ZERO,
+        error: None,
+        idempotent: false,
+        maybe_processed: false,
+        budget_exhausted: false,
+        budget: Duration::ZERO,
+        secrets: None,
+        credentials: None,
+        body_deadline: None,
+        max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
+    };
+    let mut scoped = pin!(CALL.scope(Box::new(RefCell::new(facts)), call));
     let span = tracing::info_span!(
         "databricks_tokens",
         operation = operation_id,
@@ -433,16 +546,21 @@ where
         attempts = tracing::field::Empty,
         duration_ms = tracing::field::Empty,
     );
-    let outcome = CALL.scope(Arc::clone(&state), call).instrument(span.clone()).await;
-    let facts = std::mem::take(&mut *state.facts());
-    span.record("attempts", facts.attempts).record("duration_ms", facts.elapsed.as_millis() as u64);
+    let outcome = if span.is_disabled() { scoped.as_mut().await } else { scoped.as_mut().instrument(span.clone()).await };
+    let Some(facts) = scoped.as_mut().take_value() else {
+        return Err(Error::invalid_request(format!("{operation_id}: the call lost its state")));
+    };
+    let facts = facts.into_inner();
+    if !span.is_disabled() {
+        span.record("attempts", facts.attempts).record("duration_ms", facts.elapsed.as_millis() as u64);
+    }
     let result = match (facts.error, outcome) {
         (Some(error), _) => Err(error),
         (None, Ok(value)) => {
             span.record("status", value.status().as_u16());
-            Ok(value.into_inner())
+            return Ok(value.into_inner());
         }
-        (None, Err(e)) => convert_error(operation_id, e, &span).await,
+        (None, Err(e)) => convert_error(operation_id, e, &span, facts.max_response_size, facts.body_deadline).await,
     };
     let error = match result {
         Ok(value) => return Ok(value),
@@ -466,7 +584,13 @@ where
     })
 }
 
-async fn convert_error<T: DeserializeOwned>(operation_id: &str, error: progenitor_client::Error<()>, span: &tracing::Span) -> Result<T> {
+async fn convert_error<T: DeserializeOwned>(
+    operation_id: &str,
+    error: progenitor_client::Error<()>,
+    span: &tracing::Span,
+    limit: u64,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<T> {
     use progenitor_client::Error as P;
     Err(match error {
         P::UnexpectedResponse(response) => {
@@ -475,7 +599,7 @@ async fn convert_error<T: DeserializeOwned>(operation_id: &str, error: progenito
             let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
             let request_id = header("x-request-id");
             let location = header("location");
-            let body = match response.bytes().await {
+            let body = match crate::decode::read_body(response, limit, deadline).await {
                 Ok(b) => b,
                 Err(e) => return Err(transport_error(operation_id, e)),
             };
@@ -541,16 +665,20 @@ mod tests {
     use crate::clock::SystemClock;
 
     fn pipeline() -> Pipeline {
-        Pipeline::new(PipelineParts {
+        Pipeline::new(parts()).unwrap()
+    }
+
+    fn parts() -> PipelineParts {
+        PipelineParts {
             credentials: Arc::new(PatCredentials::new("t")),
+            base_url: reqwest::Url::parse("http://127.0.0.1:1").unwrap(),
             retry: RetryPolicy::default().with_max_attempts(5).with_backoff(Duration::ZERO, Duration::ZERO),
             clock: Arc::new(SystemClock),
             rate_limit: None,
             product: ("test".into(), "0".into()),
             workspace_id: None,
             max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
-        })
-        .unwrap()
+        }
     }
 
     async fn attempts_for(body: reqwest::Body) -> usize {
@@ -561,6 +689,16 @@ mod tests {
         let response = pipeline().execute(&http, request, &OperationInfo { operation_id: "list_tokens" }).await.unwrap();
         assert_eq!(response.status(), 503);
         server.received_requests().await.unwrap().len()
+    }
+
+    #[test]
+    fn urls_parsed_once_are_the_urls_of_the_path() {
+        for host in ["https://example.com", "http://127.0.0.1:8080", "https://example.com/prefix", "https://ex.com:8443/a/b"] {
+            let p = Pipeline::new(PipelineParts { base_url: reqwest::Url::parse(host).unwrap(), ..parts() }).unwrap();
+            for path in ["/api/2.0/token/list", "/api/2.0/token/create", "/api/2.0/not/in/the/spec"] {
+                assert_eq!(p.url(path), reqwest::Url::parse(&format!("{host}{path}")).unwrap(), "{host} {path}");
+            }
+        }
     }
 
     #[tokio::test]

@@ -201,6 +201,32 @@ async fn a_response_past_the_size_limit_is_a_typed_error() {
     assert_eq!(w.tokens().list().send().await.unwrap().len(), 10_000, "the default limit is far above a real list");
 }
 
+/// A list larger than the size past which bodies are decoded as they stream in, sent chunked (no
+/// `Content-Length`): decoded the same as whole, and still capped.
+#[tokio::test]
+async fn a_large_streamed_list_decodes_and_is_capped() {
+    let tokens: Vec<String> =
+        (0..8_000).map(|i| format!(r#"{{"token_id":"{i:064x}","comment":"a comment long enough: {i:08}","creation_time":{i}}}"#)).collect();
+    let body = format!(r#"{{"token_infos":[{}]}}"#, tokens.join(","));
+    assert!(body.len() > 1024 * 1024, "{} bytes", body.len());
+    let mut answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+    for chunk in body.as_bytes().chunks(10_000) {
+        answer.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        answer.extend_from_slice(chunk);
+        answer.extend_from_slice(b"\r\n");
+    }
+    answer.extend_from_slice(b"0\r\n\r\n");
+    let (uri, _) = common::raw_server(answer).await;
+    let listed = client(&uri).tokens().list().send().await.unwrap();
+    assert_eq!(listed.len(), 8_000);
+    assert_eq!(listed[7_999].token_id, format!("{:064x}", 7_999));
+    assert_eq!(listed[7_999].comment.as_deref(), Some("a comment long enough: 00007999"));
+    let capped = body.len() as u64 - 1000;
+    let w = WorkspaceClient::builder().host(&uri).token(common::TOKEN).max_response_size(capped).build().unwrap();
+    let err = w.tokens().list().send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ResponseTooLarge, "{err:?}");
+}
+
 #[tokio::test]
 async fn an_error_keeps_a_bounded_message_and_request_id() {
     let server = MockServer::start().await;

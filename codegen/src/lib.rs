@@ -19,6 +19,10 @@
 //!   users; typify's `builder()` functions stay crate-private.
 //! - **Successful responses are decoded by `crate::decode::response`** (strict and bounded) instead of
 //!   progenitor's `ResponseValue::from_response`.
+//! - **No `api-version` header**: progenitor sends the spec's `info.version` as one; the Databricks SDKs
+//!   send no such header, so the generated requests do not carry it.
+//! - **URLs of fixed paths come from the hook type** (`client.inner.url("/api/...")`, parsed once per client)
+//!   instead of a `format!` of the base URL and the path parsed again on every call.
 //!
 //! It also emits, from the spec, the tables the hand-written crate reads instead of re-typing spec facts:
 //! - `operations`: per operation its id, method, path template, whether it may be repeated after a
@@ -120,7 +124,85 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     };
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     curate_types(&mut file);
-    Ok(format!("{HEADER}{}", route_decoding(&prettyplease::unparse(&file))))
+    drop_api_version_header(&mut file);
+    Ok(format!("{HEADER}{}", route_urls(&route_decoding(&prettyplease::unparse(&file)))))
+}
+
+/// Every URL whose path has no parameter comes from the hook type, which parses the base URL once:
+/// `format!("{}/api/2.0/token/list", client.baseurl,)` becomes `client.inner.url("/api/2.0/token/list")`.
+fn route_urls(code: &str) -> String {
+    const START: &str = "format!(\"{}";
+    const END: &str = "\", client.baseurl,)";
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find(START) {
+        let after = &rest[at + START.len()..];
+        let fixed = after.find(END).map(|end| &after[..end]).filter(|path| path.starts_with('/') && !path.contains(['{', '}', '"', '\\']));
+        match fixed {
+            Some(path) => {
+                out.push_str(&rest[..at]);
+                out.push_str(&format!("client.inner.url(\"{path}\")"));
+                rest = &after[path.len() + END.len()..];
+            }
+            None => {
+                out.push_str(&rest[..at + START.len()]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Removes the `api-version` header progenitor adds to every request (from the spec's `info.version`),
+/// and the header map that carried it when nothing else goes in it.
+fn drop_api_version_header(file: &mut syn::File) {
+    fn mentions(tokens: &impl quote::ToTokens, what: &str) -> bool {
+        tokens.to_token_stream().to_string().contains(what)
+    }
+    let Some(builder) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
+        _ => None,
+    }) else {
+        return;
+    };
+    for item in builder.1.iter_mut() {
+        let syn::Item::Impl(imp) = item else { continue };
+        for inner in imp.items.iter_mut() {
+            let syn::ImplItem::Fn(f) = inner else { continue };
+            let stmts = &mut f.block.stmts;
+            stmts.retain(|stmt| !(matches!(stmt, syn::Stmt::Expr(syn::Expr::MethodCall(_), _)) && mentions(stmt, "\"api-version\"")));
+            let uses = stmts.iter().filter(|stmt| mentions(stmt, "header_map")).count();
+            // Only its declaration and `.headers(header_map)` are left: the map is empty.
+            if uses == 2 {
+                stmts.retain(|stmt| !matches!(stmt, syn::Stmt::Local(l) if mentions(&l.pat, "header_map")));
+                for stmt in stmts.iter_mut() {
+                    if let syn::Stmt::Local(syn::Local { init: Some(init), .. }) = stmt {
+                        without_headers_call(&mut init.expr);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Removes `.headers(header_map)` from a method-call chain.
+fn without_headers_call(expr: &mut syn::Expr) {
+    match expr {
+        syn::Expr::Try(t) => without_headers_call(&mut t.expr),
+        syn::Expr::MethodCall(call) => {
+            let is_headers = call.method == "headers"
+                && call.args.len() == 1
+                && matches!(call.args.first(), Some(syn::Expr::Path(p)) if p.path.is_ident("header_map"));
+            if is_headers {
+                *expr = (*call.receiver).clone();
+                without_headers_call(expr);
+            } else {
+                without_headers_call(&mut call.receiver);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Every successful response is decoded by the crate's strict, bounded decoder

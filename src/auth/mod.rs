@@ -112,9 +112,11 @@ pub type AuthHeader = (String, SecretString);
 /// }
 /// ```
 ///
-/// `headers` is called before every attempt; cache inside the provider. After a 401 the client calls
+/// `headers` is called before every call; cache inside the provider. After a 401 the client calls
 /// [`CredentialsProvider::invalidate`] and, when it returns `true`, replays the request once with fresh
-/// headers.
+/// headers. A provider whose headers never change (a personal access token, a username and password)
+/// returns them from [`CredentialsProvider::static_headers`] as well: the client then builds them once,
+/// when it is built, and never calls `headers`.
 pub trait CredentialsProvider: Send + Sync + Debug {
     /// The name sent in the `User-Agent` as `auth/<name>`, e.g. `pat`, `oauth-m2m`.
     fn auth_type(&self) -> &str;
@@ -124,6 +126,17 @@ pub trait CredentialsProvider: Send + Sync + Debug {
     /// (and so whether one replay is worth it). The default: nothing to refresh.
     fn invalidate(&self) -> bool {
         false
+    }
+    /// The headers, when they never change: the client builds them once instead of calling
+    /// [`CredentialsProvider::headers`] before every call. The default: `None` (they may change).
+    ///
+    /// ```
+    /// use databricks_tokens::auth::{CredentialsProvider, PatCredentials};
+    /// let headers = PatCredentials::new("dapi-example").static_headers().unwrap();
+    /// assert_eq!((headers[0].0.as_str(), headers[0].1.expose()), ("Authorization", "Bearer dapi-example"));
+    /// ```
+    fn static_headers(&self) -> Option<Vec<AuthHeader>> {
+        None
     }
 }
 
@@ -151,8 +164,11 @@ impl CredentialsProvider for PatCredentials {
         "pat"
     }
     fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>> {
-        let value = SecretString::new(format!("Bearer {}", self.token.expose()));
-        Box::pin(async move { Ok(vec![("Authorization".to_owned(), value)]) })
+        let headers = self.static_headers().unwrap_or_default();
+        Box::pin(async move { Ok(headers) })
+    }
+    fn static_headers(&self) -> Option<Vec<AuthHeader>> {
+        Some(vec![("Authorization".to_owned(), SecretString::new(format!("Bearer {}", self.token.expose())))])
     }
 }
 
@@ -182,9 +198,12 @@ impl CredentialsProvider for BasicCredentials {
         "basic"
     }
     fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>> {
+        let headers = self.static_headers().unwrap_or_default();
+        Box::pin(async move { Ok(headers) })
+    }
+    fn static_headers(&self) -> Option<Vec<AuthHeader>> {
         use base64::Engine as _;
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.username, self.password.expose()));
-        let value = SecretString::new(format!("Basic {encoded}"));
-        Box::pin(async move { Ok(vec![("Authorization".to_owned(), value)]) })
+        Some(vec![("Authorization".to_owned(), SecretString::new(format!("Basic {encoded}")))])
     }
 }

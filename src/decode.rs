@@ -24,7 +24,9 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use progenitor_client::ResponseValue;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, Visitor};
 
+use crate::generated::token_management::types::ListTokensResponse;
 use crate::redact::{KnownSecrets, MAX_LOGGED_BODY};
+use crate::types::token_management::TokenInfo;
 use crate::types::{ListPublicTokensResponse, PublicTokenInfo};
 
 /// The largest response body a client accepts unless told otherwise: 64 MiB (a list of 100,000 tokens
@@ -274,32 +276,45 @@ async fn decode_body<T: DeserializeOwned + Send + 'static>(
             }
         }
     }
-    if std::any::TypeId::of::<T>() != std::any::TypeId::of::<ListPublicTokensResponse>() {
+    // The list responses of both APIs (`{"token_infos": [...]}`) are decoded as they arrive.
+    let decoded: Box<dyn std::any::Any> = if is::<T, ListPublicTokensResponse>() {
+        match stream_list::<PublicTokenInfo>(buffered, &mut chunks).await? {
+            Ok(items) => Box::new(ListPublicTokensResponse::new().set_token_infos(items)),
+            Err(message) => return Ok(Err(message)),
+        }
+    } else if is::<T, ListTokensResponse>() {
+        match stream_list::<TokenInfo>(buffered, &mut chunks).await? {
+            Ok(items) => Box::new(ListTokensResponse::new().set_token_infos(items)),
+            Err(message) => return Ok(Err(message)),
+        }
+    } else {
         let mut all = buffered.concat();
         while let Some(chunk) = chunks.next().await? {
             all.extend_from_slice(&chunk);
         }
         return Ok(from_slice(&all));
-    }
-    let mut list = ListDecoder::default();
-    let mut failed = None;
+    };
+    Ok(decoded.downcast::<T>().map(|t| *t).map_err(|_| "a list response of another type".to_owned()))
+}
+
+fn is<T: 'static, U: 'static>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<U>()
+}
+
+/// Decodes the rest of a list response item by item, starting with the chunks already read.
+async fn stream_list<I: DeserializeOwned>(buffered: Vec<Bytes>, chunks: &mut Chunks) -> reqwest::Result<Result<Vec<I>, String>> {
+    let mut list = ListDecoder::<I>::default();
     for chunk in buffered {
         if let Err(e) = list.feed(&chunk) {
-            failed = Some(e);
-            break;
+            return Ok(Err(e));
         }
     }
-    while failed.is_none() {
-        match chunks.next().await? {
-            Some(chunk) => failed = list.feed(&chunk).err(),
-            None => break,
+    while let Some(chunk) = chunks.next().await? {
+        if let Err(e) = list.feed(&chunk) {
+            return Ok(Err(e));
         }
     }
-    let decoded = match failed {
-        Some(message) => Err(message),
-        None => list.finish().map(|items| ListPublicTokensResponse::new().set_token_infos(items)),
-    };
-    Ok(decoded.and_then(|list| (Box::new(list) as Box<dyn std::any::Any>).downcast::<T>().map(|t| *t).map_err(|_| "a list".to_owned())))
+    Ok(list.finish())
 }
 
 /// A value decoded strictly (see [`Strict`]) by a deserializer that does not know about strictness.
@@ -333,19 +348,24 @@ enum ListState {
     End,
 }
 
-/// Decodes a [`ListPublicTokensResponse`] as its body arrives, each item with `serde_json`'s slice
-/// decoder, strictly: the same result (or an error) as [`from_slice`] on the whole body.
-#[derive(Default)]
-struct ListDecoder {
+/// Decodes a list response (`{"token_infos": [I, ...]}`) as its body arrives, each item with
+/// `serde_json`'s slice decoder, strictly: the same result (or an error) as [`from_slice`] on the whole body.
+struct ListDecoder<I> {
     buf: Vec<u8>,
     pos: usize,
     /// Do not try again before the window holds this many bytes (an incomplete value waits for more).
     wait_for: usize,
     state: ListState,
-    items: Option<Vec<PublicTokenInfo>>,
+    items: Option<Vec<I>>,
 }
 
-impl ListDecoder {
+impl<I> Default for ListDecoder<I> {
+    fn default() -> Self {
+        Self { buf: Vec::new(), pos: 0, wait_for: 0, state: ListState::default(), items: None }
+    }
+}
+
+impl<I: DeserializeOwned> ListDecoder<I> {
     fn feed(&mut self, chunk: &[u8]) -> Result<(), String> {
         self.buf.extend_from_slice(chunk);
         if self.buf.len() >= self.wait_for {
@@ -357,7 +377,7 @@ impl ListDecoder {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<Vec<PublicTokenInfo>, String> {
+    fn finish(mut self) -> Result<Vec<I>, String> {
         if self.state == ListState::Start && self.buf.iter().all(u8::is_ascii_whitespace) {
             return Ok(Vec::new()); // an empty body is `{}`
         }
@@ -422,8 +442,8 @@ impl ListDecoder {
                     self.pos += 1;
                     Key { first: true }
                 }
-                (Start, b'[') => return Err("invalid type: sequence, expected struct ListPublicTokensResponse".to_owned()),
-                (Start, _) => return Err("invalid type: expected struct ListPublicTokensResponse".to_owned()),
+                (Start, b'[') => return Err("invalid type: sequence, expected a list response object".to_owned()),
+                (Start, _) => return Err("invalid type: expected a list response object".to_owned()),
                 (Key { first: true }, b'}') | (AfterMember, b'}') => {
                     self.pos += 1;
                     End
@@ -442,7 +462,7 @@ impl ListDecoder {
                     self.items = Some(Vec::new());
                     Item { first: true }
                 }
-                (Value { items: true }, _) => match self.value::<Vec<PublicTokenInfo>>(eof)? {
+                (Value { items: true }, _) => match self.value::<Vec<I>>(eof)? {
                     Some(items) => {
                         self.items = Some(items);
                         AfterMember
@@ -457,7 +477,7 @@ impl ListDecoder {
                     self.pos += 1;
                     AfterMember
                 }
-                (Item { .. }, _) => match self.value::<PublicTokenInfo>(eof)? {
+                (Item { .. }, _) => match self.value::<I>(eof)? {
                     Some(item) => {
                         self.items.get_or_insert_with(Vec::new).push(item);
                         AfterItem
@@ -721,6 +741,22 @@ mod tests {
         }
         for body in [&b"\xEF\xBB\xBF {}"[..], b"  ", b"{}", br#"{"token_infos": []}"#, br#"{"a": 1.5e3, "token_infos": [] }  "#] {
             assert_eq!(streamed(body, 1).unwrap(), from_slice::<ListPublicTokensResponse>(body).unwrap());
+        }
+    }
+
+    #[test]
+    fn token_management_lists_stream_through_the_same_decoder() {
+        let tokens: Vec<String> = (0..200)
+            .map(|i| format!(r#"{{"token_id": "id-{i}", "owner_id": "{i}", "created_by_username": "u{i}", "last_used_day": {i}}}"#))
+            .collect();
+        let list = format!(r#"{{"token_infos": [{}]}}"#, tokens.join(","));
+        let whole = from_slice::<ListTokensResponse>(list.as_bytes()).unwrap();
+        for size in [1, 13, usize::MAX] {
+            let mut decoder = ListDecoder::<TokenInfo>::default();
+            for chunk in list.as_bytes().chunks(size) {
+                decoder.feed(chunk).unwrap();
+            }
+            assert_eq!(ListTokensResponse::new().set_token_infos(decoder.finish().unwrap()), whole, "chunks of {size}");
         }
     }
 

@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use super::oidc::SubjectToken;
 use super::refresh::{Refreshing, Token, TokenSource};
@@ -106,7 +106,7 @@ impl OAuthContext {
                     let retry_after = headers
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                        .and_then(|v| parse_retry_after(v, self.clock.system_now()));
                     match response.bytes().await {
                         Ok(body) if matches!(status, 429 | 502 | 503 | 504) => {
                             (Error::from(ApiError::from_body(status, &body)), retry_after, Some((status, headers, body)))

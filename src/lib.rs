@@ -102,7 +102,7 @@ pub use secret::SecretString;
 pub mod types {
     pub use crate::generated::types::{CreateTokenRequest, CreateTokenResponse, PublicTokenInfo, UpdateTokenRequest};
     pub(crate) use crate::generated::types::{ListPublicTokensResponse, RevokeTokenRequest};
-    pub use crate::wire::{AutoscopeState, Int64, ScopeList};
+    pub use crate::wire::{AutoscopeState, Int64, ReportedScopes, ScopeList};
 
     /// The request and response types of the Token Management API, generated from
     /// `spec/token_management.json`.

@@ -11,6 +11,8 @@
 //! - **`AutoscopeState` becomes `crate::wire::AutoscopeState`**, which keeps values it does not know.
 //! - **`ScopeList` becomes `crate::wire::ScopeList`**, so that an empty list under an update mask is sent
 //!   as `[]` instead of being dropped.
+//! - **`ReportedScopes` becomes `crate::wire::ReportedScopes`**, one pointer instead of a `Vec`'s three,
+//!   so that the output-only lists a token usually lacks do not weigh on a big list.
 //! - **`TokenValue` becomes `crate::secret::SecretString`**, which never prints the secret.
 //! - **Every generated type derives `schemars::JsonSchema` under the crate's `schemars` feature**, so that a
 //!   test can check it against its spec component.
@@ -104,6 +106,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
         .with_conversion(int64_schema(), "crate::wire::Int64", [TypeImpl::Display].into_iter())
         .with_replacement("AutoscopeState", "crate::wire::AutoscopeState", [TypeImpl::Display].into_iter())
         .with_replacement("ScopeList", "crate::wire::ScopeList", [TypeImpl::Default].into_iter())
+        .with_replacement("ReportedScopes", "crate::wire::ReportedScopes", [TypeImpl::Default].into_iter())
         .with_replacement("TokenValue", "crate::secret::SecretString", std::iter::empty());
 
     let tokens = Generator::new(&settings).generate_tokens(&spec).map_err(|e| CodegenError::Progenitor(e.to_string()))?;

@@ -159,9 +159,8 @@ pub mod types {
     pub struct TokenInfo {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub autoscope_state: ::std::option::Option<crate::wire::AutoscopeState>,
-        ///Scopes inferred by offline backfill. Output only.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub backfill_scopes: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub backfill_scopes: ::std::option::Option<crate::wire::ReportedScopes>,
         ///Comment given at creation. Updatable.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub comment: ::std::option::Option<::std::string::String>,
@@ -177,9 +176,8 @@ pub mod types {
         ///When the token expires, in epoch milliseconds; `-1` when it never expires. Output only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expiry_time: ::std::option::Option<crate::wire::Int64>,
-        ///Scopes collected while autoscope is on. Output only.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub inferred_scopes: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub inferred_scopes: ::std::option::Option<crate::wire::ReportedScopes>,
         ///The day the token was last used, as epoch milliseconds of its start (UTC); absent when never used. Output only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_used_day: ::std::option::Option<crate::wire::Int64>,
@@ -991,7 +989,7 @@ pub mod types {
                 ::std::string::String,
             >,
             backfill_scopes: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<crate::wire::ReportedScopes>,
                 ::std::string::String,
             >,
             comment: ::std::result::Result<
@@ -1015,7 +1013,7 @@ pub mod types {
                 ::std::string::String,
             >,
             inferred_scopes: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<crate::wire::ReportedScopes>,
                 ::std::string::String,
             >,
             last_used_day: ::std::result::Result<
@@ -1077,7 +1075,9 @@ pub mod types {
             }
             pub fn backfill_scopes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<crate::wire::ReportedScopes>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.backfill_scopes = value
@@ -1153,7 +1153,9 @@ pub mod types {
             }
             pub fn inferred_scopes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<crate::wire::ReportedScopes>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.inferred_scopes = value
@@ -1938,9 +1940,9 @@ pub mod types {
         ///Sets `backfill_scopes`.
         pub fn set_backfill_scopes(
             mut self,
-            value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+            value: impl ::std::convert::Into<crate::wire::ReportedScopes>,
         ) -> Self {
-            self.backfill_scopes = value.into();
+            self.backfill_scopes = ::std::option::Option::Some(value.into());
             self
         }
         ///Sets `comment`.
@@ -1986,9 +1988,9 @@ pub mod types {
         ///Sets `inferred_scopes`.
         pub fn set_inferred_scopes(
             mut self,
-            value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>,
+            value: impl ::std::convert::Into<crate::wire::ReportedScopes>,
         ) -> Self {
-            self.inferred_scopes = value.into();
+            self.inferred_scopes = ::std::option::Option::Some(value.into());
             self
         }
         ///Sets `last_used_day`.

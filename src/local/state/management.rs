@@ -50,8 +50,8 @@ fn admin_info(id: &str, t: &StoredToken) -> TokenInfo {
         workspace_id: Some(workspace_id().into()),
         scopes: t.scopes.clone().map(ScopeList::from),
         autoscope_state: Some(t.autoscope_state()),
-        inferred_scopes: Vec::new(),
-        backfill_scopes: Vec::new(),
+        inferred_scopes: None,
+        backfill_scopes: None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! cargo run --release --example bench_vs_raw --features local-workspace            # everything
 //! cargo run --release --example bench_vs_raw --features local-workspace -- --quick # a smaller run
 //! cargo run --release --example bench_vs_raw --features local-workspace -- --no-python
+//! cargo run --release --example bench_vs_raw --features local-workspace,rustls -- --no-python # rustls, both sides
 //! ```
 //!
 //! Rows (each with its goal):
@@ -70,7 +71,11 @@ struct Raw {
 
 impl Raw {
     fn new(host: &str, token: &str) -> Result<Self, BoxError> {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        // With the SDK's `rustls` feature, raw reqwest uses rustls too (reqwest 0.13's own default backend).
+        #[cfg(feature = "rustls")]
+        let http = http.tls_backend_rustls();
+        let http = http.build()?;
         let mut authorization = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?;
         authorization.set_sensitive(true);
         Ok(Self { http, url: format!("{host}/api/2.0/token/list"), authorization })
@@ -706,9 +711,10 @@ fn main() -> Result<(), BoxError> {
 
     println!();
     println!(
-        "databricks-tokens vs raw reqwest, same process, same loopback server; {} cores; {}",
+        "databricks-tokens vs raw reqwest, same process, same loopback server; {} cores; {}; TLS: {} on both sides",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if cfg!(debug_assertions) { "DEBUG BUILD (use --release)" } else { "release build" }
+        if cfg!(debug_assertions) { "DEBUG BUILD (use --release)" } else { "release build" },
+        if cfg!(feature = "rustls") { "rustls" } else { "native-tls" }
     );
     header();
     for row in &rows {

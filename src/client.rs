@@ -180,26 +180,6 @@ impl WorkspaceClient {
     }
 }
 
-/// The TLS set-up every client of the process shares: the platform's TLS connector with its trusted roots,
-/// built by the first client (reading the CA bundle takes tens of milliseconds), configured as reqwest
-/// configures its own by default (certificate and host name verification, SNI, the built-in roots). Each
-/// client keeps its own connection pool.
-#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
-fn shared_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-    static CONNECTOR: std::sync::OnceLock<Option<native_tls::TlsConnector>> = std::sync::OnceLock::new();
-    // When it cannot be built, each client builds its own as before, and reports why.
-    match CONNECTOR.get_or_init(|| native_tls::TlsConnector::new().ok()) {
-        Some(connector) => builder.tls_backend_preconfigured(connector.clone()),
-        None => builder,
-    }
-}
-
-/// With rustls (or no TLS feature), reqwest's own set-up.
-#[cfg(not(all(feature = "native-tls", not(feature = "rustls"))))]
-fn shared_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-    builder
-}
-
 /// Builds a [`WorkspaceClient`].
 ///
 /// ```
@@ -358,7 +338,7 @@ impl ClientBuilder {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(30)));
-        let http = shared_tls(http).build().map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?;
+        let http = crate::tls::shared(http).build().map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let context = OAuthContext {
             clock: Arc::clone(&clock),

@@ -76,6 +76,7 @@ mod redact;
 mod retry;
 mod secret;
 pub mod stub;
+mod tls;
 pub mod token_management;
 pub mod tokens;
 mod wire;

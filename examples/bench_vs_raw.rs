@@ -5,7 +5,7 @@
 //! cargo run --release --example bench_vs_raw --features local-workspace            # everything
 //! cargo run --release --example bench_vs_raw --features local-workspace -- --quick # a smaller run
 //! cargo run --release --example bench_vs_raw --features local-workspace -- --no-python
-//! cargo run --release --example bench_vs_raw --features local-workspace,rustls -- --no-python # rustls, both sides
+//! cargo run --release --example bench_vs_raw --no-default-features --features native-tls,local-workspace -- --quick
 //! ```
 //!
 //! Rows (each with its goal):
@@ -72,7 +72,8 @@ struct Raw {
 impl Raw {
     fn new(host: &str, token: &str) -> Result<Self, BoxError> {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-        // With the SDK's `rustls` feature, raw reqwest uses rustls too (reqwest 0.13's own default backend).
+        // The SDK's TLS backend on both sides: with `rustls` (the default) raw reqwest uses rustls too, as
+        // reqwest 0.13 does by default (with `native-tls` also enabled, reqwest would pick native-tls).
         #[cfg(feature = "rustls")]
         let http = http.tls_backend_rustls();
         let http = http.build()?;

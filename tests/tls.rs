@@ -1,10 +1,11 @@
-//! With the `rustls` feature, the shared TLS configuration reads the platform's roots at the first certificate
-//! it verifies and verifies every certificate with them: a server the platform trusts is reached, one it does
-//! not is refused. (`cargo test --features rustls --test tls_rustls`; `.ci/run` runs it.)
+//! The shared TLS set-up reads the platform's roots and verifies every certificate with them: a server the
+//! platform trusts is reached, one it does not is refused. With `rustls` (the default) the roots are read at
+//! the first certificate verified, not when a client is built; with `native-tls` (OpenSSL) when the first
+//! client is built. `cargo test` checks the default; `.ci/run` also runs this file with `native-tls` alone.
 //!
-//! The platform's roots here are `tests/fixtures/tls/ca.pem`, through `SSL_CERT_FILE`, which the platform
-//! verifier reads on Linux; it is set before the first handshake, in a test binary of its own.
-#![cfg(feature = "rustls")]
+//! The platform's roots here are `tests/fixtures/tls/ca.pem`, through `SSL_CERT_FILE`, which both stacks read
+//! on Linux; it is set in a test binary of its own, with one test.
+#![cfg(any(feature = "rustls", feature = "native-tls"))]
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -59,17 +60,25 @@ fn client(port: u16) -> WorkspaceClient {
         .expect("client")
 }
 
-#[tokio::test]
-async fn the_platform_roots_are_read_at_the_first_handshake_and_enforced() {
-    // Clients are built before the roots are named: building one must not read them.
-    let trusted = https_server("localhost.pem", "localhost.key").await;
-    let untrusted = https_server("untrusted.pem", "untrusted.key").await;
-    let (to_trusted, to_untrusted) = (client(trusted), client(untrusted));
+/// Names `tests/fixtures/tls/ca.pem` as the platform's roots.
+fn trust_the_test_ca() {
     // SAFETY: this binary has one test, and no other thread exists yet that could read the environment
     // (no request has been sent, so no resolver thread has started).
     unsafe {
         std::env::set_var("SSL_CERT_FILE", fixture("ca.pem"));
     }
+}
+
+#[tokio::test]
+async fn the_platform_roots_are_read_and_enforced() {
+    let trusted = https_server("localhost.pem", "localhost.key").await;
+    let untrusted = https_server("untrusted.pem", "untrusted.key").await;
+    // With rustls, the clients are built before the roots are named: building one must not read them.
+    #[cfg(not(feature = "rustls"))]
+    trust_the_test_ca();
+    let (to_trusted, to_untrusted) = (client(trusted), client(untrusted));
+    #[cfg(feature = "rustls")]
+    trust_the_test_ca();
 
     let listed = to_trusted.tokens().list().send().await.expect("a certificate the platform roots sign is accepted");
     assert!(listed.is_empty());

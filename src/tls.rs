@@ -2,13 +2,13 @@
 //!
 //! Reading the platform's CA bundle is most of what building an HTTP client costs (~50 ms with OpenSSL), so
 //! it is done once per process, not once per client; each client keeps its own connection pool.
-//! - **`native-tls`** (the default): the platform's TLS connector with its trusted roots, built by the first
-//!   client and configured as reqwest configures its own (certificate and host name verification, SNI, the
-//!   built-in roots). OpenSSL reads the CA bundle when the connector is built.
-//! - **`rustls`**: one client configuration whose trusted roots (the platform's, through
+//! - **`rustls`** (the default): one client configuration whose trusted roots (the platform's, through
 //!   `rustls-platform-verifier`, as reqwest does by default) are read at the first certificate the process
 //!   verifies, not when a client is built: building any client is cheap, and a process that only speaks plain
-//!   `http://` (to a local workspace) never reads the CA bundle.
+//!   `http://` (to a local workspace) never reads the CA bundle. It wins when both features are on.
+//! - **`native-tls`**: the platform's TLS connector with its trusted roots, built by the first client and
+//!   configured as reqwest configures its own (certificate and host name verification, SNI, the built-in
+//!   roots). OpenSSL reads the CA bundle when the connector is built.
 
 /// Gives `builder` the process's shared TLS set-up (see the module documentation).
 #[cfg(all(feature = "native-tls", not(feature = "rustls")))]

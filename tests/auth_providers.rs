@@ -17,12 +17,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 /// A workspace whose token list answers 200 and whose OIDC endpoints are at the default places.
 async fn workspace() -> MockServer {
     let server = MockServer::start().await;
-    let token_endpoint = format!("{}/oidc/v1/token", server.uri());
-    Mock::given(method("GET"))
-        .and(path("/oidc/.well-known/oauth-authorization-server"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_endpoint": token_endpoint})))
-        .mount(&server)
-        .await;
+    common::mount_oidc_discovery(&server).await;
     Mock::given(method("POST"))
         .and(path("/oidc/v1/token"))
         .respond_with(
@@ -321,11 +316,7 @@ async fn file_oidc_reads_the_file_again_on_every_refresh_and_env_oidc_sends_no_c
 #[tokio::test]
 async fn a_refused_exchange_is_a_clear_auth_error() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/oidc/.well-known/oauth-authorization-server"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_endpoint": format!("{}/oidc/v1/token", server.uri())})))
-        .mount(&server)
-        .await;
+    common::mount_oidc_discovery(&server).await;
     Mock::given(method("POST"))
         .and(path("/oidc/v1/token"))
         .respond_with(
@@ -434,11 +425,7 @@ async fn token_endpoints_are_retried_on_transient_answers_within_a_minute() {
 
     // A token endpoint that stays unavailable: given up within the budget, with the last answer.
     let down = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/oidc/.well-known/oauth-authorization-server"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_endpoint": format!("{}/oidc/v1/token", down.uri())})))
-        .mount(&down)
-        .await;
+    common::mount_oidc_discovery(&down).await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&down).await;
     let clock = common::FakeClock::default();
     let mut env = m2m;

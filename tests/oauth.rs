@@ -91,11 +91,7 @@ async fn a_token_is_refreshed_40_seconds_before_it_expires() {
 #[tokio::test]
 async fn a_token_endpoint_failure_is_a_clear_auth_error() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/oidc/.well-known/oauth-authorization-server"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_endpoint": format!("{}/oidc/v1/token", server.uri())})))
-        .mount(&server)
-        .await;
+    common::mount_oidc_discovery(&server).await;
     Mock::given(method("POST"))
         .and(path("/oidc/v1/token"))
         .respond_with(

@@ -109,11 +109,7 @@ async fn no_oauth_secret_in_logs_debug_or_errors() {
     const ACCESS_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.ACCESS.TOKEN";
     let logs = logs();
     let server = MockServer::start().await;
-    let token_endpoint = format!("{}/oidc/v1/token", server.uri());
-    Mock::given(path("/oidc/.well-known/oauth-authorization-server"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_endpoint": token_endpoint})))
-        .mount(&server)
-        .await;
+    common::mount_oidc_discovery(&server).await;
     Mock::given(path("/oidc/v1/token"))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600})),
@@ -155,11 +151,7 @@ async fn no_secret_of_any_provider_in_logs_debug_or_errors() {
     const WORKSPACE_TOKEN: &str = "workspace-ACCESS-token-from-exchange-8";
     let logs = logs();
     let server = MockServer::start().await;
-    let token_endpoint = format!("{}/oidc/v1/token", server.uri());
-    Mock::given(path("/oidc/.well-known/oauth-authorization-server"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_endpoint": token_endpoint})))
-        .mount(&server)
-        .await;
+    common::mount_oidc_discovery(&server).await;
     Mock::given(path("/oidc/v1/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": WORKSPACE_TOKEN, "expires_in": 3600})))
         .mount(&server)

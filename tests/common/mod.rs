@@ -167,3 +167,14 @@ pub fn google_key_json_with(email: &str, token_uri: &str, private_key: &str) -> 
     })
     .to_string()
 }
+
+/// Serves OAuth discovery on `server` (`GET /oidc/.well-known/oauth-authorization-server`), naming
+/// `<server>/oidc/v1/token` as the token endpoint.
+pub async fn mount_oidc_discovery(server: &wiremock::MockServer) {
+    let token_endpoint = format!("{}/oidc/v1/token", server.uri());
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/oidc/.well-known/oauth-authorization-server"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token_endpoint": token_endpoint })))
+        .mount(server)
+        .await;
+}

@@ -508,23 +508,37 @@ pub(crate) fn from_slice<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> 
     value.map_err(|e| unquoted(&e.to_string()))
 }
 
-/// A message with every double-quoted part (a value from the body) replaced with `"…"`; field names,
-/// which serde quotes with backticks, stay.
+/// A message with every value from the body hidden: each double-quoted part becomes `"…"`, and so does the
+/// backtick-quoted name after `unknown variant ` (an enum value the body sent); field names, which serde
+/// quotes with backticks elsewhere, stay.
 fn unquoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    let mut chars = message.chars();
-    while let Some(c) = chars.next() {
-        out.push(c);
+    let mut rest = message;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
         if c == '"' {
             let mut escaped = false;
-            for inner in chars.by_ref() {
-                match (escaped, inner) {
-                    (false, '\\') => escaped = true,
-                    (false, '"') => break,
-                    _ => escaped = false,
-                }
-            }
-            out.push_str("…\"");
+            let end = rest
+                .char_indices()
+                .find(|&(_, inner)| match (escaped, inner) {
+                    (false, '\\') => {
+                        escaped = true;
+                        false
+                    }
+                    (false, '"') => true,
+                    _ => {
+                        escaped = false;
+                        false
+                    }
+                })
+                .map_or(rest.len(), |(i, _)| i + 1);
+            rest = &rest[end..];
+            out.push_str("\"…\"");
+        } else if c == '`' && out.ends_with("unknown variant ") {
+            rest = rest.find('`').map_or("", |i| &rest[i + 1..]);
+            out.push_str("`…`");
+        } else {
+            out.push(c);
         }
     }
     out
@@ -794,5 +808,14 @@ mod tests {
         let err = from_slice::<CreateTokenResponse>(br#"{"token_info": {"token_id": "t"}}"#).unwrap_err();
         assert!(err.contains("missing field `token_value`"), "{err}");
         assert_eq!(unquoted(r#"a "x\"y" b "z"#), r#"a "…" b "…""#);
+        // serde quotes an unknown enum value, which comes from the body, with backticks.
+        #[derive(Debug, serde::Deserialize)]
+        enum Level {
+            #[allow(dead_code)]
+            CanUse,
+        }
+        let err = from_slice::<Level>(br#""dapi-SECRET""#).unwrap_err();
+        assert!(!err.contains("dapi-SECRET") && err.contains("unknown variant `…`"), "{err}");
+        assert_eq!(unquoted("unknown variant `x`, expected `A`"), "unknown variant `…`, expected `A`");
     }
 }

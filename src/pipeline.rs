@@ -101,7 +101,7 @@ impl Pipeline {
                     let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
                     let mut header = HeaderValue::from_str(value.expose()).ok()?;
                     header.set_sensitive(true);
-                    secrets.remember(credential_of(value.expose()));
+                    secrets.remember_credential(credential_of(value.expose()));
                     Some((name, header))
                 })
                 .collect::<Option<Vec<_>>>()
@@ -124,7 +124,7 @@ impl Pipeline {
             secrets,
         };
         shared.fixed_urls =
-            generated::operations::ALL.iter().filter(|op| !op.path.contains('{')).map(|op| (op.path, shared.join(op.path))).collect();
+            crate::operation::every().filter(|op| !op.path.contains('{')).map(|op| (op.path, shared.join(op.path))).collect();
         Ok(Self(Arc::new(shared)))
     }
 
@@ -175,7 +175,7 @@ impl Pipeline {
             },
         };
         let prepared = match credentials {
-            Ok(()) if shared.rate_limiter.is_some() => self.rate_limit(start.checked_add(budget)).await,
+            Ok(()) if shared.rate_limiter.is_some() => self.rate_limit(start, budget).await,
             other => other,
         };
         prepared.map_err(|e| {
@@ -185,17 +185,17 @@ impl Pipeline {
         })
     }
 
-    /// Waits for the rate limit, unless the wait would end past `deadline`.
-    async fn rate_limit(&self, deadline: Option<Instant>) -> Result<()> {
+    /// Waits for the rate limit, unless the wait would end past the call's `budget` from `start`.
+    async fn rate_limit(&self, start: Instant, budget: Duration) -> Result<()> {
         let Some(limiter) = &self.0.rate_limiter else { return Ok(()) };
         let clock = self.0.clock.as_ref();
-        let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(clock.now()));
+        let remaining = start.checked_add(budget).map_or(Duration::MAX, |d| d.saturating_duration_since(clock.now()));
         if limiter.acquire_within(clock, remaining).await {
             Ok(())
         } else {
             Err(Error::timeout(format!(
-                "the rate limit would delay the request past the retry budget of {:.1} s",
-                self.0.retry.timeout().as_secs_f64()
+                "the rate limit would delay the request past the call's retry budget of {:.1} s",
+                budget.as_secs_f64()
             )))
         }
     }
@@ -207,7 +207,7 @@ impl Pipeline {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::auth(format!("credentials provider returned an invalid header name {name:?}")))?;
             let exposed = value.expose();
-            self.0.secrets.remember(credential_of(exposed));
+            self.0.secrets.remember_credential(credential_of(exposed));
             let mut value = HeaderValue::from_str(exposed)
                 .map_err(|_| Error::auth(format!("credentials provider returned an invalid value for header {name}")))?;
             value.set_sensitive(true);
@@ -506,7 +506,7 @@ pub(crate) fn decode_failed(message: String) -> String {
 pub(crate) fn remember_secret(secret: &str) {
     with_call(|facts| {
         if let Some(secrets) = &facts.secrets {
-            secrets.remember(secret);
+            secrets.remember_received(secret);
         }
     });
 }

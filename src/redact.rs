@@ -31,48 +31,77 @@ fn secret_keys() -> impl Iterator<Item = &'static str> {
     crate::generated::schema::SECRET_FIELDS.iter().chain(OAUTH_SECRET_KEYS).copied()
 }
 
-/// How many secrets a client remembers (the oldest are forgotten first).
-const MAX_KNOWN_SECRETS: usize = 256;
+/// How many received secrets (token values) a client remembers; the oldest are forgotten first.
+const MAX_RECEIVED_SECRETS: usize = 256;
+
+/// How many of its own credentials a client remembers; the least recently used are forgotten first.
+const MAX_CREDENTIALS: usize = 16;
 
 /// A secret shorter than this is not scrubbed by value: it would match ordinary words.
 const MIN_SECRET_LEN: usize = 8;
 
-/// The secrets a client knows, to scrub them by value from errors and log lines.
+/// The secrets a client knows, to scrub them by value from errors and log lines: its own credentials and
+/// the secrets responses carried, kept apart so that creating many tokens never pushes the client's own
+/// credential out.
 #[derive(Default)]
 pub(crate) struct KnownSecrets {
-    values: Mutex<VecDeque<String>>,
+    credentials: Mutex<VecDeque<String>>,
+    received: Mutex<VecDeque<String>>,
 }
 
 impl std::fmt::Debug for KnownSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.values.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let n = lock(&self.credentials).len() + lock(&self.received).len();
         write!(f, "KnownSecrets({n} remembered, ***)")
     }
 }
 
+fn lock(values: &Mutex<VecDeque<String>>) -> std::sync::MutexGuard<'_, VecDeque<String>> {
+    values.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Puts `secret` last in `values` (moving it there when it is already known), forgetting the first past `max`.
+fn remember_in(values: &Mutex<VecDeque<String>>, secret: &str, max: usize) {
+    if secret.len() < MIN_SECRET_LEN {
+        return;
+    }
+    let mut values = lock(values);
+    if values.back().is_some_and(|last| last == secret) {
+        return; // the common case: the credential of the previous call
+    }
+    match values.iter().position(|v| v == secret) {
+        Some(i) => {
+            let known = values.remove(i).unwrap_or_default();
+            values.push_back(known);
+        }
+        None => {
+            if values.len() == max {
+                values.pop_front();
+            }
+            values.push_back(secret.to_owned());
+        }
+    }
+}
+
 impl KnownSecrets {
-    /// Remembers a secret (once).
-    pub(crate) fn remember(&self, secret: &str) {
-        if secret.len() < MIN_SECRET_LEN {
-            return;
-        }
-        let mut values = self.values.lock().unwrap_or_else(|e| e.into_inner());
-        if values.iter().any(|v| v == secret) {
-            return;
-        }
-        if values.len() == MAX_KNOWN_SECRETS {
-            values.pop_front();
-        }
-        values.push_back(secret.to_owned());
+    /// Remembers one of the client's own credentials (a token it sends).
+    pub(crate) fn remember_credential(&self, secret: &str) {
+        remember_in(&self.credentials, secret, MAX_CREDENTIALS);
+    }
+
+    /// Remembers a secret a response carried (a new token's value).
+    pub(crate) fn remember_received(&self, secret: &str) {
+        remember_in(&self.received, secret, MAX_RECEIVED_SECRETS);
     }
 
     /// `text` with every known secret replaced by `***`.
     pub(crate) fn scrub(&self, text: &str) -> String {
-        let values = self.values.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_owned();
-        for secret in values.iter() {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), "***");
+        for values in [&self.credentials, &self.received] {
+            for secret in lock(values).iter() {
+                if out.contains(secret.as_str()) {
+                    out = out.replace(secret.as_str(), "***");
+                }
             }
         }
         out
@@ -178,8 +207,8 @@ mod tests {
     #[test]
     fn known_secrets_are_scrubbed_by_value_anywhere() {
         let secrets = KnownSecrets::default();
-        secrets.remember("dapi-known-secret");
-        secrets.remember("short");
+        secrets.remember_credential("dapi-known-secret");
+        secrets.remember_received("short");
         let line = body_for_log(br#"{"note":"echo dapi-known-secret","w":"short"}"#, 44, &secrets);
         assert_eq!(line, r#"{"note":"echo ***","w":"short"}"#);
     }
@@ -199,10 +228,27 @@ mod tests {
     #[test]
     fn the_memory_of_secrets_is_bounded() {
         let secrets = KnownSecrets::default();
-        for i in 0..(MAX_KNOWN_SECRETS + 10) {
-            secrets.remember(&format!("secret-number-{i}"));
+        for i in 0..(MAX_RECEIVED_SECRETS + 10) {
+            secrets.remember_received(&format!("secret-number-{i}"));
         }
-        assert_eq!(secrets.values.lock().unwrap().len(), MAX_KNOWN_SECRETS);
+        assert_eq!(secrets.received.lock().unwrap().len(), MAX_RECEIVED_SECRETS);
         assert_eq!(secrets.scrub("secret-number-0"), "secret-number-0", "the oldest is forgotten");
+    }
+
+    #[test]
+    fn the_clients_own_credential_outlives_any_number_of_received_secrets() {
+        let secrets = KnownSecrets::default();
+        secrets.remember_credential("dapi-the-clients-own-pat");
+        for i in 0..(MAX_RECEIVED_SECRETS * 2) {
+            secrets.remember_received(&format!("created-token-value-{i}"));
+        }
+        assert_eq!(secrets.scrub("echo dapi-the-clients-own-pat"), "echo ***");
+        // A refreshing provider's current credential is the most recently used, so it is never the one forgotten.
+        for i in 0..MAX_CREDENTIALS {
+            secrets.remember_credential(&format!("oauth-access-token-{i}"));
+            secrets.remember_credential("dapi-the-clients-own-pat");
+        }
+        assert_eq!(secrets.scrub("echo dapi-the-clients-own-pat"), "echo ***");
+        assert_eq!(secrets.credentials.lock().unwrap().len(), MAX_CREDENTIALS);
     }
 }

@@ -169,8 +169,8 @@ impl RetryPolicy {
     /// Whether an operation is safe to repeat after a transport failure.
     pub fn is_idempotent(&self, operation_id: &str) -> bool {
         self.idempotent.get(operation_id).copied().unwrap_or_else(|| {
-            // The spec says, through the generated operation table (`x-databricks-idempotent`).
-            crate::operation::ALL.iter().any(|op| op.id == operation_id && op.idempotent)
+            // The spec says, through the generated operation tables (`x-databricks-idempotent`).
+            crate::operation::every().any(|op| op.id == operation_id && op.idempotent)
         })
     }
 

@@ -180,6 +180,16 @@ impl WorkspaceClient {
     }
 }
 
+/// How long a connection may take to open, unless [`ClientBuilder::connect_timeout`] says otherwise.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The HTTP client of a workspace client and of its credentials providers: redirects are never followed (a
+/// request body and its credentials go to the workspace only), and the TLS set-up is the process's shared one.
+pub(crate) fn http_client(connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).connect_timeout(connect_timeout);
+    crate::tls::shared(builder).build()
+}
+
 /// Builds a [`WorkspaceClient`].
 ///
 /// ```
@@ -334,11 +344,8 @@ impl ClientBuilder {
                  ClientBuilder::allow_insecure_http(true)"
             )));
         }
-        // Redirects are never followed: a request body and its credentials go to the workspace only.
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(30)));
-        let http = crate::tls::shared(http).build().map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?;
+        let http = http_client(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+            .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let context = OAuthContext {
             clock: Arc::clone(&clock),

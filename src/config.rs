@@ -723,7 +723,9 @@ impl ConfigBuilder {
             }
         }
         let fail = |values: &Values, message: String| Error::config(format!("{message}. Config: {}", debug_string(values)));
+        forget_false_flags(&mut values);
         let missing_file = self.read_profile(&mut values).map_err(|m| fail(&values, m))?;
+        forget_false_flags(&mut values);
         let host = match values.get("host") {
             Some((h, _)) => normalize_host(h).map_err(|e| fail(&values, e.message().to_owned()))?,
             None => {
@@ -857,6 +859,14 @@ fn without_line_continuations(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(text.replace("\\\r\n", "\\ \r\n").replace("\\\n", "\\ \n"))
 }
 
+/// Drops `azure_use_msi` when it is false: like an unset flag (Go's zero value), it configures no method, so
+/// it neither conflicts with another method nor keeps the config file from being read.
+fn forget_false_flags(values: &mut Values) {
+    if values.get("azure_use_msi").is_some_and(|(v, _)| parse_bool(v) == Some(false)) {
+        values.remove("azure_use_msi");
+    }
+}
+
 /// Whether an attribute configures an authentication method.
 fn is_auth_key(key: &str) -> bool {
     ATTRS.iter().any(|a| a.key == key && a.auth.is_some())
@@ -899,7 +909,7 @@ fn resolve_auth(values: &Values, env: &Env) -> std::result::Result<AuthType, Str
             methods.join(" and ")
         ));
     }
-    crate::auth::chain::first_configured(values, env)
+    crate::auth::chain::first_configured(values, env, !methods.is_empty())
 }
 
 /// Normalises a workspace host the way the official SDKs do.

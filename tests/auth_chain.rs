@@ -143,6 +143,20 @@ fn rows() -> Vec<Row> {
         },
         Row { name: "pat before the CLI", env: &[HOST, ("DATABRICKS_TOKEN", "dapi-secret-pat")], path: Cli, file: None, expect: Ok(Pat) },
         Row {
+            name: "an installed CLI yields to an Azure service principal the environment names",
+            env: &[AZURE_HOST, ARM_ID, ARM_SECRET, ARM_TENANT],
+            path: Cli,
+            file: None,
+            expect: Ok(AzureClientSecret),
+        },
+        Row {
+            name: "an installed CLI yields to a managed identity",
+            env: &[AZURE_HOST, ("ARM_USE_MSI", "true")],
+            path: Cli,
+            file: None,
+            expect: Ok(AzureMsi),
+        },
+        Row {
             name: "the CLI before github-oidc",
             env: &[HOST, ACTIONS_URL, ACTIONS_TOKEN],
             path: Cli,
@@ -295,6 +309,20 @@ fn rows() -> Vec<Row> {
             path: Nothing,
             file: None,
             expect: Ok(AzureMsi),
+        },
+        Row {
+            name: "ARM_USE_MSI=false configures nothing: no conflict with a PAT",
+            env: &[AZURE_HOST, ("DATABRICKS_TOKEN", "dapi-x"), ("ARM_USE_MSI", "false")],
+            path: Nothing,
+            file: None,
+            expect: Ok(Pat),
+        },
+        Row {
+            name: "ARM_USE_MSI=false does not keep the profile from being read",
+            env: &[("ARM_USE_MSI", "0")],
+            path: Nothing,
+            file: Some("[DEFAULT]\nhost = https://adb-1.2.azuredatabricks.net\ntoken = dapi-x\n"),
+            expect: Ok(Pat),
         },
         Row {
             name: "ARM_USE_MSI must be a boolean",

@@ -63,10 +63,17 @@ pub(crate) fn check(auth: AuthType, values: &Values, env: &Env) -> std::result::
 }
 
 /// The first configured provider of the chain, or the "tried" message.
-pub(crate) fn first_configured(values: &Values, env: &Env) -> std::result::Result<AuthType, String> {
+/// The Databricks CLI, configured merely by being installed, yields when the configuration names another
+/// method explicitly (`explicit`: an Azure service principal, a managed identity, a Google account...): an
+/// installed CLI must not take over from the credentials a user set.
+pub(crate) fn first_configured(values: &Values, env: &Env, explicit: bool) -> std::result::Result<AuthType, String> {
     let mut declined = Vec::new();
     for auth in AuthType::CHAIN {
-        match check(auth, values, env) {
+        let verdict = match auth {
+            AuthType::DatabricksCli if explicit => Err("another method is configured".to_owned()),
+            _ => check(auth, values, env),
+        };
+        match verdict {
             Ok(()) => return Ok(auth),
             Err(why) => declined.push(format!("{auth} ({why})")),
         }

@@ -9,7 +9,7 @@
 //! | `pat` | `token` | `Authorization: Bearer <token>` |
 //! | `basic` | `username` + `password` | `Authorization: Basic ...` |
 //! | `oauth-m2m` | `client_id` + `client_secret` | an OAuth token (client-credentials grant) |
-//! | `databricks-cli` | the Databricks CLI installed (`DATABRICKS_CLI_PATH` or `databricks` on `PATH`) | the token `databricks auth token` prints |
+//! | `databricks-cli` | the Databricks CLI installed (`DATABRICKS_CLI_PATH` or `databricks` on `PATH`), and no other method named by the configuration | the token `databricks auth token` prints |
 //! | `metadata-service` | `metadata_service_url` (loopback only) | the token the local metadata service issues |
 //! | `github-oidc` | `ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN` | GitHub's ID token exchanged for an OAuth token |
 //! | `env-oidc` | the variable named by `oidc_token_env` (default `DATABRICKS_OIDC_TOKEN`) | that JWT exchanged for an OAuth token |

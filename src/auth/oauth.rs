@@ -395,7 +395,11 @@ impl fmt::Debug for OAuthM2mCredentials {
 impl OAuthM2mCredentials {
     /// Credentials for the service principal `client_id` of the workspace at `host` (normalised URL).
     pub fn new(host: impl Into<String>, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Self {
-        Self::with_context(OAuthContext::new(&host.into(), reqwest::Client::new()), client_id.into(), client_secret.into())
+        // Like a workspace client's: no redirects, the shared TLS set-up (reqwest's defaults should that fail).
+        let http = crate::client::http_client(crate::client::DEFAULT_CONNECT_TIMEOUT)
+            .or_else(|_| reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build())
+            .unwrap_or_default();
+        Self::with_context(OAuthContext::new(&host.into(), http), client_id.into(), client_secret.into())
     }
 
     pub(crate) fn with_context(context: OAuthContext, client_id: String, client_secret: SecretString) -> Self {

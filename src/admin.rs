@@ -189,10 +189,7 @@ impl Audit {
                     Some(Expiry::At(at)) => Some(at.duration_since(now).unwrap_or_default()),
                     _ => None,
                 };
-                let last_used =
-                    t.last_used_day.map(i64::from).and_then(|ms| u64::try_from(ms).ok()).map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
-                let unused_since = last_used.or(t.created_at());
-                let unused_for = unused_since.map(|since| now.duration_since(since).unwrap_or_default());
+                let unused_for = unused_since(t).map(|since| now.duration_since(since).unwrap_or_default());
                 AuditRow {
                     token_id: t.token_id.clone(),
                     owner,
@@ -253,6 +250,11 @@ impl std::fmt::Debug for RevokePlan {
     }
 }
 
+/// Since when a token is unused: its last day of use, else (never used) its creation.
+fn unused_since(t: &TokenInfo) -> Option<SystemTime> {
+    t.last_used_day.map(i64::from).and_then(crate::workflows::from_epoch_ms).or(t.created_at())
+}
+
 impl RevokePlan {
     /// Tokens for which `predicate(token, now)` holds.
     pub fn matching(predicate: impl Fn(&TokenInfo, SystemTime) -> bool + Send + Sync + 'static) -> Self {
@@ -273,11 +275,7 @@ impl RevokePlan {
     }
     /// Tokens not used for `idle` (never used ones: since their creation).
     pub fn unused_for(idle: Duration) -> Self {
-        Self::matching(move |t, now| {
-            let last =
-                t.last_used_day.map(i64::from).and_then(|ms| u64::try_from(ms).ok()).map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
-            last.or(t.created_at()).is_some_and(|since| now.duration_since(since).unwrap_or_default() >= idle)
-        })
+        Self::matching(move |t, now| unused_since(t).is_some_and(|since| now.duration_since(since).unwrap_or_default() >= idle))
     }
     /// Only the tokens that also match `other`.
     pub fn and(self, other: RevokePlan) -> Self {

@@ -563,11 +563,22 @@ impl Error {
         Self::with(ErrorKind::Ambiguous, message)
     }
 
-    /// The error a stub returns for an operation the test did not implement.
-    pub fn not_implemented_by_stub(operation: &str) -> Self {
+    /// The error a stub returns for a method the test did not implement; `method` names it with its trait,
+    /// as in `Tokens::list` or `TokenManagement::get`.
+    ///
+    /// ```
+    /// use databricks_tokens::Error;
+    /// let err = Error::not_implemented_by_stub("TokenManagement::get");
+    /// assert!(err.to_string().contains("implement stub::TokenManagement::get"));
+    /// ```
+    pub fn not_implemented_by_stub(method: &str) -> Self {
+        let hint = match method.starts_with("TokenManagement::") {
+            true => " and pass it to WorkspaceClient::with_token_management_stub",
+            false => "",
+        };
         Self::with(
             ErrorKind::NotImplementedByStub,
-            format!("{operation} is not implemented by this stub: implement stub::Tokens::{operation} in your test double"),
+            format!("{method} is not implemented by this stub: implement stub::{method} in your test double{hint}"),
         )
     }
 

@@ -308,11 +308,13 @@ impl<R: Resource + Serialize + DeserializeOwned> Update<R> {
     }
 
     /// The resource to send.
+    #[cfg(test)]
     pub fn resource(&self) -> &R {
         &self.resource
     }
 
     /// The mask to send.
+    #[cfg(test)]
     pub fn mask(&self) -> &TypedFieldMask<R> {
         &self.mask
     }
@@ -320,6 +322,17 @@ impl<R: Resource + Serialize + DeserializeOwned> Update<R> {
     /// The resource and the mask string.
     pub fn into_parts(self) -> (R, FieldMask) {
         (self.resource, self.mask.mask)
+    }
+
+    /// The resource and the mask string of an update a builder assembled, checked as [`Update::new`]
+    /// checks them (the builder's setters may have changed either): what an update request sends.
+    pub(crate) fn into_checked(self, operation: &str) -> Result<(R, FieldMask)> {
+        if self.is_empty() {
+            return Err(Error::invalid_request(format!(
+                "{operation}: nothing to update: set a field (comment, scopes, clear_scopes) or a mask"
+            )));
+        }
+        Self::new(self.resource, self.mask).map(Self::into_parts)
     }
 }
 

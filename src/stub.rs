@@ -88,22 +88,22 @@ pub trait Tokens: Send + Sync + std::fmt::Debug {
     /// Creates a token (`POST /api/2.0/token/create`).
     fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> impl Future<Output = Result<CreateTokenResponse>> + Send {
         let _ = (request, options);
-        async { Err(Error::not_implemented_by_stub("create")) }
+        async { Err(Error::not_implemented_by_stub("Tokens::create")) }
     }
     /// Every valid token of the caller (`GET /api/2.0/token/list`).
     fn list(&self, options: RequestOptions) -> impl Future<Output = Result<Vec<PublicTokenInfo>>> + Send {
         let _ = options;
-        async { Err(Error::not_implemented_by_stub("list")) }
+        async { Err(Error::not_implemented_by_stub("Tokens::list")) }
     }
     /// Updates the fields the mask names (`PATCH /api/2.0/token/{token_id}`).
     fn update(&self, token_id: &str, request: UpdateTokenRequest, options: RequestOptions) -> impl Future<Output = Result<()>> + Send {
         let _ = (token_id, request, options);
-        async { Err(Error::not_implemented_by_stub("update")) }
+        async { Err(Error::not_implemented_by_stub("Tokens::update")) }
     }
     /// Revokes a token (`POST /api/2.0/token/delete`).
     fn delete(&self, token_id: &str, options: RequestOptions) -> impl Future<Output = Result<()>> + Send {
         let _ = (token_id, options);
-        async { Err(Error::not_implemented_by_stub("delete")) }
+        async { Err(Error::not_implemented_by_stub("Tokens::delete")) }
     }
 }
 
@@ -174,17 +174,17 @@ pub trait TokenManagement: Send + Sync + std::fmt::Debug {
         options: RequestOptions,
     ) -> impl Future<Output = Result<CreateOboTokenResponse>> + Send {
         let _ = (request, options);
-        async { Err(Error::not_implemented_by_stub("create_obo_token")) }
+        async { Err(Error::not_implemented_by_stub("TokenManagement::create_obo_token")) }
     }
     /// Every valid token of the workspace, filtered.
     fn list(&self, filter: TokenFilter, options: RequestOptions) -> impl Future<Output = Result<Vec<TokenInfo>>> + Send {
         let _ = (filter, options);
-        async { Err(Error::not_implemented_by_stub("list")) }
+        async { Err(Error::not_implemented_by_stub("TokenManagement::list")) }
     }
     /// One token.
     fn get(&self, token_id: &str, options: RequestOptions) -> impl Future<Output = Result<TokenInfo>> + Send {
         let _ = (token_id, options);
-        async { Err(Error::not_implemented_by_stub("get")) }
+        async { Err(Error::not_implemented_by_stub("TokenManagement::get")) }
     }
     /// Updates the fields the mask names; answers the updated token.
     fn update(
@@ -194,22 +194,22 @@ pub trait TokenManagement: Send + Sync + std::fmt::Debug {
         options: RequestOptions,
     ) -> impl Future<Output = Result<TokenInfo>> + Send {
         let _ = (token_id, request, options);
-        async { Err(Error::not_implemented_by_stub("update")) }
+        async { Err(Error::not_implemented_by_stub("TokenManagement::update")) }
     }
     /// Revokes a token.
     fn delete(&self, token_id: &str, options: RequestOptions) -> impl Future<Output = Result<()>> + Send {
         let _ = (token_id, options);
-        async { Err(Error::not_implemented_by_stub("delete")) }
+        async { Err(Error::not_implemented_by_stub("TokenManagement::delete")) }
     }
     /// The levels that may be granted on tokens.
     fn permission_levels(&self, options: RequestOptions) -> impl Future<Output = Result<Vec<TokenPermissionsDescription>>> + Send {
         let _ = options;
-        async { Err(Error::not_implemented_by_stub("permission_levels")) }
+        async { Err(Error::not_implemented_by_stub("TokenManagement::permission_levels")) }
     }
     /// Who may use tokens.
     fn permissions(&self, options: RequestOptions) -> impl Future<Output = Result<TokenPermissions>> + Send {
         let _ = options;
-        async { Err(Error::not_implemented_by_stub("permissions")) }
+        async { Err(Error::not_implemented_by_stub("TokenManagement::permissions")) }
     }
     /// Replaces who may use tokens.
     fn set_permissions(
@@ -218,7 +218,7 @@ pub trait TokenManagement: Send + Sync + std::fmt::Debug {
         options: RequestOptions,
     ) -> impl Future<Output = Result<TokenPermissions>> + Send {
         let _ = (request, options);
-        async { Err(Error::not_implemented_by_stub("set_permissions")) }
+        async { Err(Error::not_implemented_by_stub("TokenManagement::set_permissions")) }
     }
     /// Adds to who may use tokens.
     fn update_permissions(
@@ -227,7 +227,7 @@ pub trait TokenManagement: Send + Sync + std::fmt::Debug {
         options: RequestOptions,
     ) -> impl Future<Output = Result<TokenPermissions>> + Send {
         let _ = (request, options);
-        async { Err(Error::not_implemented_by_stub("update_permissions")) }
+        async { Err(Error::not_implemented_by_stub("TokenManagement::update_permissions")) }
     }
 }
 

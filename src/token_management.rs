@@ -218,7 +218,7 @@ impl<'a> CreateOboToken<'a> {
         }
         let mut request = self.request;
         if let Some(lifetime) = self.lifetime {
-            request.lifetime_seconds = Some(crate::tokens::lifetime_seconds("create_obo_token", lifetime)?.into());
+            request.lifetime_seconds = Some(crate::tokens::lifetime_seconds(ops::CREATE_OBO_TOKEN.id, lifetime)?.into());
         }
         self.client.token_management_stub().create_obo_token(request, self.options).await
     }
@@ -287,7 +287,7 @@ impl<'a> GetToken<'a> {
 
     /// Sends the request.
     pub async fn send(self) -> Result<TokenInfo> {
-        non_empty("get_token", &self.token_id)?;
+        non_empty(ops::GET_TOKEN.id, &self.token_id)?;
         self.client.token_management_stub().get(&self.token_id, self.options).await
     }
 }
@@ -322,11 +322,8 @@ w.token_management().update("5f1e...").mask(TypedFieldMask::parse("comment")?).t
     /// Sends the request; the answer is the updated token. An update with no field set is refused before
     /// anything is sent.
     pub async fn send(self) -> Result<TokenInfo> {
-        non_empty("update_token", &self.token_id)?;
-        if self.update.is_empty() {
-            return Err(Error::invalid_request("update_token: nothing to update: set a field (comment, scopes, clear_scopes) or a mask"));
-        }
-        let (mut token, mask) = Update::new(self.update.resource().clone(), self.update.mask().clone())?.into_parts();
+        non_empty(ops::UPDATE_TOKEN.id, &self.token_id)?;
+        let (mut token, mask) = self.update.into_checked(ops::UPDATE_TOKEN.id)?;
         token.token_id = self.token_id.clone();
         let request = UpdateTokenManagementRequest::new(token, mask.to_string());
         self.client.token_management_stub().update(&self.token_id, request, self.options).await
@@ -350,7 +347,7 @@ impl<'a> DeleteManagedToken<'a> {
     /// Sends the request. An unknown id is [`Error::is_not_found`] — unless an earlier attempt of this
     /// call may have revoked it, which is then success.
     pub async fn send(self) -> Result<()> {
-        non_empty("delete_token", &self.token_id)?;
+        non_empty(ops::DELETE_TOKEN.id, &self.token_id)?;
         self.client.token_management_stub().delete(&self.token_id, self.options).await
     }
 }
@@ -480,9 +477,13 @@ pub(crate) struct HttpTokenManagement {
     pub(crate) api: generated::Client,
 }
 
-/// What admins hit, with the fix in the message.
+/// What admins hit, with the fix in the message. Only the service's own codes get a hint: a 403 for an
+/// invalid credential (its code is numeric) or a 404 for a wrong host (`ENDPOINT_NOT_FOUND`) keep their
+/// message alone.
 fn explain(operation: &str, application_id: Option<&str>, error: Error) -> Error {
-    match (error.is_permission_denied(), error.is_not_found(), application_id) {
+    let denied = error.is_permission_denied() && error.error_code() == Some("PERMISSION_DENIED");
+    let missing = error.is_not_found() && error.error_code() == Some("RESOURCE_DOES_NOT_EXIST");
+    match (denied, missing, application_id) {
         (true, _, Some(app)) => error.context(format!(
             "{operation}: the workspace refused an on-behalf-of token for {app}: on-behalf-of tokens must be enabled, the caller must be \
              an admin, and the service principal needs CAN_USE on tokens — grant it with \
@@ -500,7 +501,9 @@ impl stub::TokenManagement for HttpTokenManagement {
     async fn create_obo_token(&self, request: CreateOboTokenRequest, options: RequestOptions) -> Result<CreateOboTokenResponse> {
         let app = request.application_id.clone();
         let call = self.api.create_obo_token().body(request).send();
-        run(&ops::CREATE_OBO_TOKEN, options, ops::CREATE_OBO_TOKEN.path, call).await.map_err(|e| explain("create_obo_token", Some(&app), e))
+        run(&ops::CREATE_OBO_TOKEN, options, ops::CREATE_OBO_TOKEN.path, call)
+            .await
+            .map_err(|e| explain(ops::CREATE_OBO_TOKEN.id, Some(&app), e))
     }
     async fn list(&self, filter: TokenFilter, options: RequestOptions) -> Result<Vec<TokenInfo>> {
         let mut call = self.api.list_tokens();
@@ -513,26 +516,26 @@ impl stub::TokenManagement for HttpTokenManagement {
         run(&ops::LIST_TOKENS, options, ops::LIST_TOKENS.path, call.send())
             .await
             .map(|r: generated::types::ListTokensResponse| r.token_infos)
-            .map_err(|e| explain("list_tokens", None, e))
+            .map_err(|e| explain(ops::LIST_TOKENS.id, None, e))
     }
     async fn get(&self, token_id: &str, options: RequestOptions) -> Result<TokenInfo> {
         let path = ops::GET_TOKEN.path.replace("{token_id}", token_id);
         run(&ops::GET_TOKEN, options, &path, self.api.get_token().token_id(token_id).send())
             .await
             .map(|r: generated::types::GetTokenResponse| r.token_info)
-            .map_err(|e| explain("get_token", None, e))
+            .map_err(|e| explain(ops::GET_TOKEN.id, None, e))
     }
     async fn update(&self, token_id: &str, request: UpdateTokenManagementRequest, options: RequestOptions) -> Result<TokenInfo> {
         let path = ops::UPDATE_TOKEN.path.replace("{token_id}", token_id);
         run(&ops::UPDATE_TOKEN, options, &path, self.api.update_token().token_id(token_id).body(request).send())
             .await
-            .map_err(|e| explain("update_token", None, e))
+            .map_err(|e| explain(ops::UPDATE_TOKEN.id, None, e))
     }
     async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
         let path = ops::DELETE_TOKEN.path.replace("{token_id}", token_id);
         run(&ops::DELETE_TOKEN, options, &path, self.api.delete_token().token_id(token_id).send())
             .await
-            .map_err(|e| explain("delete_token", None, e))
+            .map_err(|e| explain(ops::DELETE_TOKEN.id, None, e))
     }
     async fn permission_levels(&self, options: RequestOptions) -> Result<Vec<TokenPermissionsDescription>> {
         let op = &ops::GET_PERMISSION_LEVELS;
@@ -545,10 +548,12 @@ impl stub::TokenManagement for HttpTokenManagement {
     }
     async fn set_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
         let call = self.api.set_permissions().body(request).send();
-        run(&ops::SET_PERMISSIONS, options, ops::SET_PERMISSIONS.path, call).await.map_err(|e| explain("set_permissions", None, e))
+        run(&ops::SET_PERMISSIONS, options, ops::SET_PERMISSIONS.path, call).await.map_err(|e| explain(ops::SET_PERMISSIONS.id, None, e))
     }
     async fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
         let call = self.api.update_permissions().body(request).send();
-        run(&ops::UPDATE_PERMISSIONS, options, ops::UPDATE_PERMISSIONS.path, call).await.map_err(|e| explain("update_permissions", None, e))
+        run(&ops::UPDATE_PERMISSIONS, options, ops::UPDATE_PERMISSIONS.path, call)
+            .await
+            .map_err(|e| explain(ops::UPDATE_PERMISSIONS.id, None, e))
     }
 }

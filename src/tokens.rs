@@ -194,13 +194,7 @@ impl<'a> CreateToken<'a> {
     fn request(&self) -> Result<CreateTokenRequest> {
         let mut request = self.request.clone();
         if let Some(lifetime) = self.lifetime {
-            if lifetime < Duration::from_secs(1) {
-                return Err(Error::invalid_request(format!("create_token: a token lifetime must be at least 1 s, got {lifetime:?}")));
-            }
-            let seconds = i64::try_from(lifetime.as_secs()).map_err(|_| {
-                Error::invalid_request(format!("create_token: the token lifetime {lifetime:?} does not fit in i64 seconds"))
-            })?;
-            request.lifetime_seconds = Some(seconds.into());
+            request.lifetime_seconds = Some(lifetime_seconds(CREATE_TOKEN.id, lifetime)?.into());
         }
         Ok(request)
     }
@@ -309,11 +303,8 @@ w.tokens().update("5f1e...").mask(TypedFieldMask::parse("comment")?).token(token
 
     /// Sends the request. An update with no field set is refused before anything is sent.
     pub async fn send(self) -> Result<()> {
-        non_empty("update_token", &self.token_id)?;
-        if self.update.is_empty() {
-            return Err(Error::invalid_request("update_token: nothing to update: set a field (comment, scopes, clear_scopes) or a mask"));
-        }
-        let (mut token, mask) = Update::new(self.update.resource().clone(), self.update.mask().clone())?.into_parts();
+        non_empty(UPDATE_TOKEN.id, &self.token_id)?;
+        let (mut token, mask) = self.update.into_checked(UPDATE_TOKEN.id)?;
         token.token_id = self.token_id.clone();
         let request = UpdateTokenRequest::new(token, mask.to_string());
         self.client.stub().update(&self.token_id, request, self.options).await
@@ -336,7 +327,7 @@ impl<'a> DeleteToken<'a> {
 
     /// Sends the request.
     pub async fn send(self) -> Result<()> {
-        non_empty("revoke_token", &self.token_id)?;
+        non_empty(REVOKE_TOKEN.id, &self.token_id)?;
         self.client.stub().delete(&self.token_id, self.options).await
     }
 }

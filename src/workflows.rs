@@ -56,7 +56,7 @@ pub trait TokenInfoExt {
     }
 }
 
-fn from_epoch_ms(ms: i64) -> Option<SystemTime> {
+pub(crate) fn from_epoch_ms(ms: i64) -> Option<SystemTime> {
     u64::try_from(ms).ok().map(|ms| UNIX_EPOCH + Duration::from_millis(ms))
 }
 

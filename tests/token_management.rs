@@ -187,6 +187,23 @@ async fn what_admins_hit_comes_back_typed_with_the_fix() {
     let err = client(&missing).token_management().create_obo_token("nope").send().await.unwrap_err();
     assert!(err.is_not_found());
     assert!(err.to_string().contains("no service principal with the application id \"nope\""), "{err}");
+
+    // Not every 403 or 404 is an admin's problem: an invalid credential (the service's numeric code) and
+    // a wrong host get no admin hint.
+    let other = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error_code": 403, "message": "Invalid access token."})))
+        .mount(&other)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error_code": "ENDPOINT_NOT_FOUND", "message": "No API found"})))
+        .mount(&other)
+        .await;
+    let err = client(&other).token_management().list().send().await.unwrap_err();
+    assert!(err.is_permission_denied() && err.to_string().contains("Invalid access token."), "{err}");
+    assert!(!err.to_string().contains("workspace admins"), "{err}");
+    let err = client(&other).token_management().create_obo_token("sp-app").send().await.unwrap_err();
+    assert!(err.is_not_found() && !err.to_string().contains("no service principal"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ use super::oauth::{Attempts, OAuthContext};
 use super::refresh::{Refreshing, Token, TokenSource};
 use crate::clock::BoxFuture;
 use crate::config::{Config, Values};
-use crate::error::{ApiError, Error, Result};
+use crate::error::{Error, Result};
 use crate::secret::SecretString;
 
 /// The header carrying the service management token.
@@ -194,7 +194,7 @@ impl AzureTokens {
         if !(200..300).contains(&status) {
             return Err(Error::auth(format!(
                 "{auth_type}: {describe} refused a token for {identity} (HTTP {status}): {}",
-                oauth_reason(status, &body)
+                crate::auth::oauth::oauth_reason(status, &body)
             )));
         }
         parse_entra_token(auth_type, &describe, &body, now)
@@ -317,23 +317,6 @@ fn subscription_of(resource_id: &str) -> Option<&str> {
     match (parts.next(), parts.next(), parts.next()) {
         (Some(""), Some(s), Some(id)) if s.eq_ignore_ascii_case("subscriptions") && !id.is_empty() => Some(id),
         _ => None,
-    }
-}
-
-/// The reason in an error answer: RFC 6749 `error: error_description` (trace ids cut), else the body's
-/// message as [`ApiError`] reads it.
-fn oauth_reason(status: u16, body: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct OAuthError {
-        error: Option<String>,
-        error_description: Option<String>,
-    }
-    match serde_json::from_slice::<OAuthError>(body) {
-        Ok(OAuthError { error: Some(e), error_description }) => {
-            let description = error_description.map(|d| d.split("Trace ID").next().unwrap_or_default().trim().to_owned());
-            format!("{e}{}", description.filter(|d| !d.is_empty()).map(|d| format!(": {d}")).unwrap_or_default())
-        }
-        _ => ApiError::from_body(status, body).message().to_owned(),
     }
 }
 
@@ -470,10 +453,8 @@ fn parse_az_output(auth_type: &str, command: &str, stdout: &[u8], now: Instant) 
 /// `az`'s `expiresOn`, `2024-03-20 10:00:00.123456` in the local time of `az`, which runs with
 /// `TZ=UTC0`: read as UTC.
 fn parse_expires_on(text: &str) -> Option<SystemTime> {
-    use time::format_description::well_known::Rfc3339;
     let (date, time_of_day) = text.split_once([' ', 'T'])?;
-    let parsed = time::OffsetDateTime::parse(&format!("{date}T{}Z", time_of_day.trim_end_matches('Z')), &Rfc3339).ok()?;
-    Some(SystemTime::from(parsed))
+    crate::auth::refresh::parse_rfc3339(&format!("{date}T{}Z", time_of_day.trim_end_matches('Z')))
 }
 
 #[cfg(test)]

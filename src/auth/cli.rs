@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use super::refresh::{Refreshing, Token, TokenSource};
 use crate::clock::{BoxFuture, Clock, SystemClock};
@@ -241,7 +241,9 @@ fn parse_output(command: &str, stdout: &[u8], now: Instant) -> Result<Token> {
     })?;
     let token = parsed.access_token.filter(|t| !t.is_empty()).ok_or_else(|| unparsable("no access_token".to_owned()))?;
     let expiry = match parsed.expiry.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-        Some(text) => Some(parse_expiry(text).ok_or_else(|| unparsable(format!("expiry {text:?} is not an RFC 3339 time")))?),
+        Some(text) => {
+            Some(crate::auth::refresh::parse_rfc3339(text).ok_or_else(|| unparsable(format!("expiry {text:?} is not an RFC 3339 time")))?)
+        }
         None => None,
     };
     // The token is used until REFRESH_MARGIN before its expiry; without one, for the default lifetime.
@@ -250,17 +252,6 @@ fn parse_output(command: &str, stdout: &[u8], now: Instant) -> Result<Token> {
         return Err(Error::auth(format!("databricks-cli: {command} printed a token that has already expired: log in again")));
     }
     Ok(Token::new(&token, parsed.token_type.as_deref(), now, lifetime))
-}
-
-/// An RFC 3339 time, nanoseconds allowed, also with a space instead of the `T`.
-fn parse_expiry(text: &str) -> Option<SystemTime> {
-    use time::format_description::well_known::Rfc3339;
-    let parse = |t: &str| time::OffsetDateTime::parse(t, &Rfc3339).ok();
-    let parsed = parse(text).or_else(|| {
-        let (date, rest) = text.split_once(' ')?;
-        parse(&format!("{date}T{rest}"))
-    })?;
-    Some(SystemTime::from(parsed))
 }
 
 /// The CLI's standard error as an error may quote it: trimmed, cut to [`MAX_STDERR`] bytes, and with
@@ -283,7 +274,12 @@ mod tests {
 
     #[test]
     fn expiry_formats() {
-        let at = |t: &str| parse_expiry(t).map(|s| s.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos());
+        use crate::auth::refresh::parse_rfc3339;
+        use std::time::SystemTime;
+        let at = |t: &str| parse_rfc3339(t).map(|s| s.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos());
+        // Go's zero time, before the epoch (and before what Windows' SystemTime holds: None there, never a panic).
+        let zero = parse_rfc3339("0001-01-01T00:00:00Z");
+        assert!(zero.is_some_and(|t| t < SystemTime::UNIX_EPOCH) || cfg!(windows), "{zero:?}");
         assert_eq!(at("2024-03-20T10:00:00Z"), Some(1_710_928_800_000_000_000));
         assert_eq!(at("2024-03-20T10:00:00.123456789Z"), Some(1_710_928_800_123_456_789));
         assert_eq!(at("2024-03-20T11:00:00+01:00"), Some(1_710_928_800_000_000_000));

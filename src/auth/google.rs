@@ -355,7 +355,7 @@ impl GoogleTokens {
         let missing = || Error::auth(format!("{}: generateAccessToken answered without an accessToken", self.auth_type));
         let generated: Generated = serde_json::from_slice(&answer).map_err(|_| missing())?;
         let value = generated.access_token.filter(|t| !t.is_empty()).ok_or_else(missing)?;
-        let lifetime = generated.expire_time.as_deref().and_then(parse_rfc3339).map(Token::lifetime_until);
+        let lifetime = generated.expire_time.as_deref().and_then(crate::auth::refresh::parse_rfc3339).map(Token::lifetime_until);
         Ok(Expiring { value, expires_at: expiry(now, lifetime) })
     }
 }
@@ -424,10 +424,6 @@ fn jwt_expiry(jwt: &str) -> Option<SystemTime> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let Exp { exp } = serde_json::from_slice(&bytes).ok()?;
     UNIX_EPOCH.checked_add(Duration::from_secs(exp))
-}
-
-fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok().map(SystemTime::from)
 }
 
 /// Finds application default credentials as Google's libraries do: `GOOGLE_APPLICATION_CREDENTIALS`, else

@@ -234,12 +234,6 @@ impl OAuthContext {
         basic: Option<(&str, &SecretString)>,
         form: &[(&str, &str)],
     ) -> Result<bytes::Bytes> {
-        #[derive(serde::Deserialize)]
-        struct ErrorResponse {
-            error: Option<String>,
-            error_description: Option<String>,
-            error_uri: Option<String>,
-        }
         let describe = format!("the token endpoint {endpoint}");
         let (status, body) = self
             .send(auth_type, &describe, || {
@@ -253,18 +247,31 @@ impl OAuthContext {
         if (200..300).contains(&status) {
             return Ok(body);
         }
-        let reason = match serde_json::from_slice::<ErrorResponse>(&body) {
-            Ok(ErrorResponse { error: Some(e), error_description, error_uri }) => {
-                let description = error_description.as_deref().map(without_trace_ids).filter(|d| !d.is_empty());
-                let mut reason = format!("{e}{}", description.map(|d| format!(": {d}")).unwrap_or_default());
-                if let Some(uri) = error_uri.filter(|u| u.starts_with("https://")) {
-                    reason = format!("{}. See {uri}", reason.trim_end_matches('.'));
-                }
-                reason
-            }
-            _ => ApiError::from_body(status, &body).message().to_owned(),
-        };
+        let reason = oauth_reason(status, &body);
         Err(Error::auth(format!("{auth_type}: {describe} refused {who} (HTTP {status}): {reason}")))
+    }
+}
+
+/// The reason in a token endpoint's error answer: RFC 6749 `error: error_description` (without Microsoft
+/// Entra ID's trace and correlation ids, at most 1000 characters) with its `error_uri`, else the body's
+/// message as [`ApiError`](crate::error::ApiError) reads it.
+pub(crate) fn oauth_reason(status: u16, body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct ErrorResponse {
+        error: Option<String>,
+        error_description: Option<String>,
+        error_uri: Option<String>,
+    }
+    match serde_json::from_slice::<ErrorResponse>(body) {
+        Ok(ErrorResponse { error: Some(e), error_description, error_uri }) => {
+            let description = error_description.as_deref().map(without_trace_ids).filter(|d| !d.is_empty());
+            let mut reason = format!("{e}{}", description.map(|d| format!(": {d}")).unwrap_or_default());
+            if let Some(uri) = error_uri.filter(|u| u.starts_with("https://")) {
+                reason = format!("{}. See {uri}", reason.trim_end_matches('.'));
+            }
+            reason
+        }
+        _ => ApiError::from_body(status, body).message().to_owned(),
     }
 }
 

@@ -70,6 +70,23 @@ pub(crate) trait TokenSource: Send + Sync + fmt::Debug {
     fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>>;
 }
 
+/// An RFC 3339 date-time (a `T` or a space between date and time) as a `SystemTime`; `None` when it does
+/// not parse or the platform's `SystemTime` cannot hold it (`time`'s own conversion panics then).
+pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    use time::format_description::well_known::Rfc3339;
+    let parse = |t: &str| time::OffsetDateTime::parse(t, &Rfc3339).ok();
+    let parsed = parse(text).or_else(|| {
+        let (date, rest) = text.split_once(' ')?;
+        parse(&format!("{date}T{rest}"))
+    })?;
+    let seconds = parsed.unix_timestamp();
+    let whole = match u64::try_from(seconds) {
+        Ok(after) => SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(after)),
+        Err(_) => SystemTime::UNIX_EPOCH.checked_sub(Duration::from_secs(seconds.unsigned_abs())),
+    };
+    whole?.checked_add(Duration::from_nanos(u64::from(parsed.nanosecond())))
+}
+
 /// A [`TokenSource`] behind a cache refreshed [`REFRESH_MARGIN`] before expiry, one refresh at a time.
 pub(crate) struct Refreshing<S> {
     auth_type: &'static str,

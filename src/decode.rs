@@ -24,10 +24,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use progenitor_client::ResponseValue;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, Visitor};
 
-use crate::generated::token_management::types::ListTokensResponse;
 use crate::redact::{KnownSecrets, MAX_LOGGED_BODY};
-use crate::types::token_management::TokenInfo;
-use crate::types::{ListPublicTokensResponse, PublicTokenInfo};
 
 /// The largest response body a client accepts unless told otherwise: 64 MiB (a list of 100,000 tokens
 /// is about 20 MB).
@@ -192,7 +189,7 @@ pub(crate) async fn until<F: Future>(deadline: Option<tokio::time::Instant>, fut
 }
 
 /// A response's body, chunk by chunk, within a size limit and a deadline.
-struct Chunks {
+pub(crate) struct Chunks {
     response: reqwest::Response,
     limit: u64,
     read: u64,
@@ -238,9 +235,7 @@ pub(crate) async fn read_body(response: reqwest::Response, limit: u64, deadline:
 
 /// Reads and strictly decodes a successful response: what the generated operations call instead of
 /// progenitor's `ResponseValue::from_response`. The size limit and the deadline are the call's.
-pub(crate) async fn response<T: DeserializeOwned + Send + 'static, E>(
-    response: reqwest::Response,
-) -> Result<ResponseValue<T>, progenitor_client::Error<E>> {
+pub(crate) async fn response<T: Decode, E>(response: reqwest::Response) -> Result<ResponseValue<T>, progenitor_client::Error<E>> {
     let status = response.status();
     let (limit, deadline) = crate::pipeline::body_limits();
     match decode_body::<T>(response, limit, deadline).await {
@@ -250,10 +245,26 @@ pub(crate) async fn response<T: DeserializeOwned + Send + 'static, E>(
     }
 }
 
-/// Reads a body and decodes it strictly. A body up to [`STREAM_ABOVE`] is read whole; past it, a list
-/// response is decoded item by item as its chunks arrive (what is held is the items decoded and the one
-/// being received, not the body), and any other response goes on being read whole.
-async fn decode_body<T: DeserializeOwned + Send + 'static>(
+/// How a response type's body is decoded once it is past [`STREAM_ABOVE`]. The generator implements it for
+/// every generated type (`codegen/src/lib.rs`): by default the body goes on being read whole; a list
+/// response — an object whose one field is an array of objects — is decoded item by item as it arrives.
+pub(crate) trait Decode: DeserializeOwned + Send + 'static {
+    /// Decodes a large body: `buffered` is what was read so far, `chunks` the rest.
+    fn decode_large(buffered: Vec<Bytes>, chunks: &mut Chunks) -> impl Future<Output = reqwest::Result<Result<Self, String>>> + Send {
+        async move {
+            let mut all = buffered.concat();
+            while let Some(chunk) = chunks.next().await? {
+                all.extend_from_slice(&chunk);
+            }
+            Ok(from_slice(&all))
+        }
+    }
+}
+
+/// Reads a body and decodes it strictly. A body up to [`STREAM_ABOVE`] is read whole; past it, the type
+/// decides ([`Decode::decode_large`]): a list response holds the items decoded and the one being received,
+/// not the body.
+async fn decode_body<T: Decode>(
     response: reqwest::Response,
     limit: u64,
     deadline: Option<tokio::time::Instant>,
@@ -276,34 +287,18 @@ async fn decode_body<T: DeserializeOwned + Send + 'static>(
             }
         }
     }
-    // The list responses of both APIs (`{"token_infos": [...]}`) are decoded as they arrive.
-    let decoded: Box<dyn std::any::Any> = if is::<T, ListPublicTokensResponse>() {
-        match stream_list::<PublicTokenInfo>(buffered, &mut chunks).await? {
-            Ok(items) => Box::new(ListPublicTokensResponse::new().set_token_infos(items)),
-            Err(message) => return Ok(Err(message)),
-        }
-    } else if is::<T, ListTokensResponse>() {
-        match stream_list::<TokenInfo>(buffered, &mut chunks).await? {
-            Ok(items) => Box::new(ListTokensResponse::new().set_token_infos(items)),
-            Err(message) => return Ok(Err(message)),
-        }
-    } else {
-        let mut all = buffered.concat();
-        while let Some(chunk) = chunks.next().await? {
-            all.extend_from_slice(&chunk);
-        }
-        return Ok(from_slice(&all));
-    };
-    Ok(decoded.downcast::<T>().map(|t| *t).map_err(|_| "a list response of another type".to_owned()))
+    T::decode_large(buffered, &mut chunks).await
 }
 
-fn is<T: 'static, U: 'static>() -> bool {
-    std::any::TypeId::of::<T>() == std::any::TypeId::of::<U>()
-}
-
-/// Decodes the rest of a list response item by item, starting with the chunks already read.
-async fn stream_list<I: DeserializeOwned>(buffered: Vec<Bytes>, chunks: &mut Chunks) -> reqwest::Result<Result<Vec<I>, String>> {
-    let mut list = ListDecoder::<I>::default();
+/// Decodes the rest of a list response (`{"<field>": [I, ...]}`) item by item, starting with the chunks
+/// already read, and builds the response from its items: [`Decode::decode_large`] of a list response.
+pub(crate) async fn stream_list<I: DeserializeOwned, T>(
+    buffered: Vec<Bytes>,
+    chunks: &mut Chunks,
+    field: &'static str,
+    build: impl FnOnce(Vec<I>) -> T,
+) -> reqwest::Result<Result<T, String>> {
+    let mut list = ListDecoder::<I>::new(field);
     for chunk in buffered {
         if let Err(e) = list.feed(&chunk) {
             return Ok(Err(e));
@@ -314,7 +309,7 @@ async fn stream_list<I: DeserializeOwned>(buffered: Vec<Bytes>, chunks: &mut Chu
             return Ok(Err(e));
         }
     }
-    Ok(list.finish())
+    Ok(list.finish().map(build))
 }
 
 /// A value decoded strictly (see [`Strict`]) by a deserializer that does not know about strictness.
@@ -326,7 +321,7 @@ impl<'de, T: DeserializeOwned> serde::Deserialize<'de> for StrictValue<T> {
     }
 }
 
-/// Where a [`ListDecoder`] is in `{"token_infos": [item, ...], "other": value}`.
+/// Where a [`ListDecoder`] is in `{"<field>": [item, ...], "other": value}`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 enum ListState {
     /// Before the object (a byte-order mark may come first).
@@ -348,9 +343,11 @@ enum ListState {
     End,
 }
 
-/// Decodes a list response (`{"token_infos": [I, ...]}`) as its body arrives, each item with
+/// Decodes a list response (`{"<field>": [I, ...]}`) as its body arrives, each item with
 /// `serde_json`'s slice decoder, strictly: the same result (or an error) as [`from_slice`] on the whole body.
 struct ListDecoder<I> {
+    /// The name of the items' field.
+    field: &'static str,
     buf: Vec<u8>,
     pos: usize,
     /// Do not try again before the window holds this many bytes (an incomplete value waits for more).
@@ -359,13 +356,11 @@ struct ListDecoder<I> {
     items: Option<Vec<I>>,
 }
 
-impl<I> Default for ListDecoder<I> {
-    fn default() -> Self {
-        Self { buf: Vec::new(), pos: 0, wait_for: 0, state: ListState::default(), items: None }
-    }
-}
-
 impl<I: DeserializeOwned> ListDecoder<I> {
+    fn new(field: &'static str) -> Self {
+        Self { field, buf: Vec::new(), pos: 0, wait_for: 0, state: ListState::default(), items: None }
+    }
+
     fn feed(&mut self, chunk: &[u8]) -> Result<(), String> {
         self.buf.extend_from_slice(chunk);
         if self.buf.len() >= self.wait_for {
@@ -449,14 +444,14 @@ impl<I: DeserializeOwned> ListDecoder<I> {
                     End
                 }
                 (Key { .. }, b'"') => match self.value::<String>(eof)? {
-                    Some(key) => Colon { items: key == "token_infos" },
+                    Some(key) => Colon { items: key == self.field },
                     None => return Ok(()),
                 },
                 (Colon { items }, b':') => {
                     self.pos += 1;
                     Value { items }
                 }
-                (Value { items: true }, _) if self.items.is_some() => return Err("duplicate field `token_infos`".to_owned()),
+                (Value { items: true }, _) if self.items.is_some() => return Err(format!("duplicate field `{}`", self.field)),
                 (Value { items: true }, b'[') => {
                     self.pos += 1;
                     self.items = Some(Vec::new());
@@ -716,6 +711,8 @@ impl<'de, A: de::VariantAccess<'de>> de::VariantAccess<'de> for StrictVariant<A>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generated::token_management::types::ListTokensResponse;
+    use crate::types::token_management::TokenInfo;
     use crate::types::{CreateTokenResponse, ListPublicTokensResponse};
 
     #[test]
@@ -735,7 +732,7 @@ mod tests {
 
     /// Decodes `body` with the list decoder, fed in chunks of `size` bytes.
     fn streamed(body: &[u8], size: usize) -> Result<ListPublicTokensResponse, String> {
-        let mut list = ListDecoder::default();
+        let mut list = ListDecoder::new("token_infos");
         for chunk in body.chunks(size.max(1)) {
             list.feed(chunk)?;
         }
@@ -766,12 +763,36 @@ mod tests {
         let list = format!(r#"{{"token_infos": [{}]}}"#, tokens.join(","));
         let whole = from_slice::<ListTokensResponse>(list.as_bytes()).unwrap();
         for size in [1, 13, usize::MAX] {
-            let mut decoder = ListDecoder::<TokenInfo>::default();
+            let mut decoder = ListDecoder::<TokenInfo>::new("token_infos");
             for chunk in list.as_bytes().chunks(size) {
                 decoder.feed(chunk).unwrap();
             }
             assert_eq!(ListTokensResponse::new().set_token_infos(decoder.finish().unwrap()), whole, "chunks of {size}");
         }
+    }
+
+    /// A response whose body is `first`, then a transport failure.
+    fn response_failing_after(first: Vec<u8>) -> reqwest::Response {
+        let chunks: Vec<std::io::Result<Bytes>> = vec![Ok(Bytes::from(first)), Err(std::io::Error::other("connection reset"))];
+        reqwest::Response::from(http::Response::new(reqwest::Body::wrap_stream(futures::stream::iter(chunks))))
+    }
+
+    /// Whether a large `T` is decoded as it arrives: a body that is not an object is then refused before
+    /// its end (here, a transport failure) is read; read whole, the failure comes first.
+    async fn decoded_as_it_arrives<T: Decode + std::fmt::Debug>() -> bool {
+        let body = format!("[{}", " ".repeat(STREAM_ABOVE + 1));
+        match decode_body::<T>(response_failing_after(body.into_bytes()), u64::MAX, None).await {
+            Ok(Err(message)) => message.contains("expected a list response object"),
+            Err(_) => false,
+            Ok(Ok(t)) => panic!("an invalid body decoded: {t:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn both_apis_list_responses_are_decoded_as_they_arrive_and_others_whole() {
+        assert!(decoded_as_it_arrives::<ListPublicTokensResponse>().await);
+        assert!(decoded_as_it_arrives::<ListTokensResponse>().await);
+        assert!(!decoded_as_it_arrives::<crate::generated::token_management::types::GetTokenResponse>().await);
     }
 
     #[test]

@@ -20,7 +20,8 @@
 //!   `set_<field>` setter per field, so that a field the spec adds later is not a breaking change for
 //!   users; typify's `builder()` functions stay crate-private.
 //! - **Successful responses are decoded by `crate::decode::response`** (strict and bounded) instead of
-//!   progenitor's `ResponseValue::from_response`.
+//!   progenitor's `ResponseValue::from_response`, and every generated type implements `crate::decode::Decode`:
+//!   a list response (an object whose one field is an array of objects) is decoded item by item when large.
 //! - **No `api-version` header**: progenitor sends the spec's `info.version` as one; the Databricks SDKs
 //!   send no such header, so the generated requests do not carry it.
 //! - **URLs of fixed paths come from the hook type** (`client.inner.url("/api/...")`, parsed once per client)
@@ -230,9 +231,11 @@ fn curate_types(file: &mut syn::File) {
                 s.attrs.push(syn::parse_quote!(#[non_exhaustive]));
                 s.attrs.push(syn::parse_quote!(#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]));
                 setters.push(struct_setters(s));
+                setters.push(decode_impl(s));
             }
             syn::Item::Struct(s) => {
                 s.attrs.push(syn::parse_quote!(#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]));
+                setters.push(decode_impl(s));
             }
             syn::Item::Impl(imp) => {
                 for inner in imp.items.iter_mut() {
@@ -247,6 +250,41 @@ fn curate_types(file: &mut syn::File) {
         }
     }
     types.1.extend(setters);
+}
+
+/// `impl crate::decode::Decode for S`: a list response (an object whose one field is an array of objects, as
+/// `{"token_infos": [...]}`) is decoded item by item when large; any other type is read whole.
+fn decode_impl(s: &syn::ItemStruct) -> syn::Item {
+    let name = &s.ident;
+    let only_field = match &s.fields {
+        syn::Fields::Named(fields) if fields.named.len() == 1 => fields.named.first(),
+        _ => None,
+    };
+    let list_of_objects = only_field.and_then(|f| Some((f.ident.as_ref()?, vec_inner(&f.ty)?))).filter(|(_, item)| {
+        // Items of a generated type (a bare name), not strings or numbers.
+        matches!(item, syn::Type::Path(p) if p.path.segments.len() == 1)
+    });
+    match list_of_objects {
+        Some((field, item)) => {
+            let json_name = field.to_string().trim_start_matches("r#").to_owned();
+            syn::parse_quote! {
+                impl crate::decode::Decode for #name {
+                    fn decode_large(
+                        buffered: ::std::vec::Vec<::bytes::Bytes>,
+                        chunks: &mut crate::decode::Chunks,
+                    ) -> impl ::std::future::Future<Output = ::reqwest::Result<::std::result::Result<Self, ::std::string::String>>> + Send {
+                        crate::decode::stream_list::<#item, Self>(buffered, chunks, #json_name, |#field| Self { #field })
+                    }
+                }
+            }
+        }
+        None => syn::parse_quote! { impl crate::decode::Decode for #name {} },
+    }
+}
+
+/// `T` of a `Vec<T>` (however the path to `Vec` is spelled).
+fn vec_inner(ty: &syn::Type) -> Option<&syn::Type> {
+    wrapped(ty, "Vec")
 }
 
 /// `impl S { new(); set_<field>(..) }` for one generated struct.
@@ -323,9 +361,14 @@ fn struct_setters(s: &syn::ItemStruct) -> syn::Item {
 
 /// `T` of an `Option<T>` (however the path to `Option` is spelled).
 fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
+    wrapped(ty, "Option")
+}
+
+/// `T` of a `<wrapper><T>` such as `Option<T>` (however the path to the wrapper is spelled).
+fn wrapped<'t>(ty: &'t syn::Type, wrapper: &str) -> Option<&'t syn::Type> {
     let syn::Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
-    if last.ident != "Option" {
+    if last.ident != wrapper {
         return None;
     }
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };

@@ -1718,6 +1718,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for CreateOboTokenRequest {}
     impl CreateOboTokenResponse {
         ///A `CreateOboTokenResponse` with its required fields (`token_info`, `token_value`); set the others with the `set_*` methods.
         pub fn new(
@@ -1746,6 +1747,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for CreateOboTokenResponse {}
     impl Error {
         ///An empty `Error`; set its fields with the `set_*` methods.
         pub fn new() -> Self {
@@ -1780,6 +1782,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for Error {}
     impl GetTokenPermissionLevelsResponse {
         ///An empty `GetTokenPermissionLevelsResponse`; set its fields with the `set_*` methods.
         pub fn new() -> Self {
@@ -1794,6 +1797,26 @@ pub mod types {
         ) -> Self {
             self.permission_levels = value.into();
             self
+        }
+    }
+    impl crate::decode::Decode for GetTokenPermissionLevelsResponse {
+        fn decode_large(
+            buffered: ::std::vec::Vec<::bytes::Bytes>,
+            chunks: &mut crate::decode::Chunks,
+        ) -> impl ::std::future::Future<
+            Output = ::reqwest::Result<
+                ::std::result::Result<Self, ::std::string::String>,
+            >,
+        > + Send {
+            crate::decode::stream_list::<
+                TokenPermissionsDescription,
+                Self,
+            >(
+                buffered,
+                chunks,
+                "permission_levels",
+                |permission_levels| Self { permission_levels },
+            )
         }
     }
     impl GetTokenResponse {
@@ -1812,6 +1835,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for GetTokenResponse {}
     impl ListTokensResponse {
         ///An empty `ListTokensResponse`; set its fields with the `set_*` methods.
         pub fn new() -> Self {
@@ -1824,6 +1848,21 @@ pub mod types {
         ) -> Self {
             self.token_infos = value.into();
             self
+        }
+    }
+    impl crate::decode::Decode for ListTokensResponse {
+        fn decode_large(
+            buffered: ::std::vec::Vec<::bytes::Bytes>,
+            chunks: &mut crate::decode::Chunks,
+        ) -> impl ::std::future::Future<
+            Output = ::reqwest::Result<
+                ::std::result::Result<Self, ::std::string::String>,
+            >,
+        > + Send {
+            crate::decode::stream_list::<
+                TokenInfo,
+                Self,
+            >(buffered, chunks, "token_infos", |token_infos| Self { token_infos })
         }
     }
     impl TokenAccessControlRequest {
@@ -1864,6 +1903,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for TokenAccessControlRequest {}
     impl TokenAccessControlResponse {
         ///An empty `TokenAccessControlResponse`; set its fields with the `set_*` methods.
         pub fn new() -> Self {
@@ -1910,6 +1950,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for TokenAccessControlResponse {}
     impl TokenInfo {
         ///A `TokenInfo` with its required fields (`token_id`); set the others with the `set_*` methods.
         pub fn new(token_id: impl ::std::convert::Into<::std::string::String>) -> Self {
@@ -2034,6 +2075,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for TokenInfo {}
     impl TokenPermission {
         ///An empty `TokenPermission`; set its fields with the `set_*` methods.
         pub fn new() -> Self {
@@ -2061,6 +2103,8 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for TokenPermission {}
+    impl crate::decode::Decode for TokenPermissionLevel {}
     impl TokenPermissions {
         ///An empty `TokenPermissions`; set its fields with the `set_*` methods.
         pub fn new() -> Self {
@@ -2091,6 +2135,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for TokenPermissions {}
     impl TokenPermissionsDescription {
         ///An empty `TokenPermissionsDescription`; set its fields with the `set_*` methods.
         pub fn new() -> Self {
@@ -2113,6 +2158,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for TokenPermissionsDescription {}
     impl TokenPermissionsRequest {
         ///An empty `TokenPermissionsRequest`; set its fields with the `set_*` methods.
         pub fn new() -> Self {
@@ -2125,6 +2171,26 @@ pub mod types {
         ) -> Self {
             self.access_control_list = value.into();
             self
+        }
+    }
+    impl crate::decode::Decode for TokenPermissionsRequest {
+        fn decode_large(
+            buffered: ::std::vec::Vec<::bytes::Bytes>,
+            chunks: &mut crate::decode::Chunks,
+        ) -> impl ::std::future::Future<
+            Output = ::reqwest::Result<
+                ::std::result::Result<Self, ::std::string::String>,
+            >,
+        > + Send {
+            crate::decode::stream_list::<
+                TokenAccessControlRequest,
+                Self,
+            >(
+                buffered,
+                chunks,
+                "access_control_list",
+                |access_control_list| Self { access_control_list },
+            )
         }
     }
     impl UpdateTokenManagementRequest {
@@ -2152,6 +2218,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for UpdateTokenManagementRequest {}
 }
 #[derive(Clone, Debug)]
 /**Client for Databricks Token Management API

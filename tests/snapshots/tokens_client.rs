@@ -874,6 +874,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for CreateTokenRequest {}
     impl CreateTokenResponse {
         ///A `CreateTokenResponse` with its required fields (`token_info`, `token_value`); set the others with the `set_*` methods.
         pub fn new(
@@ -902,6 +903,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for CreateTokenResponse {}
     impl Error {
         ///An empty `Error`; set its fields with the `set_*` methods.
         pub fn new() -> Self {
@@ -936,6 +938,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for Error {}
     impl ListPublicTokensResponse {
         ///An empty `ListPublicTokensResponse`; set its fields with the `set_*` methods.
         pub fn new() -> Self {
@@ -948,6 +951,21 @@ pub mod types {
         ) -> Self {
             self.token_infos = value.into();
             self
+        }
+    }
+    impl crate::decode::Decode for ListPublicTokensResponse {
+        fn decode_large(
+            buffered: ::std::vec::Vec<::bytes::Bytes>,
+            chunks: &mut crate::decode::Chunks,
+        ) -> impl ::std::future::Future<
+            Output = ::reqwest::Result<
+                ::std::result::Result<Self, ::std::string::String>,
+            >,
+        > + Send {
+            crate::decode::stream_list::<
+                PublicTokenInfo,
+                Self,
+            >(buffered, chunks, "token_infos", |token_infos| Self { token_infos })
         }
     }
     impl PublicTokenInfo {
@@ -1029,6 +1047,7 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for PublicTokenInfo {}
     impl RevokeTokenRequest {
         ///A `RevokeTokenRequest` with its required fields (`token_id`); set the others with the `set_*` methods.
         pub fn new(token_id: impl ::std::convert::Into<::std::string::String>) -> Self {
@@ -1043,6 +1062,8 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for RevokeTokenRequest {}
+    impl crate::decode::Decode for RevokeTokenResponse {}
     impl UpdateTokenRequest {
         ///A `UpdateTokenRequest` with its required fields (`token`, `update_mask`); set the others with the `set_*` methods.
         pub fn new(
@@ -1071,6 +1092,8 @@ pub mod types {
             self
         }
     }
+    impl crate::decode::Decode for UpdateTokenRequest {}
+    impl crate::decode::Decode for UpdateTokenResponse {}
 }
 #[derive(Clone, Debug)]
 /**Client for Databricks Tokens API

@@ -293,21 +293,8 @@ impl RevokePlan {
     }
 }
 
-/// What a revoke did (or, in a dry run, would do).
-#[derive(Debug, Default)]
-#[non_exhaustive]
-pub struct RevokeReport {
-    /// Whether nothing was revoked on purpose.
-    pub dry_run: bool,
-    /// The tokens the plan selected.
-    pub selected: Vec<TokenInfo>,
-    /// Ids revoked now.
-    pub revoked: Vec<String>,
-    /// Ids that were already gone.
-    pub already_gone: Vec<String>,
-    /// Ids that could not be revoked, with why.
-    pub failed: Vec<(String, Error)>,
-}
+/// What an admin's revoke did (or, in a dry run, would do).
+pub type RevokeReport = crate::workflows::RevokeReport<TokenInfo>;
 
 /// The admin's workflows, as methods of [`WorkspaceClient`].
 ///
@@ -371,19 +358,14 @@ impl TokenAdminWorkflows for WorkspaceClient {
         let now = self.clock().system_now();
         let selected: Vec<TokenInfo> =
             self.token_management().list().send().await?.into_iter().filter(|t| (plan.predicate)(t, now)).collect();
-        let mut report = RevokeReport { dry_run: plan.dry_run, ..Default::default() };
-        if !plan.dry_run {
-            for token in &selected {
-                let id = token.token_id.clone();
-                match self.token_management().delete(&id).send().await {
-                    Ok(()) => report.revoked.push(id),
-                    Err(e) if e.is_not_found() => report.already_gone.push(id),
-                    Err(e) => report.failed.push((id, e)),
-                }
+        let revoke = |id: String| async move {
+            match self.token_management().delete(&id).send().await {
+                Ok(()) => Ok(true),
+                Err(e) if e.is_not_found() => Ok(false),
+                Err(e) => Err(e),
             }
-        }
-        report.selected = selected;
-        Ok(report)
+        };
+        Ok(RevokeReport::revoke_each(selected, plan.dry_run, |t| &t.token_id, revoke).await)
     }
 
     async fn rotate_obo_token(

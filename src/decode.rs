@@ -56,49 +56,43 @@ pub(crate) fn too_large(error: &(dyn std::error::Error + 'static)) -> Option<u64
     None
 }
 
-/// What a DEBUG log of a body keeps while it streams past.
-struct LogTee {
+/// A response body copied into the DEBUG log as it streams past (its first [`MAX_LOGGED_BODY`] bytes,
+/// redacted, once it ends); the reader ([`Chunks`]) applies the size limit and the deadline.
+pub(crate) struct LoggedBody {
+    inner: reqwest::Body,
     shown: Vec<u8>,
     total: usize,
     status: u16,
     secrets: Arc<KnownSecrets>,
     span: tracing::Span,
+    /// Whether the log line was written (at the end, or at a failure).
+    logged: bool,
 }
 
-/// A response body with a size limit, copied into the DEBUG log as it streams.
-pub(crate) struct ResponseBody {
-    inner: reqwest::Body,
-    limit: u64,
-    read: u64,
-    log: Option<LogTee>,
-}
-
-impl ResponseBody {
-    /// Wraps a response's body. `log` is set when DEBUG logging is on.
-    pub(crate) fn wrap(response: reqwest::Response, limit: u64, secrets: Option<&Arc<KnownSecrets>>) -> reqwest::Response {
+impl LoggedBody {
+    /// Wraps a response's body (when DEBUG logging is on).
+    pub(crate) fn wrap(response: reqwest::Response, secrets: &Arc<KnownSecrets>) -> reqwest::Response {
         let status = response.status().as_u16();
         let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
-        let log = secrets.map(|secrets| LogTee {
+        let body = Self {
+            inner: body,
             shown: Vec::new(),
             total: 0,
             status,
             secrets: Arc::clone(secrets),
             span: tracing::Span::current(),
-        });
-        let body = Self { inner: body, limit, read: 0, log };
+            logged: false,
+        };
         reqwest::Response::from(http::Response::from_parts(parts, reqwest::Body::wrap(body)))
     }
 }
 
-impl HttpBody for ResponseBody {
+impl HttpBody for LoggedBody {
     type Data = Bytes;
     type Error = Box<dyn std::error::Error + Send + Sync>;
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
-        if this.read > this.limit || this.inner.size_hint().lower() > this.limit {
-            return Poll::Ready(Some(Err(Box::new(TooLarge { limit: this.limit }))));
-        }
         let polled = match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(polled) => polled,
@@ -106,28 +100,22 @@ impl HttpBody for ResponseBody {
         match polled {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
-                    this.read = this.read.saturating_add(data.len() as u64);
-                    if this.read > this.limit {
-                        return Poll::Ready(Some(Err(Box::new(TooLarge { limit: this.limit }))));
-                    }
-                    if let Some(log) = &mut this.log {
-                        log.total += data.len();
-                        let room = MAX_LOGGED_BODY.saturating_sub(log.shown.len());
-                        log.shown.extend_from_slice(&data[..data.len().min(room)]);
-                    }
+                    this.total += data.len();
+                    let room = MAX_LOGGED_BODY.saturating_sub(this.shown.len());
+                    this.shown.extend_from_slice(&data[..data.len().min(room)]);
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
             Some(Err(e)) => {
-                if let Some(log) = this.log.take() {
-                    tracing::debug!(parent: &log.span, status = log.status, error = %e, "response body could not be read");
+                if !std::mem::replace(&mut this.logged, true) {
+                    tracing::debug!(parent: &this.span, status = this.status, error = %e, "response body could not be read");
                 }
                 Poll::Ready(Some(Err(e.into())))
             }
             None => {
-                if let Some(log) = this.log.take() {
-                    let body = crate::redact::body_for_log(&log.shown, log.total, &log.secrets);
-                    tracing::debug!(parent: &log.span, status = log.status, body = %body, "response body");
+                if !std::mem::replace(&mut this.logged, true) {
+                    let body = crate::redact::body_for_log(&this.shown, this.total, &this.secrets);
+                    tracing::debug!(parent: &this.span, status = this.status, body = %body, "response body");
                 }
                 Poll::Ready(None)
             }

@@ -56,6 +56,22 @@ impl Operation {
     }
 }
 
+impl Operation {
+    /// The path with its `{parameters}` replaced by `values`, in order (a parameter without a value stays).
+    pub(crate) fn fill(&self, values: &[&str]) -> String {
+        let mut values = values.iter();
+        let segments: Vec<&str> = self
+            .path
+            .split('/')
+            .map(|segment| match segment.starts_with('{') && segment.ends_with('}') {
+                true => values.next().copied().unwrap_or(segment),
+                false => segment,
+            })
+            .collect();
+        segments.join("/")
+    }
+}
+
 /// The operations of the Tokens API, generated from `spec/tokens.json`.
 pub use crate::generated::operations::{ALL, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
 
@@ -75,6 +91,8 @@ mod tests {
         assert_eq!(UPDATE_TOKEN.matches("PATCH", "/api/2.0/token/abc%2F1"), Some(vec!["abc%2F1"]));
         assert_eq!(UPDATE_TOKEN.matches("PATCH", "/api/2.0/token/a/b"), None);
         assert_eq!(UPDATE_TOKEN.matches("GET", "/api/2.0/token/a"), None);
+        assert_eq!(UPDATE_TOKEN.fill(&["abc"]), "/api/2.0/token/abc");
+        assert_eq!(LIST_TOKENS.fill(&[]), "/api/2.0/token/list");
         assert_eq!(ALL.len(), 4);
         assert!(ALL.iter().all(|op| !op.paginated), "the Tokens API answers lists in one page");
     }

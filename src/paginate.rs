@@ -224,7 +224,7 @@ mod tests {
             if let Some(t) = token {
                 call = call.page_token(t);
             }
-            Box::pin(run(&operations::LIST_THINGS, Default::default(), operations::LIST_THINGS.path, call.send())) as PageFuture<'a>
+            Box::pin(run(&operations::LIST_THINGS, Default::default(), &[], call.send())) as PageFuture<'a>
         })
     }
 
@@ -354,14 +354,12 @@ mod tests {
         let client = |uri: &str| fixture_client_retrying(uri, retrying.clone());
         let (uri, seen) = drop_after_request().await;
         let c = client(&uri);
-        let err = run(&operations::LIST_THINGS, Default::default(), "/api/2.0/things/list", c.list_things().send()).await.unwrap_err();
+        let err = run(&operations::LIST_THINGS, Default::default(), &[], c.list_things().send()).await.unwrap_err();
         assert_eq!((err.attempts(), seen.load(std::sync::atomic::Ordering::SeqCst)), (3, 3), "idempotent: retried");
         let (uri, seen) = drop_after_request().await;
         let c = client(&uri);
         let thing = Thing { id: Some("t".into()), name: None };
-        let err = run(&operations::CREATE_THING, Default::default(), "/api/2.0/things/create", c.create_thing().body(thing).send())
-            .await
-            .unwrap_err();
+        let err = run(&operations::CREATE_THING, Default::default(), &[], c.create_thing().body(thing).send()).await.unwrap_err();
         assert_eq!((err.attempts(), seen.load(std::sync::atomic::Ordering::SeqCst)), (1, 1), "not idempotent: never repeated");
         assert!(err.may_have_been_processed() && !err.is_retryable());
     }

@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 use crate::auth::CredentialsProvider;
 use crate::clock::Clock;
-use crate::decode::{ResponseBody, too_large};
+use crate::decode::{LoggedBody, too_large};
 use crate::error::{ApiError, Error, Result};
 use crate::generated;
 use crate::operation::Operation;
@@ -154,6 +154,7 @@ impl Pipeline {
         let budget = with_call(|facts| {
             facts.start = Some(start);
             facts.secrets = Some(Arc::clone(&shared.secrets));
+            facts.max_response_size = shared.max_response_size;
             facts.policy = facts.options.effective_retry(&shared.retry);
             facts.budget = facts.policy.as_ref().unwrap_or(&shared.retry).timeout();
             facts.budget
@@ -280,7 +281,7 @@ impl Pipeline {
             let result = result.map(|response| {
                 if logging {
                     tracing::debug!(attempt, status = response.status().as_u16(), "response");
-                    ResponseBody::wrap(response, shared.max_response_size, Some(&shared.secrets))
+                    LoggedBody::wrap(response, &shared.secrets)
                 } else {
                     response
                 }
@@ -291,7 +292,6 @@ impl Pipeline {
                 facts.elapsed = now.saturating_duration_since(start);
                 facts.idempotent = idempotent;
                 facts.body_deadline = attempt_deadline;
-                facts.max_response_size = shared.max_response_size;
                 // A failure after the request was sent: it may have been processed.
                 facts.maybe_processed |= matches!(&result, Err(e) if !e.is_connect());
             });
@@ -512,8 +512,9 @@ pub(crate) fn remember_secret(secret: &str) {
 }
 
 /// Runs one generated call of `operation` (with this call's options; `path` is the template filled in)
-/// and turns its outcome into this crate's result.
-pub(crate) async fn run<T, F>(operation: &'static Operation, options: RequestOptions, path: &str, call: F) -> Result<T>
+/// and turns its outcome into this crate's result. `path_params` fill the path template in the span, when
+/// it is enabled.
+pub(crate) async fn run<T, F>(operation: &'static Operation, options: RequestOptions, path_params: &[&str], call: F) -> Result<T>
 where
     T: DeserializeOwned,
     F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
@@ -541,11 +542,14 @@ where
         "databricks_tokens",
         operation = operation_id,
         method = operation.method,
-        path,
+        path = tracing::field::Empty,
         status = tracing::field::Empty,
         attempts = tracing::field::Empty,
         duration_ms = tracing::field::Empty,
     );
+    if !span.is_disabled() {
+        span.record("path", operation.fill(path_params));
+    }
     let outcome = if span.is_disabled() { scoped.as_mut().await } else { scoped.as_mut().instrument(span.clone()).await };
     let Some(facts) = scoped.as_mut().take_value() else {
         return Err(Error::invalid_request(format!("{operation_id}: the call lost its state")));

@@ -501,9 +501,7 @@ impl stub::TokenManagement for HttpTokenManagement {
     async fn create_obo_token(&self, request: CreateOboTokenRequest, options: RequestOptions) -> Result<CreateOboTokenResponse> {
         let app = request.application_id.clone();
         let call = self.api.create_obo_token().body(request).send();
-        run(&ops::CREATE_OBO_TOKEN, options, ops::CREATE_OBO_TOKEN.path, call)
-            .await
-            .map_err(|e| explain(ops::CREATE_OBO_TOKEN.id, Some(&app), e))
+        run(&ops::CREATE_OBO_TOKEN, options, &[], call).await.map_err(|e| explain(ops::CREATE_OBO_TOKEN.id, Some(&app), e))
     }
     async fn list(&self, filter: TokenFilter, options: RequestOptions) -> Result<Vec<TokenInfo>> {
         let mut call = self.api.list_tokens();
@@ -513,47 +511,42 @@ impl stub::TokenManagement for HttpTokenManagement {
         if let Some(name) = filter.created_by_username {
             call = call.created_by_username(name);
         }
-        run(&ops::LIST_TOKENS, options, ops::LIST_TOKENS.path, call.send())
+        run(&ops::LIST_TOKENS, options, &[], call.send())
             .await
             .map(|r: generated::types::ListTokensResponse| r.token_infos)
             .map_err(|e| explain(ops::LIST_TOKENS.id, None, e))
     }
     async fn get(&self, token_id: &str, options: RequestOptions) -> Result<TokenInfo> {
-        let path = ops::GET_TOKEN.path.replace("{token_id}", token_id);
-        run(&ops::GET_TOKEN, options, &path, self.api.get_token().token_id(token_id).send())
+        run(&ops::GET_TOKEN, options, &[token_id], self.api.get_token().token_id(token_id).send())
             .await
             .map(|r: generated::types::GetTokenResponse| r.token_info)
             .map_err(|e| explain(ops::GET_TOKEN.id, None, e))
     }
     async fn update(&self, token_id: &str, request: UpdateTokenManagementRequest, options: RequestOptions) -> Result<TokenInfo> {
-        let path = ops::UPDATE_TOKEN.path.replace("{token_id}", token_id);
-        run(&ops::UPDATE_TOKEN, options, &path, self.api.update_token().token_id(token_id).body(request).send())
+        run(&ops::UPDATE_TOKEN, options, &[token_id], self.api.update_token().token_id(token_id).body(request).send())
             .await
             .map_err(|e| explain(ops::UPDATE_TOKEN.id, None, e))
     }
     async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        let path = ops::DELETE_TOKEN.path.replace("{token_id}", token_id);
-        run(&ops::DELETE_TOKEN, options, &path, self.api.delete_token().token_id(token_id).send())
+        run(&ops::DELETE_TOKEN, options, &[token_id], self.api.delete_token().token_id(token_id).send())
             .await
             .map_err(|e| explain(ops::DELETE_TOKEN.id, None, e))
     }
     async fn permission_levels(&self, options: RequestOptions) -> Result<Vec<TokenPermissionsDescription>> {
         let op = &ops::GET_PERMISSION_LEVELS;
-        run(op, options, op.path, self.api.get_permission_levels().send())
+        run(op, options, &[], self.api.get_permission_levels().send())
             .await
             .map(|r: generated::types::GetTokenPermissionLevelsResponse| r.permission_levels)
     }
     async fn permissions(&self, options: RequestOptions) -> Result<TokenPermissions> {
-        run(&ops::GET_PERMISSIONS, options, ops::GET_PERMISSIONS.path, self.api.get_permissions().send()).await
+        run(&ops::GET_PERMISSIONS, options, &[], self.api.get_permissions().send()).await
     }
     async fn set_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
         let call = self.api.set_permissions().body(request).send();
-        run(&ops::SET_PERMISSIONS, options, ops::SET_PERMISSIONS.path, call).await.map_err(|e| explain(ops::SET_PERMISSIONS.id, None, e))
+        run(&ops::SET_PERMISSIONS, options, &[], call).await.map_err(|e| explain(ops::SET_PERMISSIONS.id, None, e))
     }
     async fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
         let call = self.api.update_permissions().body(request).send();
-        run(&ops::UPDATE_PERMISSIONS, options, ops::UPDATE_PERMISSIONS.path, call)
-            .await
-            .map_err(|e| explain(ops::UPDATE_PERMISSIONS.id, None, e))
+        run(&ops::UPDATE_PERMISSIONS, options, &[], call).await.map_err(|e| explain(ops::UPDATE_PERMISSIONS.id, None, e))
     }
 }

@@ -365,17 +365,16 @@ pub(crate) struct HttpTokens {
 
 impl stub::Tokens for HttpTokens {
     async fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> Result<CreateTokenResponse> {
-        run(&CREATE_TOKEN, options, CREATE_TOKEN.path, self.api.create_token().body(request).send()).await
+        run(&CREATE_TOKEN, options, &[], self.api.create_token().body(request).send()).await
     }
     async fn list(&self, options: RequestOptions) -> Result<Vec<PublicTokenInfo>> {
-        run(&LIST_TOKENS, options, LIST_TOKENS.path, self.api.list_tokens().send()).await.map(|r: ListPublicTokensResponse| r.token_infos)
+        run(&LIST_TOKENS, options, &[], self.api.list_tokens().send()).await.map(|r: ListPublicTokensResponse| r.token_infos)
     }
     async fn update(&self, token_id: &str, request: UpdateTokenRequest, options: RequestOptions) -> Result<()> {
-        let path = UPDATE_TOKEN.path.replace("{token_id}", token_id);
-        run(&UPDATE_TOKEN, options, &path, self.api.update_token().token_id(token_id).body(request).send()).await.map(drop)
+        run(&UPDATE_TOKEN, options, &[token_id], self.api.update_token().token_id(token_id).body(request).send()).await.map(drop)
     }
     async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
         let body = RevokeTokenRequest::new(token_id);
-        run(&REVOKE_TOKEN, options, REVOKE_TOKEN.path, self.api.revoke_token().body(body).send()).await.map(drop)
+        run(&REVOKE_TOKEN, options, &[], self.api.revoke_token().body(body).send()).await.map(drop)
     }
 }

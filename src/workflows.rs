@@ -200,20 +200,57 @@ impl Cleanup {
     }
 }
 
-/// What a cleanup did (or, in a dry run, would do).
-#[derive(Debug, Default)]
+/// What a revoke of the tokens a plan selected did (or, in a dry run, would do): [`CleanupReport`] for the
+/// caller's tokens, [`admin::RevokeReport`](crate::admin::RevokeReport) for an admin's.
+///
+/// ```no_run
+/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+/// use std::time::Duration;
+/// use databricks_tokens::workflows::{Cleanup, TokenWorkflows};
+/// let report = w.cleanup_tokens(Cleanup::expiring_within(Duration::from_secs(600))).await?;
+/// println!("{} revoked, {} already gone, {} failed", report.revoked.len(), report.already_gone.len(), report.failed.len());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
 #[non_exhaustive]
-pub struct CleanupReport {
+pub struct RevokeReport<T> {
     /// Whether nothing was revoked on purpose.
     pub dry_run: bool,
     /// The tokens the plan selected.
-    pub selected: Vec<PublicTokenInfo>,
+    pub selected: Vec<T>,
     /// Ids revoked now.
     pub revoked: Vec<String>,
     /// Ids that were already gone when revoked.
     pub already_gone: Vec<String>,
     /// Ids that could not be revoked, with why.
     pub failed: Vec<(String, Error)>,
+}
+
+/// What a cleanup of the caller's tokens did (or, in a dry run, would do).
+pub type CleanupReport = RevokeReport<PublicTokenInfo>;
+
+impl<T> RevokeReport<T> {
+    /// Revokes each of `selected` (its id by `id_of`) with `revoke`, which answers whether the token was
+    /// still there; in a dry run, revokes nothing.
+    pub(crate) async fn revoke_each<F, Fut>(selected: Vec<T>, dry_run: bool, id_of: impl Fn(&T) -> &str, revoke: F) -> Self
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<bool>>,
+    {
+        let mut report = Self { dry_run, selected: Vec::new(), revoked: Vec::new(), already_gone: Vec::new(), failed: Vec::new() };
+        if !dry_run {
+            for token in &selected {
+                let id = id_of(token).to_owned();
+                match revoke(id.clone()).await {
+                    Ok(true) => report.revoked.push(id),
+                    Ok(false) => report.already_gone.push(id),
+                    Err(e) => report.failed.push((id, e)),
+                }
+            }
+        }
+        report.selected = selected;
+        report
+    }
 }
 
 /// The workflows, as methods of [`WorkspaceClient`].
@@ -365,18 +402,7 @@ impl TokenWorkflows for WorkspaceClient {
     async fn cleanup_tokens(&self, plan: Cleanup) -> Result<CleanupReport> {
         let now = self.clock().system_now();
         let selected: Vec<PublicTokenInfo> = self.tokens().list().send().await?.into_iter().filter(|t| (plan.predicate)(t, now)).collect();
-        let mut report = CleanupReport { dry_run: plan.dry_run, ..Default::default() };
-        if !plan.dry_run {
-            for token in &selected {
-                let id = token.token_id.clone();
-                match self.delete_token_if_exists(&id).await {
-                    Ok(true) => report.revoked.push(id),
-                    Ok(false) => report.already_gone.push(id),
-                    Err(e) => report.failed.push((id, e)),
-                }
-            }
-        }
-        report.selected = selected;
-        Ok(report)
+        Ok(RevokeReport::revoke_each(selected, plan.dry_run, |t| &t.token_id, |id| async move { self.delete_token_if_exists(&id).await })
+            .await)
     }
 }

@@ -438,21 +438,24 @@ fn is_paginated(spec: &openapiv3::OpenAPI, op: &openapiv3::Operation) -> bool {
     let response_schema = op.responses.responses.iter().find_map(|(status, r)| {
         let success = matches!(status, openapiv3::StatusCode::Code(c) if (200..300).contains(c));
         let openapiv3::ReferenceOr::Item(r) = r else { return None };
-        success.then(|| r.content.get("application/json")?.schema.clone()).flatten()
+        success.then(|| r.content.get("application/json")?.schema.as_ref()).flatten()
     });
-    let has_next = response_schema.and_then(|s| resolve_schema(spec, &s)).is_some_and(|s| match &s.schema_kind {
+    let has_next = response_schema.and_then(|s| resolve(spec.components.as_ref()?, s)).is_some_and(|s| match &s.schema_kind {
         openapiv3::SchemaKind::Type(openapiv3::Type::Object(o)) => o.properties.contains_key("next_page_token"),
         _ => false,
     });
     has_param && has_next
 }
 
-fn resolve_schema(spec: &openapiv3::OpenAPI, schema: &openapiv3::ReferenceOr<openapiv3::Schema>) -> Option<openapiv3::Schema> {
+/// A schema, or the component schema it refers to (`#/components/schemas/<name>`).
+fn resolve<'s, S: std::borrow::Borrow<openapiv3::Schema>>(
+    components: &'s openapiv3::Components,
+    schema: &'s openapiv3::ReferenceOr<S>,
+) -> Option<&'s openapiv3::Schema> {
     match schema {
-        openapiv3::ReferenceOr::Item(s) => Some(s.clone()),
+        openapiv3::ReferenceOr::Item(s) => Some(s.borrow()),
         openapiv3::ReferenceOr::Reference { reference } => {
-            let name = reference.strip_prefix("#/components/schemas/")?;
-            spec.components.as_ref()?.schemas.get(name)?.as_item().cloned()
+            components.schemas.get(reference.strip_prefix("#/components/schemas/")?)?.as_item()
         }
     }
 }
@@ -462,15 +465,7 @@ fn secret_fields(spec: &openapiv3::OpenAPI) -> Vec<String> {
     use openapiv3::{ReferenceOr, SchemaKind, Type};
     let Some(components) = &spec.components else { return Vec::new() };
     let is_secret = |schema: &ReferenceOr<Box<openapiv3::Schema>>| {
-        let resolved = match schema {
-            ReferenceOr::Item(s) => Some((**s).clone()),
-            ReferenceOr::Reference { reference } => reference
-                .strip_prefix("#/components/schemas/")
-                .and_then(|n| components.schemas.get(n))
-                .and_then(ReferenceOr::as_item)
-                .cloned(),
-        };
-        resolved.is_some_and(|s| match &s.schema_kind {
+        resolve(components, schema).is_some_and(|s| match &s.schema_kind {
             SchemaKind::Type(Type::String(t)) => {
                 matches!(&t.format, openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Password))
             }
@@ -520,20 +515,9 @@ fn keep_only_success_responses(spec: &mut openapiv3::OpenAPI) {
 fn field_tables(spec: &openapiv3::OpenAPI) -> Vec<proc_macro2::TokenStream> {
     use openapiv3::{ReferenceOr, SchemaKind, Type};
     let Some(components) = &spec.components else { return Vec::new() };
-    // A property's own schema, or the component schema it refers to.
-    let resolve = |schema: &ReferenceOr<Box<openapiv3::Schema>>| -> Option<openapiv3::Schema> {
-        match schema {
-            ReferenceOr::Item(s) => Some((**s).clone()),
-            ReferenceOr::Reference { reference } => reference
-                .strip_prefix("#/components/schemas/")
-                .and_then(|name| components.schemas.get(name))
-                .and_then(ReferenceOr::as_item)
-                .cloned(),
-        }
-    };
-    let read_only = |schema: &ReferenceOr<Box<openapiv3::Schema>>| resolve(schema).is_some_and(|s| s.schema_data.read_only);
+    let read_only = |schema: &ReferenceOr<Box<openapiv3::Schema>>| resolve(components, schema).is_some_and(|s| s.schema_data.read_only);
     let is_object = |schema: &ReferenceOr<Box<openapiv3::Schema>>| {
-        resolve(schema).is_some_and(|s| matches!(s.schema_kind, SchemaKind::Type(Type::Object(_))))
+        resolve(components, schema).is_some_and(|s| matches!(s.schema_kind, SchemaKind::Type(Type::Object(_))))
     };
     components
         .schemas

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::cli::{DEFAULT_CLI_TIMEOUT, Program, RunError, scrub};
 use super::cloud::{AzureCloud, azure_cloud};
 use super::oauth::{Attempts, OAuthContext};
-use super::refresh::{Refreshing, Token, TokenSource};
+use super::refresh::{Now, Refreshing, Token, TokenSource};
 use crate::clock::BoxFuture;
 use crate::config::{Config, Values};
 use crate::error::{Error, Result};
@@ -156,7 +156,7 @@ impl AzureTokens {
         self.tenant.discovered.get_or_try_init(|| discover_tenant(self.auth_type, &self.context)).await.map(String::as_str)
     }
 
-    async fn client_secret_token(&self, client_id: &str, secret: &SecretString, resource: &str, now: Instant) -> Result<AccessToken> {
+    async fn client_secret_token(&self, client_id: &str, secret: &SecretString, resource: &str, now: Now) -> Result<AccessToken> {
         let tenant = self.tenant().await?;
         let endpoint = format!("{}{tenant}/oauth2/token", self.login_endpoint);
         self.context.check_secure(self.auth_type, "the client secret", &endpoint)?;
@@ -167,7 +167,7 @@ impl AzureTokens {
         Ok(AccessToken::from_token(token))
     }
 
-    async fn msi_token(&self, endpoint: &str, client_id: Option<&str>, resource: &str, now: Instant) -> Result<AccessToken> {
+    async fn msi_token(&self, endpoint: &str, client_id: Option<&str>, resource: &str, now: Now) -> Result<AccessToken> {
         let auth_type = self.auth_type;
         let mut url =
             reqwest::Url::parse(endpoint).map_err(|e| Error::config(format!("{auth_type}: azure_msi_endpoint is not a URL: {e}")))?;
@@ -217,7 +217,7 @@ impl AzureTokens {
         (!msi).then_some(tenant)
     }
 
-    async fn cli_token(&self, program: &Path, tenant: Option<&str>, resource: &str, now: Instant) -> Result<AccessToken> {
+    async fn cli_token(&self, program: &Path, tenant: Option<&str>, resource: &str, now: Now) -> Result<AccessToken> {
         let mut args: Vec<String> = ["account", "get-access-token", "--resource", resource, "--output", "json"].map(str::to_owned).into();
         if let Some(t) = tenant {
             args.extend(["--tenant".to_owned(), t.to_owned()]);
@@ -240,7 +240,7 @@ impl AzureTokens {
 }
 
 impl TokenSource for AzureTokens {
-    fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>> {
+    fn fetch(&self, now: Now) -> BoxFuture<'_, Result<Token>> {
         Box::pin(async move {
             let management_resource = self.cloud.management;
             let (inner, management) = match &self.login {
@@ -273,7 +273,7 @@ impl TokenSource for AzureTokens {
                     (inner, extra)
                 }
             };
-            let lifetime = inner.expires_at.saturating_duration_since(now);
+            let lifetime = inner.expires_at.saturating_duration_since(now.instant);
             let mut token = Token::new(&inner.value, inner.token_type.as_deref(), now, Some(lifetime));
             token.expires_at = inner.expires_at;
             if let Some(management) = management {
@@ -322,7 +322,7 @@ fn subscription_of(resource_id: &str) -> Option<&str> {
 
 /// An Entra ID token answer (v1 endpoint or the metadata service): `access_token`, `token_type`, and
 /// `expires_in` (seconds) or `expires_on` (epoch seconds), numbers or strings.
-fn parse_entra_token(auth_type: &str, describe: &str, body: &[u8], now: Instant) -> Result<AccessToken> {
+fn parse_entra_token(auth_type: &str, describe: &str, body: &[u8], now: Now) -> Result<AccessToken> {
     #[derive(serde::Deserialize)]
     struct Answer {
         access_token: Option<SecretString>,
@@ -339,7 +339,7 @@ fn parse_entra_token(auth_type: &str, describe: &str, body: &[u8], now: Instant)
     let lifetime = match (answer.expires_in.map(i64::from), answer.expires_on.map(i64::from)) {
         (Some(seconds), _) => u64::try_from(seconds).ok().map(Duration::from_secs),
         (None, Some(epoch)) => {
-            u64::try_from(epoch).ok().and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s))).map(Token::lifetime_until)
+            u64::try_from(epoch).ok().and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s))).map(|expiry| now.lifetime_until(expiry))
         }
         (None, None) => None,
     };
@@ -384,7 +384,7 @@ const AZ_ENV: [(&str, &str); 1] = [("TZ", "UTC0")];
 
 /// Runs `az account get-access-token ...` and reads its answer, with clear errors for `az` missing, not
 /// logged in, and logged in to another tenant. Never quotes its output.
-async fn run_az(auth_type: &str, program: &Path, args: &[String], tenant: Option<&str>, now: Instant) -> Result<AccessToken> {
+async fn run_az(auth_type: &str, program: &Path, args: &[String], tenant: Option<&str>, now: Now) -> Result<AccessToken> {
     let command = format!("`az {}`", args.join(" "));
     let output = az(program).run(&command, args, &AZ_ENV, DEFAULT_CLI_TIMEOUT).await.map_err(|e| match e {
         RunError::CannotStart(e) => e.with_hint(""),
@@ -419,7 +419,7 @@ async fn run_az(auth_type: &str, program: &Path, args: &[String], tenant: Option
 }
 
 /// Reads `{accessToken, tokenType, expiresOn, expires_on}`; never quotes the output, which holds a token.
-fn parse_az_output(auth_type: &str, command: &str, stdout: &[u8], now: Instant) -> Result<AccessToken> {
+fn parse_az_output(auth_type: &str, command: &str, stdout: &[u8], now: Now) -> Result<AccessToken> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct AzToken {
@@ -442,7 +442,7 @@ fn parse_az_output(auth_type: &str, command: &str, stdout: &[u8], now: Instant) 
         (None, Some(text)) => parse_expires_on(text).ok_or_else(|| unparsable(format!("expiresOn {text:?} is not a time")))?,
         (None, None) => return Err(unparsable("no expiresOn".to_owned())),
     };
-    let lifetime = Token::lifetime_until(expiry);
+    let lifetime = now.lifetime_until(expiry);
     if lifetime == Duration::ZERO {
         return Err(Error::auth(format!("{auth_type}: {command} printed a token that has already expired: log in again with `az login`")));
     }
@@ -480,9 +480,21 @@ mod tests {
     #[test]
     fn entra_answers_with_string_lifetimes_parse() {
         let body = br#"{"token_type":"Bearer","expires_in":"3599","expires_on":"1700000000","resource":"r","access_token":"eyJ.a.b"}"#;
-        let token = parse_entra_token("azure-msi", "imds", body, Instant::now()).unwrap();
+        let now = Now::of(&crate::clock::SystemClock);
+        let token = parse_entra_token("azure-msi", "imds", body, now).unwrap();
         assert_eq!(token.value.expose(), "eyJ.a.b");
         assert!(token.expires_at > Instant::now() + Duration::from_secs(3500));
-        assert!(parse_entra_token("azure-msi", "imds", br#"{"token_type":"Bearer"}"#, Instant::now()).is_err());
+        assert!(parse_entra_token("azure-msi", "imds", br#"{"token_type":"Bearer"}"#, now).is_err());
+    }
+
+    #[test]
+    fn an_absolute_expiry_is_measured_on_the_clients_clock() {
+        // A fake clock set to 2001-09-09: an expires_on an hour later is an hour away, whatever the real date.
+        let now = Now { instant: Instant::now(), wall: UNIX_EPOCH + Duration::from_secs(1_000_000_000) };
+        let body = br#"{"token_type":"Bearer","expires_on":1000003600,"access_token":"eyJ.a.b"}"#;
+        let token = parse_entra_token("azure-msi", "imds", body, now).unwrap();
+        assert_eq!(token.expires_at, now.instant + Duration::from_secs(3600));
+        let expired = br#"{"token_type":"Bearer","expires_on":999999999,"access_token":"eyJ.a.b"}"#;
+        assert!(parse_entra_token("azure-msi", "imds", expired, now).is_err());
     }
 }

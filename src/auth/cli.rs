@@ -10,9 +10,9 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::refresh::{Refreshing, Token, TokenSource};
+use super::refresh::{Now, Refreshing, Token, TokenSource};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
@@ -143,7 +143,7 @@ impl CliTokenSource {
 }
 
 impl TokenSource for CliTokenSource {
-    fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>> {
+    fn fetch(&self, now: Now) -> BoxFuture<'_, Result<Token>> {
         Box::pin(async move {
             let command = self.command_line();
             let program =
@@ -228,7 +228,7 @@ impl Program<'_> {
 }
 
 /// Reads `{access_token, token_type, expiry}`; never quotes the output, which holds a token.
-fn parse_output(command: &str, stdout: &[u8], now: Instant) -> Result<Token> {
+fn parse_output(command: &str, stdout: &[u8], now: Now) -> Result<Token> {
     #[derive(serde::Deserialize)]
     struct CliToken {
         access_token: Option<SecretString>,
@@ -247,7 +247,7 @@ fn parse_output(command: &str, stdout: &[u8], now: Instant) -> Result<Token> {
         None => None,
     };
     // The token is used until REFRESH_MARGIN before its expiry; without one, for the default lifetime.
-    let lifetime = expiry.map(Token::lifetime_until);
+    let lifetime = expiry.map(|expiry| now.lifetime_until(expiry));
     if lifetime == Some(Duration::ZERO) {
         return Err(Error::auth(format!("databricks-cli: {command} printed a token that has already expired: log in again")));
     }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::oauth::{Attempts, OAuthContext};
-use super::refresh::{Refreshing, Token, TokenSource};
+use super::refresh::{Now, Refreshing, Token, TokenSource};
 use crate::clock::BoxFuture;
 use crate::config::{Config, Env};
 use crate::error::{ApiError, Error, Result};
@@ -243,7 +243,7 @@ impl GoogleTokens {
 
     /// A JWT bearer grant with the key: `claim` is `target_audience` (answers an `id_token`) or `scope`
     /// (answers an `access_token`).
-    async fn jwt_bearer(&self, key: &ServiceAccountKey, claim: (&str, &str), now: Instant) -> Result<Expiring> {
+    async fn jwt_bearer(&self, key: &ServiceAccountKey, claim: (&str, &str), now: Now) -> Result<Expiring> {
         let endpoint = self.token_endpoint(key.token_uri.as_deref());
         self.context.check_secure(self.auth_type, "a signed assertion", &endpoint)?;
         let assertion = key.assertion(&endpoint, claim)?;
@@ -255,7 +255,7 @@ impl GoogleTokens {
     }
 
     /// A token of application default credentials, with the `cloud-platform` scope.
-    async fn adc_token(&self, adc: &Adc, now: Instant) -> Result<Expiring> {
+    async fn adc_token(&self, adc: &Adc, now: Now) -> Result<Expiring> {
         match adc {
             Adc::User { client_id, client_secret, refresh_token, token_uri } => {
                 let endpoint = self.token_endpoint(token_uri.as_deref());
@@ -337,13 +337,13 @@ impl GoogleTokens {
         )))
     }
 
-    async fn impersonated_id_token(&self, source: &Expiring, service_account: &str, now: Instant) -> Result<Expiring> {
+    async fn impersonated_id_token(&self, source: &Expiring, service_account: &str, now: Now) -> Result<Expiring> {
         let body = serde_json::json!({"audience": self.audience, "includeEmail": true});
         let answer = self.iam(source, service_account, "generateIdToken", body).await?;
         read_token(self.auth_type, "generateIdToken", &answer, "token", now)
     }
 
-    async fn impersonated_access_token(&self, source: &Expiring, service_account: &str, now: Instant) -> Result<Expiring> {
+    async fn impersonated_access_token(&self, source: &Expiring, service_account: &str, now: Now) -> Result<Expiring> {
         let body = serde_json::json!({"scope": SA_SCOPES, "lifetime": "3600s"});
         let answer = self.iam(source, service_account, "generateAccessToken", body).await?;
         #[derive(serde::Deserialize)]
@@ -355,13 +355,14 @@ impl GoogleTokens {
         let missing = || Error::auth(format!("{}: generateAccessToken answered without an accessToken", self.auth_type));
         let generated: Generated = serde_json::from_slice(&answer).map_err(|_| missing())?;
         let value = generated.access_token.filter(|t| !t.is_empty()).ok_or_else(missing)?;
-        let lifetime = generated.expire_time.as_deref().and_then(crate::auth::refresh::parse_rfc3339).map(Token::lifetime_until);
+        let lifetime =
+            generated.expire_time.as_deref().and_then(crate::auth::refresh::parse_rfc3339).map(|expiry| now.lifetime_until(expiry));
         Ok(Expiring { value, expires_at: expiry(now, lifetime) })
     }
 }
 
 impl TokenSource for GoogleTokens {
-    fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>> {
+    fn fetch(&self, now: Now) -> BoxFuture<'_, Result<Token>> {
         Box::pin(async move {
             let (id_token, access_token) = match &self.kind {
                 Kind::Key(key) => {
@@ -374,7 +375,7 @@ impl TokenSource for GoogleTokens {
                     (id, self.impersonated_access_token(&source, service_account, now).await)
                 }
             };
-            let lifetime = id_token.expires_at.saturating_duration_since(now);
+            let lifetime = id_token.expires_at.saturating_duration_since(now.instant);
             let mut token = Token::new(&id_token.value, Some("Bearer"), now, Some(lifetime));
             token.expires_at = id_token.expires_at;
             match access_token {
@@ -390,7 +391,7 @@ impl TokenSource for GoogleTokens {
 
 /// Reads the token in `field` of a JSON answer; an ID token's lifetime is its `exp`, an access token's
 /// the answer's `expires_in`.
-fn read_token(auth_type: &str, describe: &str, body: &[u8], field: &str, now: Instant) -> Result<Expiring> {
+fn read_token(auth_type: &str, describe: &str, body: &[u8], field: &str, now: Now) -> Result<Expiring> {
     let missing = || Error::auth(format!("{auth_type}: {describe} answered without an {field}"));
     let answer: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body).map_err(|_| missing())?;
     let value = answer.get(field).and_then(|v| v.as_str()).filter(|t| !t.is_empty()).ok_or_else(missing)?;
@@ -400,7 +401,7 @@ fn read_token(auth_type: &str, describe: &str, body: &[u8], field: &str, now: In
             .ok()
             .and_then(|s| u64::try_from(i64::from(s)).ok())
             .map(Duration::from_secs),
-        None => jwt_expiry(value.expose()).map(Token::lifetime_until),
+        None => jwt_expiry(value.expose()).map(|expiry| now.lifetime_until(expiry)),
     };
     if lifetime == Some(Duration::ZERO) {
         return Err(Error::auth(format!("{auth_type}: {describe} issued a token that has already expired")));
@@ -409,7 +410,7 @@ fn read_token(auth_type: &str, describe: &str, body: &[u8], field: &str, now: In
 }
 
 /// When a token obtained at `now` expires, as [`Token::new`] clamps it.
-fn expiry(now: Instant, lifetime: Option<Duration>) -> Instant {
+fn expiry(now: Now, lifetime: Option<Duration>) -> Instant {
     Token::new(&SecretString::default(), None, now, lifetime).expires_at
 }
 

@@ -7,10 +7,10 @@
 //! itself is treated as a secret (it may carry one) and never printed.
 
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::oauth::OAuthContext;
-use super::refresh::{Refreshing, Token, TokenSource};
+use super::refresh::{Now, Refreshing, Token, TokenSource};
 use crate::clock::BoxFuture;
 use crate::config::is_loopback;
 use crate::error::{ApiError, Error, Result};
@@ -49,7 +49,7 @@ pub(crate) fn check_url(url: &str) -> std::result::Result<reqwest::Url, String> 
 }
 
 impl TokenSource for MetadataService {
-    fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>> {
+    fn fetch(&self, now: Now) -> BoxFuture<'_, Result<Token>> {
         Box::pin(async move {
             const AUTH: &str = "metadata-service";
             let describe = "the metadata service";
@@ -84,7 +84,7 @@ impl TokenSource for MetadataService {
                 .map(i64::from)
                 .and_then(|s| u64::try_from(s).ok())
                 .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
-                .map(|expiry: SystemTime| Token::lifetime_until(expiry));
+                .map(|expiry: SystemTime| now.lifetime_until(expiry));
             if lifetime == Some(Duration::ZERO) {
                 return Err(Error::auth(format!("{AUTH}: {describe} issued a token that has already expired")));
             }

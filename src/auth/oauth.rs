@@ -10,10 +10,10 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::oidc::SubjectToken;
-use super::refresh::{Refreshing, Token, TokenSource};
+use super::refresh::{Now, Refreshing, Token, TokenSource};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::config::may_carry_credentials;
 use crate::error::{ApiError, Error, Result};
@@ -203,7 +203,7 @@ impl OAuthContext {
         who: &str,
         basic: Option<(&str, &SecretString)>,
         form: &[(&str, &str)],
-        requested_at: Instant,
+        requested_at: Now,
     ) -> Result<Token> {
         #[derive(serde::Deserialize)]
         struct TokenResponse {
@@ -360,7 +360,7 @@ impl fmt::Debug for ClientCredentials {
 }
 
 impl TokenSource for ClientCredentials {
-    fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>> {
+    fn fetch(&self, now: Now) -> BoxFuture<'_, Result<Token>> {
         Box::pin(async move {
             let endpoint = self.endpoint.get(&self.context, "oauth-m2m").await?.token_endpoint;
             self.context.check_secure("oauth-m2m", "the client secret", &endpoint)?;
@@ -476,7 +476,7 @@ impl TokenExchange {
 }
 
 impl TokenSource for TokenExchange {
-    fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>> {
+    fn fetch(&self, now: Now) -> BoxFuture<'_, Result<Token>> {
         Box::pin(async move {
             let Discovered { token_endpoint: endpoint, audience: default_audience } =
                 self.endpoint.get(&self.context, self.auth_type).await?;

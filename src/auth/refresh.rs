@@ -37,7 +37,8 @@ pub(crate) struct Token {
 impl Token {
     /// A token of `token_type` (default `Bearer`) valid for `lifetime` from `issued_at`. A lifetime the
     /// server got wrong (absent, zero, absurd) is clamped: refreshing early is harmless.
-    pub(crate) fn new(access_token: &SecretString, token_type: Option<&str>, issued_at: Instant, lifetime: Option<Duration>) -> Self {
+    pub(crate) fn new(access_token: &SecretString, token_type: Option<&str>, issued_at: Now, lifetime: Option<Duration>) -> Self {
+        let issued_at = issued_at.instant;
         let lifetime = lifetime.filter(|l| !l.is_zero()).unwrap_or(DEFAULT_LIFETIME).min(MAX_LIFETIME);
         let token_type = token_type.map(str::trim).filter(|t| !t.is_empty()).unwrap_or("Bearer");
         // Servers say "bearer" as often as "Bearer"; the API expects the canonical case.
@@ -57,17 +58,32 @@ impl Token {
         self.extra.push((name.to_owned(), value));
         self
     }
+}
 
-    /// The lifetime left until a wall-clock expiry, as a [`Clock`] instant can measure it.
-    pub(crate) fn lifetime_until(expiry: SystemTime) -> Duration {
-        expiry.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+/// When a token request started, on the client's [`Clock`]: its instant (what a token's expiry is measured
+/// in) and its wall time (what a server's absolute expiry is compared with).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Now {
+    pub(crate) instant: Instant,
+    pub(crate) wall: SystemTime,
+}
+
+impl Now {
+    /// The clock's present.
+    pub(crate) fn of(clock: &dyn Clock) -> Self {
+        Self { instant: clock.now(), wall: clock.system_now() }
+    }
+
+    /// The lifetime left until a wall-clock expiry (zero once it has passed).
+    pub(crate) fn lifetime_until(self, expiry: SystemTime) -> Duration {
+        expiry.duration_since(self.wall).unwrap_or(Duration::ZERO)
     }
 }
 
 /// Where a [`Refreshing`] provider gets a new token.
 pub(crate) trait TokenSource: Send + Sync + fmt::Debug {
     /// Obtains a fresh token. `now` is the clock's instant when the request started.
-    fn fetch(&self, now: Instant) -> BoxFuture<'_, Result<Token>>;
+    fn fetch(&self, now: Now) -> BoxFuture<'_, Result<Token>>;
 }
 
 /// An RFC 3339 date-time (a `T` or a space between date and time) as a `SystemTime`; `None` when it does
@@ -138,7 +154,7 @@ impl<S: TokenSource> Refreshing<S> {
         if let Some(headers) = self.cached_headers() {
             return Ok(headers);
         }
-        let fresh = self.source.fetch(self.clock.now()).await?;
+        let fresh = self.source.fetch(Now::of(self.clock.as_ref())).await?;
         let mut headers = vec![("Authorization".to_owned(), fresh.header.clone())];
         headers.extend(fresh.extra.iter().cloned());
         tracing::debug!(auth_type = self.auth_type, extra_headers = fresh.extra.len(), "obtained a new access token");

@@ -203,15 +203,12 @@ impl AzureTokens {
     /// The tenant to pass to `az`, if any: configured or discovered (best effort), unless `az` is logged in
     /// with a managed identity, which takes none.
     async fn cli_tenant(&self, program: &Path, managed_identity: &tokio::sync::OnceCell<bool>) -> Option<String> {
-        let tenant = match &self.tenant.configured {
-            Some(t) => t.clone(),
-            None => match self.tenant().await {
-                Ok(t) => t.to_owned(),
-                Err(e) => {
-                    tracing::debug!(auth_type = self.auth_type, error = %e, "no tenant for az: its default is used");
-                    return None;
-                }
-            },
+        let tenant = match self.tenant().await {
+            Ok(t) => t.to_owned(),
+            Err(e) => {
+                tracing::debug!(auth_type = self.auth_type, error = %e, "no tenant for az: its default is used");
+                return None;
+            }
         };
         let msi = *managed_identity.get_or_init(|| az_logged_in_with_managed_identity(program)).await;
         (!msi).then_some(tenant)

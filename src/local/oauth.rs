@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::issuer::{self, TrustedIssuer};
-use super::state::{Answer, State};
+use super::state::{Answer, State, hex};
 use crate::secret::SecretString;
 
 /// The grant type of RFC 8693 token exchange.
@@ -369,10 +369,6 @@ fn percent_decoded(s: &str) -> Option<String> {
 
 fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::state::Answer;
+use super::state::{Answer, invalid};
 
 /// The group every principal belongs to.
 pub(crate) const USERS_GROUP: &str = "users";
@@ -103,10 +103,6 @@ impl Default for Acl {
     fn default() -> Self {
         Self { entries: BTreeSet::from([Grantee::Group(USERS_GROUP.to_owned())]) }
     }
-}
-
-fn invalid(message: impl Into<String>) -> Answer {
-    (400, json!({"error_code": "INVALID_PARAMETER_VALUE", "message": message.into()}))
 }
 
 impl Acl {

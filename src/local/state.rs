@@ -33,6 +33,16 @@ pub(crate) fn error(status: u16, code: &str, message: impl Into<String>) -> Answ
     (status, json!({"error_code": code, "message": message.into()}))
 }
 
+/// A request the service refuses as `400 INVALID_PARAMETER_VALUE`.
+pub(crate) fn invalid(message: impl Into<String>) -> Answer {
+    error(400, "INVALID_PARAMETER_VALUE", message)
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// What the service answers an invalid, revoked or expired credential: HTTP 403 with a *numeric*
 /// `error_code`, as public bug reports show.
 fn invalid_access_token() -> Answer {
@@ -318,7 +328,7 @@ impl State {
         if getrandom::fill(&mut random).is_err() {
             return Err(error(500, "INTERNAL_ERROR", "The workspace could not draw a random token value."));
         }
-        let value = format!("dapi{}", random.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let value = format!("dapi{}", hex(&random));
         let id = token_id_of(&value);
         let token = StoredToken {
             seq: self.next_seq,
@@ -493,7 +503,7 @@ fn apply(stored: &mut StoredToken, paths: &[&str], comment: Option<String>, scop
 
 /// The id of a token: the SHA-256 of its value, in hex.
 fn token_id_of(value: &str) -> String {
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(value.as_bytes()))
 }
 
 /// An int64 sent as a number or a decimal string.

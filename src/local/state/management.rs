@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Answer, State, StoredToken, apply, error, masked_update};
+use super::{Answer, State, StoredToken, apply, error, invalid, masked_update};
 use crate::error::truncate;
 use crate::generated::token_management::schema::token_info;
 use crate::generated::token_management::types::TokenInfo;
@@ -57,10 +57,6 @@ fn admin_info(id: &str, t: &StoredToken) -> TokenInfo {
 
 fn not_found(token_id: &str) -> Answer {
     error(404, "RESOURCE_DOES_NOT_EXIST", format!("Token {} does not exist.", truncate(token_id, 100)))
-}
-
-fn invalid(message: impl Into<String>) -> Answer {
-    error(400, "INVALID_PARAMETER_VALUE", message)
 }
 
 /// A JSON body; an empty one is `{}`.

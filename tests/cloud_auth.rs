@@ -789,3 +789,31 @@ async fn google_id_uses_a_service_account_key_or_the_gce_metadata_server() {
     let grant = &requests(&token_endpoint, "/token").await[0];
     assert_eq!(field(grant, "grant_type").as_deref(), Some("urn:ietf:params:oauth:grant-type:jwt-bearer"), "the key signed an assertion");
 }
+
+#[test]
+fn a_malformed_endpoint_is_refused_when_the_client_is_built_not_at_the_first_call() {
+    let build = |env: Vec<(&str, String)>| {
+        let config = Config::builder().env_vars(env).build().unwrap();
+        WorkspaceClient::builder().config(&config).build().unwrap_err()
+    };
+    let err = build(vec![
+        ("DATABRICKS_HOST", "https://adb-123.4.azuredatabricks.net".to_owned()),
+        ("ARM_USE_MSI", "true".to_owned()),
+        ("DATABRICKS_AZURE_MSI_ENDPOINT", "not a url".to_owned()),
+    ]);
+    assert!(err.to_string().contains("azure_msi_endpoint is not a URL"), "{err}");
+    let home = common::temp_dir("malformed-iam");
+    std::fs::create_dir_all(home.join(".config/gcloud")).unwrap();
+    std::fs::write(
+        home.join(".config/gcloud/application_default_credentials.json"),
+        json!({"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"}).to_string(),
+    )
+    .unwrap();
+    let err = build(vec![
+        ("DATABRICKS_HOST", "https://1234.5.gcp.databricks.com".to_owned()),
+        ("DATABRICKS_GOOGLE_SERVICE_ACCOUNT", SA_EMAIL.to_owned()),
+        ("HOME", home.display().to_string()),
+        ("DATABRICKS_GOOGLE_IAM_ENDPOINT", "mailto:iam@example.com".to_owned()),
+    ]);
+    assert!(err.to_string().contains("google_iam_endpoint is not a base URL"), "{err}");
+}

@@ -59,7 +59,7 @@ pub(crate) fn find_az(path: Option<std::ffi::OsString>) -> std::result::Result<P
 /// How the Entra ID tokens are obtained.
 enum Login {
     ClientSecret { client_id: String, client_secret: SecretString },
-    Msi { endpoint: String, client_id: Option<String> },
+    Msi { endpoint: reqwest::Url, client_id: Option<String> },
     Cli { program: PathBuf, managed_identity: tokio::sync::OnceCell<bool>, management: Mutex<Option<bool>> },
 }
 
@@ -87,7 +87,7 @@ impl fmt::Debug for AzureTokens {
         d.field("auth_type", &self.auth_type).field("host", &self.context.host).field("cloud", &self.cloud.name);
         match &self.login {
             Login::ClientSecret { client_id, client_secret } => d.field("client_id", client_id).field("client_secret", client_secret),
-            Login::Msi { endpoint, client_id } => d.field("msi_endpoint", endpoint).field("client_id", client_id),
+            Login::Msi { endpoint, client_id } => d.field("msi_endpoint", &endpoint.as_str()).field("client_id", client_id),
             Login::Cli { program, .. } => d.field("program", program),
         };
         d.field("tenant", &self.tenant.configured).field("resource_id", &self.resource_id).finish_non_exhaustive()
@@ -121,7 +121,7 @@ impl AzureTokens {
                 client_secret: SecretString::new(required("azure_client_secret")?),
             },
             "azure-msi" => Login::Msi {
-                endpoint: config.get("azure_msi_endpoint").unwrap_or(DEFAULT_MSI_ENDPOINT).to_owned(),
+                endpoint: msi_endpoint(auth_type, config.get("azure_msi_endpoint").unwrap_or(DEFAULT_MSI_ENDPOINT))?,
                 client_id: config.azure_client_id().map(str::to_owned),
             },
             _ => Login::Cli {
@@ -167,13 +167,9 @@ impl AzureTokens {
         Ok(AccessToken::from_token(token))
     }
 
-    async fn msi_token(&self, endpoint: &str, client_id: Option<&str>, resource: &str, now: Now) -> Result<AccessToken> {
+    async fn msi_token(&self, endpoint: &reqwest::Url, client_id: Option<&str>, resource: &str, now: Now) -> Result<AccessToken> {
         let auth_type = self.auth_type;
-        let mut url =
-            reqwest::Url::parse(endpoint).map_err(|e| Error::config(format!("{auth_type}: azure_msi_endpoint is not a URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::config(format!("{auth_type}: azure_msi_endpoint must be an http(s) URL")));
-        }
+        let mut url = endpoint.clone();
         {
             let mut query = url.query_pairs_mut();
             query.append_pair("api-version", "2018-02-01").append_pair("resource", resource);
@@ -345,6 +341,15 @@ fn parse_entra_token(auth_type: &str, describe: &str, body: &[u8], now: Now) -> 
     }
     let token = Token::new(&value, answer.token_type.as_deref(), now, lifetime);
     Ok(AccessToken { value, token_type: answer.token_type, expires_at: token.expires_at })
+}
+
+/// The instance metadata service's token URL, checked when the provider is built.
+fn msi_endpoint(auth_type: &str, endpoint: &str) -> Result<reqwest::Url> {
+    let url = reqwest::Url::parse(endpoint).map_err(|e| Error::config(format!("{auth_type}: azure_msi_endpoint is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::config(format!("{auth_type}: azure_msi_endpoint must be an http(s) URL")));
+    }
+    Ok(url)
 }
 
 /// Whether `az` is logged in with a managed identity (`az account show`); `false` when it cannot tell.

@@ -164,7 +164,7 @@ pub(crate) struct GoogleTokens {
     /// The ID token's audience: the workspace URL.
     audience: String,
     token_endpoint: Option<String>,
-    iam_endpoint: String,
+    iam_endpoint: reqwest::Url,
 }
 
 impl fmt::Debug for GoogleTokens {
@@ -209,7 +209,7 @@ impl GoogleTokens {
             }
         }
         let key = ServiceAccountKey::from_file(AUTH, what, file)?;
-        Ok(Self::build(AUTH, config, context, Kind::Key(key)))
+        Self::build(AUTH, config, context, Kind::Key(key))
     }
 
     /// `google-id`: application default credentials impersonating `google_service_account`.
@@ -220,20 +220,28 @@ impl GoogleTokens {
             .map(str::to_owned)
             .ok_or_else(|| Error::config(format!("{AUTH}: google_service_account is not configured")))?;
         let adc = application_default_credentials(config)?;
-        Ok(Self::build(AUTH, config, context, Kind::Impersonate { service_account, adc }))
+        Self::build(AUTH, config, context, Kind::Impersonate { service_account, adc })
     }
 
-    fn build(auth_type: &'static str, config: &Config, context: OAuthContext, kind: Kind) -> Refreshing<Self> {
+    /// The provider; a `google_iam_endpoint` that is not a base URL is a configuration error here, not at the
+    /// first request.
+    fn build(auth_type: &'static str, config: &Config, context: OAuthContext, kind: Kind) -> Result<Refreshing<Self>> {
+        let iam = config.get("google_iam_endpoint").unwrap_or(DEFAULT_IAM_ENDPOINT);
+        let iam_endpoint = reqwest::Url::parse(iam.trim_end_matches('/'))
+            .map_err(|e| Error::config(format!("{auth_type}: google_iam_endpoint is not a URL: {e}")))?;
+        if iam_endpoint.cannot_be_a_base() {
+            return Err(Error::config(format!("{auth_type}: google_iam_endpoint is not a base URL")));
+        }
         let clock = Arc::clone(&context.clock);
         let source = Self {
             auth_type,
             audience: config.host().to_owned(),
             token_endpoint: config.get("google_token_endpoint").map(str::to_owned),
-            iam_endpoint: config.get("google_iam_endpoint").unwrap_or(DEFAULT_IAM_ENDPOINT).trim_end_matches('/').to_owned(),
+            iam_endpoint,
             context,
             kind,
         };
-        Refreshing::new(auth_type, source, clock)
+        Ok(Refreshing::new(auth_type, source, clock))
     }
 
     /// The token endpoint: configured, else the credential file's `token_uri`, else Google's.
@@ -300,8 +308,7 @@ impl GoogleTokens {
 
     /// Calls an IAM credentials method (`generateIdToken`, `generateAccessToken`) on the service account.
     async fn iam(&self, source: &Expiring, service_account: &str, method: &str, body: serde_json::Value) -> Result<bytes::Bytes> {
-        let mut url = reqwest::Url::parse(&self.iam_endpoint)
-            .map_err(|e| Error::config(format!("{}: google_iam_endpoint is not a URL: {e}", self.auth_type)))?;
+        let mut url = self.iam_endpoint.clone();
         url.path_segments_mut()
             .map_err(|()| Error::config(format!("{}: google_iam_endpoint is not a base URL", self.auth_type)))?
             .pop_if_empty()

@@ -193,6 +193,9 @@ impl HintedError {
     }
 }
 
+/// How many more times a program is started when its file is busy being written.
+const SPAWN_RETRIES_WHEN_BUSY: usize = 5;
+
 impl Program<'_> {
     /// Runs the program with `args` and the extra environment variables `env`; `command` names it in
     /// errors.
@@ -204,19 +207,33 @@ impl Program<'_> {
         timeout: Duration,
     ) -> std::result::Result<std::process::Output, RunError> {
         let auth_type = self.auth_type;
-        let child = tokio::process::Command::new(self.path)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                RunError::CannotStart(HintedError {
-                    message: format!("{auth_type}: cannot run {} ({}): {} ({})", self.path.display(), e.kind(), self.install, self.docs),
-                })
-            })?;
+        let spawn = || {
+            tokio::process::Command::new(self.path)
+                .args(args)
+                .envs(env.iter().copied())
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+        };
+        // "Text file busy": the program was just written (an update of the CLI, or a test's fake) and a
+        // process forked meanwhile still holds it open for writing; that passes within milliseconds.
+        let mut spawned = spawn();
+        for _ in 0..SPAWN_RETRIES_WHEN_BUSY {
+            match &spawned {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    spawned = spawn();
+                }
+                _ => break,
+            }
+        }
+        let child = spawned.map_err(|e| {
+            RunError::CannotStart(HintedError {
+                message: format!("{auth_type}: cannot run {} ({}): {} ({})", self.path.display(), e.kind(), self.install, self.docs),
+            })
+        })?;
         match tokio::time::timeout(timeout, child.wait_with_output()).await {
             Ok(Ok(output)) => Ok(output),
             Ok(Err(e)) => Err(RunError::Failed(Error::auth(format!("{auth_type}: running {command} failed: {}", e.kind())))),
@@ -295,5 +312,29 @@ mod tests {
         assert_eq!(text, "Error: cannot refresh ***\n  *** rejected");
         assert_eq!(scrub("   "), "(nothing on standard error)");
         assert!(scrub(&"x ".repeat(4000)).len() <= MAX_STDERR + 32);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_program_still_open_for_writing_is_started_once_it_is_closed() {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("databricks-tokens-busy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("databricks");
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(b"#!/bin/sh\necho started\n").unwrap();
+        file.set_permissions(std::fs::Permissions::from_mode(0o755)).unwrap();
+        // The writer lets go 30 ms later, as a forked process does when it execs.
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            drop(file);
+        });
+        let program = Program { auth_type: "databricks-cli", path: &path, install: "install it", docs: "docs" };
+        let output = program.run("`databricks`", &[], &[], Duration::from_secs(10)).await;
+        writer.join().unwrap();
+        let output = output.unwrap_or_else(|_| panic!("not started"));
+        assert_eq!(output.stdout, b"started\n");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -496,6 +496,10 @@ struct Inner {
     maybe_processed: bool,
     /// Repeating the call could do its work twice (an operation that is not idempotent, maybe processed).
     unsafe_to_repeat: bool,
+    /// The server answered with a success status: the request was processed (its body was lost).
+    processed: bool,
+    /// The marker in the comment of a token an exactly-once create may have left behind.
+    orphan_marker: Option<String>,
 }
 
 impl Inner {
@@ -509,6 +513,8 @@ impl Inner {
             elapsed: None,
             maybe_processed: false,
             unsafe_to_repeat: false,
+            processed: false,
+            orphan_marker: None,
         }
     }
 }
@@ -634,6 +640,42 @@ impl Error {
         self
     }
 
+    /// Marks a failure after the server answered with a success status: the request was processed.
+    pub(crate) fn processed(mut self, idempotent: bool) -> Self {
+        self.inner.processed = true;
+        self.maybe_processed(idempotent)
+    }
+
+    /// Whether the server answered with a success status before the failure (the request was processed,
+    /// not merely maybe).
+    pub(crate) fn was_processed(&self) -> bool {
+        self.inner.processed
+    }
+
+    /// An exactly-once create whose search for its own token failed: a token carrying `marker` in its
+    /// comment may exist. Not retryable: repeating the call could leave a second one.
+    pub(crate) fn with_possible_orphan(mut self, marker: &str, cleanup: &Error) -> Self {
+        let original = self.text();
+        self.inner.message = format!(
+            "{original}; a token may have been created, and the search for it failed ({cleanup}): revoke the tokens whose comment \
+             contains {marker}"
+        );
+        self.inner.maybe_processed = true;
+        self.inner.unsafe_to_repeat = true;
+        self.inner.orphan_marker = Some(marker.to_owned());
+        self
+    }
+
+    /// An ambiguous failure whose every possible token was found and revoked: nothing of the call is left,
+    /// so it may be repeated.
+    pub(crate) fn cleaned_up(mut self, context: impl std::fmt::Display) -> Self {
+        self = self.context(context);
+        self.inner.maybe_processed = false;
+        self.inner.unsafe_to_repeat = false;
+        self.inner.processed = false;
+        self
+    }
+
     /// Replaces every known secret in the messages with `***`.
     pub(crate) fn scrub(mut self, secrets: &crate::redact::KnownSecrets) -> Self {
         self.inner.message = secrets.scrub(&self.inner.message);
@@ -748,9 +790,11 @@ impl Error {
             )
     }
 
-    /// Whether the request may have reached the server and been processed although no answer came (the
-    /// connection failed or timed out after the request was sent). For a create this means a token may
-    /// exist that nobody received: use `TokenWorkflows::create_token_exactly_once` to make sure.
+    /// Whether the request may have reached the server and been processed although no usable answer came:
+    /// the connection failed or timed out after the request was sent, or the server answered with a success
+    /// status (then it *was* processed) and the body was lost or did not decode. For a create this means a
+    /// token may exist that nobody received: [`CreateToken::exactly_once`](crate::tokens::CreateToken::exactly_once)
+    /// resolves it.
     ///
     /// ```
     /// use databricks_tokens::{ApiError, Error};
@@ -758,6 +802,28 @@ impl Error {
     /// ```
     pub fn may_have_been_processed(&self) -> bool {
         self.inner.maybe_processed
+    }
+
+    /// The marker in the comment of a token an exactly-once create may have left behind, when it could not
+    /// make sure none was (its search or revoke kept failing): revoke the tokens whose comment contains it.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// if let Err(e) = w.tokens().create().comment("ci").exactly_once().send().await {
+    ///     if let Some(marker) = e.orphan_marker() {
+    ///         for t in w.tokens().list().send().await? {
+    ///             if t.comment.as_deref().is_some_and(|c| c.contains(marker)) {
+    ///                 w.tokens().delete(&t.token_id).send().await?;
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Always `None` but for an error of an exactly-once create; such an error is never retryable.
+    pub fn orphan_marker(&self) -> Option<&str> {
+        self.inner.orphan_marker.as_deref()
     }
 }
 
@@ -797,6 +863,9 @@ impl fmt::Debug for Error {
         }
         if self.inner.maybe_processed {
             d.field("maybe_processed", &true);
+        }
+        if let Some(marker) = &self.inner.orphan_marker {
+            d.field("orphan_marker", marker);
         }
         if let Some(source) = &self.inner.source {
             d.field("source", &source.to_string());

@@ -319,20 +319,26 @@ impl<R: Resource + Serialize + DeserializeOwned> Update<R> {
         &self.mask
     }
 
-    /// The resource and the mask string.
-    pub fn into_parts(self) -> (R, FieldMask) {
-        (self.resource, self.mask.mask)
-    }
-
     /// The resource and the mask string of an update a builder assembled, checked as [`Update::new`]
     /// checks them (the builder's setters may have changed either): what an update request sends.
+    ///
+    /// The resource sent carries the fields the mask names and nothing else: output-only fields the spec
+    /// requires (a token's id, already in the path) are left empty, which the generated types never send.
     pub(crate) fn into_checked(self, operation: &str) -> Result<(R, FieldMask)> {
         if self.is_empty() {
             return Err(Error::invalid_request(format!(
                 "{operation}: nothing to update: set a field (comment, scopes, clear_scopes) or a mask"
             )));
         }
-        Self::new(self.resource, self.mask).map(Self::into_parts)
+        let checked = Self::new(self.resource, self.mask)?;
+        let fields = checked.mask.fields();
+        let mut json = to_object(&checked.resource)?;
+        json.retain(|k, _| fields.contains(&k.as_str()));
+        for required in R::REQUIRED.iter().filter(|f| !R::WRITABLE.contains(f)) {
+            json.insert((*required).to_owned(), Value::String(String::new()));
+        }
+        let resource = serde_json::from_value(Value::Object(json)).map_err(|e| Error::decode(format!("rebuilding the {}", R::NAME), e))?;
+        Ok((resource, checked.mask.mask))
     }
 }
 

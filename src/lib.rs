@@ -62,6 +62,7 @@ pub mod clock;
 pub mod config;
 mod decode;
 mod error;
+mod exactly_once;
 pub mod field_mask;
 mod generated;
 #[cfg(any(feature = "google", feature = "local-workspace"))]

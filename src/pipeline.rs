@@ -292,6 +292,7 @@ impl Pipeline {
                 facts.elapsed = now.saturating_duration_since(start);
                 facts.idempotent = idempotent;
                 facts.body_deadline = attempt_deadline;
+                facts.status = result.as_ref().ok().map(|r| r.status().as_u16());
                 // A failure after the request was sent: it may have been processed.
                 facts.maybe_processed |= matches!(&result, Err(e) if !e.is_connect());
             });
@@ -470,6 +471,8 @@ struct CallFacts {
     idempotent: bool,
     /// An attempt failed after its request was sent: it may have been processed.
     maybe_processed: bool,
+    /// The status of the last attempt's response, when one arrived.
+    status: Option<u16>,
     /// The retry budget (or the rate limit within it) stopped the retries.
     budget_exhausted: bool,
     /// The call's retry budget.
@@ -530,6 +533,7 @@ where
         error: None,
         idempotent: false,
         maybe_processed: false,
+        status: None,
         budget_exhausted: false,
         budget: Duration::ZERO,
         secrets: None,
@@ -576,7 +580,12 @@ where
         return serde_json::from_slice(b"{}").map_err(|e| Error::decode(format!("{operation_id}: an empty answer"), e));
     }
     let mut error = if facts.attempts > 0 { error.with_attempts(facts.attempts, facts.elapsed) } else { error };
-    if facts.maybe_processed && matches!(error.kind(), crate::ErrorKind::Transport | crate::ErrorKind::Timeout) {
+    if let Some(status) = facts.status.filter(|s| (200..300).contains(s)) {
+        // The server answered with success: it processed the request, whatever became of the body.
+        error = error
+            .context(format!("{operation_id}: HTTP {status} arrived, so the request was processed; its body did not"))
+            .processed(facts.idempotent);
+    } else if facts.maybe_processed && matches!(error.kind(), crate::ErrorKind::Transport | crate::ErrorKind::Timeout) {
         error = error.maybe_processed(facts.idempotent);
     }
     if facts.budget_exhausted && error.kind() != crate::ErrorKind::Timeout {

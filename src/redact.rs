@@ -10,7 +10,12 @@
 //!   obtained, the token values it received) is replaced with `***` wherever it appears — in a server's
 //!   error message that echoes the credential, in a field nobody expected to hold one.
 //!
-//! A logged body shows at most [`MAX_LOGGED_BODY`] bytes.
+//! - **by shape**: anything shaped like a token the service issues ([`is_token_shaped`]: `dapi` and the other
+//!   prefixes, then 32 or more letters and digits) is replaced with `***` in a logged body, whatever key holds
+//!   it: a malformed response may carry a new token's value where no rule above looks.
+//!
+//! A logged body shows at most [`MAX_LOGGED_BODY`] bytes. Server text is never trusted to be well formed: a
+//! body cut inside a multi-byte character, an unterminated string or a stray escape is logged, never a panic.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -119,7 +124,7 @@ pub(crate) fn body_for_log(shown: &[u8], total: usize, secrets: &KnownSecrets) -
     if !looks_like_json && mentions_secret_key {
         return format!("<{total} bytes, not logged: may hold a secret>");
     }
-    let redacted = secrets.scrub(&redact_by_key(&text));
+    let redacted = scrub_token_shaped(&secrets.scrub(&redact_by_key(&text)));
     let mut line = crate::error::truncate(&redacted, MAX_LOGGED_BODY);
     if total > shown.len() {
         line.push_str(&format!("... ({total} bytes in all)"));
@@ -143,7 +148,8 @@ fn redact_by_key(text: &str) -> String {
         let key = &text[i..end];
         out.push_str(key);
         i = end;
-        let is_secret_key = key.len() >= 2 && is_secret_key(&key[1..key.len() - 1]);
+        // Only a whole key (a body cut short may end inside a string, even inside a character).
+        let is_secret_key = key.strip_prefix('"').and_then(|k| k.strip_suffix('"')).is_some_and(is_secret_key);
         if !is_secret_key {
             continue;
         }
@@ -169,6 +175,7 @@ fn redact_by_key(text: &str) -> String {
 }
 
 /// The index just past the JSON string starting at `start` (a `"`), or the end of a cut-short text.
+/// Always a character boundary of `bytes` (a `"` is one byte, and the end is one).
 fn string_end(bytes: &[u8], start: usize) -> usize {
     let mut i = start + 1;
     while i < bytes.len() {
@@ -179,6 +186,37 @@ fn string_end(bytes: &[u8], start: usize) -> usize {
         }
     }
     bytes.len()
+}
+
+/// The prefixes of the tokens the service issues: personal access tokens (`dapi`), OAuth secrets (`dose`),
+/// and the other Databricks secret prefixes secret scanners know (`dkea`, `dsapi`).
+const TOKEN_PREFIXES: &[&str] = &["dapi", "dose", "dkea", "dsapi"];
+
+/// The fewest letters and digits after a prefix for a word to be token-shaped (a PAT has 32 hex digits).
+const TOKEN_BODY_LEN: usize = 32;
+
+/// Whether `word` is shaped like a token the service issues: a [`TOKEN_PREFIXES`] prefix, then at least 32
+/// ASCII letters and digits (a `-N` suffix, as PATs may carry, is part of the word).
+pub(crate) fn is_token_shaped(word: &str) -> bool {
+    TOKEN_PREFIXES.iter().any(|prefix| {
+        word.strip_prefix(prefix).is_some_and(|rest| rest.bytes().take_while(u8::is_ascii_alphanumeric).count() >= TOKEN_BODY_LEN)
+    })
+}
+
+/// `text` with every token-shaped word ([`is_token_shaped`]) replaced with `***`.
+fn scrub_token_shaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // A word is a run of ASCII letters, digits and `-`; everything else separates words.
+    while let Some(start) = rest.find(|c: char| c.is_ascii_alphanumeric()) {
+        out.push_str(&rest[..start]);
+        let word_len = rest[start..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).unwrap_or(rest.len() - start);
+        let word = &rest[start..start + word_len];
+        out.push_str(if is_token_shaped(word) { "***" } else { word });
+        rest = &rest[start + word_len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -223,6 +261,34 @@ mod tests {
     fn non_json_with_a_secret_key_is_withheld() {
         assert!(!log(b"token_value=dapiSECRET").contains("SECRET"));
         assert_eq!(log(b"plain text"), "plain text");
+    }
+
+    #[test]
+    fn a_body_cut_inside_a_multibyte_character_is_logged_not_a_panic() {
+        // A list longer than the cut whose comment is non-ASCII where the cut falls: every cut position.
+        let comment = "é".repeat(600);
+        let body = format!(r#"{{"token_infos":[{{"token_id":"t1","comment":"{comment}"}},{{"token_id":"t2","comment":"{comment}"}}]}}"#);
+        for cut in 0..body.len().min(3 * MAX_LOGGED_BODY) {
+            let line = body_for_log(&body.as_bytes()[..cut], body.len(), &KnownSecrets::default());
+            assert!(line.len() <= MAX_LOGGED_BODY + 64, "{cut}: {}", line.len());
+        }
+        // A key cut inside a character, and an escape before a multi-byte character.
+        for text in ["{\"é", "{\"token_value\":\"\\é\"}", "\"\\", "\"é\\"] {
+            let _ = body_for_log(text.as_bytes(), text.len(), &KnownSecrets::default());
+        }
+    }
+
+    #[test]
+    fn token_shaped_values_are_scrubbed_whatever_the_key() {
+        let pat = "dapi0123456789abcdef0123456789abcdef";
+        let body = format!(r#"{{"token_info":{{"token_id":"t","comment":"{pat}","creation_time":"{pat}-2","scopes":["{pat}"]}},"x":"dose{}"}}"#, "A1".repeat(20));
+        let line = log(body.as_bytes());
+        assert!(!line.contains("0123456789abcdef0123456789abcdef") && !line.contains("A1A1"), "{line}");
+        assert_eq!(line.matches("***").count(), 4, "{line}");
+        // Ordinary words, ids and short prefixed words stay.
+        assert_eq!(log(br#"{"comment":"dapi is a prefix, dapi0123 too short","token_id":"5f1e0123456789abcdef0123456789abcdef"}"#),
+            r#"{"comment":"dapi is a prefix, dapi0123 too short","token_id":"5f1e0123456789abcdef0123456789abcdef"}"#);
+        assert!(is_token_shaped(pat) && !is_token_shaped("dapi") && !is_token_shaped("xdapi0123456789abcdef0123456789abcdef"));
     }
 
     #[test]

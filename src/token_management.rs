@@ -68,12 +68,14 @@ impl<'a> TokenManagement<'a> {
     /// ```
     ///
     /// The service principal must hold `CAN_USE` on tokens ([`TokenManagement::update_permissions`]).
-    /// Never retried after the request may have reached the server.
+    /// Never retried after the request may have reached the server; with [`CreateOboToken::exactly_once`]
+    /// an ambiguous failure is resolved instead of reported.
     pub fn create_obo_token(self, application_id: impl Into<String>) -> CreateOboToken<'a> {
         CreateOboToken {
             client: self.client,
             request: CreateOboTokenRequest::new(application_id),
             lifetime: None,
+            exactly_once: None,
             options: RequestOptions::default(),
         }
     }
@@ -185,6 +187,8 @@ pub struct CreateOboToken<'a> {
     client: &'a WorkspaceClient,
     request: CreateOboTokenRequest,
     lifetime: Option<std::time::Duration>,
+    /// The grace period of an exactly-once create; `None`: a plain create.
+    exactly_once: Option<std::time::Duration>,
     options: RequestOptions,
 }
 
@@ -209,6 +213,29 @@ impl<'a> CreateOboToken<'a> {
         self.request.autoscope_enabled = Some(enabled);
         self
     }
+    /// Creates the token exactly once, as [`CreateToken::exactly_once`](crate::tokens::CreateToken::exactly_once)
+    /// does, through Token Management.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let ci = w.token_management().create_obo_token("6f3b...").comment("ci").exactly_once().send().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Every attempt carries a marker of this call alone in its comment; after an ambiguous failure the
+    /// call waits the grace period (10 s; [`CreateOboToken::exactly_once_grace`]), lists every token of the
+    /// workspace (`GET /api/2.0/token-management/tokens`: an admin sees them all, whoever owns them),
+    /// revokes those carrying its marker and creates again (3 creates at most); once a create answers, an
+    /// update through Token Management sets the comment asked for. Same guarantee, bound and cost as the
+    /// Tokens API's; the admin needs nothing beyond what the create needs.
+    pub fn exactly_once(self) -> Self {
+        self.exactly_once_grace(crate::exactly_once::DEFAULT_GRACE)
+    }
+    /// [`CreateOboToken::exactly_once`] with another grace period.
+    pub fn exactly_once_grace(mut self, grace: std::time::Duration) -> Self {
+        self.exactly_once = Some(grace);
+        self
+    }
     options_setters!();
 
     /// Sends the request.
@@ -220,7 +247,50 @@ impl<'a> CreateOboToken<'a> {
         if let Some(lifetime) = self.lifetime {
             request.lifetime_seconds = Some(crate::tokens::lifetime_seconds(ops::CREATE_OBO_TOKEN.id, lifetime)?.into());
         }
-        self.client.token_management_stub().create_obo_token(request, self.options).await
+        let Some(grace) = self.exactly_once else {
+            return self.client.token_management_stub().create_obo_token(request, self.options).await;
+        };
+        let comment = request.comment.take();
+        let minter = OboMinter { client: self.client, request, options: &self.options };
+        let settings = crate::exactly_once::Settings {
+            grace,
+            policy: self.options.retry_policy().cloned().unwrap_or_default(),
+            clock: self.client.clock(),
+        };
+        crate::exactly_once::create(&minter, comment, settings).await
+    }
+}
+
+/// Token Management as an exactly-once on-behalf-of create uses it.
+struct OboMinter<'a> {
+    client: &'a WorkspaceClient,
+    request: CreateOboTokenRequest,
+    options: &'a RequestOptions,
+}
+
+impl crate::exactly_once::Minter for OboMinter<'_> {
+    type Created = CreateOboTokenResponse;
+    async fn create(&self, comment: String) -> Result<CreateOboTokenResponse> {
+        let request = self.request.clone().set_comment(comment);
+        self.client.token_management_stub().create_obo_token(request, self.options.clone()).await
+    }
+    async fn find(&self, marker: &str) -> Result<Vec<String>> {
+        let tokens = self.client.token_management_stub().list(TokenFilter::default(), self.options.clone()).await?;
+        Ok(tokens.into_iter().filter(|t| t.comment.as_deref().is_some_and(|c| c.contains(marker))).map(|t| t.token_id).collect())
+    }
+    async fn revoke(&self, token_id: &str) -> Result<()> {
+        self.client.token_management_stub().delete(token_id, self.options.clone()).await
+    }
+    async fn set_comment(&self, token_id: &str, comment: &str) -> Result<()> {
+        let mut update = self.client.token_management().update(token_id).comment(comment);
+        update.options = self.options.clone();
+        update.send().await.map(drop)
+    }
+    fn id(created: &CreateOboTokenResponse) -> &str {
+        created.token_id()
+    }
+    fn record_comment(created: &mut CreateOboTokenResponse, comment: Option<String>) {
+        created.token_info.comment = comment;
     }
 }
 
@@ -323,8 +393,7 @@ w.token_management().update("5f1e...").mask(TypedFieldMask::parse("comment")?).t
     /// anything is sent.
     pub async fn send(self) -> Result<TokenInfo> {
         non_empty(ops::UPDATE_TOKEN.id, &self.token_id)?;
-        let (mut token, mask) = self.update.into_checked(ops::UPDATE_TOKEN.id)?;
-        token.token_id = self.token_id.clone();
+        let (token, mask) = self.update.into_checked(ops::UPDATE_TOKEN.id)?;
         let request = UpdateTokenManagementRequest::new(token, mask.to_string());
         self.client.token_management_stub().update(&self.token_id, request, self.options).await
     }

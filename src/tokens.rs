@@ -21,7 +21,6 @@
 //!
 //! [`ErrorKind::InvalidRequest`]: crate::ErrorKind::InvalidRequest
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use futures::Stream;
@@ -73,7 +72,7 @@ impl<'a> Tokens<'a> {
             client: self.client,
             request: CreateTokenRequest::new(),
             lifetime: None,
-            exactly_once: false,
+            exactly_once: None,
             options: RequestOptions::default(),
         }
     }
@@ -149,7 +148,8 @@ pub struct CreateToken<'a> {
     client: &'a WorkspaceClient,
     request: CreateTokenRequest,
     lifetime: Option<Duration>,
-    exactly_once: bool,
+    /// The grace period of an exactly-once create; `None`: a plain create.
+    exactly_once: Option<Duration>,
     options: RequestOptions,
 }
 
@@ -174,18 +174,37 @@ impl<'a> CreateToken<'a> {
         self.request.autoscope_enabled = Some(enabled);
         self
     }
-    /// Creates the token exactly once, even when an answer is lost: no orphan, no duplicate.
+    /// Creates the token exactly once, even when an answer is lost: no orphan, no duplicate, and never
+    /// another caller's token touched.
     ///
-    /// The API has no idempotency key, so this is built from what `list` returns: the tokens are listed
-    /// first; when a create fails in a way that may have been processed
-    /// ([`Error::may_have_been_processed`]), they are listed again, every token that was not there before
-    /// and carries the same comment (a token whose value nobody received) is revoked, and the create is
-    /// sent again — at most 3 times, and no orphan is left behind when it gives up. **Cost:** one extra
-    /// `list` per call, plus one `list` and the revokes per ambiguous failure. Give the token a comment
-    /// unique to this call (a job id): a token of the same user created with the same comment at the same
-    /// moment elsewhere could otherwise be taken for an orphan.
-    pub fn exactly_once(mut self) -> Self {
-        self.exactly_once = true;
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// use std::time::Duration;
+    /// let created = w.tokens().create().comment("ci").lifetime(Duration::from_secs(300)).exactly_once().send().await?;
+    /// assert_eq!(created.token_info().comment.as_deref(), Some("ci"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The API has no idempotency key, so every attempt of this call carries a marker no other caller can
+    /// produce (`[exactly-once:` and 128 random bits) at the end of its comment. When a create fails in a
+    /// way that may have been processed ([`Error::may_have_been_processed`]), the call waits a grace period
+    /// (10 s; [`CreateToken::exactly_once_grace`]) for a late create to land, lists the tokens, revokes
+    /// those carrying its marker — only those — and creates again (3 creates at most). Once a create
+    /// answers, an update sets the comment asked for, so the marker does not stay.
+    ///
+    /// **Guarantee:** no duplicate and no orphan, provided the service processes a request within the grace
+    /// period of the moment the client gave up on it. When the search keeps failing, the error says a token
+    /// may exist and which ([`Error::orphan_marker`]) and is not retryable. **Cost:** 2 requests (the create
+    /// and the comment update); per ambiguous failure, the grace period, one `list`, one revoke per token
+    /// found, and one more create. See [the exactly-once notes](crate::tokens#exactly-once).
+    pub fn exactly_once(self) -> Self {
+        self.exactly_once_grace(crate::exactly_once::DEFAULT_GRACE)
+    }
+    /// [`CreateToken::exactly_once`] with another grace period: how long a request may stay in the
+    /// service after the client gave up on it and still be processed. Shorter answers faster after an
+    /// ambiguous failure, and weakens the guarantee to that bound.
+    pub fn exactly_once_grace(mut self, grace: Duration) -> Self {
+        self.exactly_once = Some(grace);
         self
     }
     options_setters!();
@@ -201,39 +220,51 @@ impl<'a> CreateToken<'a> {
 
     /// Sends the request.
     pub async fn send(self) -> Result<CreateTokenResponse> {
-        let request = self.request()?;
-        let stub = self.client.stub();
-        if !self.exactly_once {
-            return stub.create(request, self.options).await;
-        }
-        let ids = |tokens: Vec<PublicTokenInfo>| tokens.into_iter().map(|t| t.token_id).collect::<HashSet<_>>();
-        let before = ids(stub.list(self.options.clone()).await?);
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let error = match stub.create(request.clone(), self.options.clone()).await {
-                Ok(created) => return Ok(created),
-                Err(e) if e.may_have_been_processed() => e,
-                Err(e) => return Err(e),
-            };
-            tracing::debug!(error = %error, "the create may have been processed: looking for an orphan");
-            let orphans = stub
-                .list(self.options.clone())
-                .await?
-                .into_iter()
-                .filter(|t| t.comment == request.comment && !before.contains(&t.token_id))
-                .map(|t| t.token_id);
-            for orphan in orphans.collect::<Vec<_>>() {
-                match stub.delete(&orphan, self.options.clone()).await {
-                    Err(e) if !e.is_not_found() => return Err(e),
-                    _ => {}
-                }
-            }
-            // Even when giving up, no orphan is left behind.
-            if tries == 3 {
-                return Err(error);
-            }
-        }
+        let mut request = self.request()?;
+        let Some(grace) = self.exactly_once else {
+            return self.client.stub().create(request, self.options).await;
+        };
+        let comment = request.comment.take();
+        let minter = TokenMinter { client: self.client, request, options: &self.options };
+        let settings = crate::exactly_once::Settings {
+            grace,
+            policy: self.options.retry_policy().cloned().unwrap_or_default(),
+            clock: self.client.clock(),
+        };
+        crate::exactly_once::create(&minter, comment, settings).await
+    }
+}
+
+/// The Tokens API as an exactly-once create uses it.
+struct TokenMinter<'a> {
+    client: &'a WorkspaceClient,
+    request: CreateTokenRequest,
+    options: &'a RequestOptions,
+}
+
+impl crate::exactly_once::Minter for TokenMinter<'_> {
+    type Created = CreateTokenResponse;
+    async fn create(&self, comment: String) -> Result<CreateTokenResponse> {
+        let request = self.request.clone().set_comment(comment);
+        self.client.stub().create(request, self.options.clone()).await
+    }
+    async fn find(&self, marker: &str) -> Result<Vec<String>> {
+        let tokens = self.client.stub().list(self.options.clone()).await?;
+        Ok(tokens.into_iter().filter(|t| t.comment.as_deref().is_some_and(|c| c.contains(marker))).map(|t| t.token_id).collect())
+    }
+    async fn revoke(&self, token_id: &str) -> Result<()> {
+        self.client.stub().delete(token_id, self.options.clone()).await
+    }
+    async fn set_comment(&self, token_id: &str, comment: &str) -> Result<()> {
+        let mut update = self.client.tokens().update(token_id).comment(comment);
+        update.options = self.options.clone();
+        update.send().await
+    }
+    fn id(created: &CreateTokenResponse) -> &str {
+        created.token_id()
+    }
+    fn record_comment(created: &mut CreateTokenResponse, comment: Option<String>) {
+        created.token_info.comment = comment;
     }
 }
 
@@ -304,8 +335,7 @@ w.tokens().update("5f1e...").mask(TypedFieldMask::parse("comment")?).token(token
     /// Sends the request. An update with no field set is refused before anything is sent.
     pub async fn send(self) -> Result<()> {
         non_empty(UPDATE_TOKEN.id, &self.token_id)?;
-        let (mut token, mask) = self.update.into_checked(UPDATE_TOKEN.id)?;
-        token.token_id = self.token_id.clone();
+        let (token, mask) = self.update.into_checked(UPDATE_TOKEN.id)?;
         let request = UpdateTokenRequest::new(token, mask.to_string());
         self.client.stub().update(&self.token_id, request, self.options).await
     }

@@ -24,6 +24,9 @@
 //!   a list response (an object whose one field is an array of objects) is decoded item by item when large.
 //! - **No `api-version` header**: progenitor sends the spec's `info.version` as one; the Databricks SDKs
 //!   send no such header, so the generated requests do not carry it.
+//! - **A required `readOnly` string is not sent when empty** (`skip_serializing_if = "String::is_empty"`):
+//!   OpenAPI makes `required` apply to responses only for a `readOnly` property, so a request built by the
+//!   crate (an update's token, whose id is in the path) leaves it empty and the body does not carry it.
 //! - **URLs of fixed paths come from the hook type** (`client.inner.url("/api/...")`, parsed once per client)
 //!   instead of a `format!` of the base URL and the path parsed again on every call.
 //!
@@ -56,6 +59,8 @@ pub enum CodegenError {
     Progenitor(String),
     /// The generated tokens are not a valid Rust file (a progenitor bug).
     Syntax(String),
+    /// A change this crate makes to progenitor's output found nothing to change (progenitor's output changed).
+    Rewrite(String),
 }
 
 impl fmt::Display for CodegenError {
@@ -64,6 +69,7 @@ impl fmt::Display for CodegenError {
             Self::Spec(e) => write!(f, "the spec is not a valid OpenAPI 3.0 JSON document: {e}"),
             Self::Progenitor(e) => write!(f, "progenitor could not generate a client: {e}"),
             Self::Syntax(e) => write!(f, "the generated code does not parse as Rust: {e}"),
+            Self::Rewrite(e) => write!(f, "a rewrite of the generated code applied nowhere: {e}"),
         }
     }
 }
@@ -113,6 +119,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     let tokens = Generator::new(&settings).generate_tokens(&spec).map_err(|e| CodegenError::Progenitor(e.to_string()))?;
     let tables = field_tables(&spec);
     let secrets = secret_fields(&spec);
+    let omitted = required_read_only_strings(&spec);
     let operations = operation_table(&spec);
     let tokens = quote::quote! {
         #tokens
@@ -128,6 +135,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     };
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     curate_types(&mut file);
+    omit_empty_read_only(&mut file, &omitted)?;
     drop_api_version_header(&mut file);
     Ok(format!("{HEADER}{}", route_urls(&route_decoding(&prettyplease::unparse(&file)))))
 }
@@ -460,6 +468,56 @@ fn resolve<'s, S: std::borrow::Borrow<openapiv3::Schema>>(
     }
 }
 
+/// `(schema, property)` for every required, `readOnly` string property of an object schema.
+fn required_read_only_strings(spec: &openapiv3::OpenAPI) -> Vec<(String, String)> {
+    use openapiv3::{ReferenceOr, SchemaKind, Type};
+    let Some(components) = &spec.components else { return Vec::new() };
+    let mut found = Vec::new();
+    for (name, schema) in &components.schemas {
+        let ReferenceOr::Item(schema) = schema else { continue };
+        let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else { continue };
+        for (property, property_schema) in &object.properties {
+            let resolved = resolve(components, property_schema);
+            let read_only_string =
+                resolved.is_some_and(|s| s.schema_data.read_only && matches!(s.schema_kind, SchemaKind::Type(Type::String(_))));
+            if read_only_string && object.required.contains(property) {
+                found.push((name.clone(), property.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// Adds `#[serde(skip_serializing_if = "::std::string::String::is_empty")]` to each `(struct, field)` of
+/// the `types` module; fails when one is not there as a `String` field, so a change of progenitor's output
+/// cannot silently drop the rule.
+fn omit_empty_read_only(file: &mut syn::File, fields: &[(String, String)]) -> Result<(), CodegenError> {
+    let types = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+        _ => None,
+    });
+    let mut applied = vec![false; fields.len()];
+    for item in types.map(|t| t.1.iter_mut()).into_iter().flatten() {
+        let syn::Item::Struct(s) = item else { continue };
+        let syn::Fields::Named(named) = &mut s.fields else { continue };
+        for field in named.named.iter_mut() {
+            let is_string = quote::ToTokens::to_token_stream(&field.ty).to_string().replace(' ', "") == "::std::string::String";
+            let Some(ident) = &field.ident else { continue };
+            let at = fields.iter().position(|(schema, property)| s.ident == schema && ident == property);
+            if let Some(at) = at.filter(|_| is_string) {
+                field.attrs.push(syn::parse_quote!(#[serde(skip_serializing_if = "::std::string::String::is_empty")]));
+                applied[at] = true;
+            }
+        }
+    }
+    match fields.iter().zip(applied).find(|(_, applied)| !applied) {
+        Some(((schema, property), _)) => {
+            Err(CodegenError::Rewrite(format!("{schema}.{property} (required, readOnly string) is not a String field of a generated struct")))
+        }
+        None => Ok(()),
+    }
+}
+
 /// The property names, in any object schema, whose schema is a string of `format: password`.
 fn secret_fields(spec: &openapiv3::OpenAPI) -> Vec<String> {
     use openapiv3::{ReferenceOr, SchemaKind, Type};
@@ -568,4 +626,50 @@ fn snake_case(name: &str) -> String {
 
 fn int64_schema() -> SchemaObject {
     SchemaObject { instance_type: Some(InstanceType::Integer.into()), format: Some("int64".to_owned()), ..SchemaObject::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r##"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+      "paths": {"/api/2.0/thing/{id}": {"patch": {"operationId": "update_thing",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}},
+        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}}}}}},
+      "components": {"schemas": {"Thing": {"type": "object", "required": ["id"],
+        "properties": {"id": {"type": "string", "readOnly": true}, "name": {"type": "string"},
+                       "created": {"type": "string", "readOnly": true}}}}}}"##;
+
+    #[test]
+    fn a_required_read_only_string_is_not_sent_when_empty_and_nothing_else_is_touched() {
+        let code = generate(SPEC, Target::CRATE).unwrap();
+        let file: syn::File = syn::parse_str(code.trim_start_matches(|c| c != '\n')).unwrap();
+        let types = file.items.iter().find_map(|i| match i {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
+            _ => None,
+        });
+        let thing = types.unwrap().1.iter().find_map(|i| match i {
+            syn::Item::Struct(s) if s.ident == "Thing" => Some(s),
+            _ => None,
+        });
+        let attrs = |name: &str| -> String {
+            let syn::Fields::Named(fields) = &thing.unwrap().fields else { panic!("named fields") };
+            let field = fields.named.iter().find(|f| f.ident.as_ref().is_some_and(|i| i == name)).unwrap();
+            field.attrs.iter().map(|a| quote::ToTokens::to_token_stream(a).to_string()).collect()
+        };
+        assert!(attrs("id").contains("is_empty"), "{}", attrs("id"));
+        // Optional fields keep progenitor's `Option::is_none`; only the required read-only one changes.
+        assert!(!attrs("name").contains("is_empty") && !attrs("created").contains("is_empty"));
+        assert_eq!(required_read_only_strings(&serde_json::from_str(SPEC).unwrap()), [("Thing".to_owned(), "id".to_owned())]);
+    }
+
+    #[test]
+    fn a_rule_that_applies_nowhere_fails_generation() {
+        let mut file: syn::File = syn::parse_quote! { pub mod types { pub struct Thing { pub id: i64 } } };
+        let err = omit_empty_read_only(&mut file, &[("Thing".into(), "id".into())]).unwrap_err();
+        assert!(err.to_string().contains("Thing.id"), "{err}");
+        let err = omit_empty_read_only(&mut file, &[("Other".into(), "id".into())]).unwrap_err();
+        assert!(err.to_string().contains("Other.id"), "{err}");
+    }
 }

@@ -279,6 +279,13 @@ pub enum Fault {
     ResetBeforeProcessing,
     /// Processes the request (a create mints its token), then closes the connection without answering.
     ResetAfterProcessing,
+    /// Holds the request without answering and processes it this long after it arrived, whatever became of
+    /// the connection (a client that timed out meanwhile never hears of it); then closes the connection. A
+    /// service that processes a request after the client gave up on it.
+    ProcessLate(Duration),
+    /// Processes the request, sends the success status and headers, then a body shorter than its
+    /// `Content-Length`, and closes the connection: an answer lost after the status line.
+    BodyCutAfterStatus,
 }
 
 /// What a route saw.

@@ -1,5 +1,6 @@
 //! The HTTP side of a local workspace: routing, faults, and connections on loopback.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -28,6 +29,51 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
+/// How a request's answer is given up on, by fault injection.
+enum Abort {
+    /// The connection is closed without an answer.
+    Drop,
+    /// The status line and headers of this answer go out, then a body shorter than its `Content-Length`,
+    /// then the connection is closed.
+    CutBody(Response<Full<Bytes>>),
+}
+
+/// A body that sends its bytes, waits for them to go out, then fails: hyper closes the connection short of
+/// the promised length.
+struct CutBody(Option<Bytes>, std::pin::Pin<Box<tokio::time::Sleep>>);
+
+impl hyper::body::Body for CutBody {
+    type Data = Bytes;
+    type Error = DropConnection;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, DropConnection>>> {
+        if let Some(bytes) = self.0.take() {
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(bytes))));
+        }
+        self.1.as_mut().poll(cx).map(|()| Some(Err(DropConnection)))
+    }
+}
+
+type AnswerBody = http_body_util::Either<Full<Bytes>, CutBody>;
+
+/// Answers a request, carrying out the faults that break an answer.
+async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<AnswerBody>, DropConnection> {
+    match handle(shared, request).await {
+        Ok(response) => Ok(response.map(http_body_util::Either::Left)),
+        Err(Abort::Drop) => Err(DropConnection),
+        Err(Abort::CutBody(response)) => {
+            let (mut parts, body) = response.into_parts();
+            let whole = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            parts.headers.insert(hyper::header::CONTENT_LENGTH, hyper::header::HeaderValue::from(whole.len()));
+            let half = whole.slice(..whole.len() / 2);
+            let pause = Box::pin(tokio::time::sleep(std::time::Duration::from_millis(50)));
+            Ok(Response::from_parts(parts, http_body_util::Either::Right(CutBody(Some(half), pause))))
+        }
+    }
+}
+
 /// Binds 127.0.0.1:`port` (0: a free port).
 pub(super) async fn bind(port: u16) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(("127.0.0.1", port)).await
@@ -49,7 +95,7 @@ pub(super) fn serve(
                     let shared = Arc::clone(&shared);
                     let mut stop = stop_rx.clone();
                     connections.spawn(async move {
-                        let service = hyper::service::service_fn(move |req| handle(Arc::clone(&shared), req));
+                        let service = hyper::service::service_fn(move |req| answer(Arc::clone(&shared), req));
                         let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         tokio::select! {
@@ -164,7 +210,7 @@ fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, DropConnection> {
+async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Abort> {
     let Some(endpoint) = route_of(request.method(), request.uri().path()) else {
         let message = format!("No API found for '{} {}'", request.method(), request.uri().path());
         return Ok(respond((404, json!({"error_code": "ENDPOINT_NOT_FOUND", "message": message}))));
@@ -209,27 +255,46 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         }
     };
     if fault == Some(Fault::ResetBeforeProcessing) {
-        return Err(DropConnection);
+        return Err(Abort::Drop);
     }
-    let answer = match endpoint {
-        Endpoint::Tokens(operation) => tokens_api(&shared, operation, authorization.as_deref(), &headers, &body),
-        Endpoint::Management(operation) => {
-            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-            match authenticate(&shared, &mut state, authorization.as_deref(), &headers) {
-                Ok(caller) => state.management(&caller, operation, query.as_deref(), &body),
-                Err(answer) => answer,
-            }
-        }
-        Endpoint::HostMetadata => shared.oauth.host_metadata(),
-        Endpoint::OidcDiscovery => shared.oauth.discovery(),
-        Endpoint::OAuthToken => {
-            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-            shared.oauth.token(&mut state, authorization.as_deref(), content_type.as_deref(), &body)
+    let process = {
+        let shared = Arc::clone(&shared);
+        move || {
+            let answer = match endpoint {
+                Endpoint::Tokens(operation) => tokens_api(&shared, operation, authorization.as_deref(), &headers, &body),
+                Endpoint::Management(operation) => {
+                    let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+                    match authenticate(&shared, &mut state, authorization.as_deref(), &headers) {
+                        Ok(caller) => state.management(&caller, operation, query.as_deref(), &body),
+                        Err(answer) => answer,
+                    }
+                }
+                Endpoint::HostMetadata => shared.oauth.host_metadata(),
+                Endpoint::OidcDiscovery => shared.oauth.discovery(),
+                Endpoint::OAuthToken => {
+                    let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+                    shared.oauth.token(&mut state, authorization.as_deref(), content_type.as_deref(), &body)
+                }
+            };
+            shared.processed(route);
+            answer
         }
     };
-    shared.processed(route);
+    if let Some(Fault::ProcessLate(delay)) = fault {
+        // Processed later whatever becomes of the connection; the client hears nothing until then.
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            process();
+        });
+        tokio::time::sleep(delay).await;
+        return Err(Abort::Drop);
+    }
+    let answer = process();
     if fault == Some(Fault::ResetAfterProcessing) {
-        return Err(DropConnection);
+        return Err(Abort::Drop);
+    }
+    if fault == Some(Fault::BodyCutAfterStatus) {
+        return Err(Abort::CutBody(respond(answer)));
     }
     Ok(if route == Route::OAuthToken { token_response(answer) } else { respond(answer) })
 }

@@ -187,6 +187,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<crate::wire::ScopeList>,
         ///Id of the token. Output only.
+        #[serde(skip_serializing_if = "::std::string::String::is_empty")]
         pub token_id: ::std::string::String,
         ///Id of the workspace. Output only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]

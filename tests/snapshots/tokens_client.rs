@@ -102,6 +102,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<crate::wire::ScopeList>,
         ///Id of the token. Output only.
+        #[serde(skip_serializing_if = "::std::string::String::is_empty")]
         pub token_id: ::std::string::String,
     }
     impl PublicTokenInfo {

@@ -69,7 +69,7 @@ async fn an_update_cannot_name_a_field_its_body_leaves_out() {
     w.tokens().update("t1").mask(mask).token(body).send().await.unwrap();
     assert_eq!(
         bodies(&server).await,
-        [serde_json::json!({"token": {"token_id": "t1", "comment": "c", "scopes": []}, "update_mask": "comment,scopes"})]
+        [serde_json::json!({"token": {"comment": "c", "scopes": []}, "update_mask": "comment,scopes"})]
     );
 }
 
@@ -89,7 +89,7 @@ async fn diffs_name_exactly_the_changed_writable_fields() {
     desired.scopes = Some(ScopeList::default());
     w.tokens().update("id").from_diff(&current, &desired).unwrap().send().await.unwrap();
     let sent = bodies(&server).await;
-    assert_eq!(sent[0], serde_json::json!({"token": {"token_id": "id", "comment": "new"}, "update_mask": "comment"}));
+    assert_eq!(sent[0], serde_json::json!({"token": {"comment": "new"}, "update_mask": "comment"}));
     assert_eq!(sent[1]["update_mask"], "comment,scopes");
     assert_eq!(sent[1]["token"]["comment"], "", "a cleared comment is sent empty");
     assert_eq!(sent[1]["token"]["scopes"], serde_json::json!([]));
@@ -101,7 +101,7 @@ async fn setters_keep_the_spec_order_and_no_duplicates() {
     w.tokens().update("t1").clear_scopes().comment("a").comment("b").send().await.unwrap();
     assert_eq!(
         bodies(&server).await,
-        [serde_json::json!({"token": {"token_id": "t1", "comment": "b", "scopes": []}, "update_mask": "comment,scopes"})]
+        [serde_json::json!({"token": {"comment": "b", "scopes": []}, "update_mask": "comment,scopes"})]
     );
     let err = w.tokens().update("t1").send().await.unwrap_err();
     assert_eq!(err.kind(), databricks_tokens::ErrorKind::InvalidRequest);

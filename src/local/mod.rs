@@ -320,6 +320,7 @@ pub struct LocalWorkspaceBuilder {
     quota: usize,
     max_lifetime: Duration,
     service_principals: Vec<(String, SecretString)>,
+    groups: Vec<(String, Vec<String>)>,
     issuers: Vec<TrustedIssuer>,
     audiences: Vec<String>,
     access_token_lifetime: Duration,
@@ -334,6 +335,7 @@ impl Default for LocalWorkspaceBuilder {
             quota: DEFAULT_QUOTA,
             max_lifetime: Duration::from_secs(10 * 365 * 24 * 3600),
             service_principals: Vec::new(),
+            groups: Vec::new(),
             issuers: Vec::new(),
             audiences: Vec::new(),
             access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
@@ -400,6 +402,50 @@ impl LocalWorkspaceBuilder {
     /// A second call with the same `client_id` replaces its secret.
     pub fn service_principal(mut self, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Self {
         self.service_principals.push((client_id.into(), client_secret.into()));
+        self
+    }
+
+    /// Adds a service principal that is a workspace admin: [`LocalWorkspaceBuilder::service_principal`],
+    /// also in the group `admins`, so it may use the Token Management API and change the token permissions.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use databricks_tokens::WorkspaceClient;
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let ws = LocalWorkspace::builder().admin_service_principal("deploy-sp", "sp-secret").start().await?;
+    /// let sp = WorkspaceClient::builder().host(ws.url()).oauth_m2m("deploy-sp", "sp-secret").build()?;
+    /// sp.token_management().list().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn admin_service_principal(self, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Self {
+        let client_id = client_id.into();
+        self.service_principal(client_id.clone(), client_secret).group("admins", [client_id])
+    }
+
+    /// Adds principals, by user name or application id, to a group: the token permissions can then grant
+    /// `CAN_USE` to the group (`group_name`), and withdrawing it revokes its members' tokens.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let ws = LocalWorkspace::builder()
+    ///     .user("alice", "dapi-alice")
+    ///     .service_principal("ci-sp", "sp-secret")
+    ///     .group("data-eng", ["alice", "ci-sp"])
+    ///     .start()
+    ///     .await?;
+    /// let only_data_eng = serde_json::json!({"access_control_list": [{"group_name": "data-eng", "permission_level": "CAN_USE"}]});
+    /// let put = reqwest::Client::new().put(format!("{}/api/2.0/permissions/authorization/tokens", ws.url()));
+    /// assert_eq!(put.bearer_auth(ws.bootstrap_token().expose()).json(&only_data_eng).send().await?.status(), 200);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Calling it again with the same name adds more members. Two names are reserved: every principal is in
+    /// `users` already (members given for it change nothing), and the members of `admins` are workspace
+    /// admins (a name the workspace does not know otherwise becomes a user who is an admin, with no
+    /// credential of its own until a federated JWT names it).
+    pub fn group(mut self, name: impl Into<String>, members: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.groups.push((name.into(), members.into_iter().map(Into::into).collect()));
         self
     }
 
@@ -504,8 +550,12 @@ impl LocalWorkspaceBuilder {
             self.access_token_lifetime,
             self.bearer,
         );
+        let mut state = state::State::new(self.users, &sp_names, self.quota, self.max_lifetime);
+        for (name, members) in &self.groups {
+            state.add_group(name, members);
+        }
         let shared = Arc::new(Shared {
-            state: Mutex::new(state::State::new(self.users, &sp_names, self.quota, self.max_lifetime)),
+            state: Mutex::new(state),
             oauth,
             faults: Mutex::new(Default::default()),
             counters: Mutex::new([RouteCounters::default(); Route::COUNT]),

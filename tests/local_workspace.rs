@@ -290,7 +290,9 @@ async fn the_standalone_server_answers_help_and_has_a_flag_per_builder_method() 
         let usage = String::from_utf8(out.stdout).unwrap();
         assert_eq!((out.status.code(), out.stderr.is_empty()), (Some(0), true), "{help}");
         assert!(usage.starts_with("usage: local_workspace"), "{usage}");
-        for flag in ["--max-lifetime", "--admin-client-id", "--group", "--accept-audience", "--accept-bearer-jwt", "--require-header", "--token"] {
+        for flag in
+            ["--max-lifetime", "--admin-client-id", "--group", "--accept-audience", "--accept-bearer-jwt", "--require-header", "--token"]
+        {
             assert!(usage.contains(flag), "{help} names {flag}");
         }
     }
@@ -301,7 +303,16 @@ async fn the_standalone_server_answers_help_and_has_a_flag_per_builder_method() 
     // The new flags, over HTTP.
     let mut child = tokio::process::Command::new(&server)
         .args(["--port", "0", "--token", "dapi-cli", "--max-lifetime", "60", "--user", "alice=dapi-alice"])
-        .args(["--admin-client-id", "deploy-sp", "--client-secret", "deploy-secret", "--client-id", "ci-sp", "--client-secret", "ci-secret"])
+        .args([
+            "--admin-client-id",
+            "deploy-sp",
+            "--client-secret",
+            "deploy-secret",
+            "--client-id",
+            "ci-sp",
+            "--client-secret",
+            "ci-secret",
+        ])
         .args(["--group", "data-eng=alice,ci-sp"])
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)

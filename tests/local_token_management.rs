@@ -76,6 +76,24 @@ fn ids(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The access control list of a permissions answer: (principal, levels) in order.
+fn acl(body: &Value) -> Vec<(String, String)> {
+    let Some(entries) = body["access_control_list"].as_array() else { panic!("no access_control_list: {body}") };
+    entries
+        .iter()
+        .map(|e| {
+            let name = ["group_name", "user_name", "service_principal_name"].iter().find_map(|k| e[*k].as_str()).unwrap();
+            let levels: Vec<&str> =
+                e["all_permissions"].as_array().unwrap().iter().map(|p| p["permission_level"].as_str().unwrap()).collect();
+            (name.to_owned(), levels.join(","))
+        })
+        .collect()
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
 #[tokio::test]
 async fn every_route_is_for_admins_only_except_the_permission_levels() {
     let ws = workspace().await;
@@ -348,25 +366,10 @@ async fn on_behalf_of_tokens_need_a_known_service_principal_with_can_use() {
 #[tokio::test]
 async fn permissions_put_replaces_and_patch_adds() {
     let ws = workspace().await;
-    let acl = |body: &Value| -> Vec<(String, String)> {
-        body["access_control_list"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                let name = ["group_name", "user_name", "service_principal_name"].iter().find_map(|k| e[*k].as_str()).unwrap();
-                let levels: Vec<&str> =
-                    e["all_permissions"].as_array().unwrap().iter().map(|p| p["permission_level"].as_str().unwrap()).collect();
-                (name.to_owned(), levels.join(","))
-            })
-            .collect()
-    };
-    let pairs = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
-
     let (status, default) = call(&ws, ADMIN, Method::GET, PERMISSIONS, None).await;
     assert_eq!(status, 200);
     assert_eq!((default["object_id"].as_str(), default["object_type"].as_str()), (Some("/authorization/tokens"), Some("tokens")));
-    assert_eq!(acl(&default), pairs(&[("admins", "CAN_MANAGE"), ("users", "CAN_USE")]));
+    assert_eq!(acl(&default), owned(&[("admins", "CAN_MANAGE"), ("users", "CAN_USE")]));
     assert_eq!(default["access_control_list"][1]["all_permissions"][0]["inherited"], false);
 
     let put = json!({"access_control_list": [
@@ -375,7 +378,7 @@ async fn permissions_put_replaces_and_patch_adds() {
     ]});
     let (status, after_put) = call(&ws, ADMIN, Method::PUT, PERMISSIONS, Some(put)).await;
     assert_eq!(status, 200, "{after_put}");
-    assert_eq!(acl(&after_put), pairs(&[("admins", "CAN_MANAGE"), ("alice", "CAN_USE"), (SP.0, "CAN_USE")]), "users is gone");
+    assert_eq!(acl(&after_put), owned(&[("admins", "CAN_MANAGE"), ("alice", "CAN_USE"), (SP.0, "CAN_USE")]), "users is gone");
     assert_eq!(after_put["access_control_list"][1]["display_name"], "alice");
     assert_eq!(call(&ws, ADMIN, Method::GET, PERMISSIONS, None).await.1, after_put, "PUT answers what GET then shows");
 
@@ -384,11 +387,11 @@ async fn permissions_put_replaces_and_patch_adds() {
     assert_eq!(status, 200);
     assert_eq!(
         acl(&after_patch),
-        pairs(&[("admins", "CAN_MANAGE"), ("users", "CAN_USE"), ("alice", "CAN_USE"), (SP.0, "CAN_USE")]),
+        owned(&[("admins", "CAN_MANAGE"), ("users", "CAN_USE"), ("alice", "CAN_USE"), (SP.0, "CAN_USE")]),
         "added, without duplicates"
     );
     let (_, emptied) = call(&ws, ADMIN, Method::PUT, PERMISSIONS, Some(json!({}))).await;
-    assert_eq!(acl(&emptied), pairs(&[("admins", "CAN_MANAGE")]), "PUT without a list empties it; the admins stay");
+    assert_eq!(acl(&emptied), owned(&[("admins", "CAN_MANAGE")]), "PUT without a list empties it; the admins stay");
 
     // Refused entries, and nothing of a refused list is applied.
     let entry = |e: Value| json!({"access_control_list": [{"user_name": "bob", "permission_level": "CAN_USE"}, e]});
@@ -413,7 +416,7 @@ async fn permissions_put_replaces_and_patch_adds() {
     }
     let (status, body) = call(&ws, ADMIN, Method::PUT, PERMISSIONS, Some(json!({"access_control_list": "users"}))).await;
     assert_eq!((status, error_code(&body)), (400, Some("INVALID_PARAMETER_VALUE")));
-    assert_eq!(acl(&call(&ws, ADMIN, Method::GET, PERMISSIONS, None).await.1), pairs(&[("admins", "CAN_MANAGE")]), "unchanged");
+    assert_eq!(acl(&call(&ws, ADMIN, Method::GET, PERMISSIONS, None).await.1), owned(&[("admins", "CAN_MANAGE")]), "unchanged");
 }
 
 #[tokio::test]
@@ -562,24 +565,6 @@ async fn every_principal_has_a_stable_id() {
     assert_eq!(listed["token_infos"][0]["created_by_username"], "fed@example.com");
     let grant = json!({"access_control_list": [{"user_name": "fed@example.com", "permission_level": "CAN_USE"}]});
     assert_eq!(call(&one, one.bootstrap_token().expose(), Method::PUT, PERMISSIONS, Some(grant)).await.0, 200, "a user to the ACL");
-}
-
-/// The access control list of a permissions answer: (principal, levels) in order.
-fn acl(body: &Value) -> Vec<(String, String)> {
-    let Some(entries) = body["access_control_list"].as_array() else { panic!("no access_control_list: {body}") };
-    entries
-        .iter()
-        .map(|e| {
-            let name = ["group_name", "user_name", "service_principal_name"].iter().find_map(|k| e[*k].as_str()).unwrap();
-            let levels: Vec<&str> =
-                e["all_permissions"].as_array().unwrap().iter().map(|p| p["permission_level"].as_str().unwrap()).collect();
-            (name.to_owned(), levels.join(","))
-        })
-        .collect()
-}
-
-fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
 }
 
 #[tokio::test]

@@ -10,15 +10,18 @@ federation (auth_type="file-oidc"), account-wide and for the service principal. 
 credential of a user who is not an admin ("interop-user"), also the Token Management API as the bootstrap
 user (an admin) sees it: list with and without filters, get, update, delete, on-behalf-of tokens for the
 service principal, a non-admin refused, and the token permissions (levels, get, set, update) with their
-effect on on-behalf-of tokens. Exits non-zero on the first mismatch, and prints a closing line
+effect on on-behalf-of tokens: CAN_MANAGE for the admins only, an empty update refused, withdrawing CAN_USE
+revoking the service principal's tokens. Also that a client configured for another workspace id is refused.
+Exits non-zero on the first mismatch, and prints a closing line
 "N passed, 0 failed" when every check holds.
 """
 import sys
+from types import SimpleNamespace
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.core import Config
 from databricks.sdk.common.types.fieldmask import FieldMask
-from databricks.sdk.errors import NotFound, DatabricksError, PermissionDenied
+from databricks.sdk.errors import BadRequest, NotFound, DatabricksError, PermissionDenied
 from databricks.sdk.service.settings import (PublicTokenInfo, TokenAccessControlRequest, TokenInfo,
                                              TokenPermissionLevel)
 
@@ -84,6 +87,13 @@ except DatabricksError as e:
 for i in minted:
     w.tokens.delete(token_id=i)
 check("cleanup leaves no token", list(w.tokens.list()) == [])
+
+# A client configured for another workspace (X-Databricks-Workspace-Id) is refused.
+try:
+    list(WorkspaceClient(host=host, token=token, auth_type="pat", workspace_id="999").tokens.list())
+    check("another workspace id is refused with PermissionDenied", False, "no error")
+except PermissionDenied as e:
+    check("another workspace id is refused with PermissionDenied", e.error_code == "PERMISSION_DENIED", f"{e.error_code}: {e}")
 
 # A token the workspace minted is itself a credential.
 fresh = w.tokens.create(comment="as credential", lifetime_seconds=60)
@@ -175,11 +185,14 @@ if user_token:
     tm.delete(admins)
 
     levels = tm.get_permission_levels().permission_levels
-    check("get_permission_levels: CAN_USE", [l.permission_level for l in levels] == [TokenPermissionLevel.CAN_USE],
-          f"{levels}")
+    # 0.162's TokenPermissionLevel has no CAN_MANAGE: the SDK reads a level it does not know as None.
+    check("get_permission_levels: CAN_USE and CAN_MANAGE",
+          [(l.permission_level, l.description) for l in levels]
+          == [(TokenPermissionLevel.CAN_USE, "Can create and use tokens"),
+              (None, "Can use and modify permissions on tokens")], f"{levels}")
     acl = tm.get_permissions()
     check("get_permissions: users may use tokens by default",
-          acl.object_id == "authorization/tokens"
+          acl.object_id == "/authorization/tokens"
           and any(e.group_name == "users" and e.all_permissions[0].permission_level == TokenPermissionLevel.CAN_USE
                   for e in acl.access_control_list), f"{acl}")
     if client_id:
@@ -195,6 +208,26 @@ if user_token:
             check("create_obo_token for an unknown service principal raises NotFound", False, "no error")
         except NotFound as e:
             check("create_obo_token for an unknown service principal raises NotFound", "no-such-sp" in str(e), f"{e}")
+        # CAN_MANAGE, which 0.162's enum cannot name: a stand-in with the wire value goes through as_dict().
+        can_manage = SimpleNamespace(value="CAN_MANAGE")
+        with_admins = tm.update_permissions(access_control_list=[
+            TokenAccessControlRequest(group_name="admins", permission_level=can_manage)])
+        check("update_permissions: the admins' CAN_MANAGE (as Terraform sends it) is accepted",
+              {e.group_name for e in with_admins.access_control_list} == {"admins", "users"}, f"{with_admins}")
+        try:
+            tm.update_permissions(access_control_list=[
+                TokenAccessControlRequest(user_name="interop-user", permission_level=can_manage)])
+            check("CAN_MANAGE for a non-admin raises BadRequest", False, "no error")
+        except BadRequest as e:
+            check("CAN_MANAGE for a non-admin raises BadRequest",
+                  e.error_code == "INVALID_PARAMETER_VALUE"
+                  and str(e) == "Only admins can be given CAN_MANAGE permission on tokens", f"{e.error_code}: {e}")
+        try:
+            tm.update_permissions()
+            check("update_permissions with nothing raises BadRequest", False, "no error")
+        except BadRequest as e:
+            check("update_permissions with nothing raises BadRequest", e.error_code == "INVALID_PARAMETER_VALUE",
+                  f"{e.error_code}: {e}")
         only_user = tm.set_permissions(access_control_list=[
             TokenAccessControlRequest(user_name="interop-user", permission_level=TokenPermissionLevel.CAN_USE)])
         check("set_permissions replaces the list",
@@ -205,6 +238,13 @@ if user_token:
             check("without CAN_USE, create_obo_token raises PermissionDenied", False, "no error")
         except PermissionDenied as e:
             check("without CAN_USE, create_obo_token raises PermissionDenied", "CAN_USE" in str(e), f"{e}")
+        check("withdrawing CAN_USE revoked the service principal's token",
+              obo.token_info.token_id not in {t.token_id for t in tm.list()})
+        try:
+            list(as_sp.tokens.list())
+            check("a revoked on-behalf-of token no longer authenticates", False, "no error")
+        except PermissionDenied as e:
+            check("a revoked on-behalf-of token no longer authenticates", "Invalid access token" in str(e), f"{e}")
         back = tm.update_permissions(access_control_list=[
             TokenAccessControlRequest(group_name="users", permission_level=TokenPermissionLevel.CAN_USE)])
         check("update_permissions adds to the list",

@@ -131,7 +131,7 @@ impl<'a> TokenManagement<'a> {
         DeleteManagedToken { client: self.client, token_id: token_id.into(), options: RequestOptions::default() }
     }
 
-    /// The levels that may be granted on tokens (`CAN_USE`).
+    /// The levels that may be granted on tokens: `CAN_USE`, and `CAN_MANAGE` (admins only).
     ///
     /// ```no_run
     /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
@@ -507,7 +507,7 @@ impl<'a> SetPermissions<'a> {
 into_future!(SetPermissions, TokenPermissions);
 
 impl TokenPermissionLevel {
-    /// `CAN_USE`: may create and use tokens (the only level today).
+    /// `CAN_USE`: may create and use tokens.
     ///
     /// ```
     /// use databricks_tokens::types::token_management::TokenPermissionLevel;
@@ -515,6 +515,17 @@ impl TokenPermissionLevel {
     /// ```
     pub fn can_use() -> Self {
         Self("CAN_USE".to_owned())
+    }
+
+    /// `CAN_MANAGE`: may also change who may use tokens. Only admins can be given it (the service refuses
+    /// anyone else with `400 INVALID_PARAMETER_VALUE`); the group `admins` always holds it.
+    ///
+    /// ```
+    /// use databricks_tokens::types::token_management::TokenPermissionLevel;
+    /// assert_eq!(TokenPermissionLevel::can_manage().as_str(), "CAN_MANAGE");
+    /// ```
+    pub fn can_manage() -> Self {
+        Self("CAN_MANAGE".to_owned())
     }
 }
 

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use databricks_tokens::local::{Fault, LocalWorkspace, OidcIssuer, Route, WORKSPACE_ID};
+use databricks_tokens::types::token_management::TokenPermissionLevel;
 use futures::StreamExt as _;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -75,6 +76,24 @@ fn ids(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The access control list of a permissions answer: (principal, levels) in order.
+fn acl(body: &Value) -> Vec<(String, String)> {
+    let Some(entries) = body["access_control_list"].as_array() else { panic!("no access_control_list: {body}") };
+    entries
+        .iter()
+        .map(|e| {
+            let name = ["group_name", "user_name", "service_principal_name"].iter().find_map(|k| e[*k].as_str()).unwrap();
+            let levels: Vec<&str> =
+                e["all_permissions"].as_array().unwrap().iter().map(|p| p["permission_level"].as_str().unwrap()).collect();
+            (name.to_owned(), levels.join(","))
+        })
+        .collect()
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
 #[tokio::test]
 async fn every_route_is_for_admins_only_except_the_permission_levels() {
     let ws = workspace().await;
@@ -102,7 +121,10 @@ async fn every_route_is_for_admins_only_except_the_permission_levels() {
     }
     assert_eq!(ws.tokens().len(), 1, "nothing was done");
     // The levels are the same for everyone.
-    let levels = json!({"permission_levels": [{"permission_level": "CAN_USE", "description": "Can create and use tokens"}]});
+    let levels = json!({"permission_levels": [
+        {"permission_level": "CAN_USE", "description": "Can create and use tokens"},
+        {"permission_level": "CAN_MANAGE", "description": "Can use and modify permissions on tokens"},
+    ]});
     for credential in [ALICE, ADMIN] {
         assert_eq!(call(&ws, credential, Method::GET, LEVELS, None).await, (200, levels.clone()));
     }
@@ -344,25 +366,10 @@ async fn on_behalf_of_tokens_need_a_known_service_principal_with_can_use() {
 #[tokio::test]
 async fn permissions_put_replaces_and_patch_adds() {
     let ws = workspace().await;
-    let acl = |body: &Value| -> Vec<(String, String)> {
-        body["access_control_list"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                let name = ["group_name", "user_name", "service_principal_name"].iter().find_map(|k| e[*k].as_str()).unwrap();
-                let levels: Vec<&str> =
-                    e["all_permissions"].as_array().unwrap().iter().map(|p| p["permission_level"].as_str().unwrap()).collect();
-                (name.to_owned(), levels.join(","))
-            })
-            .collect()
-    };
-    let pairs = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
-
     let (status, default) = call(&ws, ADMIN, Method::GET, PERMISSIONS, None).await;
     assert_eq!(status, 200);
-    assert_eq!((default["object_id"].as_str(), default["object_type"].as_str()), (Some("authorization/tokens"), Some("tokens")));
-    assert_eq!(acl(&default), pairs(&[("admins", "CAN_MANAGE"), ("users", "CAN_USE")]));
+    assert_eq!((default["object_id"].as_str(), default["object_type"].as_str()), (Some("/authorization/tokens"), Some("tokens")));
+    assert_eq!(acl(&default), owned(&[("admins", "CAN_MANAGE"), ("users", "CAN_USE")]));
     assert_eq!(default["access_control_list"][1]["all_permissions"][0]["inherited"], false);
 
     let put = json!({"access_control_list": [
@@ -371,7 +378,7 @@ async fn permissions_put_replaces_and_patch_adds() {
     ]});
     let (status, after_put) = call(&ws, ADMIN, Method::PUT, PERMISSIONS, Some(put)).await;
     assert_eq!(status, 200, "{after_put}");
-    assert_eq!(acl(&after_put), pairs(&[("admins", "CAN_MANAGE"), ("alice", "CAN_USE"), (SP.0, "CAN_USE")]), "users is gone");
+    assert_eq!(acl(&after_put), owned(&[("admins", "CAN_MANAGE"), ("alice", "CAN_USE"), (SP.0, "CAN_USE")]), "users is gone");
     assert_eq!(after_put["access_control_list"][1]["display_name"], "alice");
     assert_eq!(call(&ws, ADMIN, Method::GET, PERMISSIONS, None).await.1, after_put, "PUT answers what GET then shows");
 
@@ -380,17 +387,17 @@ async fn permissions_put_replaces_and_patch_adds() {
     assert_eq!(status, 200);
     assert_eq!(
         acl(&after_patch),
-        pairs(&[("admins", "CAN_MANAGE"), ("users", "CAN_USE"), ("alice", "CAN_USE"), (SP.0, "CAN_USE")]),
+        owned(&[("admins", "CAN_MANAGE"), ("users", "CAN_USE"), ("alice", "CAN_USE"), (SP.0, "CAN_USE")]),
         "added, without duplicates"
     );
     let (_, emptied) = call(&ws, ADMIN, Method::PUT, PERMISSIONS, Some(json!({}))).await;
-    assert_eq!(acl(&emptied), pairs(&[("admins", "CAN_MANAGE")]), "PUT without a list empties it; the admins stay");
+    assert_eq!(acl(&emptied), owned(&[("admins", "CAN_MANAGE")]), "PUT without a list empties it; the admins stay");
 
     // Refused entries, and nothing of a refused list is applied.
     let entry = |e: Value| json!({"access_control_list": [{"user_name": "bob", "permission_level": "CAN_USE"}, e]});
     for (bad, why) in [
-        (json!({"user_name": "alice", "permission_level": "CAN_MANAGE"}), "only level is CAN_USE"),
-        (json!({"user_name": "alice", "permission_level": "IS_OWNER"}), "only level is CAN_USE"),
+        (json!({"user_name": "alice", "permission_level": "CAN_MANAGE"}), "Only admins can be given CAN_MANAGE permission on tokens"),
+        (json!({"user_name": "alice", "permission_level": "IS_OWNER"}), "IS_OWNER is not supported on tokens"),
         (json!({"user_name": "alice"}), "permission_level is required"),
         (json!({"user_name": "alice", "group_name": "users", "permission_level": "CAN_USE"}), "exactly one principal"),
         (json!({"permission_level": "CAN_USE"}), "exactly one principal"),
@@ -409,7 +416,7 @@ async fn permissions_put_replaces_and_patch_adds() {
     }
     let (status, body) = call(&ws, ADMIN, Method::PUT, PERMISSIONS, Some(json!({"access_control_list": "users"}))).await;
     assert_eq!((status, error_code(&body)), (400, Some("INVALID_PARAMETER_VALUE")));
-    assert_eq!(acl(&call(&ws, ADMIN, Method::GET, PERMISSIONS, None).await.1), pairs(&[("admins", "CAN_MANAGE")]), "unchanged");
+    assert_eq!(acl(&call(&ws, ADMIN, Method::GET, PERMISSIONS, None).await.1), owned(&[("admins", "CAN_MANAGE")]), "unchanged");
 }
 
 #[tokio::test]
@@ -429,7 +436,7 @@ async fn can_use_is_enforced_when_the_tokens_api_creates() {
     }
     create(&ws, ADMIN, "admins always may").await;
     create(&ws, ws.bootstrap_token().expose(), "the bootstrap user is an admin").await;
-    // Tokens made before keep working; their owner may still list and revoke them.
+    // Alice's token made before keeps working: she still holds CAN_USE.
     let (status, listed) = call(&ws, &kept_value, Method::GET, "/api/2.0/token/list", None).await;
     assert_eq!((status, ids(&listed).contains(&kept)), (200, true));
     // With the group back, everyone may again.
@@ -558,4 +565,211 @@ async fn every_principal_has_a_stable_id() {
     assert_eq!(listed["token_infos"][0]["created_by_username"], "fed@example.com");
     let grant = json!({"access_control_list": [{"user_name": "fed@example.com", "permission_level": "CAN_USE"}]});
     assert_eq!(call(&one, one.bootstrap_token().expose(), Method::PUT, PERMISSIONS, Some(grant)).await.0, 200, "a user to the ACL");
+}
+
+#[tokio::test]
+async fn can_manage_is_accepted_for_admins_and_refused_for_anyone_else() {
+    const ADMIN_SP: (&str, &str) = ("admin-sp", "admin-sp-secret");
+    let ws = LocalWorkspace::builder()
+        .admin("root", ADMIN)
+        .user("alice", ALICE)
+        .service_principal(SP.0, SP.1)
+        .admin_service_principal(ADMIN_SP.0, ADMIN_SP.1)
+        .group("data-eng", ["alice"])
+        .start()
+        .await
+        .unwrap();
+    // What Terraform's databricks_permissions sends for tokens: its grants, plus the admins' CAN_MANAGE.
+    let terraform = json!({"access_control_list": [
+        {"group_name": "users", "permission_level": "CAN_USE"},
+        {"group_name": "admins", "permission_level": "CAN_MANAGE"},
+    ]});
+    for method in [Method::PUT, Method::PATCH] {
+        let (status, body) = call(&ws, ADMIN, method.clone(), PERMISSIONS, Some(terraform.clone())).await;
+        assert_eq!(status, 200, "{method}: {body}");
+        assert_eq!(acl(&body), owned(&[("admins", "CAN_MANAGE"), ("users", "CAN_USE")]), "{method}: the admins once");
+        assert_eq!(body["object_id"], "/authorization/tokens");
+    }
+    // Admins, users and service principals alike, may be given CAN_MANAGE by name.
+    let admins = json!({"access_control_list": [
+        {"user_name": "root", "permission_level": "CAN_MANAGE"},
+        {"service_principal_name": ADMIN_SP.0, "permission_level": "CAN_MANAGE"},
+        {"service_principal_name": ADMIN_SP.0, "permission_level": "CAN_USE"},
+    ]});
+    let (status, body) = call(&ws, ADMIN, Method::PATCH, PERMISSIONS, Some(admins)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        acl(&body),
+        owned(&[("admins", "CAN_MANAGE"), ("users", "CAN_USE"), ("root", "CAN_MANAGE"), (ADMIN_SP.0, "CAN_MANAGE")]),
+        "the higher level of two"
+    );
+    // Anyone else is refused, as the service words it, and nothing of the list is applied.
+    for grantee in [
+        json!({"user_name": "alice"}),
+        json!({"service_principal_name": SP.0}),
+        json!({"group_name": "users"}),
+        json!({"group_name": "data-eng"}),
+    ] {
+        let mut entry = grantee.clone();
+        entry["permission_level"] = json!("CAN_MANAGE");
+        let list = json!({"access_control_list": [{"user_name": "alice", "permission_level": "CAN_USE"}, entry]});
+        for method in [Method::PUT, Method::PATCH] {
+            let (status, body) = call(&ws, ADMIN, method.clone(), PERMISSIONS, Some(list.clone())).await;
+            assert_eq!(
+                (status, body),
+                (
+                    400,
+                    json!({"error_code": "INVALID_PARAMETER_VALUE", "message": "Only admins can be given CAN_MANAGE permission on tokens"})
+                ),
+                "{method} {grantee}"
+            );
+        }
+    }
+    let (_, now) = call(&ws, ADMIN, Method::GET, PERMISSIONS, None).await;
+    assert_eq!(acl(&now).len(), 4, "unchanged: {now}");
+    // The admin service principal is an admin: Token Management answers it.
+    let admin_sp = sp_token(&ws, ADMIN_SP).await;
+    assert_eq!(call(&ws, &admin_sp, Method::GET, TM, None).await.0, 200);
+    // Our client: TokenPermissionLevel::can_manage(), and the refusal typed.
+    let tm = ws.client().unwrap();
+    let granted = tm.token_management().set_permissions().grant_group("admins", TokenPermissionLevel::can_manage()).send().await.unwrap();
+    assert_eq!(granted.access_control_list.len(), 1);
+    let err = tm.token_management().update_permissions().grant_user("alice", TokenPermissionLevel::can_manage()).send().await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.error_code(), err.message()),
+        (Some(400), Some("INVALID_PARAMETER_VALUE"), "Only admins can be given CAN_MANAGE permission on tokens")
+    );
+}
+
+#[tokio::test]
+async fn withdrawing_can_use_revokes_the_tokens_made_with_it() {
+    let ws = LocalWorkspace::builder()
+        .admin("root", ADMIN)
+        .user("alice", ALICE)
+        .user("bob", BOB)
+        .service_principal(SP.0, SP.1)
+        .group("data-eng", ["bob", SP.0])
+        .start()
+        .await
+        .unwrap();
+    let (alices, alices_value) = create(&ws, ALICE, "alice's").await;
+    let (bobs, bobs_value) = create(&ws, BOB, "bob's").await;
+    let sp = sp_token(&ws, SP).await;
+    let (sps, sps_value) = create(&ws, &sp, "the SP's").await;
+    let (status, obo) = call(&ws, ADMIN, Method::POST, OBO, Some(json!({"application_id": SP.0, "comment": "obo"}))).await;
+    assert_eq!(status, 200, "{obo}");
+    let obo_value = obo["token_value"].as_str().unwrap().to_owned();
+    let (roots, roots_value) = create(&ws, ADMIN, "an admin's").await;
+    let valid = |value: String| {
+        let ws = &ws;
+        async move { call(ws, &value, Method::GET, "/api/2.0/token/list", None).await.0 == 200 }
+    };
+
+    // Only the group data-eng (bob and the service principal) may: alice's token is revoked.
+    let data_eng = json!({"access_control_list": [{"group_name": "data-eng", "permission_level": "CAN_USE"}]});
+    assert_eq!(call(&ws, ADMIN, Method::PUT, PERMISSIONS, Some(data_eng)).await.0, 200);
+    let ids: Vec<String> = ws.tokens().into_iter().map(|t| t.token_id).collect();
+    assert_eq!(ids, [bobs.clone(), sps.clone(), obo["token_info"]["token_id"].as_str().unwrap().to_owned(), roots.clone()]);
+    assert!(!valid(alices_value.clone()).await, "revoked: answered as any invalid token");
+    assert!(valid(bobs_value.clone()).await && valid(sps_value.clone()).await && valid(obo_value.clone()).await);
+    let (status, body) = call(&ws, ADMIN, Method::GET, &format!("{TM}/{alices}"), None).await;
+    assert_eq!((status, error_code(&body)), (404, Some("RESOURCE_DOES_NOT_EXIST")));
+
+    // Only alice by name: the group's tokens go, the service principal's on-behalf-of token with them; an
+    // admin's never (admins always may); the OAuth access token is no token of the Tokens API and stays.
+    let only_alice = json!({"access_control_list": [{"user_name": "alice", "permission_level": "CAN_USE"}]});
+    assert_eq!(call(&ws, ADMIN, Method::PUT, PERMISSIONS, Some(only_alice)).await.0, 200);
+    assert_eq!(ws.tokens().into_iter().map(|t| t.token_id).collect::<Vec<_>>(), [roots]);
+    for value in [bobs_value, sps_value, obo_value] {
+        assert!(!valid(value).await);
+    }
+    assert!(valid(roots_value).await);
+    let (status, body) = call(&ws, &sp, Method::POST, "/api/2.0/token/create", Some(json!({}))).await;
+    assert_eq!((status, error_code(&body)), (403, Some("PERMISSION_DENIED")), "authenticated, but may no longer create");
+    // A grant given back does not bring revoked tokens back; alice creates again.
+    let users = json!({"access_control_list": [{"group_name": "users", "permission_level": "CAN_USE"}]});
+    assert_eq!(call(&ws, ADMIN, Method::PATCH, PERMISSIONS, Some(users)).await.0, 200);
+    assert!(!valid(alices_value).await);
+    create(&ws, ALICE, "alice again").await;
+}
+
+#[tokio::test]
+async fn an_invalid_token_is_refused_with_the_services_reason_phrase() {
+    let ws = workspace().await;
+    let (id, value) = create(&ws, ALICE, "soon revoked").await;
+    let (_, expiring) = call(&ws, ALICE, Method::POST, "/api/2.0/token/create", Some(json!({"lifetime_seconds": 60}))).await;
+    let expiring = expiring["token_value"].as_str().unwrap().to_owned();
+    assert_eq!(call(&ws, ADMIN, Method::DELETE, &format!("{TM}/{id}"), None).await.0, 200);
+    ws.advance_clock(Duration::from_secs(61));
+    let http = reqwest::Client::new();
+    for credential in ["dapi-unknown", value.as_str(), expiring.as_str()] {
+        for path in ["/api/2.0/token/list", TM, PERMISSIONS] {
+            let response = http.get(format!("{}{path}", ws.url())).bearer_auth(credential).send().await.unwrap();
+            let reason = response.headers().get("x-databricks-reason-phrase").map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!((response.status().as_u16(), reason.as_deref()), (403, Some("Invalid access token.")), "{path}");
+            assert_eq!(response.json::<Value>().await.unwrap(), json!({"error_code": 403, "message": "Invalid access token."}));
+        }
+    }
+    // Only there: not on a missing credential, a refusal of a valid one, or a success.
+    let missing = http.get(format!("{}{TM}", ws.url())).send().await.unwrap();
+    let not_admin = http.get(format!("{}{TM}", ws.url())).bearer_auth(ALICE).send().await.unwrap();
+    let fine = http.get(format!("{}{TM}", ws.url())).bearer_auth(ADMIN).send().await.unwrap();
+    for (response, status) in [(missing, 401), (not_admin, 403), (fine, 200)] {
+        assert_eq!(response.status().as_u16(), status);
+        assert!(response.headers().get("x-databricks-reason-phrase").is_none(), "{status}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_for_another_workspace_is_refused() {
+    let ws = workspace().await;
+    let http = reqwest::Client::new();
+    let send = |method: Method, path: &str, workspace_id: &str| {
+        http.request(method, format!("{}{path}", ws.url()))
+            .bearer_auth(ADMIN)
+            .header("X-Databricks-Workspace-Id", workspace_id)
+            .json(&json!({"comment": "x"}))
+            .send()
+    };
+    for (method, path) in
+        [(Method::POST, "/api/2.0/token/create"), (Method::GET, "/api/2.0/token/list"), (Method::GET, TM), (Method::GET, LEVELS)]
+    {
+        for other in ["1000000000000002", "", "not-a-number"] {
+            let response = send(method.clone(), path, other).await.unwrap();
+            assert_eq!(response.status(), 403, "{method} {path} for {other:?}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(error_code(&body), Some("PERMISSION_DENIED"));
+            assert!(body["message"].as_str().unwrap().contains(WORKSPACE_ID), "{body}");
+        }
+        assert!(send(method.clone(), path, WORKSPACE_ID).await.unwrap().status().is_success(), "{method} {path}: this workspace");
+    }
+    assert_eq!(ws.tokens().len(), 1, "only the create that named this workspace was done");
+    // Our client sends the header when configured with a workspace id.
+    let client = |id: &str| databricks_tokens::WorkspaceClient::builder().host(ws.url()).token(ADMIN).workspace_id(id).build().unwrap();
+    let err = client("42").tokens().list().send().await.unwrap_err();
+    assert!(err.is_permission_denied() && err.error_code() == Some("PERMISSION_DENIED"), "{err:?}");
+    assert_eq!(client(WORKSPACE_ID).tokens().list().send().await.unwrap().len(), 1);
+    // OAuth and the host metadata are not workspace APIs: the header changes nothing there.
+    let metadata =
+        http.get(format!("{}/.well-known/databricks-config", ws.url())).header("X-Databricks-Workspace-Id", "42").send().await.unwrap();
+    assert_eq!(metadata.status(), 200);
+}
+
+#[tokio::test]
+async fn an_empty_patch_of_the_permissions_is_refused() {
+    let ws = workspace().await;
+    let (_, before) = call(&ws, ADMIN, Method::GET, PERMISSIONS, None).await;
+    let http = reqwest::Client::new();
+    let no_body = http.patch(format!("{}{PERMISSIONS}", ws.url())).bearer_auth(ADMIN).send().await.unwrap();
+    let status = no_body.status().as_u16();
+    let body: Value = no_body.json().await.unwrap();
+    assert_eq!((status, error_code(&body)), (400, Some("INVALID_PARAMETER_VALUE")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("access_control_list is required"), "{body}");
+    for empty in [json!({}), json!({"access_control_list": null})] {
+        let (status, body) = call(&ws, ADMIN, Method::PATCH, PERMISSIONS, Some(empty.clone())).await;
+        assert_eq!((status, error_code(&body)), (400, Some("INVALID_PARAMETER_VALUE")), "{empty}");
+    }
+    assert_eq!(call(&ws, ADMIN, Method::GET, PERMISSIONS, None).await.1, before, "unchanged");
+    // An empty list adds nothing, and says so with the list as it is.
+    assert_eq!(call(&ws, ADMIN, Method::PATCH, PERMISSIONS, Some(json!({"access_control_list": []}))).await, (200, before));
 }

@@ -267,3 +267,82 @@ async fn instances_are_independent() {
     let gone = WorkspaceClient::builder().host(url).token("t").retry_policy(RetryPolicy::disabled()).build().unwrap();
     assert!(gone.tokens().list().send().await.unwrap_err().is_transport(), "a stopped workspace no longer answers");
 }
+
+/// The standalone server (`examples/local_workspace.rs`), built in this test's target directory (a no-op
+/// when `cargo test` already built it).
+fn standalone_server() -> std::path::PathBuf {
+    let profile_dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf(); // target/debug
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", "local_workspace", "--features", "local-workspace"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success(), "building examples/local_workspace.rs");
+    profile_dir.join("examples").join(format!("local_workspace{}", std::env::consts::EXE_SUFFIX))
+}
+
+#[tokio::test]
+async fn the_standalone_server_answers_help_and_has_a_flag_per_builder_method() {
+    let server = standalone_server();
+    for help in ["--help", "-h"] {
+        let out = tokio::process::Command::new(&server).args(["--port", "1", help]).output().await.unwrap();
+        let usage = String::from_utf8(out.stdout).unwrap();
+        assert_eq!((out.status.code(), out.stderr.is_empty()), (Some(0), true), "{help}");
+        assert!(usage.starts_with("usage: local_workspace"), "{usage}");
+        for flag in
+            ["--max-lifetime", "--admin-client-id", "--group", "--accept-audience", "--accept-bearer-jwt", "--require-header", "--token"]
+        {
+            assert!(usage.contains(flag), "{help} names {flag}");
+        }
+    }
+    let out = tokio::process::Command::new(&server).args(["--no-such-flag", "1"]).output().await.unwrap();
+    assert_eq!((out.status.code(), out.stdout.is_empty()), (Some(2), true));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option --no-such-flag"));
+
+    // The new flags, over HTTP.
+    let mut child = tokio::process::Command::new(&server)
+        .args(["--port", "0", "--token", "dapi-cli", "--max-lifetime", "60", "--user", "alice=dapi-alice"])
+        .args([
+            "--admin-client-id",
+            "deploy-sp",
+            "--client-secret",
+            "deploy-secret",
+            "--client-id",
+            "ci-sp",
+            "--client-secret",
+            "ci-secret",
+        ])
+        .args(["--group", "data-eng=alice,ci-sp"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().unwrap()));
+    let url = loop {
+        let line = lines.next_line().await.unwrap().expect("the server says where it listens");
+        if let Some(url) = line.strip_prefix("listening on ") {
+            break url.to_owned();
+        }
+    };
+    let http = reqwest::Client::new();
+    let create = |credential: &'static str, lifetime: u64| {
+        http.post(format!("{url}/api/2.0/token/create")).bearer_auth(credential).json(&json!({"lifetime_seconds": lifetime})).send()
+    };
+    let too_long = create("dapi-cli", 61).await.unwrap();
+    assert_eq!(too_long.status(), 400);
+    assert!(too_long.text().await.unwrap().contains("exceeds the maximum of 60 seconds"));
+    assert_eq!(create("dapi-cli", 60).await.unwrap().status(), 200);
+    let access_token = |id: &'static str, secret: &'static str| {
+        let request = http.post(format!("{url}/oidc/v1/token")).basic_auth(id, Some(secret)).form(&[("grant_type", "client_credentials")]);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned() }
+    };
+    let management = |credential: String| http.get(format!("{url}/api/2.0/token-management/tokens")).bearer_auth(credential).send();
+    assert_eq!(management(access_token("deploy-sp", "deploy-secret").await).await.unwrap().status(), 200, "an admin");
+    assert_eq!(management(access_token("ci-sp", "ci-secret").await).await.unwrap().status(), 403, "not an admin");
+    let only_data_eng = json!({"access_control_list": [{"group_name": "data-eng", "permission_level": "CAN_USE"}]});
+    let put = http.put(format!("{url}/api/2.0/permissions/authorization/tokens")).bearer_auth("dapi-cli").json(&only_data_eng);
+    assert_eq!(put.send().await.unwrap().status(), 200, "the group exists");
+    assert_eq!(create("dapi-alice", 60).await.unwrap().status(), 200, "alice is in data-eng");
+    child.kill().await.unwrap();
+}

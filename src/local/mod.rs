@@ -21,8 +21,12 @@
 //!   [`LocalWorkspaceBuilder::user`] or [`LocalWorkspaceBuilder::admin`]), every token the workspace mints,
 //!   and every OAuth access token it issues (see [OAuth](#oauth)) are valid credentials. A missing
 //!   header is `401 UNAUTHENTICATED`; an unknown, expired or revoked token is answered as the real service
-//!   does: `403 {"error_code": 403, "message": "Invalid access token."}` (a numeric code). Token values
-//!   come from the operating system's CSPRNG.
+//!   does: `403 {"error_code": 403, "message": "Invalid access token."}` (a numeric code) with the header
+//!   `X-Databricks-Reason-Phrase: Invalid access token.` Token values come from the operating system's CSPRNG.
+//! - **Workspace id**: the workspace is [`WORKSPACE_ID`]. A request to the Tokens, Token Management or
+//!   permissions APIs whose `X-Databricks-Workspace-Id` (what clients send when configured with a
+//!   `workspace_id`) names any other is refused before authentication: `403 PERMISSION_DENIED`, naming both.
+//!   Without the header any request is fine; the OAuth endpoints and the host metadata ignore it.
 //! - **Create**: a `dapi…` value, an id that is the SHA-256 of the value, creation and expiry times in epoch
 //!   milliseconds; without `lifetime_seconds` the token lives 2 years; a lifetime below 1 s or above the
 //!   maximum is `INVALID_PARAMETER_VALUE`; more than the per-user quota (600) is `QUOTA_EXCEEDED`.
@@ -120,7 +124,9 @@
 //!   are workspace admins; users of [`LocalWorkspaceBuilder::user`] are not; service principals
 //!   ([`LocalWorkspaceBuilder::service_principal`]) are named by their application id; a federated JWT's
 //!   `sub` is a user from its first exchange. Each has a numeric id derived from its name, the same on every
-//!   run ([`LocalWorkspace::principal_id`]). Every principal is in the group `users`, admins in `admins`.
+//!   run ([`LocalWorkspace::principal_id`]). Every principal is in the group `users`, admins in `admins`;
+//!   [`LocalWorkspaceBuilder::group`] adds other groups (and members of `admins`), and
+//!   [`LocalWorkspaceBuilder::admin_service_principal`] a service principal that is an admin.
 //! - **Token Management** (`/api/2.0/token-management/...`) is for admins: anyone else is answered
 //!   `403 {"error_code": "PERMISSION_DENIED", "message": "Only Admins can access token management APIs."}`.
 //!   - **List**: every valid token of every principal, oldest first, in one answer (`{}` when none);
@@ -139,16 +145,30 @@
 //!     `expiry_time`, `last_used_day`, `owner_id`, `workspace_id` ([`WORKSPACE_ID`]), `scopes` and
 //!     `autoscope_state`, int64s as JSON numbers. `last_used_day` is the start (UTC) of the day, on the
 //!     workspace's clock, of the last request the token authenticated, refused or not; absent if never.
-//! - **Token permissions** (`/api/2.0/permissions/authorization/tokens`): creating a token with the Tokens
-//!   API needs `CAN_USE` (else `403 PERMISSION_DENIED` naming the caller), and so does a service principal
-//!   getting an on-behalf-of token; tokens made before a grant is withdrawn keep working. By default the
-//!   group `users` holds it. Admins always may: the list shows the group `admins` with `CAN_MANAGE`,
-//!   `inherited: false` (held on the object itself, as every admin right), which cannot be granted or changed.
+//! - **Token permissions** (`/api/2.0/permissions/authorization/tokens`, the object
+//!   `/authorization/tokens`): creating a token with the Tokens API needs `CAN_USE` (else
+//!   `403 PERMISSION_DENIED` naming the caller), and so does a service principal getting an on-behalf-of
+//!   token. By default the group `users` holds it. Admins always may: the list shows the group `admins` with
+//!   `CAN_MANAGE`, `inherited: false` (held on the object itself, as every admin right), which cannot be
+//!   taken away.
+//!   - **Withdrawing `CAN_USE` revokes tokens**, as the admin documentation says: when a `PUT` leaves a
+//!     principal without `CAN_USE` (by name or through a group), every token it owns, on-behalf-of tokens
+//!     included, is revoked at once and from then on answered as any invalid token. Admins' tokens never
+//!     are; OAuth access tokens are no tokens of the Tokens API and stay valid. Granting it back does not
+//!     bring revoked tokens back.
 //!   - `GET`, `PUT` (replace the list) and `PATCH` (add to it) are for admins, `GET …/permissionLevels` for
-//!     everyone (`CAN_USE`, "Can create and use tokens"); `PUT` and `PATCH` answer the new list.
+//!     everyone (`CAN_USE`, "Can create and use tokens"; `CAN_MANAGE`, "Can use and modify permissions on
+//!     tokens"); `PUT` and `PATCH` answer the new list. A `PATCH` without `access_control_list` (an empty
+//!     body, `{}`) is `400 INVALID_PARAMETER_VALUE`; an empty list changes nothing. A `PUT` without one
+//!     empties the list.
 //!   - Each entry names exactly one principal: `user_name` (a user), `service_principal_name` (an
-//!     application id) or `group_name` (`users`), with `permission_level` `CAN_USE`, the only grantable
-//!     level. Anything else is `400 INVALID_PARAMETER_VALUE`; an unknown principal as the service says it,
+//!     application id) or `group_name` (`users`, `admins` or a group of [`LocalWorkspaceBuilder::group`]),
+//!     with `permission_level` `CAN_USE` or `CAN_MANAGE`. `CAN_MANAGE` goes to admins only: the group
+//!     `admins` (what Terraform's `databricks_permissions` always adds for tokens: accepted, changing
+//!     nothing) or an admin by name; anyone else is refused as the service refuses it,
+//!     `400 INVALID_PARAMETER_VALUE` "Only admins can be given CAN_MANAGE permission on tokens". A principal
+//!     given both levels holds `CAN_MANAGE`. Any other level, a second principal in one entry, or `CAN_USE`
+//!     for `admins` is `400 INVALID_PARAMETER_VALUE`; an unknown principal as the service says it,
 //!     `Principal: UserName(x) does not exist.` A list with one bad entry changes nothing.
 //!
 //! Each of these routes has its [`Route`]. [`LocalWorkspace::token_records`] is the server's own view.
@@ -327,6 +347,7 @@ pub struct LocalWorkspaceBuilder {
     quota: usize,
     max_lifetime: Duration,
     service_principals: Vec<(String, SecretString)>,
+    groups: Vec<(String, Vec<String>)>,
     issuers: Vec<TrustedIssuer>,
     audiences: Vec<String>,
     access_token_lifetime: Duration,
@@ -341,6 +362,7 @@ impl Default for LocalWorkspaceBuilder {
             quota: DEFAULT_QUOTA,
             max_lifetime: Duration::from_secs(10 * 365 * 24 * 3600),
             service_principals: Vec::new(),
+            groups: Vec::new(),
             issuers: Vec::new(),
             audiences: Vec::new(),
             access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
@@ -407,6 +429,50 @@ impl LocalWorkspaceBuilder {
     /// A second call with the same `client_id` replaces its secret.
     pub fn service_principal(mut self, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Self {
         self.service_principals.push((client_id.into(), client_secret.into()));
+        self
+    }
+
+    /// Adds a service principal that is a workspace admin: [`LocalWorkspaceBuilder::service_principal`],
+    /// also in the group `admins`, so it may use the Token Management API and change the token permissions.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use databricks_tokens::WorkspaceClient;
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let ws = LocalWorkspace::builder().admin_service_principal("deploy-sp", "sp-secret").start().await?;
+    /// let sp = WorkspaceClient::builder().host(ws.url()).oauth_m2m("deploy-sp", "sp-secret").build()?;
+    /// sp.token_management().list().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn admin_service_principal(self, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Self {
+        let client_id = client_id.into();
+        self.service_principal(client_id.clone(), client_secret).group("admins", [client_id])
+    }
+
+    /// Adds principals, by user name or application id, to a group: the token permissions can then grant
+    /// `CAN_USE` to the group (`group_name`), and withdrawing it revokes its members' tokens.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use databricks_tokens::local::LocalWorkspace;
+    /// let ws = LocalWorkspace::builder()
+    ///     .user("alice", "dapi-alice")
+    ///     .service_principal("ci-sp", "sp-secret")
+    ///     .group("data-eng", ["alice", "ci-sp"])
+    ///     .start()
+    ///     .await?;
+    /// let only_data_eng = serde_json::json!({"access_control_list": [{"group_name": "data-eng", "permission_level": "CAN_USE"}]});
+    /// let put = reqwest::Client::new().put(format!("{}/api/2.0/permissions/authorization/tokens", ws.url()));
+    /// assert_eq!(put.bearer_auth(ws.bootstrap_token().expose()).json(&only_data_eng).send().await?.status(), 200);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Calling it again with the same name adds more members. Two names are reserved: every principal is in
+    /// `users` already (members given for it change nothing), and the members of `admins` are workspace
+    /// admins (a name the workspace does not know otherwise becomes a user who is an admin, with no
+    /// credential of its own until a federated JWT names it).
+    pub fn group(mut self, name: impl Into<String>, members: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.groups.push((name.into(), members.into_iter().map(Into::into).collect()));
         self
     }
 
@@ -511,8 +577,12 @@ impl LocalWorkspaceBuilder {
             self.access_token_lifetime,
             self.bearer,
         );
+        let mut state = state::State::new(self.users, &sp_names, self.quota, self.max_lifetime);
+        for (name, members) in &self.groups {
+            state.add_group(name, members);
+        }
         let shared = Arc::new(Shared {
-            state: Mutex::new(state::State::new(self.users, &sp_names, self.quota, self.max_lifetime)),
+            state: Mutex::new(state),
             oauth,
             faults: Mutex::new(Default::default()),
             counters: Mutex::new([RouteCounters::default(); Route::COUNT]),

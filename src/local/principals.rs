@@ -1,7 +1,8 @@
-//! Who is in a local workspace: users, admins and service principals with stable numeric ids, and the
-//! access control list of tokens (`authorization/tokens`), which says who may create and use them.
+//! Who is in a local workspace: users, admins and service principals with stable numeric ids, their
+//! groups, and the access control list of tokens (`/authorization/tokens`), which says who may create and
+//! use them.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -12,10 +13,41 @@ use super::state::{Answer, invalid};
 pub(crate) const USERS_GROUP: &str = "users";
 /// The group of the workspace admins: always `CAN_MANAGE` on tokens.
 pub(crate) const ADMINS_GROUP: &str = "admins";
-/// The only permission level that can be granted on tokens.
-pub(crate) const CAN_USE: &str = "CAN_USE";
-/// The level the admins hold, shown but never grantable.
-const CAN_MANAGE: &str = "CAN_MANAGE";
+/// The object whose access control list says who may use tokens, as the service names it.
+pub(crate) const TOKENS_OBJECT: &str = "/authorization/tokens";
+/// What the service answers `CAN_MANAGE` for anyone but an admin.
+const ONLY_ADMINS_MANAGE: &str = "Only admins can be given CAN_MANAGE permission on tokens";
+
+/// A permission level on tokens. Ordered: a principal granted both holds the higher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Level {
+    /// `CAN_USE`: may create and use tokens.
+    CanUse,
+    /// `CAN_MANAGE`: may also change who may; only admins hold it.
+    CanManage,
+}
+
+impl Level {
+    const ALL: [Level; 2] = [Level::CanUse, Level::CanManage];
+
+    fn name(self) -> &'static str {
+        match self {
+            Level::CanUse => "CAN_USE",
+            Level::CanManage => "CAN_MANAGE",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Level::CanUse => "Can create and use tokens",
+            Level::CanManage => "Can use and modify permissions on tokens",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
 
 /// What kind of principal an identity is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,11 +67,13 @@ pub(crate) struct Principal {
     pub(crate) admin: bool,
 }
 
-/// Every principal, by name; ids derived from names so they are the same on every run.
+/// Every principal, by name; ids derived from names so they are the same on every run. And the groups
+/// besides `users` and `admins`, with their members' names.
 #[derive(Debug, Default)]
 pub(crate) struct Directory {
     principals: HashMap<String, Principal>,
     ids: HashSet<i64>,
+    groups: HashMap<String, BTreeSet<String>>,
 }
 
 impl Directory {
@@ -60,6 +94,34 @@ impl Directory {
 
     pub(crate) fn get(&self, name: &str) -> Option<&Principal> {
         self.principals.get(name)
+    }
+
+    /// Adds `members` (names) to the group `name`. The members of `admins` become admins (a name not
+    /// registered yet becomes a user); every principal is in `users` already.
+    pub(crate) fn add_group(&mut self, name: &str, members: &[String]) {
+        match name {
+            ADMINS_GROUP => {
+                for member in members {
+                    self.register(member, Kind::User, true);
+                }
+            }
+            USERS_GROUP => {}
+            _ => self.groups.entry(name.to_owned()).or_default().extend(members.iter().cloned()),
+        }
+    }
+
+    /// Whether a group of this name exists: `users`, `admins`, or one added with [`Directory::add_group`].
+    fn has_group(&self, name: &str) -> bool {
+        name == USERS_GROUP || name == ADMINS_GROUP || self.groups.contains_key(name)
+    }
+
+    /// Whether `principal` is a member of the group `name`.
+    fn in_group(&self, principal: &Principal, name: &str) -> bool {
+        match name {
+            USERS_GROUP => true,
+            ADMINS_GROUP => principal.admin,
+            _ => self.groups.get(name).is_some_and(|members| members.contains(&principal.name)),
+        }
     }
 }
 
@@ -92,26 +154,26 @@ impl Grantee {
     }
 }
 
-/// The access control list of tokens: who holds `CAN_USE` (the admins' `CAN_MANAGE` is implicit).
+/// The access control list of tokens: who holds which level (the admins' `CAN_MANAGE` is implicit).
 #[derive(Debug)]
 pub(crate) struct Acl {
-    entries: BTreeSet<Grantee>,
+    entries: BTreeMap<Grantee, Level>,
 }
 
 impl Default for Acl {
     /// As a new workspace: every principal may use tokens, through the group `users`.
     fn default() -> Self {
-        Self { entries: BTreeSet::from([Grantee::Group(USERS_GROUP.to_owned())]) }
+        Self { entries: BTreeMap::from([(Grantee::Group(USERS_GROUP.to_owned()), Level::CanUse)]) }
     }
 }
 
 impl Acl {
-    /// Whether `principal` may create tokens: admins always; others through an entry naming them or the
-    /// group `users`.
-    pub(crate) fn may_use_tokens(&self, principal: &Principal) -> bool {
+    /// Whether `principal` may create and use tokens: admins always; others through an entry naming them
+    /// or a group they are in (any level: `CAN_MANAGE` includes `CAN_USE`).
+    pub(crate) fn may_use_tokens(&self, directory: &Directory, principal: &Principal) -> bool {
         principal.admin
-            || self.entries.iter().any(|g| match g {
-                Grantee::Group(n) => n == USERS_GROUP,
+            || self.entries.keys().any(|g| match g {
+                Grantee::Group(n) => directory.in_group(principal, n),
                 Grantee::User(n) => principal.kind == Kind::User && *n == principal.name,
                 Grantee::ServicePrincipal(n) => principal.kind == Kind::ServicePrincipal && *n == principal.name,
             })
@@ -119,43 +181,55 @@ impl Acl {
 
     /// `GET /api/2.0/permissions/authorization/tokens`.
     pub(crate) fn permissions(&self) -> Answer {
-        let held = |level: &str| json!([{"permission_level": level, "inherited": false}]);
-        let mut list = vec![json!({"group_name": ADMINS_GROUP, "all_permissions": held(CAN_MANAGE)})];
-        list.extend(self.entries.iter().map(|g| match g {
-            Grantee::Group(n) => json!({"group_name": n, "all_permissions": held(CAN_USE)}),
-            Grantee::User(n) => json!({"user_name": n, "display_name": n, "all_permissions": held(CAN_USE)}),
+        let held = |level: Level| json!([{"permission_level": level.name(), "inherited": false}]);
+        let mut list = vec![json!({"group_name": ADMINS_GROUP, "all_permissions": held(Level::CanManage)})];
+        list.extend(self.entries.iter().map(|(g, level)| match g {
+            Grantee::Group(n) => json!({"group_name": n, "all_permissions": held(*level)}),
+            Grantee::User(n) => json!({"user_name": n, "display_name": n, "all_permissions": held(*level)}),
             Grantee::ServicePrincipal(n) => {
-                json!({"service_principal_name": n, "display_name": n, "all_permissions": held(CAN_USE)})
+                json!({"service_principal_name": n, "display_name": n, "all_permissions": held(*level)})
             }
         }));
-        (200, json!({"object_id": "authorization/tokens", "object_type": "tokens", "access_control_list": list}))
+        (200, json!({"object_id": TOKENS_OBJECT, "object_type": "tokens", "access_control_list": list}))
     }
 
-    /// `PUT` (`replace`) or `PATCH` of the list: every entry is validated before any is applied.
+    /// `PUT` (`replace`) or `PATCH` of the list: every entry is validated before any is applied. A `PATCH`
+    /// must carry a list (an empty body changes nothing and is refused); a `PUT` without one empties it.
     pub(crate) fn apply(&mut self, directory: &Directory, body: &Value, replace: bool) -> Answer {
         let entries = match body.get("access_control_list") {
+            None | Some(Value::Null) if !replace => {
+                return invalid("access_control_list is required: a PATCH adds the entries it lists.");
+            }
             None | Some(Value::Null) => &Vec::new(),
             Some(Value::Array(entries)) => entries,
             Some(other) => return invalid(format!("access_control_list must be a list, got {other}.")),
         };
-        let mut granted = BTreeSet::new();
+        let mut granted = BTreeMap::new();
         for entry in entries {
-            match grantee(directory, entry) {
-                Ok(g) => granted.insert(g),
+            match grant(directory, entry) {
+                // The admins' CAN_MANAGE is always held: granting it again (as Terraform does) changes nothing.
+                Ok((Grantee::Group(n), _)) if n == ADMINS_GROUP => {}
+                Ok((grantee, level)) => {
+                    let held = granted.entry(grantee).or_insert(level);
+                    *held = (*held).max(level);
+                }
                 Err(answer) => return answer,
             };
         }
         if replace {
             self.entries = granted;
         } else {
-            self.entries.extend(granted);
+            for (grantee, level) in granted {
+                let held = self.entries.entry(grantee).or_insert(level);
+                *held = (*held).max(level);
+            }
         }
         self.permissions()
     }
 }
 
-/// The principal an access control entry grants `CAN_USE` to, or why it cannot.
-fn grantee(directory: &Directory, entry: &Value) -> Result<Grantee, Answer> {
+/// The principal and level an access control entry grants, or why it cannot.
+fn grant(directory: &Directory, entry: &Value) -> Result<(Grantee, Level), Answer> {
     let Some(entry) = entry.as_object() else {
         return Err(invalid(format!("An access control entry must be an object, got {entry}.")));
     };
@@ -173,31 +247,35 @@ fn grantee(directory: &Directory, entry: &Value) -> Result<Grantee, Answer> {
     let (Some(grantee), None) = (named.next(), named.next()) else {
         return Err(invalid("An access control entry must name exactly one principal: user_name, group_name or service_principal_name."));
     };
-    match entry.get("permission_level") {
-        Some(Value::String(level)) if level == CAN_USE => {}
-        None | Some(Value::Null) => return Err(invalid("permission_level is required: CAN_USE.")),
-        Some(Value::String(level)) => {
-            return Err(invalid(format!("Permission level {level} is not supported on tokens: the only level is CAN_USE.")));
-        }
+    let level = match entry.get("permission_level") {
+        Some(Value::String(level)) => Level::parse(level).ok_or_else(|| {
+            invalid(format!("Permission level {level} is not supported on tokens: the levels are CAN_USE and CAN_MANAGE."))
+        })?,
+        None | Some(Value::Null) => return Err(invalid("permission_level is required: CAN_USE or CAN_MANAGE.")),
         Some(other) => return Err(invalid(format!("permission_level must be a string, got {other}."))),
-    }
-    let exists = match &grantee {
-        Grantee::Group(n) if n == ADMINS_GROUP => {
-            return Err(invalid("The admins group always has CAN_MANAGE on tokens: its permissions cannot be changed."));
-        }
-        Grantee::Group(n) => n == USERS_GROUP,
-        Grantee::User(n) => directory.get(n).is_some_and(|p| p.kind == Kind::User),
-        Grantee::ServicePrincipal(n) => directory.get(n).is_some_and(|p| p.kind == Kind::ServicePrincipal),
     };
-    if !exists {
+    // Whether the grantee exists, and whether it is an admin (the only ones CAN_MANAGE may go to).
+    let admin = match &grantee {
+        Grantee::Group(n) => directory.has_group(n).then(|| n == ADMINS_GROUP),
+        Grantee::User(n) => directory.get(n).filter(|p| p.kind == Kind::User).map(|p| p.admin),
+        Grantee::ServicePrincipal(n) => directory.get(n).filter(|p| p.kind == Kind::ServicePrincipal).map(|p| p.admin),
+    };
+    let Some(admin) = admin else {
         return Err(invalid(format!("Principal: {} does not exist.", grantee.describe())));
+    };
+    match level {
+        Level::CanManage if !admin => Err(invalid(ONLY_ADMINS_MANAGE)),
+        Level::CanUse if matches!(&grantee, Grantee::Group(n) if n == ADMINS_GROUP) => {
+            Err(invalid("The admins group always has CAN_MANAGE on tokens: its permissions cannot be changed."))
+        }
+        _ => Ok((grantee, level)),
     }
-    Ok(grantee)
 }
 
 /// `GET /api/2.0/permissions/authorization/tokens/permissionLevels`.
 pub(crate) fn permission_levels() -> Answer {
-    (200, json!({"permission_levels": [{"permission_level": CAN_USE, "description": "Can create and use tokens"}]}))
+    let levels: Vec<Value> = Level::ALL.iter().map(|l| json!({"permission_level": l.name(), "description": l.description()})).collect();
+    (200, json!({ "permission_levels": levels }))
 }
 
 #[cfg(test)]

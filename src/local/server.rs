@@ -11,7 +11,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 
 use super::oauth;
-use super::state::{Answer, Management};
+use super::state::{Answer, Management, error, is_invalid_credential};
 use super::{Fault, Route, Shared};
 
 /// The largest request body accepted.
@@ -111,11 +111,39 @@ pub(super) fn serve(
     (stop_tx, task)
 }
 
-fn respond((status, body): Answer) -> Response<Full<Bytes>> {
+fn respond(answer: Answer) -> Response<Full<Bytes>> {
+    let invalid_credential = is_invalid_credential(&answer);
+    let (status, body) = answer;
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    if invalid_credential {
+        response.headers_mut().insert(REASON_PHRASE, hyper::header::HeaderValue::from_static("Invalid access token."));
+    }
     response
+}
+
+/// The header in which the service states why it refused a credential.
+const REASON_PHRASE: hyper::header::HeaderName = hyper::header::HeaderName::from_static("x-databricks-reason-phrase");
+/// The header in which a client names the workspace it means (`workspace_id` in its configuration).
+const WORKSPACE_ID_HEADER: &str = "x-databricks-workspace-id";
+
+/// A request naming another workspace in `X-Databricks-Workspace-Id` is refused (`403 PERMISSION_DENIED`),
+/// as the service refuses a request that reached the wrong workspace. Without the header, any is fine.
+fn wrong_workspace(headers: &hyper::HeaderMap) -> Option<Answer> {
+    let named = headers.get(WORKSPACE_ID_HEADER)?;
+    if named.as_bytes() == super::WORKSPACE_ID.as_bytes() {
+        return None;
+    }
+    let named = crate::error::truncate(&String::from_utf8_lossy(named.as_bytes()), 100);
+    Some(error(
+        403,
+        "PERMISSION_DENIED",
+        format!(
+            "X-Databricks-Workspace-Id names workspace {named:?}, but this is workspace {}: check the client's workspace_id.",
+            super::WORKSPACE_ID
+        ),
+    ))
 }
 
 /// What a request asks for.
@@ -260,18 +288,21 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     let process = {
         let shared = Arc::clone(&shared);
         move || {
-            let answer = match endpoint {
-                Endpoint::Tokens(operation) => tokens_api(&shared, operation, authorization.as_deref(), &headers, &body),
-                Endpoint::Management(operation) => {
+            let api = matches!(endpoint, Endpoint::Tokens(_) | Endpoint::Management(_));
+            let refused = if api { wrong_workspace(&headers) } else { None };
+            let answer = match (refused, endpoint) {
+                (Some(refused), _) => refused,
+                (None, Endpoint::Tokens(operation)) => tokens_api(&shared, operation, authorization.as_deref(), &headers, &body),
+                (None, Endpoint::Management(operation)) => {
                     let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
                     match authenticate(&shared, &mut state, authorization.as_deref(), &headers) {
                         Ok(caller) => state.management(&caller, operation, query.as_deref(), &body),
                         Err(answer) => answer,
                     }
                 }
-                Endpoint::HostMetadata => shared.oauth.host_metadata(),
-                Endpoint::OidcDiscovery => shared.oauth.discovery(),
-                Endpoint::OAuthToken => {
+                (None, Endpoint::HostMetadata) => shared.oauth.host_metadata(),
+                (None, Endpoint::OidcDiscovery) => shared.oauth.discovery(),
+                (None, Endpoint::OAuthToken) => {
                     let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
                     shared.oauth.token(&mut state, authorization.as_deref(), content_type.as_deref(), &body)
                 }

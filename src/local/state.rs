@@ -44,9 +44,15 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// What the service answers an invalid, revoked or expired credential: HTTP 403 with a *numeric*
-/// `error_code`, as public bug reports show.
+/// `error_code`, as public bug reports show (and the header of [`is_invalid_credential`]).
 fn invalid_access_token() -> Answer {
     (403, json!({"error_code": 403, "message": "Invalid access token."}))
+}
+
+/// Whether an answer refuses the credential itself (an unknown, expired or revoked token, or a bearer JWT
+/// that does not verify): those carry `X-Databricks-Reason-Phrase: Invalid access token.`, as the service's.
+pub(crate) fn is_invalid_credential((status, body): &Answer) -> bool {
+    *status == 403 && body["error_code"] == 403
 }
 
 /// A token as the workspace keeps it, as an admin sees it through the Token Management API.
@@ -211,6 +217,26 @@ impl State {
         }
     }
 
+    /// Adds members to a group (see [`Directory::add_group`]).
+    pub(crate) fn add_group(&mut self, name: &str, members: &[String]) {
+        self.directory.add_group(name, members);
+    }
+
+    /// Revokes every token whose owner may no longer use tokens: withdrawing `CAN_USE` takes the tokens
+    /// already made with it, as the service does.
+    fn revoke_unpermitted(&mut self) {
+        let (acl, directory) = (&self.acl, &self.directory);
+        let revoked: Vec<String> = self
+            .tokens
+            .iter()
+            .filter(|(_, t)| directory.get(&t.owner).is_none_or(|owner| !acl.may_use_tokens(directory, owner)))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in revoked {
+            self.remove(&id);
+        }
+    }
+
     pub(crate) fn advance(&mut self, by: Duration) {
         self.offset += by;
     }
@@ -273,12 +299,12 @@ impl State {
 
     /// `POST /api/2.0/token/create`: a token of the caller's, who needs `CAN_USE` on tokens.
     pub(crate) fn create(&mut self, caller: &Principal, body: &Value) -> Answer {
-        if !self.acl.may_use_tokens(caller) {
+        if !self.acl.may_use_tokens(&self.directory, caller) {
             return error(
                 403,
                 "PERMISSION_DENIED",
                 format!(
-                    "{} does not have CAN_USE permission on tokens (authorization/tokens), which creating a token requires.",
+                    "{} does not have CAN_USE permission on tokens (/authorization/tokens), which creating a token requires.",
                     caller.name
                 ),
             );

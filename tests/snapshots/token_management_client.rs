@@ -217,7 +217,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A permission level on tokens: `CAN_USE` is the only one today; clients must accept others.
+    ///A permission level on tokens: `CAN_USE` (create and use tokens) or `CAN_MANAGE` (also change who may; only admins can be given it); clients must accept others.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -266,7 +266,7 @@ pub mod types {
     pub struct TokenPermissions {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub access_control_list: ::std::vec::Vec<TokenAccessControlResponse>,
-        ///`authorization/tokens`.
+        ///`/authorization/tokens`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub object_id: ::std::option::Option<::std::string::String>,
         ///`tokens`.
@@ -2381,7 +2381,7 @@ let response = client.update_token()
     }
     /**The permission levels of tokens
 
-The levels that may be granted on tokens (`CAN_USE`).
+The levels that may be granted on tokens: `CAN_USE`, and `CAN_MANAGE` (admins only).
 
 Sends a `GET` request to `/api/2.0/permissions/authorization/tokens/permissionLevels`
 

@@ -97,8 +97,8 @@ impl State {
                 (200, json!({}))
             }
             Management::GetPermissions => self.acl.permissions(),
-            Management::SetPermissions => with_body(&mut |json| self.acl.apply(&self.directory, json, true)),
-            Management::UpdatePermissions => with_body(&mut |json| self.acl.apply(&self.directory, json, false)),
+            Management::SetPermissions => with_body(&mut |json| self.set_permissions(json, true)),
+            Management::UpdatePermissions => with_body(&mut |json| self.set_permissions(json, false)),
             Management::PermissionLevels => unreachable!("answered above"),
         }
     }
@@ -121,7 +121,7 @@ impl State {
                 format!("Service principal with application ID {} not found", truncate(application_id, 100)),
             );
         };
-        if !self.acl.may_use_tokens(&sp) {
+        if !self.acl.may_use_tokens(&self.directory, &sp) {
             return error(
                 403,
                 "PERMISSION_DENIED",
@@ -133,6 +133,16 @@ impl State {
             Ok((id, value)) => (200, json!({"token_info": admin_info(&id, &self.tokens[&id]), "token_value": value})),
             Err(answer) => answer,
         }
+    }
+
+    /// `PUT` (`replace`) or `PATCH` of the token permissions; the tokens of whoever lost `CAN_USE` are
+    /// revoked.
+    fn set_permissions(&mut self, body: &Value, replace: bool) -> Answer {
+        let answer = self.acl.apply(&self.directory, body, replace);
+        if answer.0 == 200 {
+            self.revoke_unpermitted();
+        }
+        answer
     }
 
     /// `GET /api/2.0/token-management/tokens`: every valid token, oldest first, optionally only those

@@ -750,7 +750,8 @@ impl Error {
 
     /// Whether the request may have reached the server and been processed although no answer came (the
     /// connection failed or timed out after the request was sent). For a create this means a token may
-    /// exist that nobody received: use `TokenWorkflows::create_token_exactly_once` to make sure.
+    /// exist that nobody received: create with [`CreateToken::exactly_once`](crate::tokens::CreateToken::exactly_once)
+    /// to make sure.
     ///
     /// ```
     /// use databricks_tokens::{ApiError, Error};

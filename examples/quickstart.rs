@@ -31,10 +31,13 @@ enum Target {
 
 /// Chooses the workspace from the environment's variables: any non-empty `DATABRICKS_*` variable (a host,
 /// a credential, a profile, a config file, ...) means "use my workspace"; none means the local workspace.
-/// An empty variable counts as unset, as in the configuration.
+/// An empty variable counts as unset, as in the configuration. `DATABRICKS_TOKENS_*` variables are this
+/// crate's build-time values (`cargo:rustc-env` in `build.rs`), which `cargo run` also sets for the program:
+/// they configure nothing.
 fn choose(vars: impl IntoIterator<Item = (String, String)>) -> Target {
+    let configures = |name: &str| name.starts_with("DATABRICKS_") && !name.starts_with("DATABRICKS_TOKENS_");
     let mut because: Vec<String> =
-        vars.into_iter().filter(|(name, value)| name.starts_with("DATABRICKS_") && !value.is_empty()).map(|(name, _)| name).collect();
+        vars.into_iter().filter(|(name, value)| configures(name) && !value.is_empty()).map(|(name, _)| name).collect();
     because.sort();
     if because.is_empty() { Target::Local } else { Target::Configured { because } }
 }
@@ -167,6 +170,14 @@ mod tests {
         // Other tools' variables, and empty ones (unset, as for the configuration), do not count.
         let env = vars(&[("HOME", "/home/u"), ("ARM_CLIENT_ID", "x"), ("DATABRICKS_HOST", ""), ("MY_DATABRICKS_HOST", "h")]);
         assert_eq!(choose(env), Target::Local);
+    }
+
+    /// `cargo run` (and `cargo test`) sets the build script's `cargo:rustc-env` variables for the program.
+    #[test]
+    fn the_variables_cargo_sets_for_the_program_do_not_count() {
+        let from_cargo: Vec<(String, String)> = std::env::vars().filter(|(name, _)| name.starts_with("DATABRICKS_TOKENS_")).collect();
+        assert!(from_cargo.iter().any(|(name, _)| name == "DATABRICKS_TOKENS_RUSTC_VERSION"), "{from_cargo:?}");
+        assert_eq!(choose(from_cargo), Target::Local);
     }
 
     #[test]

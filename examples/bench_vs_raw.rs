@@ -661,7 +661,7 @@ fn python(n: usize, k: usize) {
     match Command::new("bash").arg(&script).arg(n.to_string()).arg(k.to_string()).output() {
         Ok(out) if out.status.success() => {
             print!("{}", String::from_utf8_lossy(&out.stdout));
-            println!("(goal: the README's figures are within these ranges)");
+            println!("(goal: the figures of bench/README.md are within these ranges)");
         }
         Ok(out) => println!("bench/run.sh failed, the Python rows are skipped: {}", String::from_utf8_lossy(&out.stderr)),
         Err(e) => println!("bench/run.sh could not run, the Python rows are skipped: {e}"),

@@ -1,6 +1,6 @@
 //! Field masks (`update_mask`): validated paths, typed per resource, derived from a diff.
 //!
-//! The rules (tokens-api.md §3): one string, paths separated by commas, no spaces, no empty segments;
+//! The rules, as the Databricks API documents update masks: one string, paths separated by commas, no spaces, no empty segments;
 //! paths are relative to the resource (`comment`, not `token.comment`); `.` enters a sub-field; a path may
 //! not address an element of a list or map; `*` (replace everything) only through
 //! [`FieldMask::replace_all`].

@@ -3,6 +3,18 @@
 //! The generated `operations` table holds one [`Operation`] per operation of the spec; the pipeline (retry
 //! safety, spans), the redaction and the local workspace (routing) read it instead of re-typing methods,
 //! paths or idempotency.
+//!
+//! # Every spec fact generated once
+//!
+//! `codegen/` emits, next to the client, the tables the hand-written code reads instead of re-typing the
+//! spec: [`CREATE_TOKEN`], [`LIST_TOKENS`], [`UPDATE_TOKEN`], [`REVOKE_TOKEN`] (method, path template, whether a
+//! retry after the request may have reached the server is safe — the spec's `x-databricks-idempotent` —
+//! whether "not found" after such a retry means done, whether it is paginated), the writable, required and
+//! object fields of each type (field masks, update bodies), and the secret fields (`format: password`, for
+//! redaction). The pipeline, spans, retries, redaction, field masks and the local workspace's routing and
+//! validation read them. A unit test (`retry_safety_follows_the_spec_fixture`, in `src/paginate.rs`)
+//! generates a client from another spec, `tests/fixtures/paginated.json`, and shows the retries following
+//! its `x-databricks-idempotent`.
 
 /// One operation of the spec.
 ///

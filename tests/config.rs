@@ -1,4 +1,4 @@
-//! Configuration resolution (tokens-api.md §7): explicit → environment → config file profile.
+//! Configuration resolution (the `config` module doc): explicit → environment → config file profile.
 
 mod common;
 

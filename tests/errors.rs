@@ -1,4 +1,4 @@
-//! The error model of tokens-api.md §4: every body shape, every classification row, details, request ids.
+//! The error model (the module doc of `src/error.rs`): every body shape, every classification row, details, request ids.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Retries, backoff, Retry-After, budgets and per-attempt timeouts, with injected time (tokens-api.md §5).
+//! Retries, backoff, Retry-After, budgets and per-attempt timeouts, with injected time (see `RetryPolicy`).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Wire contract of the four operations (tokens-api.md §1, §2) against a real HTTP server on loopback.
+//! Wire contract of the four operations (`spec/tokens.json`) against a real HTTP server on loopback.
 
 mod common;
 

@@ -70,6 +70,78 @@
 //!   `generateIdToken` and `generateAccessToken` for `google_service_account`.
 //!
 //! Plug in your own source (a vault, a sidecar) by implementing [`CredentialsProvider`].
+//!
+//! # By environment variable
+//!
+//! With `auth_type` (`DATABRICKS_AUTH_TYPE`, a profile's `auth_type`, or `Config::builder().auth_type(..)`)
+//! only that method is used. Without it, the first configured method of this list wins, in the Go SDK's
+//! order; deciding does no network I/O, and credentials are obtained on the first call, cached, and
+//! refreshed before they expire.
+//!
+//! | method (`auth_type`) | configured by | environment |
+//! |---|---|---|
+//! | `pat` | a personal access token | `DATABRICKS_TOKEN` |
+//! | `basic` | username and password | `DATABRICKS_USERNAME`, `DATABRICKS_PASSWORD` |
+//! | `oauth-m2m` | a service principal's OAuth secret | `DATABRICKS_CLIENT_ID`, `DATABRICKS_CLIENT_SECRET` |
+//! | `databricks-cli` | `databricks auth login` (the profiles it writes say `auth_type = databricks-cli`); runs `databricks auth token`; an installed CLI yields to any other method the configuration names | `DATABRICKS_CLI_PATH` (else `databricks` on `PATH`) |
+//! | `metadata-service` | a local metadata service (loopback only) | `DATABRICKS_METADATA_SERVICE_URL` |
+//! | `github-oidc` | GitHub Actions with `permissions: id-token: write` (the runner then sets both variables) | `ACTIONS_ID_TOKEN_REQUEST_URL`, `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `DATABRICKS_TOKEN_AUDIENCE` |
+//! | `env-oidc` | an OIDC token (JWT) in an environment variable | `DATABRICKS_OIDC_TOKEN` (or the variable `DATABRICKS_OIDC_TOKEN_ENV` names) |
+//! | `file-oidc` | an OIDC token (JWT) in a file | `DATABRICKS_OIDC_TOKEN_FILEPATH` |
+//! | `azure-msi` | an Azure managed identity, from the instance metadata service (Azure workspaces) | `ARM_USE_MSI=true`, `ARM_CLIENT_ID` (a user-assigned identity) |
+//! | `azure-client-secret` | an Azure service principal's secret (Azure workspaces); the tenant is discovered from the workspace when not given | `ARM_CLIENT_ID`, `ARM_CLIENT_SECRET`, `ARM_TENANT_ID`, `ARM_ENVIRONMENT` |
+//! | `azure-cli` | `az login` (Azure workspaces, `az` on `PATH`); runs `az account get-access-token` | `ARM_TENANT_ID` (else discovered) |
+//! | `google-credentials` | a Google service-account JSON key, inline or a path (Google Cloud workspaces; needs the `google` feature) | `GOOGLE_CREDENTIALS` |
+//! | `google-id` | application default credentials impersonating a service account (Google Cloud workspaces) | `DATABRICKS_GOOGLE_SERVICE_ACCOUNT`, `GOOGLE_APPLICATION_CREDENTIALS` |
+//!
+//! Every variable has a profile key of the same meaning (the attribute names of [`crate::config`]:
+//! `token`, `client_id`, `databricks_cli_path`, `oidc_token_filepath`, `azure_use_msi` for `ARM_USE_MSI`,
+//! ...); GitHub's two variables are read from the environment only. The OIDC methods exchange the JWT for a
+//! workspace token (RFC 8693, `scope=all-apis`), with `DATABRICKS_CLIENT_ID` for workload identity
+//! federation; no secret is sent. The OAuth methods find the token endpoint through
+//! `DATABRICKS_DISCOVERY_URL`, else the host's `/.well-known/databricks-config`, else `{host}/oidc`. When
+//! nothing is configured the error lists every method and why it declined:
+//!
+//! ```text
+//! cannot configure default credentials, please check https://docs.databricks.com/... Tried: pat (no token),
+//! basic (no username and no password), oauth-m2m (no client_id and no client_secret), databricks-cli (no "databricks"
+//! on PATH), metadata-service (no metadata_service_url), github-oidc (no ACTIONS_ID_TOKEN_REQUEST_URL ...),
+//! env-oidc (DATABRICKS_OIDC_TOKEN is not set), file-oidc (no oidc_token_filepath), azure-msi (azure_use_msi (ARM_USE_MSI)
+//! is not true), azure-client-secret (no azure_client_id and no azure_client_secret), azure-cli (... is not an Azure
+//! Databricks host and no azure_workspace_resource_id is set), google-credentials (no google_credentials), google-id
+//! (no google_service_account). Config: host=https://... (env DATABRICKS_HOST)
+//! ```
+//!
+//! [`WorkspaceClient::auth_type`](crate::WorkspaceClient::auth_type) names the method in use (also sent in
+//! the `User-Agent` as `auth/<name>`). Your own source (a vault, a sidecar) plugs in through
+//! [`CredentialsProvider`] and [`ClientBuilder::credentials`](crate::ClientBuilder::credentials).
+//!
+//! # Clouds, their endpoints, and the `google` feature
+//!
+//! A workspace is on Azure when its host is in an Azure Databricks zone (`*.azuredatabricks.net`,
+//! `*.databricks.azure.us`, `*.databricks.azure.cn`) or `DATABRICKS_AZURE_RESOURCE_ID` is set, and on Google
+//! Cloud when its host ends with `.gcp.databricks.com`; `DATABRICKS_CLOUD` (`AWS`, `Azure`, `GCP`) says so for
+//! other hosts (private links, a local workspace). Not implemented: the Go SDK's `azure-devops-oidc` and
+//! `github-oidc-azure`, and finding the host from `DATABRICKS_AZURE_RESOURCE_ID` alone.
+//!
+//! The cloud identity services can be moved, for tests against local fakes (unset, the official endpoints
+//! are used):
+//!
+//! | variable (profile key) | default |
+//! |---|---|
+//! | `DATABRICKS_AZURE_LOGIN_ENDPOINT` (`azure_login_endpoint`) | the Azure cloud's Entra ID, e.g. `https://login.microsoftonline.com/` |
+//! | `DATABRICKS_AZURE_MSI_ENDPOINT` (`azure_msi_endpoint`) | `http://169.254.169.254/metadata/identity/oauth2/token` |
+//! | `DATABRICKS_GOOGLE_TOKEN_ENDPOINT` (`google_token_endpoint`) | the key's `token_uri`, else `https://oauth2.googleapis.com/token` |
+//! | `DATABRICKS_GOOGLE_IAM_ENDPOINT` (`google_iam_endpoint`) | `https://iamcredentials.googleapis.com` |
+//! | `GCE_METADATA_HOST` (`gce_metadata_host`) | `169.254.169.254` |
+//!
+//! `google-credentials` signs RS256 assertions with the key; that signing (jsonwebtoken with RustCrypto) is
+//! behind the additive feature `google` (`databricks-tokens = { version = "...", features = ["google"] }`),
+//! so that default builds do not compile RSA. Measured on the 2-core CI machine when `native-tls` was the
+//! default TLS backend, a clean debug build took about 88–96 s of CPU without it and about 120 s with
+//! `google` (+25–30 %); the Azure and Google code itself adds nothing measurable. Without it
+//! `google-credentials` declines with that reason, and `google-id` works with gcloud's user credentials and
+//! the GCE metadata server but not with a service-account key file.
 
 mod azure;
 pub(crate) mod chain;

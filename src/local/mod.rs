@@ -172,6 +172,42 @@
 //!     `Principal: UserName(x) does not exist.` A list with one bad entry changes nothing.
 //!
 //! Each of these routes has its [`Route`]. [`LocalWorkspace::token_records`] is the server's own view.
+//!
+//! # In your own tests, standalone, and with other SDKs
+//!
+//! Use it in your own tests of token automation (with `--features test-util`, `clock::FakeClock`
+//! makes retries wait no real time):
+//!
+//! ```no_run
+//! # async fn my_test() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use databricks_tokens::local::{Fault, LocalWorkspace, OidcIssuer, Route};
+//!
+//! let issuer = OidcIssuer::new("https://ci.example");
+//! let ws = LocalWorkspace::builder().trust_issuer(&issuer).service_principal("sp-1", "sp-secret").start().await?;
+//! ws.inject(Route::Create, [Fault::TooManyRequests { retry_after_seconds: 1 }]);
+//! let w = ws.client()?;
+//! // ... run your token automation against `w`, then check `ws.tokens()` and `ws.counters(..)`.
+//! // A JWT the workspace trusts, for DATABRICKS_OIDC_TOKEN (env-oidc):
+//! let jwt = issuer.mint("ci-job", &ws.token_endpoint(), Duration::from_secs(600));
+//! # Ok(()) }
+//! ```
+//!
+//! Or run it standalone (`examples/local_workspace.rs`) for curl or another SDK, and every authentication
+//! method against it:
+//!
+//! ```sh
+//! cargo run --example local_workspace --features local-workspace -- --port 8080 --token dapi-local \
+//!     --client-id sp-1 --client-secret sp-secret --trust-issuer https://ci.example --oidc-jwt-out /tmp/jwt
+//! curl -H 'Authorization: Bearer dapi-local' http://127.0.0.1:8080/api/2.0/token/list
+//! DATABRICKS_HOST=http://127.0.0.1:8080 DATABRICKS_CLIENT_ID=sp-1 DATABRICKS_CLIENT_SECRET=sp-secret \
+//!     cargo run --example quickstart --features local-workspace
+//! DATABRICKS_HOST=http://127.0.0.1:8080 DATABRICKS_OIDC_TOKEN_FILEPATH=/tmp/jwt \
+//!     cargo run --example quickstart --features local-workspace
+//! ```
+//!
+//! `interop/run.sh` drives it with the official Python SDK (`databricks-sdk==0.162.0`, unmodified): PAT,
+//! OAuth M2M and token federation. CI runs it.
 
 mod issuer;
 mod oauth;

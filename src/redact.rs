@@ -10,9 +10,10 @@
 //!   obtained, the token values it received) is replaced with `***` wherever it appears — in a server's
 //!   error message that echoes the credential, in a field nobody expected to hold one.
 //!
-//! - **by shape**: anything shaped like a token the service issues ([`is_token_shaped`]: `dapi` and the other
-//!   prefixes, then 32 or more letters and digits) is replaced with `***` in a logged body, whatever key holds
-//!   it: a malformed response may carry a new token's value where no rule above looks.
+//! - **by shape**: anything shaped like a token the service issues ([`scrub_token_shaped`]: `dapi` and the
+//!   other prefixes, then 32 or more letters and digits; at the end of a body cut short, any prefixed run) is
+//!   replaced with `***` in a logged body, whatever key holds it: a malformed response may carry a new
+//!   token's value where no rule above looks.
 //!
 //! A logged body shows at most [`MAX_LOGGED_BODY`] bytes. Server text is never trusted to be well formed: a
 //! body cut inside a multi-byte character, an unterminated string or a stray escape is logged, never a panic.
@@ -124,7 +125,7 @@ pub(crate) fn body_for_log(shown: &[u8], total: usize, secrets: &KnownSecrets) -
     if !looks_like_json && mentions_secret_key {
         return format!("<{total} bytes, not logged: may hold a secret>");
     }
-    let redacted = scrub_token_shaped(&secrets.scrub(&redact_by_key(&text)));
+    let redacted = scrub_token_shaped(&secrets.scrub(&redact_by_key(&text)), total > shown.len());
     let mut line = crate::error::truncate(&redacted, MAX_LOGGED_BODY);
     if total > shown.len() {
         line.push_str(&format!("... ({total} bytes in all)"));
@@ -192,30 +193,39 @@ fn string_end(bytes: &[u8], start: usize) -> usize {
 /// and the other Databricks secret prefixes secret scanners know (`dkea`, `dsapi`).
 const TOKEN_PREFIXES: &[&str] = &["dapi", "dose", "dkea", "dsapi"];
 
-/// The fewest letters and digits after a prefix for a word to be token-shaped (a PAT has 32 hex digits).
+/// The fewest letters and digits after a prefix for a run to be token-shaped (a PAT has 32 hex digits).
 const TOKEN_BODY_LEN: usize = 32;
 
-/// Whether `word` is shaped like a token the service issues: a [`TOKEN_PREFIXES`] prefix, then at least 32
-/// ASCII letters and digits (a `-N` suffix, as PATs may carry, is part of the word).
-pub(crate) fn is_token_shaped(word: &str) -> bool {
-    TOKEN_PREFIXES.iter().any(|prefix| {
-        word.strip_prefix(prefix).is_some_and(|rest| rest.bytes().take_while(u8::is_ascii_alphanumeric).count() >= TOKEN_BODY_LEN)
-    })
-}
-
-/// `text` with every token-shaped word ([`is_token_shaped`]) replaced with `***`.
-fn scrub_token_shaped(text: &str) -> String {
+/// `text` with every token-shaped run replaced with `***`: a [`TOKEN_PREFIXES`] prefix, wherever it starts,
+/// then at least 32 ASCII letters and digits (and a `-N` suffix, as PATs may carry). When `cut` (the text is
+/// the first bytes of a longer body), a prefixed run that reaches the end is replaced whatever its length:
+/// it may be the start of a token.
+pub(crate) fn scrub_token_shaped(text: &str, cut: bool) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    // A word is a run of ASCII letters, digits and `-`; everything else separates words.
-    while let Some(start) = rest.find(|c: char| c.is_ascii_alphanumeric()) {
-        out.push_str(&rest[..start]);
-        let word_len = rest[start..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).unwrap_or(rest.len() - start);
-        let word = &rest[start..start + word_len];
-        out.push_str(if is_token_shaped(word) { "***" } else { word });
-        rest = &rest[start + word_len..];
+    let (mut copied, mut i) = (0, 0);
+    while i < bytes.len() {
+        let prefix = TOKEN_PREFIXES.iter().find(|p| bytes[i..].starts_with(p.as_bytes()));
+        let Some(prefix) = prefix else {
+            i += 1;
+            continue;
+        };
+        let run_start = i + prefix.len();
+        let mut end = run_start + bytes[run_start..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        if end - run_start < TOKEN_BODY_LEN && !(cut && end == bytes.len()) {
+            i += 1;
+            continue;
+        }
+        let digits = bytes.get(end + 1..).map_or(0, |rest| rest.iter().take_while(|b| b.is_ascii_digit()).count());
+        if bytes.get(end) == Some(&b'-') && digits > 0 {
+            end += 1 + digits;
+        }
+        // `i` and `end` are at ASCII bytes (or the end): character boundaries.
+        out.push_str(&text[copied..i]);
+        out.push_str("***");
+        (copied, i) = (end, end);
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -281,14 +291,21 @@ mod tests {
     #[test]
     fn token_shaped_values_are_scrubbed_whatever_the_key() {
         let pat = "dapi0123456789abcdef0123456789abcdef";
-        let body = format!(r#"{{"token_info":{{"token_id":"t","comment":"{pat}","creation_time":"{pat}-2","scopes":["{pat}"]}},"x":"dose{}"}}"#, "A1".repeat(20));
+        let body = format!(
+            r#"{{"token_info":{{"token_id":"t","comment":"{pat}","creation_time":"{pat}-2","scopes":["x{pat}"]}},"x":"dose{}"}}"#,
+            "A1".repeat(20)
+        );
         let line = log(body.as_bytes());
         assert!(!line.contains("0123456789abcdef0123456789abcdef") && !line.contains("A1A1"), "{line}");
         assert_eq!(line.matches("***").count(), 4, "{line}");
+        assert!(line.contains(r#""x***""#) && !line.contains("-2"), "inside a word, and with its suffix: {line}");
         // Ordinary words, ids and short prefixed words stay.
-        assert_eq!(log(br#"{"comment":"dapi is a prefix, dapi0123 too short","token_id":"5f1e0123456789abcdef0123456789abcdef"}"#),
-            r#"{"comment":"dapi is a prefix, dapi0123 too short","token_id":"5f1e0123456789abcdef0123456789abcdef"}"#);
-        assert!(is_token_shaped(pat) && !is_token_shaped("dapi") && !is_token_shaped("xdapi0123456789abcdef0123456789abcdef"));
+        let plain = r#"{"comment":"dapi is a prefix, dapi0123 too short","token_id":"5f1e0123456789abcdef0123456789abcdef"}"#;
+        assert_eq!(log(plain.as_bytes()), plain);
+        // A body cut short inside a token: what is shown of it goes too.
+        let cut = format!(r#"{{"comment":"{}"#, &pat[..12]);
+        assert_eq!(body_for_log(cut.as_bytes(), 2000, &KnownSecrets::default()), r#"{"comment":"***... (2000 bytes in all)"#);
+        assert_eq!(scrub_token_shaped("a dapi", false), "a dapi");
     }
 
     #[test]

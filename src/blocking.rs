@@ -34,10 +34,9 @@
 //! that deadlocks), so prefer the async client inside async code, or call from
 //! `tokio::task::spawn_blocking`.
 
-use std::any::Any;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -96,7 +95,7 @@ type Job = BoxFuture<'static, ()>;
 /// The thread that owns the runtime; it ends when the last clone of the client is dropped.
 struct RuntimeThread {
     jobs: Option<tokio::sync::mpsc::UnboundedSender<Job>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl RuntimeThread {
@@ -124,7 +123,7 @@ impl RuntimeThread {
             })
             .map_err(|e| Error::config("the blocking client's runtime thread could not start").with_source(e))?;
         match started.recv() {
-            Ok(Ok(())) => Ok(Self { jobs: Some(jobs), thread: Mutex::new(Some(thread)) }),
+            Ok(Ok(())) => Ok(Self { jobs: Some(jobs), thread: Some(thread) }),
             Ok(Err(e)) => Err(Error::config("the blocking client's runtime could not start").with_source(e)),
             Err(_) => Err(Error::config("the blocking client's runtime thread ended before starting its runtime")),
         }
@@ -134,14 +133,22 @@ impl RuntimeThread {
     fn submit(&self, job: Job) -> bool {
         self.jobs.as_ref().is_some_and(|jobs| jobs.send(job).is_ok())
     }
+
+    /// Whether the calling thread is this one (where waiting for a call would wait forever).
+    fn is_current(&self) -> bool {
+        self.thread.as_ref().is_some_and(is_current)
+    }
+}
+
+fn is_current(thread: &JoinHandle<()>) -> bool {
+    thread.thread().id() == std::thread::current().id()
 }
 
 impl Drop for RuntimeThread {
     fn drop(&mut self) {
         // Closing the queue ends the thread's loop; no call is in flight (each borrows a clone of the client).
         self.jobs = None;
-        let thread = self.thread.get_mut().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(thread) = thread.filter(|t| t.thread().id() != std::thread::current().id()) {
+        if let Some(thread) = self.thread.take().filter(|t| !is_current(t)) {
             // Its loop has ended and nothing is left to wait for: this returns at once.
             let _ = thread.join();
         }
@@ -254,13 +261,18 @@ impl WorkspaceClient {
             let outcome = AssertUnwindSafe(async { call(&client).await }).catch_unwind().await;
             drop(answer.send(outcome));
         });
+        if self.runtime.is_current() {
+            return Err(Error::invalid_request(
+                "a blocking call from inside another call of the same blocking client (a workflow's predicate) would wait forever",
+            ));
+        }
         let gone = || Error::config("the blocking client's runtime thread has stopped");
         if !self.runtime.submit(job) {
             return Err(gone());
         }
         match answered.recv() {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(panic)) => resume(panic),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
             Err(_) => Err(gone()),
         }
     }
@@ -272,10 +284,6 @@ impl WorkspaceClient {
     ) -> Result<T> {
         self.run(async_call(call))?
     }
-}
-
-fn resume<T>(panic: Box<dyn Any + Send>) -> T {
-    std::panic::resume_unwind(panic)
 }
 
 /// The workflows of [`TokenWorkflows`] and [`TokenAdminWorkflows`], blocking.

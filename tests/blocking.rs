@@ -168,6 +168,25 @@ fn a_panic_inside_a_call_reaches_the_caller_and_the_client_goes_on() {
     assert_eq!(w.tokens().list().send().unwrap().len(), 1, "the thread still runs calls; nothing was revoked");
 }
 
+#[test]
+fn a_blocking_call_from_inside_a_call_is_refused_not_a_deadlock() {
+    let (_server, ws) = workspace();
+    let w = WorkspaceClient::new(ws.client().unwrap()).unwrap();
+    w.tokens().create().comment("kept").send().unwrap();
+    let (inner, seen) = (w.clone(), std::sync::Arc::new(std::sync::Mutex::new(None)));
+    let saw = std::sync::Arc::clone(&seen);
+    // The predicate runs on the client's thread: a call from there could never be answered.
+    let plan = Cleanup::matching(move |_, _| {
+        *saw.lock().unwrap() = Some(inner.tokens().list().send().map(|t| t.len()));
+        false
+    });
+    assert!(w.cleanup_tokens(plan).unwrap().selected.is_empty());
+    let err = seen.lock().unwrap().take().unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err}");
+    assert!(err.to_string().contains("would wait forever"), "{err}");
+    assert_eq!(w.tokens().list().send().unwrap().len(), 1);
+}
+
 /// Fails on a client that owns a runtime: `block_on` inside a runtime panics, and so does dropping one.
 #[tokio::test]
 async fn built_used_and_dropped_inside_a_current_thread_runtime() {

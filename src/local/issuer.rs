@@ -107,8 +107,10 @@ impl OidcIssuer {
         ensure_crypto_provider();
         let mut secret = [0u8; 32];
         fill(&mut secret).map_err(|e| {
-            Error::config(format!("local workspace: could not draw an HS256 key for issuer {issuer:?} from the operating system's random generator"))
-                .with_source(e)
+            Error::config(format!(
+                "local workspace: could not draw an HS256 key for issuer {issuer:?} from the operating system's random generator"
+            ))
+            .with_source(e)
         })?;
         // Only an empty secret is refused, and this one has 32 bytes; still, an error, not a panic.
         let refused = |e: jsonwebtoken::errors::Error| Error::config(format!("local workspace: the HS256 key was refused: {e}"));
@@ -417,7 +419,11 @@ mod tests {
         let source = std::error::Error::source(&err).map(ToString::to_string);
         assert_eq!(source, Some(getrandom::Error::UNEXPECTED.to_string()));
         // The generator it is given is the one that draws the key: the same bytes, the same key.
-        let fixed = |issuer: &str| OidcIssuer::with_random(issuer.to_owned(), |b| Ok(b.fill(7))).unwrap();
+        let seven = |bytes: &mut [u8]| {
+            bytes.fill(7);
+            Ok(())
+        };
+        let fixed = |issuer: &str| OidcIssuer::with_random(issuer.to_owned(), seven).unwrap();
         let jwt = fixed("https://issuer.example").mint("alice", "aud", Duration::from_secs(60));
         let trusted = [TrustedIssuer::from(&fixed("https://issuer.example"))];
         assert_eq!(verify(jwt.expose(), &trusted, &["aud".to_owned()], now()).unwrap().subject, "alice");

@@ -460,24 +460,28 @@ impl<B: Blockable> Call<'_, B> {
     }
 }
 
-/// Setters of a wrapped builder that forward to the async builder's.
-macro_rules! forward {
-    ($module:ident::$builder:ident { $($setter:ident($($arg:ident: $ty:ty),*);)* }) => {
-        impl<'a> Call<'a, crate::$module::$builder<'a>> {
+/// The blocking builder around an async one: an alias of [`Call`], and its setters, which forward to the
+/// async builder's.
+macro_rules! wrap {
+    ($module:ident::$builder:ident $({ $($setter:ident($($arg:ident: $ty:ty),*);)* })?) => {
+        #[doc = concat!("[`", stringify!($module), "::", stringify!($builder), "`](crate::", stringify!($module), "::", stringify!($builder), "), blocking: the same setters, a blocking `send()`.")]
+        pub type $builder<'a> = Call<'a, crate::$module::$builder<'a>>;
+
+        $(impl<'a> $builder<'a> {
             $(
-                #[doc = concat!("[`", stringify!($module), "::", stringify!($builder), "::", stringify!($setter), "`](crate::", stringify!($module), "::", stringify!($builder), "::", stringify!($setter), "), blocking.")]
+                #[doc = concat!("[`", stringify!($builder), "::", stringify!($setter), "`](crate::", stringify!($module), "::", stringify!($builder), "::", stringify!($setter), "), blocking.")]
                 pub fn $setter(self, $($arg: $ty),*) -> Self {
                     self.map(|b| b.$setter($($arg),*))
                 }
             )*
-        }
+        })?
     };
 }
 
-/// The setters of an update builder (`update_setters!`), forwarded; `from_diff` as the async one.
-macro_rules! forward_update {
+/// An update builder (`update_setters!`): its setters, and `from_diff` as the async one.
+macro_rules! wrap_update {
     ($module:ident::$builder:ident, $resource:ty) => {
-        forward!($module::$builder {
+        wrap!($module::$builder {
             comment(comment: impl Into<String>);
             scopes(scopes: impl IntoIterator<Item = impl Into<String>>);
             clear_scopes();
@@ -485,8 +489,8 @@ macro_rules! forward_update {
             token(token: $resource);
         });
 
-        impl<'a> Call<'a, crate::$module::$builder<'a>> {
-            #[doc = concat!("[`", stringify!($module), "::", stringify!($builder), "::from_diff`](crate::", stringify!($module), "::", stringify!($builder), "::from_diff), blocking.")]
+        impl<'a> $builder<'a> {
+            #[doc = concat!("[`", stringify!($builder), "::from_diff`](crate::", stringify!($module), "::", stringify!($builder), "::from_diff), blocking.")]
             pub fn from_diff(self, current: &$resource, desired: &$resource) -> Result<Self> {
                 Ok(Self { client: self.client, builder: self.builder.from_diff(current, desired)? })
             }
@@ -494,51 +498,32 @@ macro_rules! forward_update {
     };
 }
 
-/// Creates a token: see [`crate::tokens::CreateToken`].
-pub type CreateToken<'a> = Call<'a, crate::tokens::CreateToken<'a>>;
-/// Lists the caller's tokens: see [`crate::tokens::ListTokens`].
-pub type ListTokens<'a> = Call<'a, crate::tokens::ListTokens<'a>>;
-/// Updates a token: see [`crate::tokens::UpdateToken`].
-pub type UpdateToken<'a> = Call<'a, crate::tokens::UpdateToken<'a>>;
-/// Revokes a token: see [`crate::tokens::DeleteToken`].
-pub type DeleteToken<'a> = Call<'a, crate::tokens::DeleteToken<'a>>;
-/// Creates an on-behalf-of token: see [`crate::token_management::CreateOboToken`].
-pub type CreateOboToken<'a> = Call<'a, crate::token_management::CreateOboToken<'a>>;
-/// Lists every token: see [`crate::token_management::ListAllTokens`].
-pub type ListAllTokens<'a> = Call<'a, crate::token_management::ListAllTokens<'a>>;
-/// Gets one token: see [`crate::token_management::GetToken`].
-pub type GetToken<'a> = Call<'a, crate::token_management::GetToken<'a>>;
-/// Updates any user's token: see [`crate::token_management::UpdateManagedToken`].
-pub type UpdateManagedToken<'a> = Call<'a, crate::token_management::UpdateManagedToken<'a>>;
-/// Revokes any user's token: see [`crate::token_management::DeleteManagedToken`].
-pub type DeleteManagedToken<'a> = Call<'a, crate::token_management::DeleteManagedToken<'a>>;
-/// Gets the permission levels: see [`crate::token_management::GetPermissionLevels`].
-pub type GetPermissionLevels<'a> = Call<'a, crate::token_management::GetPermissionLevels<'a>>;
-/// Gets the token permissions: see [`crate::token_management::GetPermissions`].
-pub type GetPermissions<'a> = Call<'a, crate::token_management::GetPermissions<'a>>;
-/// Sets or adds token permissions: see [`crate::token_management::SetPermissions`].
-pub type SetPermissions<'a> = Call<'a, crate::token_management::SetPermissions<'a>>;
-
-forward!(tokens::CreateToken {
+wrap!(tokens::CreateToken {
     comment(comment: impl Into<String>);
     lifetime(lifetime: Duration);
     scopes(scopes: impl IntoIterator<Item = impl Into<String>>);
     autoscope(enabled: bool);
     exactly_once();
 });
-forward_update!(tokens::UpdateToken, PublicTokenInfo);
-forward!(token_management::CreateOboToken {
+wrap!(tokens::ListTokens);
+wrap_update!(tokens::UpdateToken, PublicTokenInfo);
+wrap!(tokens::DeleteToken);
+wrap!(token_management::CreateOboToken {
     comment(comment: impl Into<String>);
     lifetime(lifetime: Duration);
     scopes(scopes: impl IntoIterator<Item = impl Into<String>>);
     autoscope(enabled: bool);
 });
-forward!(token_management::ListAllTokens {
+wrap!(token_management::ListAllTokens {
     created_by_id(user_id: i64);
     created_by_username(user_name: impl Into<String>);
 });
-forward_update!(token_management::UpdateManagedToken, TokenInfo);
-forward!(token_management::SetPermissions {
+wrap!(token_management::GetToken);
+wrap_update!(token_management::UpdateManagedToken, TokenInfo);
+wrap!(token_management::DeleteManagedToken);
+wrap!(token_management::GetPermissionLevels);
+wrap!(token_management::GetPermissions);
+wrap!(token_management::SetPermissions {
     grant_user(user_name: impl Into<String>, level: TokenPermissionLevel);
     grant_group(group_name: impl Into<String>, level: TokenPermissionLevel);
     grant_service_principal(application_id: impl Into<String>, level: TokenPermissionLevel);

@@ -255,17 +255,17 @@ impl WorkspaceClient {
     /// Runs `call` on the runtime thread with a clone of the async client and waits for its answer; a panic
     /// in it is raised again here.
     fn run<T: Send + 'static>(&self, call: AsyncCall<T>) -> Result<T> {
+        if self.runtime.is_current() {
+            return Err(Error::invalid_request(
+                "a blocking call from inside another call of the same blocking client (a workflow's predicate) would wait forever",
+            ));
+        }
         let client = self.inner.clone();
         let (answer, answered) = std::sync::mpsc::sync_channel::<Answer<T>>(1);
         let job = Box::pin(async move {
             let outcome = AssertUnwindSafe(async { call(&client).await }).catch_unwind().await;
             drop(answer.send(outcome));
         });
-        if self.runtime.is_current() {
-            return Err(Error::invalid_request(
-                "a blocking call from inside another call of the same blocking client (a workflow's predicate) would wait forever",
-            ));
-        }
         let gone = || Error::config("the blocking client's runtime thread has stopped");
         if !self.runtime.submit(job) {
             return Err(gone());

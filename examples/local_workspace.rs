@@ -149,7 +149,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "--access-token-lifetime" => builder.access_token_lifetime(Duration::from_secs(number(&flag, &value))),
             "--trust-issuer" => {
-                let trusted = OidcIssuer::new(value);
+                let trusted = OidcIssuer::new(value)?;
                 let builder = builder.trust_issuer(&trusted);
                 issuer = Some(trusted);
                 builder

@@ -17,7 +17,7 @@ macro_rules! options_setters {
     };
 }
 
-/// `.await` on a builder sends it.
+/// `.await` on a builder sends it; with the `blocking` feature, a blocking client can send it too.
 macro_rules! into_future {
     ($builder:ident, $output:ty) => {
         impl<'a> std::future::IntoFuture for $builder<'a> {
@@ -25,6 +25,22 @@ macro_rules! into_future {
             type IntoFuture = $crate::clock::BoxFuture<'a, $crate::Result<$output>>;
             fn into_future(self) -> Self::IntoFuture {
                 Box::pin(self.send())
+            }
+        }
+
+        #[cfg(feature = "blocking")]
+        impl<'a> $crate::blocking::Blockable for $builder<'a> {
+            type Output = $output;
+            fn into_call(self) -> $crate::blocking::AsyncCall<$crate::Result<$output>> {
+                // The closure takes every field but the borrowed client, so the call is `'static` and is
+                // sent, on a clone of that client, to the blocking client's thread.
+                $crate::blocking::async_call(move |client| Box::pin($builder { client, ..self }.send()))
+            }
+            fn set_retry_policy(self, policy: $crate::RetryPolicy) -> Self {
+                self.retry_policy(policy)
+            }
+            fn set_attempt_timeout(self, timeout: std::time::Duration) -> Self {
+                self.attempt_timeout(timeout)
             }
         }
     };

@@ -443,7 +443,7 @@ async fn token_endpoints_are_retried_on_transient_answers_within_a_minute() {
 #[tokio::test]
 async fn env_oidc_runs_the_lifecycle_on_a_local_workspace_that_trusts_the_issuer() {
     use databricks_tokens::local::OidcIssuer;
-    let issuer = OidcIssuer::new("https://ci.example");
+    let issuer = OidcIssuer::new("https://ci.example").unwrap();
     let ws = LocalWorkspace::builder().trust_issuer(&issuer).start().await.unwrap();
     let jwt = issuer.mint("ci-job", &ws.token_endpoint(), Duration::from_secs(3600));
     let w =
@@ -455,7 +455,7 @@ async fn env_oidc_runs_the_lifecycle_on_a_local_workspace_that_trusts_the_issuer
     assert_eq!(ws.counters(databricks_tokens::local::Route::OAuthToken).processed, 1, "one exchange, then the token is cached");
 
     // A JWT from an issuer the workspace does not trust is refused, and the error does not quote it.
-    let stranger = OidcIssuer::new("https://ci.example").mint("ci-job", &ws.token_endpoint(), Duration::from_secs(3600));
+    let stranger = OidcIssuer::new("https://ci.example").unwrap().mint("ci-job", &ws.token_endpoint(), Duration::from_secs(3600));
     let w = client_of(
         vec![("DATABRICKS_HOST", ws.url()), ("DATABRICKS_OIDC_TOKEN", stranger.expose().to_owned())],
         &common::FakeClock::default(),
@@ -469,7 +469,7 @@ async fn env_oidc_runs_the_lifecycle_on_a_local_workspace_that_trusts_the_issuer
 #[tokio::test]
 async fn workload_identity_federation_acts_as_the_service_principal() {
     use databricks_tokens::local::OidcIssuer;
-    let issuer = OidcIssuer::new("https://ci.example");
+    let issuer = OidcIssuer::new("https://ci.example").unwrap();
     let ws = LocalWorkspace::builder().trust_issuer(&issuer).service_principal("sp-deployer", "unused-secret").start().await.unwrap();
     let dir = common::temp_dir("wif");
     let file = dir.join("jwt");
@@ -492,7 +492,7 @@ async fn workload_identity_federation_acts_as_the_service_principal() {
 #[tokio::test]
 async fn github_oidc_runs_against_the_local_workspace_with_a_github_token_for_its_audience() {
     use databricks_tokens::local::OidcIssuer;
-    let issuer = OidcIssuer::new("https://token.actions.githubusercontent.com");
+    let issuer = OidcIssuer::new("https://token.actions.githubusercontent.com").unwrap();
     let ws = LocalWorkspace::builder().trust_issuer(&issuer).start().await.unwrap();
     let github = MockServer::start().await;
     let minted = issuer.clone();

@@ -108,7 +108,7 @@ async fn fake_entra(issuer: &OidcIssuer) -> MockServer {
 }
 
 fn entra_issuer() -> OidcIssuer {
-    OidcIssuer::new(format!("https://sts.windows.net/{TENANT}/"))
+    OidcIssuer::new(format!("https://sts.windows.net/{TENANT}/")).unwrap()
 }
 
 #[tokio::test]
@@ -193,7 +193,8 @@ async fn the_workspace_refuses_entra_tokens_without_their_management_token_or_fo
     ])
     .await;
     assert_eq!((status, body.contains("audience")), (403, true), "{body}");
-    let stranger = OidcIssuer::new(format!("https://sts.windows.net/{TENANT}/")).mint(SP_OBJECT_ID, APP_ID, Duration::from_secs(600));
+    let stranger =
+        OidcIssuer::new(format!("https://sts.windows.net/{TENANT}/")).unwrap().mint(SP_OBJECT_ID, APP_ID, Duration::from_secs(600));
     let (status, body) = call(vec![
         ("authorization", format!("Bearer {}", stranger.expose())),
         (MANAGEMENT_HEADER, management.expose().into()),
@@ -586,7 +587,7 @@ async fn fake_google(google: &OidcIssuer) -> MockServer {
 }
 
 fn google_issuer() -> OidcIssuer {
-    OidcIssuer::new("https://accounts.google.com")
+    OidcIssuer::new("https://accounts.google.com").unwrap()
 }
 
 #[tokio::test]

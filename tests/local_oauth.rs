@@ -185,7 +185,7 @@ async fn bad_client_credentials_are_refused_without_echoing_secrets() {
 
 #[tokio::test]
 async fn a_federated_jwt_is_exchanged_for_the_subject_or_the_service_principal() {
-    let issuer = OidcIssuer::new("https://issuer.example");
+    let issuer = OidcIssuer::new("https://issuer.example").unwrap();
     let ws = LocalWorkspace::builder().service_principal(SP.0, SP.1).trust_issuer(&issuer).start().await.unwrap();
     let jwt = issuer.mint("ci@example.com", &ws.token_endpoint(), Duration::from_secs(300));
 
@@ -213,12 +213,12 @@ async fn a_federated_jwt_is_exchanged_for_the_subject_or_the_service_principal()
 
 #[tokio::test]
 async fn only_a_jwt_that_really_verifies_is_exchanged() {
-    let issuer = OidcIssuer::new("https://issuer.example");
+    let issuer = OidcIssuer::new("https://issuer.example").unwrap();
     let ws = LocalWorkspace::builder().trust_issuer(&issuer).accept_audience("https://extra.example").start().await.unwrap();
     let aud = ws.token_endpoint();
     let ttl = Duration::from_secs(60);
-    let same_iss_other_key = OidcIssuer::new("https://issuer.example");
-    let untrusted = OidcIssuer::new("https://untrusted.example");
+    let same_iss_other_key = OidcIssuer::new("https://issuer.example").unwrap();
+    let untrusted = OidcIssuer::new("https://untrusted.example").unwrap();
     let cases = [
         (same_iss_other_key.mint("u", &aud, ttl), "signature does not verify"),
         (issuer.mint("u", "https://someone-else.example/oidc/v1/token", ttl), "audience"),

@@ -535,7 +535,7 @@ async fn last_used_day_follows_the_workspace_clock() {
 
 #[tokio::test]
 async fn every_principal_has_a_stable_id() {
-    let issuer = OidcIssuer::new("https://issuer.example");
+    let issuer = OidcIssuer::new("https://issuer.example").unwrap();
     let start = || LocalWorkspace::builder().user("alice", ALICE).service_principal(SP.0, SP.1).trust_issuer(&issuer).start();
     let (one, two) = (start().await.unwrap(), start().await.unwrap());
     for name in ["local-user", "alice", SP.0] {

@@ -169,3 +169,16 @@ async fn an_absurd_expires_in_is_clamped_not_a_panic() {
     w.tokens().list().send().await.unwrap();
     assert_eq!(count(&server, "/oidc/v1/token").await, 2, "refreshed after at most a day");
 }
+
+#[tokio::test]
+async fn the_standalone_provider_is_built_with_a_result_and_authenticates() {
+    let server = workspace(200, 3600).await;
+    // `new` answers with a Result (its HTTP client may fail to build), not a panic.
+    let sp = databricks_tokens::auth::OAuthM2mCredentials::new(server.uri(), CLIENT_ID, CLIENT_SECRET).unwrap();
+    let w = WorkspaceClient::builder().host(server.uri()).credentials(sp).retry_policy(RetryPolicy::disabled()).build().unwrap();
+    w.tokens().list().send().await.unwrap();
+    assert_eq!(count(&server, "/oidc/v1/token").await, 1);
+    let requests = server.received_requests().await.unwrap();
+    let api = requests.iter().find(|r| r.url.path() == "/api/2.0/token/list").unwrap();
+    assert_eq!(api.headers.get("authorization").unwrap(), "Bearer eyJ-access-token-value");
+}

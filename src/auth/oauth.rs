@@ -375,9 +375,10 @@ impl TokenSource for ClientCredentials {
 ///
 /// ```
 /// use databricks_tokens::auth::{CredentialsProvider, OAuthM2mCredentials};
-/// let sp = OAuthM2mCredentials::new("https://example.cloud.databricks.com", "client-id", "client-secret");
+/// let sp = OAuthM2mCredentials::new("https://example.cloud.databricks.com", "client-id", "client-secret")?;
 /// assert_eq!(sp.auth_type(), "oauth-m2m");
 /// assert!(!format!("{sp:?}").contains("client-secret"));
+/// # Ok::<(), databricks_tokens::Error>(())
 /// ```
 ///
 /// The token endpoint is discovered (see [the module](crate::auth) for how); the token is obtained with
@@ -401,12 +402,23 @@ impl fmt::Debug for OAuthM2mCredentials {
 
 impl OAuthM2mCredentials {
     /// Credentials for the service principal `client_id` of the workspace at `host` (normalised URL).
-    pub fn new(host: impl Into<String>, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Self {
-        // Like a workspace client's: no redirects, the shared TLS set-up (reqwest's defaults should that fail).
+    ///
+    /// ```
+    /// use databricks_tokens::auth::OAuthM2mCredentials;
+    /// let sp = OAuthM2mCredentials::new("https://example.cloud.databricks.com", "client-id", "client-secret")?;
+    /// # Ok::<(), databricks_tokens::Error>(())
+    /// ```
+    ///
+    /// Its HTTP client is built like a workspace client's: no redirects, the process's shared TLS set-up.
+    ///
+    /// # Errors
+    ///
+    /// A [`Config`](crate::ErrorKind::Config) error when that HTTP client cannot be built (its TLS
+    /// back end cannot start).
+    pub fn new(host: impl Into<String>, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Result<Self> {
         let http = crate::client::http_client(crate::client::DEFAULT_CONNECT_TIMEOUT)
-            .or_else(|_| reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build())
-            .unwrap_or_default();
-        Self::with_context(OAuthContext::new(&host.into(), http), client_id.into(), client_secret.into())
+            .map_err(|e| Error::config("oauth-m2m: the HTTP client could not be built").with_source(e))?;
+        Ok(Self::with_context(OAuthContext::new(&host.into(), http), client_id.into(), client_secret.into()))
     }
 
     pub(crate) fn with_context(context: OAuthContext, client_id: String, client_secret: SecretString) -> Self {

@@ -50,10 +50,11 @@ impl JwtAlgorithm {
 /// use std::time::Duration;
 /// use databricks_tokens::local::OidcIssuer;
 ///
-/// let issuer = OidcIssuer::new("https://issuer.example");
+/// let issuer = OidcIssuer::new("https://issuer.example")?;
 /// let jwt = issuer.mint("ci-runner", "http://127.0.0.1:8080/oidc/v1/token", Duration::from_secs(300));
 /// assert_eq!(jwt.expose().split('.').count(), 3);
 /// assert!(!format!("{issuer:?}").contains(jwt.expose()));
+/// # Ok::<(), databricks_tokens::Error>(())
 /// ```
 ///
 /// Trust it with [`LocalWorkspaceBuilder::trust_issuer`](super::LocalWorkspaceBuilder::trust_issuer). Two
@@ -87,32 +88,43 @@ impl OidcIssuer {
     /// system's random generator.
     ///
     /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
     /// use databricks_tokens::local::OidcIssuer;
-    /// assert_eq!(OidcIssuer::new("https://issuer.example").issuer(), "https://issuer.example");
+    /// assert_eq!(OidcIssuer::new("https://issuer.example")?.issuer(), "https://issuer.example");
+    /// # Ok(()) }
     /// ```
     ///
-    /// # Panics
+    /// # Errors
     ///
-    /// If the operating system's random generator fails, as key generation cannot go on without it.
-    pub fn new(issuer: impl Into<String>) -> Self {
+    /// A [`Config`](crate::ErrorKind::Config) error if the operating system's random generator fails (no
+    /// key can be drawn without it).
+    pub fn new(issuer: impl Into<String>) -> Result<Self> {
+        Self::with_random(issuer.into(), getrandom::fill)
+    }
+
+    /// An issuer whose key is drawn by `fill` (the operating system's generator, or a failing one in tests).
+    fn with_random(issuer: String, fill: impl FnOnce(&mut [u8]) -> std::result::Result<(), getrandom::Error>) -> Result<Self> {
         ensure_crypto_provider();
         let mut secret = [0u8; 32];
-        let keys = getrandom::fill(&mut secret).map_err(|e| e.to_string()).and_then(|()| {
-            // Only an empty secret is refused, and this one has 32 bytes.
-            let signing = EncodingKey::from_secret(&secret).map_err(|e| e.to_string())?;
-            Ok((signing, DecodingKey::from_secret(&secret).map_err(|e| e.to_string())?))
-        });
-        match keys {
-            Ok((signing, verifying)) => Self { issuer: issuer.into(), signing, verifying },
-            Err(e) => panic!("local workspace: could not draw an HS256 key from the operating system's random generator: {e}"),
-        }
+        fill(&mut secret).map_err(|e| {
+            Error::config(format!(
+                "local workspace: could not draw an HS256 key for issuer {issuer:?} from the operating system's random generator"
+            ))
+            .with_source(e)
+        })?;
+        // Only an empty secret is refused, and this one has 32 bytes; still, an error, not a panic.
+        let refused = |e: jsonwebtoken::errors::Error| Error::config(format!("local workspace: the HS256 key was refused: {e}"));
+        let signing = EncodingKey::from_secret(&secret).map_err(refused)?;
+        let verifying = DecodingKey::from_secret(&secret).map_err(refused)?;
+        Ok(Self { issuer, signing, verifying })
     }
 
     /// The `iss` of this issuer's JWTs.
     ///
     /// ```
     /// use databricks_tokens::local::OidcIssuer;
-    /// assert_eq!(OidcIssuer::new("https://issuer.example").issuer(), "https://issuer.example");
+    /// assert_eq!(OidcIssuer::new("https://issuer.example")?.issuer(), "https://issuer.example");
+    /// # Ok::<(), databricks_tokens::Error>(())
     /// ```
     pub fn issuer(&self) -> &str {
         &self.issuer
@@ -123,8 +135,9 @@ impl OidcIssuer {
     /// ```
     /// use std::time::Duration;
     /// use databricks_tokens::local::OidcIssuer;
-    /// let jwt = OidcIssuer::new("https://issuer.example").mint("me", "aud", Duration::from_secs(60));
+    /// let jwt = OidcIssuer::new("https://issuer.example")?.mint("me", "aud", Duration::from_secs(60));
     /// assert!(jwt.expose().starts_with("eyJ"));
+    /// # Ok::<(), databricks_tokens::Error>(())
     /// ```
     ///
     /// A workspace whose clock was moved with
@@ -140,10 +153,11 @@ impl OidcIssuer {
     /// ```
     /// use std::time::{Duration, SystemTime};
     /// use databricks_tokens::local::OidcIssuer;
-    /// let issuer = OidcIssuer::new("https://issuer.example");
+    /// let issuer = OidcIssuer::new("https://issuer.example")?;
     /// let later = SystemTime::now() + Duration::from_secs(3600);
     /// let jwt = issuer.mint_at("me", "aud", later, Duration::from_secs(60));
     /// assert!(!jwt.is_empty());
+    /// # Ok::<(), databricks_tokens::Error>(())
     /// ```
     pub fn mint_at(&self, subject: &str, audience: &str, issued_at: SystemTime, ttl: Duration) -> SecretString {
         let iat = issued_at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
@@ -158,9 +172,10 @@ impl OidcIssuer {
 ///
 /// ```
 /// use databricks_tokens::local::{OidcIssuer, TrustedIssuer};
-/// let issuer = OidcIssuer::new("https://issuer.example");
+/// let issuer = OidcIssuer::new("https://issuer.example")?;
 /// let trusted = TrustedIssuer::from(&issuer);
 /// assert_eq!(trusted.issuer(), "https://issuer.example");
+/// # Ok::<(), databricks_tokens::Error>(())
 /// ```
 ///
 /// Made from an [`OidcIssuer`] (the workspace verifies with its HS256 key), or from the PEM public key of
@@ -228,7 +243,8 @@ impl TrustedIssuer {
     ///
     /// ```
     /// use databricks_tokens::local::{OidcIssuer, TrustedIssuer};
-    /// assert_eq!(TrustedIssuer::from(OidcIssuer::new("https://i.example")).issuer(), "https://i.example");
+    /// assert_eq!(TrustedIssuer::from(OidcIssuer::new("https://i.example")?).issuer(), "https://i.example");
+    /// # Ok::<(), databricks_tokens::Error>(())
     /// ```
     pub fn issuer(&self) -> &str {
         &self.issuer
@@ -350,7 +366,7 @@ mod tests {
 
     #[test]
     fn a_minted_jwt_verifies_and_names_its_subject() {
-        let issuer = OidcIssuer::new("https://issuer.example");
+        let issuer = OidcIssuer::new("https://issuer.example").unwrap();
         let jwt = issuer.mint("alice", "aud-1", Duration::from_secs(60));
         let verified = verify(jwt.expose(), &[TrustedIssuer::from(&issuer)], &["aud-1".to_owned()], now()).unwrap();
         assert_eq!(verified.subject, "alice");
@@ -358,14 +374,14 @@ mod tests {
 
     #[test]
     fn refusals_say_why_without_the_token() {
-        let issuer = OidcIssuer::new("https://issuer.example");
-        let impostor = OidcIssuer::new("https://issuer.example");
+        let issuer = OidcIssuer::new("https://issuer.example").unwrap();
+        let impostor = OidcIssuer::new("https://issuer.example").unwrap();
         let trusted = [TrustedIssuer::from(&issuer)];
         let aud = ["aud-1".to_owned()];
         let cases = [
             (impostor.mint("alice", "aud-1", Duration::from_secs(60)), now(), "signature does not verify"),
             (issuer.mint("alice", "aud-2", Duration::from_secs(60)), now(), "audience"),
-            (OidcIssuer::new("https://other.example").mint("alice", "aud-1", Duration::from_secs(60)), now(), "not trusted"),
+            (OidcIssuer::new("https://other.example").unwrap().mint("alice", "aud-1", Duration::from_secs(60)), now(), "not trusted"),
             (issuer.mint("alice", "aud-1", Duration::from_secs(60)), now() + 61, "expired"),
             (
                 issuer.mint_at("alice", "aud-1", SystemTime::now() + Duration::from_secs(600), Duration::from_secs(60)),
@@ -387,7 +403,7 @@ mod tests {
 
     #[test]
     fn an_issuer_with_two_keys_accepts_either() {
-        let (old, new) = (OidcIssuer::new("https://issuer.example"), OidcIssuer::new("https://issuer.example"));
+        let (old, new) = (OidcIssuer::new("https://issuer.example").unwrap(), OidcIssuer::new("https://issuer.example").unwrap());
         let trusted = [TrustedIssuer::from(&old), TrustedIssuer::from(&new)];
         for issuer in [&old, &new] {
             let jwt = issuer.mint("bob", "aud", Duration::from_secs(60));
@@ -396,8 +412,26 @@ mod tests {
     }
 
     #[test]
+    fn a_failing_random_generator_is_an_error_not_a_panic() {
+        let err = OidcIssuer::with_random("https://issuer.example".to_owned(), |_| Err(getrandom::Error::UNEXPECTED)).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Config);
+        assert!(err.to_string().contains("could not draw an HS256 key for issuer \"https://issuer.example\""), "{err}");
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(source, Some(getrandom::Error::UNEXPECTED.to_string()));
+        // The generator it is given is the one that draws the key: the same bytes, the same key.
+        let seven = |bytes: &mut [u8]| {
+            bytes.fill(7);
+            Ok(())
+        };
+        let fixed = |issuer: &str| OidcIssuer::with_random(issuer.to_owned(), seven).unwrap();
+        let jwt = fixed("https://issuer.example").mint("alice", "aud", Duration::from_secs(60));
+        let trusted = [TrustedIssuer::from(&fixed("https://issuer.example"))];
+        assert_eq!(verify(jwt.expose(), &trusted, &["aud".to_owned()], now()).unwrap().subject, "alice");
+    }
+
+    #[test]
     fn debug_output_holds_no_key() {
-        let issuer = OidcIssuer::new("https://issuer.example");
+        let issuer = OidcIssuer::new("https://issuer.example").unwrap();
         let debug = format!("{issuer:?} {:?}", TrustedIssuer::from(&issuer));
         assert_eq!(
             debug,

@@ -54,7 +54,7 @@
 //! use databricks_tokens::WorkspaceClient;
 //! use databricks_tokens::local::{LocalWorkspace, OidcIssuer};
 //!
-//! let issuer = OidcIssuer::new("https://issuer.example"); // a test identity provider
+//! let issuer = OidcIssuer::new("https://issuer.example")?; // a test identity provider
 //! let ws = LocalWorkspace::builder().service_principal("ci-sp", "sp-secret").trust_issuer(&issuer).start().await?;
 //! // OAuth M2M: discovery, then the client-credentials grant; the service principal has tokens of its own.
 //! let sp = WorkspaceClient::builder().host(ws.url()).oauth_m2m("ci-sp", "sp-secret").build()?;
@@ -183,7 +183,7 @@
 //! use std::time::Duration;
 //! use databricks_tokens::local::{Fault, LocalWorkspace, OidcIssuer, Route};
 //!
-//! let issuer = OidcIssuer::new("https://ci.example");
+//! let issuer = OidcIssuer::new("https://ci.example")?;
 //! let ws = LocalWorkspace::builder().trust_issuer(&issuer).service_principal("sp-1", "sp-secret").start().await?;
 //! ws.inject(Route::Create, [Fault::TooManyRequests { retry_after_seconds: 1 }]);
 //! let w = ws.client()?;
@@ -369,7 +369,7 @@ pub struct RouteCounters {
 ///     .user("alice", "dapi-alice")
 ///     .admin("root", "dapi-root")
 ///     .service_principal("ci-sp", "sp-secret")
-///     .trust_issuer(&OidcIssuer::new("https://issuer.example"))
+///     .trust_issuer(&OidcIssuer::new("https://issuer.example")?)
 ///     .access_token_lifetime(Duration::from_secs(600))
 ///     .start()
 ///     .await?;
@@ -516,8 +516,9 @@ impl LocalWorkspaceBuilder {
     ///
     /// ```
     /// use databricks_tokens::local::{LocalWorkspace, OidcIssuer};
-    /// let issuer = OidcIssuer::new("https://issuer.example");
+    /// let issuer = OidcIssuer::new("https://issuer.example")?;
     /// let builder = LocalWorkspace::builder().trust_issuer(&issuer);
+    /// # Ok::<(), databricks_tokens::Error>(())
     /// ```
     ///
     /// Takes an [`OidcIssuer`] (by reference or value) or a [`TrustedIssuer`] made from a PEM public key.
@@ -556,9 +557,10 @@ impl LocalWorkspaceBuilder {
     ///
     /// ```
     /// use databricks_tokens::local::{LocalWorkspace, OidcIssuer};
-    /// let entra = OidcIssuer::new("https://sts.windows.net/tenant/");
+    /// let entra = OidcIssuer::new("https://sts.windows.net/tenant/")?;
     /// // Microsoft Entra ID tokens for the AzureDatabricks application.
     /// let builder = LocalWorkspace::builder().trust_issuer(&entra).accept_bearer_jwt("2ff814a6-3304-4ab8-85cb-cd0e6f879c1d");
+    /// # Ok::<(), databricks_tokens::Error>(())
     /// ```
     ///
     /// This is how Azure Databricks takes Entra ID tokens and Databricks on Google Cloud takes Google ID

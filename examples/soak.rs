@@ -80,7 +80,7 @@ struct Known {
 /// How each create call ended.
 #[derive(Debug)]
 enum Outcome {
-    Created(String),
+    Created,
     /// Failed, saying a token carrying this marker may exist.
     Declared(String),
     Failed,
@@ -145,7 +145,7 @@ async fn worker(w: WorkspaceClient, ws: &LocalWorkspace, o: &Options, id: usize)
                 match create.exactly_once_grace(2 * LATE).send().await {
                     Ok(created) => {
                         let token_id = created.token_id().to_owned();
-                        r.creates.insert(n, Outcome::Created(token_id.clone()));
+                        r.creates.insert(n, Outcome::Created);
                         let comment = comment.unwrap_or_default().to_owned();
                         r.known.insert(token_id, Known { comment, comment_uncertain: None, revoked: false, revoke_uncertain: false });
                         Ok(())
@@ -232,7 +232,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let n = (lifetime_ms / 1000) as u64 - BASE_LIFETIME;
         *per_call.entry(n).or_default() += 1;
         match all.creates.get(&n) {
-            Some(Outcome::Created(_)) => {
+            Some(Outcome::Created) => {
                 let Some(k) = all.known.get(&token.token_id) else { continue }; // a duplicate: counted below
                 let comment = token.comment.as_deref().unwrap_or_default();
                 let comment_ok = comment == k.comment || k.comment_uncertain.as_deref() == Some(comment);

@@ -146,7 +146,9 @@ async fn worker(w: WorkspaceClient, ws: &LocalWorkspace, o: &Options, id: usize)
                     Ok(created) => {
                         let token_id = created.token_id().to_owned();
                         r.creates.insert(n, Outcome::Created);
-                        let comment = comment.unwrap_or_default().to_owned();
+                        // The comment the token ends with, as the answer says (the one asked for, unless its
+                        // update failed: then the marked one).
+                        let comment = created.token_info().comment.clone().unwrap_or_default();
                         r.known.insert(token_id, Known { comment, comment_uncertain: None, revoked: false, revoke_uncertain: false });
                         Ok(())
                     }

@@ -40,6 +40,8 @@ pub struct WorkspaceClient {
     user_agent: String,
     auth_type: String,
     clock: Arc<dyn Clock>,
+    /// The client's retry policy (the pipeline holds its own copy), for calls made of several requests.
+    retry: Arc<RetryPolicy>,
 }
 
 impl fmt::Debug for WorkspaceClient {
@@ -106,6 +108,7 @@ impl WorkspaceClient {
             user_agent: String::new(),
             auth_type: "stub".to_owned(),
             clock: Arc::new(SystemClock),
+            retry: Arc::default(),
         }
     }
 
@@ -145,6 +148,11 @@ impl WorkspaceClient {
     /// The clock this client measures time with.
     pub(crate) fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    /// The client's retry policy.
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 
     /// Where the builders send their requests.
@@ -359,10 +367,11 @@ impl ClientBuilder {
             }
             CredentialsSpec::FromConfig(config) => chain::provider(&config, context)?,
         };
+        let retry = self.retry.unwrap_or_default();
         let pipeline = Pipeline::new(PipelineParts {
             credentials,
             base_url: url,
-            retry: self.retry.unwrap_or_default(),
+            retry: retry.clone(),
             clock: Arc::clone(&clock),
             rate_limit: self.rate_limit,
             product: self.product.unwrap_or_else(|| ("unknown".to_owned(), "0.0.0".to_owned())),
@@ -379,6 +388,7 @@ impl ClientBuilder {
             user_agent,
             auth_type,
             clock,
+            retry: Arc::new(retry),
         })
     }
 }

@@ -187,8 +187,8 @@ pub struct CreateOboToken<'a> {
     client: &'a WorkspaceClient,
     request: CreateOboTokenRequest,
     lifetime: Option<std::time::Duration>,
-    /// The grace period of an exactly-once create; `None`: a plain create.
-    exactly_once: Option<std::time::Duration>,
+    /// The grace period and marker of an exactly-once create; `None`: a plain create.
+    exactly_once: Option<(std::time::Duration, crate::exactly_once::Marker)>,
     options: RequestOptions,
 }
 
@@ -233,8 +233,14 @@ impl<'a> CreateOboToken<'a> {
     }
     /// [`CreateOboToken::exactly_once`] with another grace period.
     pub fn exactly_once_grace(mut self, grace: std::time::Duration) -> Self {
-        self.exactly_once = Some(grace);
+        let marker = self.exactly_once.take().map_or_else(crate::exactly_once::Marker::new, |(_, m)| m);
+        self.exactly_once = Some((grace, marker));
         self
+    }
+    /// The marker every attempt of this exactly-once create carries in its comment, as
+    /// [`CreateToken::exactly_once_marker`](crate::tokens::CreateToken::exactly_once_marker).
+    pub fn exactly_once_marker(&self) -> Option<&str> {
+        self.exactly_once.as_ref().map(|(_, marker)| marker.as_str())
     }
     options_setters!();
 
@@ -247,14 +253,16 @@ impl<'a> CreateOboToken<'a> {
         if let Some(lifetime) = self.lifetime {
             request.lifetime_seconds = Some(crate::tokens::lifetime_seconds(ops::CREATE_OBO_TOKEN.id, lifetime)?.into());
         }
-        let Some(grace) = self.exactly_once else {
+        let Some((grace, marker)) = self.exactly_once else {
             return self.client.token_management_stub().create_obo_token(request, self.options).await;
         };
         let comment = request.comment.take();
-        let minter = OboMinter { client: self.client, request, options: &self.options };
+        let minter = OboMinter { client: self.client, request };
+        let client_policy = self.client.retry_policy();
         let settings = crate::exactly_once::Settings {
+            marker,
             grace,
-            policy: self.options.retry_policy().cloned().unwrap_or_default(),
+            policy: self.options.effective_retry(client_policy).unwrap_or_else(|| client_policy.clone()),
             clock: self.client.clock(),
         };
         crate::exactly_once::create(&minter, comment, settings).await
@@ -265,32 +273,30 @@ impl<'a> CreateOboToken<'a> {
 struct OboMinter<'a> {
     client: &'a WorkspaceClient,
     request: CreateOboTokenRequest,
-    options: &'a RequestOptions,
 }
 
 impl crate::exactly_once::Minter for OboMinter<'_> {
     type Created = CreateOboTokenResponse;
-    async fn create(&self, comment: String) -> Result<CreateOboTokenResponse> {
-        let request = self.request.clone().set_comment(comment);
-        self.client.token_management_stub().create_obo_token(request, self.options.clone()).await
+    async fn create(&self, comment: String, options: RequestOptions) -> Result<CreateOboTokenResponse> {
+        self.client.token_management_stub().create_obo_token(self.request.clone().set_comment(comment), options).await
     }
-    async fn find(&self, marker: &str) -> Result<Vec<String>> {
-        let tokens = self.client.token_management_stub().list(TokenFilter::default(), self.options.clone()).await?;
+    async fn find(&self, marker: &str, options: RequestOptions) -> Result<Vec<String>> {
+        let tokens = self.client.token_management_stub().list(TokenFilter::default(), options).await?;
         Ok(tokens.into_iter().filter(|t| t.comment.as_deref().is_some_and(|c| c.contains(marker))).map(|t| t.token_id).collect())
     }
-    async fn revoke(&self, token_id: &str) -> Result<()> {
-        self.client.token_management_stub().delete(token_id, self.options.clone()).await
+    async fn revoke(&self, token_id: &str, options: RequestOptions) -> Result<()> {
+        self.client.token_management_stub().delete(token_id, options).await
     }
-    async fn set_comment(&self, token_id: &str, comment: &str) -> Result<()> {
+    async fn set_comment(&self, token_id: &str, comment: &str, options: RequestOptions) -> Result<()> {
         let mut update = self.client.token_management().update(token_id).comment(comment);
-        update.options = self.options.clone();
+        update.options = options;
         update.send().await.map(drop)
     }
     fn id(created: &CreateOboTokenResponse) -> &str {
         created.token_id()
     }
-    fn record_comment(created: &mut CreateOboTokenResponse, comment: Option<String>) {
-        created.token_info.comment = comment;
+    fn record_comment(created: &mut CreateOboTokenResponse, comment: String) {
+        created.token_info.comment = Some(comment);
     }
 }
 

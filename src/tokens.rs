@@ -148,8 +148,8 @@ pub struct CreateToken<'a> {
     client: &'a WorkspaceClient,
     request: CreateTokenRequest,
     lifetime: Option<Duration>,
-    /// The grace period of an exactly-once create; `None`: a plain create.
-    exactly_once: Option<Duration>,
+    /// The grace period and marker of an exactly-once create; `None`: a plain create.
+    exactly_once: Option<(Duration, crate::exactly_once::Marker)>,
     options: RequestOptions,
 }
 
@@ -204,8 +204,30 @@ impl<'a> CreateToken<'a> {
     /// service after the client gave up on it and still be processed. Shorter answers faster after an
     /// ambiguous failure, and weakens the guarantee to that bound.
     pub fn exactly_once_grace(mut self, grace: Duration) -> Self {
-        self.exactly_once = Some(grace);
+        let marker = self.exactly_once.take().map_or_else(crate::exactly_once::Marker::new, |(_, m)| m);
+        self.exactly_once = Some((grace, marker));
         self
+    }
+    /// The marker every attempt of this exactly-once create carries in its comment (`None` for a plain
+    /// create): known before it is sent, so that a caller who cancels the call (a timeout around it) can
+    /// revoke what carries it.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// use std::time::Duration;
+    /// let create = w.tokens().create().comment("ci").exactly_once();
+    /// let marker = create.exactly_once_marker().unwrap_or_default().to_owned();
+    /// if tokio::time::timeout(Duration::from_secs(30), create.send()).await.is_err() {
+    ///     for t in w.tokens().list().send().await? {
+    ///         if t.comment.as_deref().is_some_and(|c| c.contains(&marker)) {
+    ///             w.tokens().delete(&t.token_id).send().await?;
+    ///         }
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn exactly_once_marker(&self) -> Option<&str> {
+        self.exactly_once.as_ref().map(|(_, marker)| marker.as_str())
     }
     options_setters!();
 
@@ -221,14 +243,16 @@ impl<'a> CreateToken<'a> {
     /// Sends the request.
     pub async fn send(self) -> Result<CreateTokenResponse> {
         let mut request = self.request()?;
-        let Some(grace) = self.exactly_once else {
+        let Some((grace, marker)) = self.exactly_once else {
             return self.client.stub().create(request, self.options).await;
         };
         let comment = request.comment.take();
-        let minter = TokenMinter { client: self.client, request, options: &self.options };
+        let minter = TokenMinter { client: self.client, request };
+        let client_policy = self.client.retry_policy();
         let settings = crate::exactly_once::Settings {
+            marker,
             grace,
-            policy: self.options.retry_policy().cloned().unwrap_or_default(),
+            policy: self.options.effective_retry(client_policy).unwrap_or_else(|| client_policy.clone()),
             clock: self.client.clock(),
         };
         crate::exactly_once::create(&minter, comment, settings).await
@@ -239,32 +263,30 @@ impl<'a> CreateToken<'a> {
 struct TokenMinter<'a> {
     client: &'a WorkspaceClient,
     request: CreateTokenRequest,
-    options: &'a RequestOptions,
 }
 
 impl crate::exactly_once::Minter for TokenMinter<'_> {
     type Created = CreateTokenResponse;
-    async fn create(&self, comment: String) -> Result<CreateTokenResponse> {
-        let request = self.request.clone().set_comment(comment);
-        self.client.stub().create(request, self.options.clone()).await
+    async fn create(&self, comment: String, options: RequestOptions) -> Result<CreateTokenResponse> {
+        self.client.stub().create(self.request.clone().set_comment(comment), options).await
     }
-    async fn find(&self, marker: &str) -> Result<Vec<String>> {
-        let tokens = self.client.stub().list(self.options.clone()).await?;
+    async fn find(&self, marker: &str, options: RequestOptions) -> Result<Vec<String>> {
+        let tokens = self.client.stub().list(options).await?;
         Ok(tokens.into_iter().filter(|t| t.comment.as_deref().is_some_and(|c| c.contains(marker))).map(|t| t.token_id).collect())
     }
-    async fn revoke(&self, token_id: &str) -> Result<()> {
-        self.client.stub().delete(token_id, self.options.clone()).await
+    async fn revoke(&self, token_id: &str, options: RequestOptions) -> Result<()> {
+        self.client.stub().delete(token_id, options).await
     }
-    async fn set_comment(&self, token_id: &str, comment: &str) -> Result<()> {
+    async fn set_comment(&self, token_id: &str, comment: &str, options: RequestOptions) -> Result<()> {
         let mut update = self.client.tokens().update(token_id).comment(comment);
-        update.options = self.options.clone();
+        update.options = options;
         update.send().await
     }
     fn id(created: &CreateTokenResponse) -> &str {
         created.token_id()
     }
-    fn record_comment(created: &mut CreateTokenResponse, comment: Option<String>) {
-        created.token_info.comment = comment;
+    fn record_comment(created: &mut CreateTokenResponse, comment: String) {
+        created.token_info.comment = Some(comment);
     }
 }
 

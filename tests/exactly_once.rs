@@ -13,8 +13,11 @@ const MARKER: &str = "[exactly-once:";
 /// A short grace period: the local workspace processes at once unless told otherwise.
 const GRACE: Duration = Duration::from_millis(200);
 
+/// A comment a caller may give that looks like a marker: it is not one.
+const FAKE_MARKER: &str = "[exactly-once:00000000000000000000000000000000]";
+
 fn marked_tokens(ws: &LocalWorkspace) -> Vec<String> {
-    ws.tokens().into_iter().filter_map(|t| t.comment.filter(|c| c.contains(MARKER))).collect()
+    ws.tokens().into_iter().filter_map(|t| t.comment.filter(|c| c.replace(FAKE_MARKER, "").contains(MARKER))).collect()
 }
 
 /// Waits until the workspace has processed `n` creates.
@@ -28,15 +31,29 @@ async fn processed_creates(ws: &LocalWorkspace, route: Route, n: u64) {
     panic!("the workspace never processed {n} creates");
 }
 
+/// How the other caller creates its token.
+#[derive(Clone, Copy, PartialEq)]
+enum Other {
+    /// A plain create: its token carries no marker.
+    Plain,
+    /// An exactly-once create whose comment update the workspace delays, so its token carries its own marker
+    /// while A searches: a search that matched any marker, not A's own, would revoke it.
+    ExactlyOnce,
+}
+
 /// Caller A (exactly once) loses the answer of its first create; caller B, the same principal, creates its
 /// own token right then, before A's search for its orphan (which the workspace delays). B's token must
 /// survive, A must end with exactly one token carrying the comment it asked for, and no marker may stay.
-async fn two_callers_of_one_principal(comment_a: Option<&str>, comment_b: Option<&str>) {
+async fn two_callers_of_one_principal(comment_a: Option<&str>, comment_b: Option<&str>, other: Other) {
     let ws = LocalWorkspace::start().await.unwrap();
     let (a, b) = (ws.client().unwrap(), ws.client().unwrap());
     ws.inject(Route::Create, [Fault::ResetAfterProcessing]);
-    // The first list is left alone; the second (a search, in any design that lists twice) waits.
-    ws.inject(Route::List, [Fault::Delay(Duration::ZERO), Fault::Delay(Duration::from_millis(300))]);
+    // A's search waits, while B's token is there.
+    ws.inject(Route::List, [Fault::Delay(Duration::from_millis(300))]);
+    if other == Other::ExactlyOnce {
+        // B's comment update (the first update of the workspace) waits past A's search.
+        ws.inject(Route::Update, [Fault::Delay(Duration::from_millis(800))]);
+    }
     let create_a = async {
         let builder = a.tokens().create().lifetime(Duration::from_secs(600)).exactly_once_grace(GRACE);
         match comment_a {
@@ -46,7 +63,10 @@ async fn two_callers_of_one_principal(comment_a: Option<&str>, comment_b: Option
     };
     let create_b = async {
         processed_creates(&ws, Route::Create, 1).await;
-        let builder = b.tokens().create().lifetime(Duration::from_secs(600));
+        let mut builder = b.tokens().create().lifetime(Duration::from_secs(600));
+        if other == Other::ExactlyOnce {
+            builder = builder.exactly_once_grace(GRACE);
+        }
         match comment_b {
             Some(c) => builder.comment(c).send().await,
             None => builder.send().await,
@@ -61,9 +81,11 @@ async fn two_callers_of_one_principal(comment_a: Option<&str>, comment_b: Option
     assert_eq!(tokens.len(), 2, "no orphan, no duplicate: {tokens:?}");
     assert_eq!(ws.counters(Route::Create).processed, 3, "A's lost create, B's, and A's second");
     assert!(marked_tokens(&ws).is_empty(), "no marker stays: {tokens:?}");
-    let a_listed = tokens.iter().find(|t| t.token_id == created_a.token_id()).unwrap();
-    assert_eq!(a_listed.comment.as_deref().unwrap_or_default(), comment_a.unwrap_or_default());
-    assert_eq!(created_a.token_info().comment.as_deref(), comment_a, "the answer says the comment the token ends with");
+    for (created, asked) in [(&created_a, comment_a), (&created_b, comment_b)] {
+        let listed = tokens.iter().find(|t| t.token_id == created.token_id()).unwrap();
+        assert_eq!(listed.comment.as_deref().unwrap_or_default(), asked.unwrap_or_default());
+    }
+    assert_eq!(created_a.token_info().comment.as_deref().unwrap_or_default(), comment_a.unwrap_or_default(), "the answer says the comment");
     // Both values work.
     for created in [&created_a, &created_b] {
         let as_token = WorkspaceClient::builder().host(ws.url()).token(created.token_value().clone()).build().unwrap();
@@ -73,17 +95,29 @@ async fn two_callers_of_one_principal(comment_a: Option<&str>, comment_b: Option
 
 #[tokio::test]
 async fn the_other_callers_token_survives_when_neither_has_a_comment() {
-    two_callers_of_one_principal(None, None).await;
+    two_callers_of_one_principal(None, None, Other::Plain).await;
 }
 
 #[tokio::test]
 async fn the_other_callers_token_survives_a_shared_comment() {
-    two_callers_of_one_principal(Some("ci"), Some("ci")).await;
+    two_callers_of_one_principal(Some("ci"), Some("ci"), Other::Plain).await;
 }
 
 #[tokio::test]
 async fn the_other_callers_token_survives_distinct_comments() {
-    two_callers_of_one_principal(Some("job-a"), Some("job-b")).await;
+    two_callers_of_one_principal(Some("job-a"), Some("job-b"), Other::Plain).await;
+}
+
+#[tokio::test]
+async fn the_other_exactly_once_callers_marked_token_survives() {
+    two_callers_of_one_principal(Some("ci"), Some("ci"), Other::ExactlyOnce).await;
+    two_callers_of_one_principal(None, None, Other::ExactlyOnce).await;
+}
+
+#[tokio::test]
+async fn a_comment_that_looks_like_a_marker_is_only_a_comment() {
+    two_callers_of_one_principal(Some(FAKE_MARKER), Some(FAKE_MARKER), Other::Plain).await;
+    two_callers_of_one_principal(Some(FAKE_MARKER), Some(FAKE_MARKER), Other::ExactlyOnce).await;
 }
 
 #[tokio::test]
@@ -159,6 +193,73 @@ async fn a_success_status_whose_body_is_lost_is_processed_not_retryable() {
     assert!(err.may_have_been_processed() && err.is_retryable(), "{err:?}");
 }
 
+#[tokio::test]
+async fn a_gateways_500_on_a_create_is_resolved_like_a_lost_answer() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let w = ws.client().unwrap();
+    ws.inject(Route::Create, [Fault::HtmlServerError]);
+    let err = w.tokens().create().comment("ci").send().await.unwrap_err();
+    assert_eq!(err.status(), Some(500), "a plain create reports it");
+    ws.inject(Route::Create, [Fault::HtmlServerError]);
+    let created = w.tokens().create().comment("ci").exactly_once_grace(GRACE).send().await.unwrap();
+    let tokens = ws.tokens();
+    assert_eq!(tokens.len(), 1, "searched, nothing found, created: {tokens:?}");
+    assert_eq!(tokens[0].token_id, created.token_id());
+    assert_eq!(ws.counters(Route::List).received, 2, "the search, and the one after the create that answered");
+}
+
+#[tokio::test]
+async fn the_marker_is_known_before_sending_so_a_cancelled_call_can_be_cleaned_up() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let w = ws.client().unwrap();
+    assert_eq!(w.tokens().create().exactly_once_marker(), None, "a plain create has none");
+    let create = w.tokens().create().comment("ci").exactly_once();
+    let marker = create.exactly_once_marker().unwrap().to_owned();
+    assert!(marker.starts_with(MARKER), "{marker}");
+    assert_eq!(create.exactly_once_grace(GRACE).exactly_once_marker(), Some(marker.as_str()), "one marker per builder");
+    // Cancelled while the service holds its create (which lands later): what carries the marker is found.
+    ws.inject(Route::Create, [Fault::ProcessLate(Duration::from_millis(200))]);
+    let create = w.tokens().create().comment("ci").exactly_once();
+    let marker = create.exactly_once_marker().unwrap().to_owned();
+    assert!(tokio::time::timeout(Duration::from_millis(50), create.send()).await.is_err());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(marked_tokens(&ws), [format!("ci {marker}")]);
+}
+
+#[tokio::test]
+async fn the_comment_update_is_retried_and_when_it_fails_the_answer_says_the_marked_comment() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let w = ws.client().unwrap();
+    // Each request has one attempt (the policy): the rounds try again.
+    ws.inject(Route::Update, [Fault::Unavailable, Fault::Unavailable]);
+    let created = w.tokens().create().comment("ci").retry_policy(fast_retries()).exactly_once().send().await.unwrap();
+    assert_eq!(created.token_info().comment.as_deref(), Some("ci"));
+    assert_eq!(ws.tokens()[0].comment.as_deref(), Some("ci"));
+    // When the update keeps failing, the token stays, valid, and the answer shows the comment it has.
+    ws.inject(Route::Update, std::iter::repeat_n(Fault::HtmlServerError, 5)); // five 500s: the rounds run out
+    let created = w.tokens().create().comment("kept").retry_policy(fast_retries()).exactly_once().send().await.unwrap();
+    let comment = created.token_info().comment.clone().unwrap();
+    assert!(comment.starts_with("kept [exactly-once:"), "{comment}");
+    let listed = ws.tokens().into_iter().find(|t| t.token_id == created.token_id()).unwrap();
+    assert_eq!(listed.comment.as_deref(), Some(comment.as_str()), "the answer tells the truth");
+}
+
+#[tokio::test]
+async fn the_whole_call_runs_within_one_budget() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let w = ws.client().unwrap();
+    ws.inject(Route::Create, [Fault::ResetAfterProcessing]);
+    // The grace period alone outlasts the call's budget: the search is not even tried.
+    let policy = RetryPolicy::default().with_timeout(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let err = w.tokens().create().comment("ci").retry_policy(policy).exactly_once_grace(Duration::from_millis(500)).send().await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(err.orphan_marker().is_some() && !err.is_retryable(), "{err:?}");
+    assert!(err.to_string().contains("budget"), "{err}");
+    assert_eq!(ws.counters(Route::List).received, 0);
+    assert_eq!(marked_tokens(&ws).len(), 1, "the error says a token may exist: it does");
+}
+
 fn fast_retries() -> RetryPolicy {
     RetryPolicy::disabled().with_backoff(Duration::from_millis(5), Duration::from_millis(5))
 }
@@ -175,7 +276,7 @@ async fn a_search_that_fails_for_a_while_is_retried_and_leaves_no_orphan() {
     let tokens = ws.tokens();
     assert_eq!(tokens.len(), 1, "{tokens:?}");
     assert_eq!(tokens[0].token_id, created.token_id());
-    assert_eq!(ws.counters(Route::List).processed, 2, "the search's two lists: the one whose revoke failed, and the last");
+    assert_eq!(ws.counters(Route::List).processed, 3, "the search's two lists (the one whose revoke failed, and the next), and the one after the second create");
 }
 
 #[tokio::test]
@@ -204,7 +305,7 @@ async fn a_proxys_500_during_the_search_is_searched_through() {
     ws.inject(Route::List, [Fault::HtmlServerError]);
     let w = ws.client().unwrap();
     let created = w.tokens().create().retry_policy(fast_retries()).exactly_once_grace(GRACE).send().await.unwrap();
-    assert_eq!(ws.counters(Route::List).received, 2, "a 500 may pass: searched again");
+    assert_eq!(ws.counters(Route::List).received, 3, "a 500 may pass: searched again; and once after the second create");
     assert_eq!(ws.tokens().len(), 1);
     assert_eq!(ws.tokens()[0].token_id, created.token_id());
 }
@@ -227,7 +328,7 @@ async fn an_on_behalf_of_create_is_exactly_once_and_spares_the_principals_other_
     let admin = ws.client().unwrap();
     let other_admin = ws.client().unwrap();
     ws.inject(Route::CreateOboToken, [Fault::ResetAfterProcessing]);
-    ws.inject(Route::ManagementList, [Fault::Delay(Duration::from_millis(300))]);
+    ws.inject(Route::ManagementList, [Fault::Delay(Duration::from_millis(300))]); // my search waits
     let mine = admin.token_management().create_obo_token("sp-etl").comment("etl").exactly_once_grace(GRACE).send();
     let theirs = async {
         processed_creates(&ws, Route::CreateOboToken, 1).await;

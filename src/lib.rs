@@ -68,13 +68,15 @@
 //!   ([`DEFAULT_SHARED_RETRY_BUDGET`], 500 tokens; a retry takes 5, 10 after a timeout) keeps a fleet of calls
 //!   from multiplying the load on a failing service.
 //! - **Exactly once**: a create that may have been processed says so ([`Error::may_have_been_processed`],
-//!   and [`Error::is_retryable`] is false); `.exactly_once()` on the create builder
-//!   ([`tokens::CreateToken::exactly_once`]) lists, creates, and on an ambiguous failure revokes the orphan
-//!   it finds and creates again (cost: one extra `list` per call). A revoke whose first answer was lost
-//!   succeeds.
+//!   and [`Error::is_retryable`] is false) — after a lost answer, and after a success status whose body was
+//!   lost; `.exactly_once()` on the create builder ([`tokens::CreateToken::exactly_once`]) marks every
+//!   attempt with 128 random bits of its own, and on an ambiguous failure waits a grace period, revokes only
+//!   what carries its marker and creates again, then restores the comment ([cost and bound](tokens#exactly-once)).
+//!   A revoke whose first answer was lost succeeds.
 //! - **A fault soak** checks it: `cargo run --example soak --features local-workspace,test-util -- --ops
-//!   10000 --fault-rate 0.2` prints operations, faults, typed failures, orphans, duplicates and lost updates
-//!   (CI runs 1000 operations and fails on any of the last three).
+//!   10000 --fault-rate 0.2 --workers 8` runs workers of one principal sharing comments and prints
+//!   operations, faults, typed failures, orphans, duplicates, foreign revokes and lost updates (CI runs 1000
+//!   operations and fails on any of the last four).
 //!
 //! The figures above are the crate's constants and defaults:
 //!

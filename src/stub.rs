@@ -83,7 +83,10 @@ impl RequestOptions {
 /// The Tokens service as the client's builders call it: implement the operations your test needs.
 ///
 /// See [the module](self) for an example. Requests arrive validated (a non-empty token id, a lifetime in
-/// range, an update with a non-empty mask naming fields its token carries).
+/// range, an update with a non-empty mask naming fields its token carries). An update's token carries only
+/// what its mask names: its `token_id` is empty (the id is the `token_id` argument). An exactly-once create
+/// ([`crate::tokens::CreateToken::exactly_once`]) arrives with its marker at the end of the comment, and is
+/// followed by an update of the comment (a stub without `update` leaves the marker, and the answer says so).
 pub trait Tokens: Send + Sync + std::fmt::Debug {
     /// Creates a token (`POST /api/2.0/token/create`).
     fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> impl Future<Output = Result<CreateTokenResponse>> + Send {
@@ -146,7 +149,9 @@ pub struct TokenFilter {
 }
 
 /// The Token Management service as the client's builders call it: implement the operations your test
-/// needs, and hand it to [`crate::WorkspaceClient::with_token_management_stub`].
+/// needs, and hand it to [`crate::WorkspaceClient::with_token_management_stub`]. As for [`Tokens`], an
+/// update's token carries only what its mask names (an empty `token_id`), and an exactly-once on-behalf-of
+/// create arrives with its marker at the end of the comment, followed by an update of the comment.
 ///
 /// ```
 /// use databricks_tokens::stub::{self, RequestOptions, TokenFilter};

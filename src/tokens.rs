@@ -19,6 +19,37 @@
 //! errors. Every builder takes per-call options: [`CreateToken::retry_policy`] and
 //! [`CreateToken::attempt_timeout`] (and the same on the others).
 //!
+//! # Exactly once
+//!
+//! A create is never retried after its request may have reached the service: a lost answer (a reset, an
+//! attempt that timed out, a success status whose body never came) is an error for which
+//! [`Error::may_have_been_processed`] is true and [`Error::is_retryable`] false, because a token may exist
+//! whose value nobody holds. [`CreateToken::exactly_once`] resolves it, for the Tokens API and Token
+//! Management's on-behalf-of tokens alike:
+//!
+//! - every attempt of the call carries, at the end of its comment, a marker of this call alone
+//!   (`[exactly-once:` 32 hex digits `]`, 128 bits from the operating system's randomness; the comment sent is
+//!   48 bytes longer than the one asked for); [`CreateToken::exactly_once_marker`] tells it before sending;
+//! - after an ambiguous failure (also a 500, 502 or 504, which a gateway may send while the service goes on)
+//!   the call waits the grace period (10 s; [`CreateToken::exactly_once_grace`]; none after a success
+//!   status, which proves the request was processed), lists the tokens, revokes those carrying its marker —
+//!   never another caller's token, whatever its comment — and creates again, 3 creates at most; after the
+//!   create that answers, it searches once more and revokes every marked token but that one;
+//! - then an update sets the comment asked for (with none, an empty comment), and the answer's
+//!   `token_info.comment` says the comment the token ends with (the marked one, in the rare case where that
+//!   update kept failing: the token is valid and its value in hand).
+//!
+//! The searches, revokes and the comment update are retried up to 5 rounds with the call's backoff, and the
+//! whole call, grace period included, runs within one budget: the timeout of its retry policy (the call's,
+//! else the client's). When a search still fails, the error says a token may exist and which
+//! ([`Error::orphan_marker`]), and is not retryable.
+//!
+//! **Guarantee:** no duplicate and no orphan, provided the service processes a request within the grace
+//! period of the moment the client gave up on it, and the call is not cancelled (a dropped future stops
+//! where it is: keep [`CreateToken::exactly_once_marker`] to clean up after a timeout around it).
+//! **Cost:** 2 requests when nothing goes wrong (the create and the comment update); per ambiguous failure,
+//! the grace period, one `list`, one revoke per token found, one more create, and one more `list`.
+//!
 //! [`ErrorKind::InvalidRequest`]: crate::ErrorKind::InvalidRequest
 
 use std::time::Duration;
@@ -193,10 +224,11 @@ impl<'a> CreateToken<'a> {
     /// answers, an update sets the comment asked for, so the marker does not stay.
     ///
     /// **Guarantee:** no duplicate and no orphan, provided the service processes a request within the grace
-    /// period of the moment the client gave up on it. When the search keeps failing, the error says a token
-    /// may exist and which ([`Error::orphan_marker`]) and is not retryable. **Cost:** 2 requests (the create
-    /// and the comment update); per ambiguous failure, the grace period, one `list`, one revoke per token
-    /// found, and one more create. See [the exactly-once notes](crate::tokens#exactly-once).
+    /// period of the moment the client gave up on it, and the call is not cancelled. When the search keeps
+    /// failing, the error says a token may exist and which ([`Error::orphan_marker`]) and is not retryable.
+    /// **Cost:** 2 requests (the create and the comment update); per ambiguous failure, the grace period,
+    /// one `list`, one revoke per token found, one more create and one more `list`. See
+    /// [the module's section](crate::tokens#exactly-once).
     pub fn exactly_once(self) -> Self {
         self.exactly_once_grace(crate::exactly_once::DEFAULT_GRACE)
     }

@@ -251,7 +251,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let duplicates: usize = per_call.values().map(|n| n.saturating_sub(1)).sum();
     // A token a worker holds and never revoked must be on the server.
     let alive_on_server: std::collections::HashSet<&str> = server.iter().map(|t| t.token_id.as_str()).collect();
-    let foreign_revokes = all.known.iter().filter(|(id, k)| !k.revoked && !k.revoke_uncertain && !alive_on_server.contains(id.as_str())).count();
+    let foreign_revokes =
+        all.known.iter().filter(|(id, k)| !k.revoked && !k.revoke_uncertain && !alive_on_server.contains(id.as_str())).count();
     // What a caller does with an error that names its marker: revoke what carries it.
     for token_id in &declared {
         w.tokens().delete(token_id).send().await?;

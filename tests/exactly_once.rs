@@ -252,7 +252,8 @@ async fn the_whole_call_runs_within_one_budget() {
     // The grace period alone outlasts the call's budget: the search is not even tried.
     let policy = RetryPolicy::default().with_timeout(Duration::from_millis(300));
     let started = std::time::Instant::now();
-    let err = w.tokens().create().comment("ci").retry_policy(policy).exactly_once_grace(Duration::from_millis(500)).send().await.unwrap_err();
+    let err =
+        w.tokens().create().comment("ci").retry_policy(policy).exactly_once_grace(Duration::from_millis(500)).send().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     assert!(err.orphan_marker().is_some() && !err.is_retryable(), "{err:?}");
     assert!(err.to_string().contains("budget"), "{err}");
@@ -276,7 +277,11 @@ async fn a_search_that_fails_for_a_while_is_retried_and_leaves_no_orphan() {
     let tokens = ws.tokens();
     assert_eq!(tokens.len(), 1, "{tokens:?}");
     assert_eq!(tokens[0].token_id, created.token_id());
-    assert_eq!(ws.counters(Route::List).processed, 3, "the search's two lists (the one whose revoke failed, and the next), and the one after the second create");
+    assert_eq!(
+        ws.counters(Route::List).processed,
+        3,
+        "the search's two lists (the one whose revoke failed, and the next), and the one after the second create"
+    );
 }
 
 #[tokio::test]

@@ -67,10 +67,7 @@ async fn an_update_cannot_name_a_field_its_body_leaves_out() {
     assert!(bodies(&server).await.is_empty(), "refused before anything was sent");
     let body = PublicTokenInfo::new("t1").set_comment("c").set_scopes(ScopeList::default());
     w.tokens().update("t1").mask(mask).token(body).send().await.unwrap();
-    assert_eq!(
-        bodies(&server).await,
-        [serde_json::json!({"token": {"comment": "c", "scopes": []}, "update_mask": "comment,scopes"})]
-    );
+    assert_eq!(bodies(&server).await, [serde_json::json!({"token": {"comment": "c", "scopes": []}, "update_mask": "comment,scopes"})]);
 }
 
 #[tokio::test]
@@ -99,10 +96,7 @@ async fn diffs_name_exactly_the_changed_writable_fields() {
 async fn setters_keep_the_spec_order_and_no_duplicates() {
     let (server, w) = workspace().await;
     w.tokens().update("t1").clear_scopes().comment("a").comment("b").send().await.unwrap();
-    assert_eq!(
-        bodies(&server).await,
-        [serde_json::json!({"token": {"comment": "b", "scopes": []}, "update_mask": "comment,scopes"})]
-    );
+    assert_eq!(bodies(&server).await, [serde_json::json!({"token": {"comment": "b", "scopes": []}, "update_mask": "comment,scopes"})]);
     let err = w.tokens().update("t1").send().await.unwrap_err();
     assert_eq!(err.kind(), databricks_tokens::ErrorKind::InvalidRequest);
     assert!(err.to_string().contains("nothing to update"), "{err}");

@@ -326,8 +326,15 @@ async fn create_exactly_once_revokes_the_orphan_and_creates_again() {
     let ws = LocalWorkspace::start().await.unwrap();
     let w = ws.client().unwrap();
     ws.inject(Route::Create, [Fault::ResetAfterProcessing]);
-    let created =
-        w.tokens().create().comment("ci").lifetime(Duration::from_secs(600)).exactly_once_grace(Duration::from_millis(50)).send().await.unwrap();
+    let created = w
+        .tokens()
+        .create()
+        .comment("ci")
+        .lifetime(Duration::from_secs(600))
+        .exactly_once_grace(Duration::from_millis(50))
+        .send()
+        .await
+        .unwrap();
     let tokens = ws.tokens();
     assert_eq!(tokens.len(), 1, "no orphan, no duplicate: {tokens:?}");
     assert_eq!(tokens[0].token_id, created.token_id());

@@ -97,7 +97,11 @@ async fn list_filters_get_update_and_delete_go_where_the_spec_says() {
     tm.delete("a").await.unwrap();
     let requests = server.received_requests().await.unwrap();
     let patch = requests.iter().find(|r| r.method.as_str() == "PATCH").unwrap();
-    assert_eq!(body(patch), json!({"token": {"comment": "audited"}, "update_mask": "comment"}), "the mask is in the body, the id only in the path");
+    assert_eq!(
+        body(patch),
+        json!({"token": {"comment": "audited"}, "update_mask": "comment"}),
+        "the mask is in the body, the id only in the path"
+    );
     assert!(requests.iter().any(|r| r.method.as_str() == "DELETE"));
     let err = tm.update("a").send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidRequest, "nothing to update is refused locally");

@@ -177,8 +177,7 @@ async fn an_update_of_a_listed_token_sends_only_what_the_mask_names() {
     w.tokens().update("abc").mask(mask).token(edited.clone()).send().await.unwrap();
     w.tokens().update("abc").from_diff(&listed, &edited).unwrap().send().await.unwrap();
     let _ = w.token_management().update("abc").comment("new").send().await; // answered `{}`: the request is what counts
-    let bodies: Vec<Value> =
-        server.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
+    let bodies: Vec<Value> = server.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
     let expected = json!({"token": {"comment": "new"}, "update_mask": "comment"});
     assert_eq!(bodies, [expected.clone(), expected.clone(), expected]);
 }

@@ -511,9 +511,9 @@ fn omit_empty_read_only(file: &mut syn::File, fields: &[(String, String)]) -> Re
         }
     }
     match fields.iter().zip(applied).find(|(_, applied)| !applied) {
-        Some(((schema, property), _)) => {
-            Err(CodegenError::Rewrite(format!("{schema}.{property} (required, readOnly string) is not a String field of a generated struct")))
-        }
+        Some(((schema, property), _)) => Err(CodegenError::Rewrite(format!(
+            "{schema}.{property} (required, readOnly string) is not a String field of a generated struct"
+        ))),
         None => Ok(()),
     }
 }

@@ -132,11 +132,8 @@ fuzz_target!(|data: &[u8]| {
     *body().lock().unwrap_or_else(|e| e.into_inner()) = plant(data);
     let lines = Lines::default();
     let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber =
+        tracing_subscriber::fmt().with_max_level(tracing::Level::DEBUG).with_ansi(false).with_writer(move || writer.clone()).finish();
     let (logged, errors) = tracing::subscriber::with_default(subscriber, || runtime().block_on(calls()));
     let (quiet, _) = runtime().block_on(calls());
     let log = String::from_utf8_lossy(&lines.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();

@@ -354,3 +354,84 @@ async fn a_delete_whose_first_answer_was_lost_is_a_success() {
     assert!(ws.tokens().is_empty());
     assert_eq!(ws.counters(Route::Delete).processed, 2);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// What an independent server found: logging that panicked, ambiguity lost after a 2xx, values in logs
+
+/// `body` answered to every request, with the DEBUG log on (into the returned capture) and off: the outcomes
+/// of a list and a create, which must be the same both ways.
+fn logged_both_ways(run: impl Fn() -> Vec<String>) -> (Vec<String>, String) {
+    let off = run();
+    let capture = common::Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::DEBUG).with_writer(move || writer.clone()).finish();
+    let on = tracing::subscriber::with_default(subscriber, run);
+    assert_eq!(off, on, "logging changed a result");
+    (on, capture.text())
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+#[test]
+fn a_long_non_ascii_list_is_logged_at_debug_without_a_panic_or_a_changed_result() {
+    let rt = current_thread();
+    let ws = rt.block_on(LocalWorkspace::start()).unwrap();
+    let w = ws.client().unwrap();
+    let comment = "é".repeat(600);
+    for _ in 0..3 {
+        rt.block_on(w.tokens().create().comment(&comment).send()).unwrap();
+    }
+    let (outcomes, log) = logged_both_ways(|| vec![outcome(&rt.block_on(w.tokens().list().send()).map(|t| t.len()))]);
+    assert_eq!(outcomes, ["Ok(3)"]);
+    assert!(log.contains("response body") && log.contains("éé"), "the body was logged, cut at 1 KiB: {log}");
+}
+
+#[test]
+fn a_create_whose_success_status_arrived_was_processed_whatever_became_of_its_body() {
+    let rt = current_thread();
+    let create = |answer: &'static [u8], attempt_timeout: Duration| {
+        rt.block_on(async {
+            let (uri, seen) = common::raw_server(answer.to_vec()).await;
+            let w = WorkspaceClient::builder()
+                .host(&uri)
+                .token(common::TOKEN)
+                .retry_policy(RetryPolicy::default().with_attempt_timeout(attempt_timeout))
+                .build()
+                .unwrap();
+            let err = w.tokens().create().comment("ci").send().await.unwrap_err();
+            assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1, "never sent twice");
+            err
+        })
+    };
+    // The body is cut short, then the connection closes; or it never comes within the attempt's time.
+    let cut = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"token_info\"";
+    let (closed, held) = (create(cut, Duration::from_secs(10)), create(cut, Duration::from_millis(20)));
+    assert_eq!((closed.kind(), held.kind()), (ErrorKind::Transport, ErrorKind::Timeout));
+    // The body is whole but is no create's answer.
+    let garbled = create(b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}", Duration::from_secs(10));
+    assert_eq!(garbled.kind(), ErrorKind::Decode);
+    for err in [closed, held, garbled] {
+        assert!(err.may_have_been_processed(), "{err:?}");
+        assert!(!err.is_retryable(), "a create whose 2xx arrived is never retried: {err:?}");
+        assert!(err.to_string().contains("arrived, so the request was processed"), "{err}");
+    }
+}
+
+#[test]
+fn a_token_value_where_no_key_says_so_never_reaches_the_debug_log() {
+    let rt = current_thread();
+    let secret = "dapi0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    let server = rt.block_on(async {
+        let body = format!(
+            r#"{{"token_info":{{"token_id":"t","comment":"{secret}","creation_time":"{secret}","scopes":["{secret}-2"]}},"value":"{secret}"}}"#
+        );
+        answering("POST", body.as_bytes()).await
+    });
+    let w = client(&server.uri());
+    let (outcomes, log) = logged_both_ways(|| vec![outcome(&rt.block_on(w.tokens().create().send()))]);
+    assert!(outcomes[0].starts_with("Err(Decode"), "{outcomes:?}");
+    assert!(log.contains("response body"), "{log}");
+    assert!(!log.contains("0f1e2d3c4b5a69788796a5b4c3d2e1f0") && !outcomes[0].contains("0f1e2d3c"), "{log}");
+}

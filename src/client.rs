@@ -150,9 +150,9 @@ impl WorkspaceClient {
         self.clock.as_ref()
     }
 
-    /// The client's retry policy.
-    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
+    /// The client's retry policy and clock, for calls made of several requests.
+    pub(crate) fn retry_and_clock(&self) -> (&RetryPolicy, &dyn Clock) {
+        (&self.retry, self.clock.as_ref())
     }
 
     /// Where the builders send their requests.

@@ -122,7 +122,15 @@ pub(crate) struct Settings<'a> {
     pub clock: &'a dyn Clock,
 }
 
-impl Settings<'_> {
+impl<'a> Settings<'a> {
+    /// The settings of a call with these options on a client with this policy and clock: the call's retry
+    /// policy, else the client's.
+    pub(crate) fn of_call(client: (&RetryPolicy, &'a dyn Clock), options: &RequestOptions, grace: Duration, marker: Marker) -> Self {
+        let (client_policy, clock) = client;
+        let policy = options.effective_retry(client_policy).unwrap_or_else(|| client_policy.clone());
+        Self { marker, grace, policy, clock }
+    }
+
     /// The options of the next request: what is left of the call's budget, or a timeout when nothing is.
     fn options(&self, deadline: Option<Instant>) -> Result<RequestOptions> {
         let Some(deadline) = deadline else { return Ok(RequestOptions { retry: Some(self.policy.clone()), attempt_timeout: None }) };

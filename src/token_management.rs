@@ -258,13 +258,7 @@ impl<'a> CreateOboToken<'a> {
         };
         let comment = request.comment.take();
         let minter = OboMinter { client: self.client, request };
-        let client_policy = self.client.retry_policy();
-        let settings = crate::exactly_once::Settings {
-            marker,
-            grace,
-            policy: self.options.effective_retry(client_policy).unwrap_or_else(|| client_policy.clone()),
-            clock: self.client.clock(),
-        };
+        let settings = crate::exactly_once::Settings::of_call(self.client.retry_and_clock(), &self.options, grace, marker);
         crate::exactly_once::create(&minter, comment, settings).await
     }
 }

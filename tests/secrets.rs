@@ -171,7 +171,6 @@ async fn no_secret_of_any_provider_in_logs_debug_or_errors() {
         .await;
 
     let dir_tmp = tempfile::tempdir().unwrap();
-
     let dir = dir_tmp.path();
     common::fake_cli(dir, &format!("printf '{{\"access_token\":\"{CLI_TOKEN}\",\"expiry\":\"2099-01-01T00:00:00Z\"}}'"));
     let failing_tmp = tempfile::tempdir().unwrap();
@@ -269,7 +268,6 @@ async fn no_secret_of_a_cloud_provider_in_logs_debug_or_errors() {
         .await;
 
     let dir_tmp = tempfile::tempdir().unwrap();
-
     let dir = dir_tmp.path();
     common::fake_az(dir, &format!("printf '{{\"accessToken\":\"{AZ_TOKEN}\",\"expires_on\":4102444800,\"tokenType\":\"Bearer\"}}'"));
     let failing_tmp = tempfile::tempdir().unwrap();

@@ -11,7 +11,8 @@
 //! let w = WorkspaceClient::from_env()?; // a workspace admin
 //! let audit = w.audit_tokens(AuditOptions::default()).await?;
 //! println!("{}", audit.to_json()?);
-//! std::fs::write("tokens.csv", audit.to_csv()?)?;
+//! # #[cfg(feature = "csv")]
+//! std::fs::write("tokens.csv", audit.to_csv()?)?; // feature `csv`
 //! let preview = w.revoke_tokens(RevokePlan::unused_for(Duration::from_secs(90 * 24 * 3600)).dry_run()).await?;
 //! println!("would revoke {} tokens", preview.selected.len());
 //! # Ok(()) }
@@ -40,7 +41,7 @@
 //!
 //! let audit = w.audit_tokens(AuditOptions::default()).await?; // owner, age, expiry, last use + summary
 //! std::fs::write("tokens.json", audit.to_json()?)?;
-//! std::fs::write("tokens.csv", audit.to_csv()?)?;
+//! std::fs::write("tokens.csv", audit.to_csv()?)?; // feature `csv`
 //! let unused = RevokePlan::unused_for(Duration::from_secs(90 * 24 * 3600));
 //! let preview = w.revoke_tokens(unused.dry_run()).await?; // revokes nothing
 //! w.revoke_tokens(RevokePlan::created_by("leaver@example.com")).await?;
@@ -189,7 +190,10 @@ impl Audit {
         serde_json::to_string_pretty(self).map_err(|e| Error::decode("the audit does not serialize as JSON", e))
     }
 
-    /// The rows as CSV, with a header line.
+    /// The rows as CSV, with a header line (feature `csv`).
+    ///
+    /// Without the feature, hand the rows to a CSV writer of your own: each [`AuditRow`] is `Serialize`, with
+    /// its fields in column order (`for row in &audit.rows { writer.serialize(row)? }` with the `csv` crate).
     ///
     /// ```
     /// # fn main() -> databricks_tokens::Result<()> {
@@ -201,6 +205,7 @@ impl Audit {
     /// assert!(csv.contains("\"a, \"\"quoted\"\" comment\""));
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "csv")]
     pub fn to_csv(&self) -> Result<String> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         for row in &self.rows {

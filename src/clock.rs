@@ -19,7 +19,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// use databricks_tokens::clock::{Clock, SystemClock};
 /// let clock = SystemClock;
 /// let before = clock.now();
-/// assert!(clock.now() >= before);
+/// std::thread::sleep(std::time::Duration::from_millis(2));
+/// assert!(clock.now() - before >= std::time::Duration::from_millis(2));
 /// ```
 ///
 /// Implement it to control time in your tests: [`Clock::sleep`] may return at once after advancing

@@ -223,9 +223,10 @@ mod tests {
     #[test]
     fn backoff_near_the_largest_duration_does_not_panic() {
         let p = RetryPolicy::default().with_backoff(Duration::MAX, Duration::MAX);
-        for retry in 0..100 {
-            assert!(p.backoff(retry) <= Duration::MAX);
-        }
+        let delays: Vec<Duration> = (0..100).map(|retry| p.backoff(retry)).collect();
+        // Still jittered at that scale: each delay is drawn uniformly below the cap, so all 100 in the top
+        // half has odds of 2^-100.
+        assert!(delays.iter().any(|d| *d < Duration::MAX / 2), "{delays:?}");
     }
 
     #[test]

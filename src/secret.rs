@@ -2,11 +2,13 @@
 //!
 //! [`SecretString`] prints as `***` in `Debug` and `Display`; the value comes out only through
 //! [`SecretString::expose`], so that reaching for it is visible in review. It serializes to the real value
-//! (it has to go on the wire) and never appears in this crate's logs or errors.
+//! (it has to go on the wire) and never appears in this crate's logs or errors. Its memory is zeroed when it
+//! is dropped (`zeroize`), so that a credential a client held does not linger in freed memory.
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::Zeroize;
 
 /// A string that never prints its value.
 ///
@@ -34,6 +36,13 @@ impl SecretString {
     /// Whether the secret is the empty string.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// Zeroes the value's buffer (the bytes, not only the length) before it is freed.
+impl Drop for SecretString {
+    fn drop(&mut self) {
+        self.0.zeroize();
     }
 }
 

@@ -462,34 +462,35 @@ fn environment(row: &Row, dir: &Path) -> Vec<(String, String)> {
 fn the_default_chain_table() {
     let rows = rows();
     assert!(rows.len() >= 50, "at least 50 environments");
-    for row in rows {
-        let dir = common::temp_dir("chain");
-        let result = Config::builder().env_vars(environment(&row, &dir)).build();
-        match (row.expect, result) {
-            (Ok(auth), Ok(config)) => {
-                assert_eq!(config.auth_type(), auth, "{}", row.name);
-                // The client reports the provider actually used, and building it does no I/O.
-                let w = WorkspaceClient::from_config(&config).unwrap_or_else(|e| panic!("{}: {e}", row.name));
-                assert_eq!(w.auth_type(), auth.as_str(), "{}", row.name);
-                assert!(w.user_agent().ends_with(&format!("auth/{auth}")), "{}: {}", row.name, w.user_agent());
-                let debug = format!("{config:?} {w:?}");
-                for secret in SECRETS {
-                    assert!(!debug.contains(secret), "{}: Debug leaks {secret}: {debug}", row.name);
-                }
+    common::check_every_row(rows, |row| row.name.to_owned(), check_row);
+}
+
+fn check_row(row: Row) {
+    let dir = tempfile::tempdir().unwrap();
+    let result = Config::builder().env_vars(environment(&row, dir.path())).build();
+    match (row.expect, result) {
+        (Ok(auth), Ok(config)) => {
+            assert_eq!(config.auth_type(), auth, "{}", row.name);
+            // The client reports the provider actually used, and building it does no I/O.
+            let w = WorkspaceClient::from_config(&config).unwrap_or_else(|e| panic!("{}: {e}", row.name));
+            assert_eq!(w.auth_type(), auth.as_str(), "{}", row.name);
+            assert!(w.user_agent().ends_with(&format!("auth/{auth}")), "{}: {}", row.name, w.user_agent());
+            let debug = format!("{config:?} {w:?}");
+            for secret in SECRETS {
+                assert!(!debug.contains(secret), "{}: Debug leaks {secret}: {debug}", row.name);
             }
-            (Err(needles), Err(e)) => {
-                let text = e.to_string();
-                assert_eq!(e.kind(), databricks_tokens::ErrorKind::Config, "{}", row.name);
-                for needle in needles {
-                    assert!(text.contains(needle), "{}: {needle:?} not in {text:?}", row.name);
-                }
-                for secret in SECRETS {
-                    assert!(!text.contains(secret) && !format!("{e:?}").contains(secret), "{}: {secret} in {text}", row.name);
-                }
-            }
-            (Ok(auth), Err(e)) => panic!("{}: expected {auth}, got the error {e}", row.name),
-            (Err(n), Ok(c)) => panic!("{}: expected an error with {n:?}, got {}", row.name, c.auth_type()),
         }
-        std::fs::remove_dir_all(&dir).unwrap();
+        (Err(needles), Err(e)) => {
+            let text = e.to_string();
+            assert_eq!(e.kind(), databricks_tokens::ErrorKind::Config, "{}", row.name);
+            for needle in needles {
+                assert!(text.contains(needle), "{}: {needle:?} not in {text:?}", row.name);
+            }
+            for secret in SECRETS {
+                assert!(!text.contains(secret) && !format!("{e:?}").contains(secret), "{}: {secret} in {text}", row.name);
+            }
+        }
+        (Ok(auth), Err(e)) => panic!("{}: expected {auth}, got the error {e}", row.name),
+        (Err(n), Ok(c)) => panic!("{}: expected an error with {n:?}, got {}", row.name, c.auth_type()),
     }
 }

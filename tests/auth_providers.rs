@@ -84,7 +84,8 @@ fn cli_calls(dir: &std::path::Path) -> Vec<String> {
 #[tokio::test]
 async fn a_profile_written_by_databricks_auth_login_runs_the_lifecycle_on_the_local_workspace() {
     let ws = LocalWorkspace::start().await.unwrap();
-    let home = common::temp_dir("cli-home");
+    let home_tmp = tempfile::tempdir().unwrap();
+    let home = home_tmp.path();
     let bin = home.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     cli_printing(&bin, ws.bootstrap_token().expose(), 3600);
@@ -109,18 +110,19 @@ async fn a_profile_written_by_databricks_auth_login_runs_the_lifecycle_on_the_lo
 #[tokio::test]
 async fn the_cli_runs_again_shortly_before_its_token_expires() {
     let server = workspace().await;
-    let dir = common::temp_dir("cli-refresh");
-    cli_printing(&dir, "cli-access-token", 100);
+    let dir_tmp = tempfile::tempdir().unwrap();
+    let dir = dir_tmp.path();
+    cli_printing(dir, "cli-access-token", 100);
     let clock = common::FakeClock::default();
     let w = client_of(vec![("DATABRICKS_HOST", server.uri()), ("PATH", dir.display().to_string())], &clock);
     w.tokens().list().send().await.unwrap();
     clock.advance(Duration::from_secs(50));
     w.tokens().list().send().await.unwrap();
-    assert_eq!(cli_calls(&dir).len(), 1, "still fresh 50 s before expiry");
+    assert_eq!(cli_calls(dir).len(), 1, "still fresh 50 s before expiry");
     clock.advance(Duration::from_secs(15));
     w.tokens().list().send().await.unwrap();
     assert_eq!(
-        cli_calls(&dir),
+        cli_calls(dir),
         vec![format!("auth token --host {}", server.uri()); 2],
         "refreshed 35 s before expiry; --host without a profile"
     );
@@ -131,8 +133,9 @@ async fn the_cli_runs_again_shortly_before_its_token_expires() {
 
 async fn cli_error(script: &str, timeout: Duration) -> databricks_tokens::Error {
     let server = workspace().await;
-    let dir = common::temp_dir("cli-error");
-    let program = common::fake_cli(&dir, script);
+    let dir_tmp = tempfile::tempdir().unwrap();
+    let dir = dir_tmp.path();
+    let program = common::fake_cli(dir, script);
     let cli = DatabricksCliCredentials::for_host(program, &server.uri()).with_timeout(timeout);
     let w = WorkspaceClient::builder().host(server.uri()).credentials(cli).build().unwrap();
     let err = w.tokens().list().send().await.unwrap_err();
@@ -176,7 +179,8 @@ async fn a_cli_that_hangs_times_out() {
 
 #[tokio::test]
 async fn a_missing_or_legacy_cli_is_a_clear_error() {
-    let dir = common::temp_dir("cli-missing");
+    let dir_tmp = tempfile::tempdir().unwrap();
+    let dir = dir_tmp.path();
     let env = |extra: Vec<(&'static str, String)>| {
         let mut env = vec![("DATABRICKS_HOST", "https://h.com".to_owned()), ("DATABRICKS_AUTH_TYPE", "databricks-cli".to_owned())];
         env.extend(extra);
@@ -189,7 +193,7 @@ async fn a_missing_or_legacy_cli_is_a_clear_error() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("nowhere/databricks does not exist"), "{err}");
-    common::legacy_cli(&dir);
+    common::legacy_cli(dir);
     let err = Config::builder().env_vars(env(vec![("PATH", dir.display().to_string())])).build().unwrap_err();
     assert!(err.to_string().contains("is the legacy Python Databricks CLI (under 1 MiB)"), "{err}");
     assert!(err.to_string().contains("https://docs.databricks.com/dev-tools/cli/install.html"), "{err}");
@@ -288,7 +292,8 @@ async fn github_oidc_exchanges_the_actions_token_for_a_workspace_token() {
 #[tokio::test]
 async fn file_oidc_reads_the_file_again_on_every_refresh_and_env_oidc_sends_no_client_id_unless_set() {
     let server = workspace().await;
-    let dir = common::temp_dir("file-oidc");
+    let dir_tmp = tempfile::tempdir().unwrap();
+    let dir = dir_tmp.path();
     let file = dir.join("jwt");
     std::fs::write(&file, "first-jwt\n").unwrap();
     let clock = common::FakeClock::default();
@@ -471,7 +476,8 @@ async fn workload_identity_federation_acts_as_the_service_principal() {
     use databricks_tokens::local::OidcIssuer;
     let issuer = OidcIssuer::new("https://ci.example").unwrap();
     let ws = LocalWorkspace::builder().trust_issuer(&issuer).service_principal("sp-deployer", "unused-secret").start().await.unwrap();
-    let dir = common::temp_dir("wif");
+    let dir_tmp = tempfile::tempdir().unwrap();
+    let dir = dir_tmp.path();
     let file = dir.join("jwt");
     std::fs::write(&file, issuer.mint("repo:acme/app", &ws.token_endpoint(), Duration::from_secs(3600)).expose()).unwrap();
     let w = client_of(

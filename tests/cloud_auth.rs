@@ -359,10 +359,11 @@ fn az_calls(dir: &std::path::Path) -> Vec<String> {
 async fn azure_cli_runs_the_lifecycle_with_the_tokens_az_prints() {
     let entra = entra_issuer();
     let ws = azure_workspace(&entra).await;
-    let dir = common::temp_dir("az-lifecycle");
+    let dir_tmp = tempfile::tempdir().unwrap();
+    let dir = dir_tmp.path();
     let app = entra.mint("user-object-id", APP_ID, Duration::from_secs(3600));
     let management = entra.mint("user-object-id", MANAGEMENT, Duration::from_secs(3600));
-    fake_az(&dir, app.expose(), Some(management.expose()), 3600, false);
+    fake_az(dir, app.expose(), Some(management.expose()), 3600, false);
     let env = vec![
         ("DATABRICKS_HOST", ws.url()),
         ("DATABRICKS_AZURE_RESOURCE_ID", RESOURCE_ID.to_owned()),
@@ -372,11 +373,11 @@ async fn azure_cli_runs_the_lifecycle_with_the_tokens_az_prints() {
     let config = Config::builder().env_vars(env).build().unwrap();
     assert_eq!(config.auth_type(), AuthType::AzureCli);
     let w = WorkspaceClient::from_config(&config).unwrap();
-    assert!(az_calls(&dir).is_empty(), "building the client runs nothing");
+    assert!(az_calls(dir).is_empty(), "building the client runs nothing");
     let created = w.tokens().create().send().await.unwrap();
     w.tokens().delete(created.token_info.token_id.as_str()).send().await.unwrap();
     assert_eq!(
-        az_calls(&dir),
+        az_calls(dir),
         [
             "TZ=UTC0 account show --output json".to_owned(),
             format!("TZ=UTC0 account get-access-token --resource {APP_ID} --output json --tenant {TENANT}"),
@@ -396,8 +397,9 @@ async fn any_workspace() -> MockServer {
 async fn azure_cli_reads_both_expiry_formats_and_refreshes_before_expiry() {
     for old_az in [false, true] {
         let server = any_workspace().await;
-        let dir = common::temp_dir("az-expiry");
-        fake_az(&dir, "app-token", Some("management-token"), 100, old_az);
+        let dir_tmp = tempfile::tempdir().unwrap();
+        let dir = dir_tmp.path();
+        fake_az(dir, "app-token", Some("management-token"), 100, old_az);
         let clock = common::FakeClock::default();
         let w = client_of(
             vec![
@@ -411,10 +413,10 @@ async fn azure_cli_reads_both_expiry_formats_and_refreshes_before_expiry() {
         w.tokens().list().send().await.unwrap();
         clock.advance(Duration::from_secs(50));
         w.tokens().list().send().await.unwrap();
-        assert_eq!(az_calls(&dir).len(), 3, "old_az={old_az}: still fresh 50 s before expiry");
+        assert_eq!(az_calls(dir).len(), 3, "old_az={old_az}: still fresh 50 s before expiry");
         clock.advance(Duration::from_secs(15));
         w.tokens().list().send().await.unwrap();
-        assert_eq!(az_calls(&dir).len(), 5, "old_az={old_az}: refreshed 35 s before expiry (account show is asked once)");
+        assert_eq!(az_calls(dir).len(), 5, "old_az={old_az}: refreshed 35 s before expiry (account show is asked once)");
         for api in requests(&server, "/api/2.0/token/list").await {
             assert_eq!(api.headers.get("authorization").unwrap(), "Bearer app-token");
             assert_eq!(api.headers.get(MANAGEMENT_HEADER).unwrap(), "management-token");
@@ -426,8 +428,9 @@ async fn azure_cli_reads_both_expiry_formats_and_refreshes_before_expiry() {
 #[tokio::test]
 async fn azure_cli_sends_no_management_token_when_az_cannot_issue_one() {
     let server = any_workspace().await;
-    let dir = common::temp_dir("az-no-management");
-    fake_az(&dir, "app-token", None, 100, false);
+    let dir_tmp = tempfile::tempdir().unwrap();
+    let dir = dir_tmp.path();
+    fake_az(dir, "app-token", None, 100, false);
     let clock = common::FakeClock::default();
     let w = client_of(
         vec![
@@ -441,8 +444,8 @@ async fn azure_cli_sends_no_management_token_when_az_cannot_issue_one() {
     w.tokens().list().send().await.unwrap();
     clock.advance(Duration::from_secs(90));
     w.tokens().list().send().await.unwrap();
-    let management_calls = az_calls(&dir).iter().filter(|c| c.contains(MANAGEMENT)).count();
-    assert_eq!(management_calls, 1, "tried on the first refresh only: {:?}", az_calls(&dir));
+    let management_calls = az_calls(dir).iter().filter(|c| c.contains(MANAGEMENT)).count();
+    assert_eq!(management_calls, 1, "tried on the first refresh only: {:?}", az_calls(dir));
     for api in requests(&server, "/api/2.0/token/list").await {
         assert_eq!(api.headers.get("authorization").unwrap(), "Bearer app-token");
         assert!(api.headers.get(MANAGEMENT_HEADER).is_none());
@@ -451,8 +454,9 @@ async fn azure_cli_sends_no_management_token_when_az_cannot_issue_one() {
 
 async fn az_error(script: &str, tenant: Option<&str>) -> databricks_tokens::Error {
     let server = any_workspace().await;
-    let dir = common::temp_dir("az-error");
-    common::fake_az(&dir, script);
+    let dir_tmp = tempfile::tempdir().unwrap();
+    let dir = dir_tmp.path();
+    common::fake_az(dir, script);
     let mut env = vec![("DATABRICKS_HOST", server.uri()), ("DATABRICKS_CLOUD", "Azure".to_owned()), ("PATH", dir.display().to_string())];
     if let Some(t) = tenant {
         env.push(("ARM_TENANT_ID", t.to_owned()));
@@ -489,7 +493,8 @@ async fn azure_cli_errors_say_what_to_do() {
 
     // az missing: the chain says so, a pinned auth_type is a configuration error, and a removed az is
     // an error naming the install page.
-    let empty = common::temp_dir("az-missing");
+    let empty_tmp = tempfile::tempdir().unwrap();
+    let empty = empty_tmp.path();
     let err = Config::builder()
         .env_vars([
             ("DATABRICKS_HOST", "https://adb-1.2.azuredatabricks.net".to_owned()),
@@ -499,8 +504,9 @@ async fn azure_cli_errors_say_what_to_do() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("auth_type is azure-cli but it is not configured: no \"az\" (the Azure CLI) on PATH"), "{err}");
-    let gone = common::temp_dir("az-gone");
-    common::fake_az(&gone, "exit 0");
+    let gone_tmp = tempfile::tempdir().unwrap();
+    let gone = gone_tmp.path();
+    common::fake_az(gone, "exit 0");
     let w = client_of(
         vec![
             ("DATABRICKS_HOST", "https://adb-1.2.azuredatabricks.net".to_owned()),
@@ -696,7 +702,8 @@ async fn google_id_impersonates_the_service_account_with_gcloud_application_defa
     let token_endpoint = fake_google(&google).await;
     let ws = google_workspace(&google).await;
     let iam = fake_iam(&google, &ws.url()).await;
-    let home = common::temp_dir("adc-home");
+    let home_tmp = tempfile::tempdir().unwrap();
+    let home = home_tmp.path();
     std::fs::create_dir_all(home.join(".config/gcloud")).unwrap();
     std::fs::write(
         home.join(".config/gcloud/application_default_credentials.json"),
@@ -734,7 +741,8 @@ async fn google_id_uses_a_service_account_key_or_the_gce_metadata_server() {
     let token_endpoint = fake_google(&google).await;
     let server = any_workspace().await;
     let iam = fake_iam(&google, &server.uri()).await;
-    let home = common::temp_dir("adc-none");
+    let home_tmp = tempfile::tempdir().unwrap();
+    let home = home_tmp.path();
 
     // No ADC file: the GCE metadata server (GCE_METADATA_HOST), which must say it is Google's.
     let metadata = MockServer::start().await;
@@ -803,7 +811,8 @@ fn a_malformed_endpoint_is_refused_when_the_client_is_built_not_at_the_first_cal
         ("DATABRICKS_AZURE_MSI_ENDPOINT", "not a url".to_owned()),
     ]);
     assert!(err.to_string().contains("azure_msi_endpoint is not a URL"), "{err}");
-    let home = common::temp_dir("malformed-iam");
+    let home_tmp = tempfile::tempdir().unwrap();
+    let home = home_tmp.path();
     std::fs::create_dir_all(home.join(".config/gcloud")).unwrap();
     std::fs::write(
         home.join(".config/gcloud/application_default_credentials.json"),

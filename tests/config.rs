@@ -385,41 +385,43 @@ fn cases() -> Vec<Case> {
 fn config_resolution_scenarios() {
     let cases = cases();
     assert!(cases.len() >= 20);
-    for case in cases {
-        let dir = common::temp_dir("config");
-        let dir_s = dir.display().to_string();
-        if let Some(text) = case.file {
-            std::fs::write(dir.join(".databrickscfg"), text).unwrap();
-        }
-        std::fs::write(dir.join("elsewhere.cfg"), "[DEFAULT]\nhost = https://elsewhere.com\ntoken = e\n").unwrap();
-        let mut env: Vec<(String, String)> = case.env.iter().map(|(k, v)| (k.to_string(), v.replace("{dir}", &dir_s))).collect();
-        env.push(("HOME".into(), dir_s.clone()));
-        let result = (case.explicit)(Config::builder().env_vars(env)).build();
-        match (case.expect, result) {
-            (Expect::Ok { host, auth, check }, Ok(config)) => {
-                assert_eq!(config.host(), host, "{}", case.name);
-                assert_eq!(config.auth_type(), auth, "{}", case.name);
-                check(&config);
-                let debug = format!("{config:?}");
-                for secret in ["dapi-default", "dapi-dev", "sp-secret", "dapi-from-env", "dapi#abc#123"] {
-                    assert!(!debug.contains(secret), "{}: Debug leaks {secret}: {debug}", case.name);
-                }
+    common::check_every_row(cases, |case| case.name.to_owned(), check_case);
+}
+
+fn check_case(case: Case) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let dir_s = dir.display().to_string();
+    if let Some(text) = case.file {
+        std::fs::write(dir.join(".databrickscfg"), text).unwrap();
+    }
+    std::fs::write(dir.join("elsewhere.cfg"), "[DEFAULT]\nhost = https://elsewhere.com\ntoken = e\n").unwrap();
+    let mut env: Vec<(String, String)> = case.env.iter().map(|(k, v)| (k.to_string(), v.replace("{dir}", &dir_s))).collect();
+    env.push(("HOME".into(), dir_s.clone()));
+    let result = (case.explicit)(Config::builder().env_vars(env)).build();
+    match (case.expect, result) {
+        (Expect::Ok { host, auth, check }, Ok(config)) => {
+            assert_eq!(config.host(), host, "{}", case.name);
+            assert_eq!(config.auth_type(), auth, "{}", case.name);
+            check(&config);
+            let debug = format!("{config:?}");
+            for secret in ["dapi-default", "dapi-dev", "sp-secret", "dapi-from-env", "dapi#abc#123"] {
+                assert!(!debug.contains(secret), "{}: Debug leaks {secret}: {debug}", case.name);
             }
-            (Expect::Err(needles), Err(e)) => {
-                let text = e.to_string();
-                assert_eq!(e.kind(), databricks_tokens::ErrorKind::Config, "{}", case.name);
-                for needle in needles {
-                    assert!(text.contains(needle), "{}: {needle:?} not in {text:?}", case.name);
-                }
-                assert!(text.contains(". Config: "), "{}: no debug string in {text:?}", case.name);
-                for secret in ["dapi-secret-no-host", "dapi-default", "dapi-secret-in-a-section-name"] {
-                    assert!(!text.contains(secret), "{}: secret {secret} in {text}", case.name);
-                }
-            }
-            (Expect::Ok { .. }, Err(e)) => panic!("{}: unexpected error {e}", case.name),
-            (Expect::Err(n), Ok(c)) => panic!("{}: expected an error with {n:?}, got {c:?}", case.name),
         }
-        std::fs::remove_dir_all(&dir).unwrap();
+        (Expect::Err(needles), Err(e)) => {
+            let text = e.to_string();
+            assert_eq!(e.kind(), databricks_tokens::ErrorKind::Config, "{}", case.name);
+            for needle in needles {
+                assert!(text.contains(needle), "{}: {needle:?} not in {text:?}", case.name);
+            }
+            assert!(text.contains(". Config: "), "{}: no debug string in {text:?}", case.name);
+            for secret in ["dapi-secret-no-host", "dapi-default", "dapi-secret-in-a-section-name"] {
+                assert!(!text.contains(secret), "{}: secret {secret} in {text}", case.name);
+            }
+        }
+        (Expect::Ok { .. }, Err(e)) => panic!("{}: unexpected error {e}", case.name),
+        (Expect::Err(n), Ok(c)) => panic!("{}: expected an error with {n:?}, got {c:?}", case.name),
     }
 }
 

@@ -19,6 +19,7 @@ fn invalid_masks_are_refused_with_a_reason() {
         ("scopes.0", "element of a list"),
         ("*", "FieldMask::replace_all()"),
         ("comment,*", "FieldMask::replace_all()"),
+        ("comment*", "FieldMask::replace_all()"),
         ("9lives", "not starting with a digit"),
         ("token-id", "letters, digits and `_`"),
     ] {
@@ -43,6 +44,25 @@ fn typed_masks_accept_only_writable_fields_of_the_spec() {
         assert!(err.to_string().contains(why), "{mask}: {err}");
     }
     assert!(Mask::replace_all().as_mask().is_replace_all());
+}
+
+#[test]
+fn a_mask_contains_the_paths_it_names_and_replace_all_contains_every_path() {
+    let mask: FieldMask = "comment,scopes".parse().unwrap();
+    assert!(mask.contains("comment") && mask.contains("scopes"));
+    for other in ["token_id", "comm", "comment.text", ""] {
+        assert!(!mask.contains(other), "{other:?} is not named");
+    }
+    let all = FieldMask::replace_all();
+    assert!(all.contains("comment") && all.contains("a.field.added.later"));
+}
+
+#[test]
+fn typed_masks_are_equal_when_their_paths_are() {
+    type Mask = TypedFieldMask<PublicTokenInfo>;
+    assert_eq!(Mask::parse("comment,scopes").unwrap(), Mask::parse("comment,scopes").unwrap());
+    assert_ne!(Mask::parse("comment").unwrap(), Mask::parse("scopes").unwrap());
+    assert_ne!(Mask::parse("comment").unwrap(), Mask::replace_all());
 }
 
 /// A workspace that accepts every update, and the bodies it received.

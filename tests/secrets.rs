@@ -170,10 +170,12 @@ async fn no_secret_of_any_provider_in_logs_debug_or_errors() {
         .mount(&server)
         .await;
 
-    let dir = common::temp_dir("secrets-cli");
-    common::fake_cli(&dir, &format!("printf '{{\"access_token\":\"{CLI_TOKEN}\",\"expiry\":\"2099-01-01T00:00:00Z\"}}'"));
-    let failing = common::temp_dir("secrets-cli-failing");
-    common::fake_cli(&failing, &format!("echo 'could not refresh {CLI_TOKEN}' >&2\nexit 1"));
+    let dir_tmp = tempfile::tempdir().unwrap();
+    let dir = dir_tmp.path();
+    common::fake_cli(dir, &format!("printf '{{\"access_token\":\"{CLI_TOKEN}\",\"expiry\":\"2099-01-01T00:00:00Z\"}}'"));
+    let failing_tmp = tempfile::tempdir().unwrap();
+    let failing = failing_tmp.path();
+    common::fake_cli(failing, &format!("echo 'could not refresh {CLI_TOKEN}' >&2\nexit 1"));
     let jwt_file = dir.join("jwt");
     std::fs::write(&jwt_file, JWT).unwrap();
 
@@ -265,11 +267,14 @@ async fn no_secret_of_a_cloud_provider_in_logs_debug_or_errors() {
         .mount(&server)
         .await;
 
-    let dir = common::temp_dir("secrets-az");
-    common::fake_az(&dir, &format!("printf '{{\"accessToken\":\"{AZ_TOKEN}\",\"expires_on\":4102444800,\"tokenType\":\"Bearer\"}}'"));
-    let failing = common::temp_dir("secrets-az-failing");
-    common::fake_az(&failing, &format!("echo 'ERROR: refresh failed for {AZ_TOKEN}' >&2; exit 1"));
-    let home = common::temp_dir("secrets-adc");
+    let dir_tmp = tempfile::tempdir().unwrap();
+    let dir = dir_tmp.path();
+    common::fake_az(dir, &format!("printf '{{\"accessToken\":\"{AZ_TOKEN}\",\"expires_on\":4102444800,\"tokenType\":\"Bearer\"}}'"));
+    let failing_tmp = tempfile::tempdir().unwrap();
+    let failing = failing_tmp.path();
+    common::fake_az(failing, &format!("echo 'ERROR: refresh failed for {AZ_TOKEN}' >&2; exit 1"));
+    let home_tmp = tempfile::tempdir().unwrap();
+    let home = home_tmp.path();
     std::fs::create_dir_all(home.join(".config/gcloud")).unwrap();
     std::fs::write(
         home.join(".config/gcloud/application_default_credentials.json"),

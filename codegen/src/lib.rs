@@ -42,7 +42,7 @@
 
 use std::fmt;
 
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
+use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use schemars::schema::{InstanceType, SchemaObject};
 
 /// Header written at the top of every generated file.

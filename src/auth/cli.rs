@@ -319,9 +319,8 @@ mod tests {
     async fn a_program_still_open_for_writing_is_started_once_it_is_closed() {
         use std::io::Write;
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("databricks-tokens-busy-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("databricks");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("databricks");
         let mut file = std::fs::File::create(&path).unwrap();
         file.write_all(b"#!/bin/sh\necho started\n").unwrap();
         file.set_permissions(std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -335,6 +334,5 @@ mod tests {
         writer.join().unwrap();
         let output = output.unwrap_or_else(|_| panic!("not started"));
         assert_eq!(output.stdout, b"started\n");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

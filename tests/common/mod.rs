@@ -85,14 +85,29 @@ pub fn refused_address() -> String {
     format!("http://{addr}")
 }
 
-/// A fresh, empty directory under the system temp dir.
-pub fn temp_dir(name: &str) -> std::path::PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("databricks-tokens-{name}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// Runs `check` on every row of a table, then fails once if any row failed, listing every failing row with
+/// its panic message: one wrong row does not hide the others. `name` labels a row in that list, and two
+/// rows with one name fail too (a failure must point at one row).
+pub fn check_every_row<R>(rows: impl IntoIterator<Item = R>, name: impl Fn(&R) -> String, check: impl Fn(R)) {
+    let mut failures = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    let mut count = 0;
+    for row in rows {
+        count += 1;
+        let label = name(&row);
+        if !names.insert(label.clone()) {
+            failures.push(format!("- {label}: another row has this name"));
+        }
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(row))) {
+            let message = match (panic.downcast_ref::<String>(), panic.downcast_ref::<&str>()) {
+                (Some(message), _) => message.clone(),
+                (None, Some(message)) => (*message).to_owned(),
+                (None, None) => "(a panic without a message)".to_owned(),
+            };
+            failures.push(format!("- {label}: {message}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {count} rows failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// Collects formatted tracing output, as a `tracing_subscriber` writer.

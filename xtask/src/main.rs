@@ -140,14 +140,15 @@ mod tests {
     /// A spec change makes `--check` fail with a diff that names it; `regen` then makes it pass.
     #[test]
     fn a_spec_change_is_caught_by_check_and_fixed_by_regen() {
-        let root = std::env::temp_dir().join(format!("xtask-regen-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
         std::fs::create_dir_all(root.join("spec")).unwrap();
         let spec = std::fs::read_to_string(workspace_root().join("spec/tokens.json")).unwrap();
         std::fs::write(root.join("spec/tokens.json"), &spec).unwrap();
         let snaps = [Snapshot { spec: "spec/tokens.json", snapshot: "snap/client.rs", spec_copy: "snap/client.spec.json" }];
         let run = |check: bool| {
             let mut out = Vec::new();
-            let outcome = regen_in(&root, &snaps, check, &mut out).unwrap();
+            let outcome = regen_in(root, &snaps, check, &mut out).unwrap();
             (outcome, String::from_utf8(out).unwrap())
         };
 
@@ -170,21 +171,21 @@ mod tests {
         // Deterministic: generating twice gives the same bytes.
         let spec = std::fs::read_to_string(root.join("spec/tokens.json")).unwrap();
         assert_eq!(generate(&spec, Target::CRATE).unwrap(), generate(&spec, Target::CRATE).unwrap());
-        std::fs::remove_dir_all(&root).unwrap();
     }
 
     /// `--check` on a stale snapshot prints the diff, then the API changes since the recorded spec, and fails;
     /// `regen` prints the same summary and records the new spec.
     #[test]
     fn check_prints_the_api_changes_after_the_diff() {
-        let root = std::env::temp_dir().join(format!("xtask-regen-summary-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
         std::fs::create_dir_all(root.join("spec")).unwrap();
         let spec = std::fs::read_to_string(workspace_root().join("spec/tokens.json")).unwrap();
         std::fs::write(root.join("spec/tokens.json"), &spec).unwrap();
         let snaps = [Snapshot { spec: "spec/tokens.json", snapshot: "snap/client.rs", spec_copy: "snap/client.spec.json" }];
         let run = |check: bool| {
             let mut out = Vec::new();
-            let outcome = regen_in(&root, &snaps, check, &mut out).unwrap();
+            let outcome = regen_in(root, &snaps, check, &mut out).unwrap();
             (outcome, String::from_utf8(out).unwrap())
         };
 
@@ -229,7 +230,6 @@ mod tests {
         let (outcome, out) = run(true);
         assert_eq!(outcome, Outcome::Stale);
         assert!(out.starts_with("snap/client.spec.json is not valid JSON (") && out.ends_with("): summary skipped\n"), "{out}");
-        std::fs::remove_dir_all(&root).unwrap();
     }
 
     /// The enums the summary treats as open are really replaced by a type that keeps unknown values.

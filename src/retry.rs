@@ -224,7 +224,8 @@ mod tests {
     fn backoff_near_the_largest_duration_does_not_panic() {
         let p = RetryPolicy::default().with_backoff(Duration::MAX, Duration::MAX);
         for retry in 0..100 {
-            assert!(p.backoff(retry) <= Duration::MAX);
+            // What is checked is that it returns: no overflow panic at the largest durations.
+            std::hint::black_box(p.backoff(retry));
         }
     }
 

@@ -115,6 +115,34 @@
 //! `tests/tls.rs` runs an HTTPS server on loopback and checks, for each backend, that a certificate the
 //! platform's roots sign is accepted and a self-signed one refused (`.ci/run` runs it with `native-tls` alone
 //! too).
+//!
+//! # Mutation testing
+//!
+//! The hand-written core (`field_mask`, `paginate`, `retry`, `error`, `wire`, `decode`, `config`,
+//! `auth/refresh`) is checked with [cargo-mutants](https://mutants.rs): it changes one thing at a time (an
+//! operator, a return value, a match arm) and a test must fail. `cargo install --locked cargo-mutants`, then
+//! for one file, with the tests that exercise it (quick) or with every test but the doc tests:
+//!
+//! ```sh
+//! cargo mutants --file src/retry.rs -j 1 --timeout 120 -C --lib -C --test=retry
+//! cargo mutants --file src/retry.rs -j 1 --timeout 300 -C --lib -C --tests
+//! ```
+//!
+//! `.cargo/mutants.toml` excludes the equivalent mutants (no observable difference), each with its reason.
+//! `.ci/run` runs the second form on the core lines the last commit changed (`--in-diff`), capped at 10
+//! minutes, and fails on a mutant no test catches. Caught among viable mutants, with the quick form
+//! (equivalents counted as missed; measured on the 2-core development machine, under load):
+//!
+//! | file | mutants | before | after |
+//! |---|---|---|---|
+//! | `retry.rs` | 41 | 28 / 41 (68 %) | 39 / 41 (95 %) |
+//! | `paginate.rs` | 23, 9 unviable | 9 / 14 (64 %) | 12 / 14 (86 %) |
+//! | `field_mask.rs` | 58, 12 unviable | 37 / 46 (80 %) | 46 / 46 (100 %) |
+//! | `auth/refresh.rs` | 30, 13 unviable | 14 / 17 (82 %) | 17 / 17 (100 %) |
+//! | `wire.rs` | 57, 11 unviable | not measured | 46 / 46 (100 %) |
+//!
+//! The mutants still alive after are the equivalents `.cargo/mutants.toml` lists. Each of these runs took 8
+//! to 25 minutes. `error`, `decode` and `config` are not measured yet.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -402,3 +402,28 @@ mod tests {
         (uri, seen)
     }
 }
+
+/// Tests that pin what the mutation run (`cargo mutants --file src/paginate.rs`) found unchecked.
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    struct Empty;
+    impl Page for Empty {
+        type Item = ();
+        fn next_page_token(&self) -> Option<&str> {
+            None
+        }
+        fn into_items(self) -> Vec<()> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn debug_shows_where_the_listing_starts() {
+        let fetch = |_token: Option<String>| async { Ok(Empty) };
+        assert_eq!(format!("{:?}", paginate(fetch)), "Paginator { start: None, .. }");
+        assert_eq!(format!("{:?}", paginate(fetch).resume_from("p2")), "Paginator { start: Some(\"p2\"), .. }");
+        assert_eq!(format!("{:?}", paginate(fetch).resume_from("")), "Paginator { start: None, .. }", "an empty token is the start");
+    }
+}

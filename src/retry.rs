@@ -238,3 +238,47 @@ mod tests {
         assert!(p.with_idempotent("create_token", true).is_idempotent("create_token"));
     }
 }
+
+/// Tests that pin what the mutation run (`cargo mutants --file src/retry.rs`) found unchecked.
+#[cfg(test)]
+mod budget_and_jitter_tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_is_jittered_across_its_whole_range() {
+        let p = RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_millis(400));
+        for (retry, cap) in [(0, 100), (1, 200), (2, 400), (9, 400)] {
+            let cap = Duration::from_millis(cap);
+            let waits: Vec<Duration> = (0..200).map(|_| p.backoff(retry)).collect();
+            assert!(waits.iter().all(|w| *w <= cap), "retry {retry}: {waits:?}");
+            // Full jitter: uniform in [0, cap). 200 draws all in one tenth of the range: p = 0.1^200.
+            assert!(waits.iter().any(|w| *w < cap / 10), "retry {retry}: never short");
+            assert!(waits.iter().any(|w| *w > cap - cap / 10), "retry {retry}: never long");
+        }
+        // A cap below the first backoff is raised to it.
+        let p = RetryPolicy::default().with_backoff(Duration::from_secs(2), Duration::from_secs(1));
+        assert!((0..200).map(|_| p.backoff(3)).any(|w| w > Duration::from_millis(1800)));
+    }
+
+    #[test]
+    fn a_budget_pays_retries_and_is_refilled_up_to_its_capacity() {
+        let budget = RetryBudget::new(12);
+        assert!(budget.try_spend(true), "a retry after a timeout takes 10");
+        assert!(!budget.try_spend(false), "2 left: not enough for 5");
+        for _ in 0..3 {
+            budget.refund_success();
+        }
+        assert!(budget.try_spend(false), "5 after three refunds");
+        assert!(!budget.try_spend(false));
+        for _ in 0..100 {
+            budget.refund_success();
+        }
+        assert!(budget.try_spend(true) && !budget.try_spend(false), "refilled to 12, not beyond");
+    }
+
+    #[test]
+    fn retryable_statuses_are_exactly_429_and_503() {
+        let retryable: Vec<u16> = (100..600).filter(|s| is_retryable_status(*s)).collect();
+        assert_eq!(retryable, [429, 503]);
+    }
+}

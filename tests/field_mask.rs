@@ -20,6 +20,7 @@ fn invalid_masks_are_refused_with_a_reason() {
         ("*", "FieldMask::replace_all()"),
         ("comment,*", "FieldMask::replace_all()"),
         ("comment*", "FieldMask::replace_all()"),
+        ("comm*nt", "FieldMask::replace_all()"),
         ("9lives", "not starting with a digit"),
         ("token-id", "letters, digits and `_`"),
     ] {
@@ -63,6 +64,31 @@ fn typed_masks_are_equal_when_their_paths_are() {
     assert_eq!(Mask::parse("comment,scopes").unwrap(), Mask::parse("comment,scopes").unwrap());
     assert_ne!(Mask::parse("comment").unwrap(), Mask::parse("scopes").unwrap());
     assert_ne!(Mask::parse("comment").unwrap(), Mask::replace_all());
+}
+
+/// What a mask names, and when two typed masks are the same mask.
+#[test]
+fn a_mask_contains_its_paths_only_and_typed_masks_compare_by_their_paths() {
+    let mask: FieldMask = "comment,scopes".parse().unwrap();
+    assert_eq!(mask.paths(), ["comment", "scopes"]);
+    assert!(!mask.is_replace_all());
+    assert!(mask.contains("comment") && mask.contains("scopes"));
+    assert!(!mask.contains("token_id") && !mask.contains("comm") && !mask.contains(""));
+    let all = FieldMask::replace_all();
+    assert!(all.is_replace_all() && all.contains("token_id") && all.contains("comment"));
+    assert_eq!((all.paths(), all.to_string().as_str()), (&["*".to_owned()][..], "*"));
+    assert_eq!(FieldMask::new(["_private", "a_b.c_1"]).unwrap().paths(), ["_private", "a_b.c_1"]);
+
+    type Mask = TypedFieldMask<PublicTokenInfo>;
+    let comment = Mask::parse("comment").unwrap();
+    assert_eq!(comment, Mask::parse("comment").unwrap());
+    assert_eq!(comment.clone(), comment);
+    assert_ne!(comment, Mask::parse("scopes").unwrap());
+    assert_ne!(comment, Mask::replace_all());
+    assert_eq!(format!("{comment:?}"), "TypedFieldMask<PublicTokenInfo>(comment)");
+    assert_eq!(comment.to_string(), "comment");
+    assert_eq!(comment.as_mask().paths(), ["comment"]);
+    assert_eq!(Mask::replace_all().to_string(), "*");
 }
 
 /// A workspace that accepts every update, and the bodies it received.

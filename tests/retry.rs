@@ -190,3 +190,38 @@ async fn absurd_durations_in_a_policy_do_not_panic() {
     w.tokens().list().send().await.unwrap();
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(1); 2]);
 }
+
+/// The retry budget a client and its clones share: a retry takes 5, a call that succeeds at its first
+/// attempt gives 1 back (up to the capacity); an empty budget stops the retries of every clone.
+#[tokio::test]
+async fn the_shared_retry_budget_is_spent_by_retries_and_refilled_by_first_attempt_successes() {
+    let server = MockServer::start().await;
+    let policy = RetryPolicy::default().with_max_attempts(3).with_backoff(Duration::ZERO, Duration::ZERO).with_shared_budget(10);
+    assert_eq!(policy.shared_budget(), 10);
+    let (w, _) = client(&server.uri(), policy);
+    let clone = w.clone();
+    // Requests a failing list makes with the server answering `status`; the mocks and their log are reset.
+    let attempts = |client: &databricks_tokens::WorkspaceClient, status: u16| {
+        let (server, client) = (&server, client.clone());
+        async move {
+            server.reset().await;
+            Mock::given(method("GET")).respond_with(ResponseTemplate::new(status).set_body_json(json!({}))).mount(server).await;
+            let result = client.tokens().list().send().await;
+            assert_eq!(result.is_ok(), status == 200, "{result:?}");
+            requests(server).await
+        }
+    };
+    assert_eq!(attempts(&w, 503).await, 3, "10 pays two retries");
+    assert_eq!(attempts(&clone, 503).await, 1, "the clone shares the empty budget");
+    for _ in 0..4 {
+        assert_eq!(attempts(&clone, 200).await, 1);
+    }
+    assert_eq!(attempts(&w, 503).await, 1, "4 given back: not enough for a retry");
+    assert_eq!(attempts(&w, 200).await, 1);
+    assert_eq!(attempts(&w, 503).await, 2, "5 given back: one retry");
+    for _ in 0..30 {
+        attempts(&clone, 200).await;
+    }
+    assert_eq!(attempts(&w, 503).await, 3, "refilled to its capacity");
+    assert_eq!(attempts(&w, 503).await, 1, "and no further");
+}

@@ -438,3 +438,25 @@ async fn ten_thousand_tokens_list_audit_and_preview_without_quadratic_work() {
     assert_eq!(ws.tokens().len(), N, "the dry run revoked nothing");
     assert_eq!(ws.counters(databricks_tokens::local::Route::ManagementList).received, 3, "one request per list");
 }
+
+/// The lazy listing goes through the pagination machinery: one request with the filters, made when the
+/// stream is first polled, and the very tokens `send` returns.
+#[tokio::test]
+async fn list_as_a_lazy_stream_is_one_filtered_request_with_every_token() {
+    use futures::TryStreamExt as _;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/2.0/token-management/tokens"))
+        .and(query_param("created_by_username", "alice"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_infos": [{"token_id": "a"}, {"token_id": "b"}]})))
+        .mount(&server)
+        .await;
+    let w = client(&server);
+    let stream = w.token_management().list().created_by_username("alice").stream();
+    assert!(server.received_requests().await.unwrap().is_empty(), "nothing is asked until polled");
+    let streamed: Vec<TokenInfo> = stream.try_collect().await.unwrap();
+    assert_eq!(only_request(&server).await.url.query(), Some("created_by_username=alice"));
+    let ids: Vec<_> = streamed.iter().map(|t| t.token_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(streamed, w.token_management().list().created_by_username("alice").send().await.unwrap());
+}

@@ -300,3 +300,81 @@ fn reported_scopes_take_one_pointer() {
     assert_eq!(std::mem::size_of::<Option<ReportedScopes>>(), std::mem::size_of::<usize>());
     assert!(std::mem::size_of::<PublicTokenInfo>() <= 144, "{}", std::mem::size_of::<PublicTokenInfo>());
 }
+
+/// The hand-written codecs, value by value: what each reads, writes, shows and describes.
+#[test]
+fn int64_reads_numbers_and_decimal_strings_and_writes_a_number() {
+    use databricks_tokens::types::Int64;
+    let big = Int64::from(-9_007_199_254_740_993);
+    assert_eq!((big.get(), i64::from(big), big.to_string()), (-9_007_199_254_740_993, -9_007_199_254_740_993, "-9007199254740993".into()));
+    assert_eq!(serde_json::to_string(&big).unwrap(), "-9007199254740993");
+    for (text, value) in [("-7", -7), ("7", 7), ("\" 9007199254740993 \"", 9_007_199_254_740_993), ("9223372036854775807", i64::MAX)] {
+        assert_eq!(serde_json::from_str::<Int64>(text).unwrap().get(), value, "{text}");
+    }
+    for (text, why) in [
+        ("9223372036854775808", "9223372036854775808 does not fit in a 64-bit signed integer"),
+        ("\"7e3\"", "\"7e3\" is not a decimal 64-bit integer"),
+        ("true", "expected a 64-bit integer as a JSON number or a decimal string"),
+    ] {
+        let err = serde_json::from_str::<Int64>(text).unwrap_err().to_string();
+        assert!(err.contains(why), "{text}: {err}");
+    }
+}
+
+#[test]
+fn autoscope_states_keep_their_wire_names_and_unknown_values() {
+    for (wire, state) in [
+        ("AUTOSCOPE_STATE_API_NOT_COVERED", AutoscopeState::ApiNotCovered),
+        ("AUTOSCOPE_STATE_BACKFILLED", AutoscopeState::Backfilled),
+        ("AUTOSCOPE_STATE_COMPLETED", AutoscopeState::Completed),
+        ("AUTOSCOPE_STATE_DISABLED", AutoscopeState::Disabled),
+        ("AUTOSCOPE_STATE_RUNNING", AutoscopeState::Running),
+        ("AUTOSCOPE_STATE_USER_SELECTED", AutoscopeState::UserSelected),
+        ("AUTOSCOPE_STATE_NEW", AutoscopeState::Unknown("AUTOSCOPE_STATE_NEW".into())),
+    ] {
+        assert_eq!((AutoscopeState::from_wire(wire), state.as_str(), state.to_string()), (state.clone(), wire, wire.to_owned()));
+        let json = serde_json::to_string(&state).unwrap();
+        assert_eq!(json, format!("\"{wire}\""));
+        assert_eq!(serde_json::from_str::<AutoscopeState>(&json).unwrap(), state);
+    }
+}
+
+#[test]
+fn scope_lists_read_and_write_a_plain_array() {
+    use databricks_tokens::types::{ReportedScopes, ScopeList};
+    let sent: ScopeList = ["sql", "clusters"].into_iter().collect();
+    assert_eq!(
+        (&sent[..], ScopeList::from(vec!["sql".to_owned(), "clusters".to_owned()])),
+        (&["sql".to_owned(), "clusters".to_owned()][..], sent.clone())
+    );
+    assert_eq!(serde_json::to_string(&sent).unwrap(), r#"["sql","clusters"]"#);
+    let reported: ReportedScopes = serde_json::from_str(r#"["sql","clusters"]"#).unwrap();
+    assert_eq!(reported, ["sql", "clusters"].into_iter().collect::<ReportedScopes>());
+    assert_eq!(reported, ReportedScopes::from(vec!["sql".to_owned(), "clusters".to_owned()]));
+    assert_eq!(reported.len(), 2);
+    assert_eq!((&reported).into_iter().map(String::as_str).collect::<Vec<_>>(), ["sql", "clusters"]);
+    assert_eq!(format!("{reported:?}"), r#"["sql", "clusters"]"#);
+    assert_eq!(serde_json::to_string(&reported).unwrap(), r#"["sql","clusters"]"#);
+    assert_eq!(reported.into_vec(), ["sql", "clusters"]);
+}
+
+/// The codecs' JSON Schemas (feature `schemars`): their names and what they send.
+#[test]
+fn the_codecs_describe_what_they_send() {
+    use databricks_tokens::SecretString;
+    use databricks_tokens::types::{Int64, ReportedScopes, ScopeList};
+    use schemars::JsonSchema;
+    fn schema<T: JsonSchema>() -> (String, Value) {
+        let mut schema = serde_json::to_value(schemars::schema_for!(T)).unwrap();
+        schema.as_object_mut().unwrap().remove("$schema");
+        (T::schema_name(), schema)
+    }
+    let array = json!({"title": "Array_of_String", "type": "array", "items": {"type": "string"}});
+    assert_eq!(schema::<Int64>(), ("Int64".into(), json!({"title": "Int64", "type": "integer", "format": "int64"})));
+    assert_eq!(schema::<AutoscopeState>(), ("AutoscopeState".into(), json!({"title": "AutoscopeState", "type": "string"})));
+    assert_eq!(schema::<SecretString>(), ("TokenValue".into(), json!({"title": "TokenValue", "type": "string", "format": "password"})));
+    assert_eq!(schema::<ScopeList>().0, "ScopeList");
+    assert_eq!(schema::<ReportedScopes>().0, "ReportedScopes");
+    assert_eq!(schema::<ScopeList>().1["type"], "array");
+    assert_eq!(schema::<ReportedScopes>().1["items"], array["items"]);
+}

@@ -195,3 +195,103 @@ macro_rules! delegate_to_refreshing {
     };
 }
 pub(crate) use delegate_to_refreshing;
+
+/// Tests that pin what the mutation run (`cargo mutants --file src/auth/refresh.rs`) found unchecked: the
+/// cache, its refresh margin, its invalidation, and the lifetimes a token is given.
+#[cfg(test)]
+mod cache_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A clock that moves only when told.
+    #[derive(Debug)]
+    struct StillClock {
+        start: (Instant, SystemTime),
+        elapsed: Mutex<Duration>,
+    }
+
+    impl StillClock {
+        fn new() -> Arc<Self> {
+            Arc::new(Self { start: (Instant::now(), SystemTime::now()), elapsed: Mutex::new(Duration::ZERO) })
+        }
+        fn advance(&self, by: Duration) {
+            *self.elapsed.lock().unwrap() += by;
+        }
+    }
+
+    impl Clock for StillClock {
+        fn now(&self) -> Instant {
+            self.start.0 + *self.elapsed.lock().unwrap()
+        }
+        fn system_now(&self) -> SystemTime {
+            self.start.1 + *self.elapsed.lock().unwrap()
+        }
+        fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+            self.advance(duration);
+            Box::pin(async {})
+        }
+    }
+
+    /// Tokens `token-1`, `token-2`... valid 100 s, with a header that expires after 80 s.
+    #[derive(Debug, Default)]
+    struct Counting(AtomicUsize);
+
+    impl TokenSource for Counting {
+        fn fetch(&self, now: Now) -> BoxFuture<'_, Result<Token>> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+            Box::pin(async move {
+                let token = Token::new(&SecretString::new(format!("token-{n}")), Some("bearer"), now, Some(Duration::from_secs(100)));
+                Ok(token.with_header("X-Extra", SecretString::new(format!("extra-{n}")), Some(now.instant + Duration::from_secs(80))))
+            })
+        }
+    }
+
+    fn exposed(headers: &[AuthHeader]) -> Vec<(&str, &str)> {
+        headers.iter().map(|(name, value)| (name.as_str(), value.expose())).collect()
+    }
+
+    #[tokio::test]
+    async fn a_token_is_cached_until_the_margin_before_its_earliest_expiry_and_dropped_by_invalidate() {
+        let clock = StillClock::new();
+        let provider = Refreshing::new("test-auth", Counting::default(), clock.clone());
+        assert_eq!(provider.auth_type(), "test-auth");
+        let first = provider.headers().await.unwrap();
+        assert_eq!(exposed(&first), [("Authorization", "Bearer token-1"), ("X-Extra", "extra-1")]);
+        // The pair expires with its header, at 80 s: fresh until 40 s, stale from then on.
+        clock.advance(Duration::from_secs(39));
+        assert_eq!(exposed(&provider.headers().await.unwrap())[0], ("Authorization", "Bearer token-1"));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(exposed(&provider.headers().await.unwrap()), [("Authorization", "Bearer token-2"), ("X-Extra", "extra-2")]);
+        assert_eq!(provider.source().0.load(Ordering::SeqCst), 2);
+        assert!(provider.invalidate());
+        assert_eq!(exposed(&provider.headers().await.unwrap())[0], ("Authorization", "Bearer token-3"));
+        assert_eq!(exposed(&provider.headers().await.unwrap())[0], ("Authorization", "Bearer token-3"), "cached again");
+        assert_eq!(provider.into_source().0.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn lifetimes_are_clamped_and_debug_names_the_provider() {
+        let clock = StillClock::new();
+        let now = Now::of(clock.as_ref());
+        let lifetime = |l: Option<Duration>| Token::new(&SecretString::new("t"), None, now, l).expires_at - now.instant;
+        assert_eq!(lifetime(Some(Duration::from_secs(3 * 24 * 3600))), Duration::from_secs(24 * 3600), "a day at most");
+        assert_eq!(lifetime(Some(Duration::from_secs(7200))), Duration::from_secs(7200));
+        assert_eq!(lifetime(None), DEFAULT_LIFETIME);
+        assert_eq!(lifetime(Some(Duration::ZERO)), DEFAULT_LIFETIME);
+        assert_eq!(now.lifetime_until(clock.system_now() + Duration::from_secs(90)), Duration::from_secs(90));
+        assert_eq!(now.lifetime_until(clock.system_now() - Duration::from_secs(90)), Duration::ZERO);
+        let provider = Refreshing::new("test-auth", Counting::default(), clock);
+        assert_eq!(format!("{provider:?}"), "Refreshing { auth_type: \"test-auth\", source: Counting(0), .. }");
+        assert_eq!(Arc::as_ptr(&provider.clock()).cast::<()>(), Arc::as_ptr(&provider.clock).cast::<()>());
+    }
+
+    #[test]
+    fn rfc3339_dates_with_a_t_or_a_space() {
+        let at = SystemTime::UNIX_EPOCH + Duration::new(1_700_000_000, 500_000_000);
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20.5Z"), Some(at));
+        assert_eq!(parse_rfc3339("2023-11-14 22:13:20.5Z"), Some(at));
+        assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), Some(SystemTime::UNIX_EPOCH - Duration::from_secs(1)));
+        assert_eq!(parse_rfc3339("tomorrow"), None);
+    }
+}

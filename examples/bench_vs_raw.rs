@@ -7,6 +7,7 @@
 //! cargo run --release --example bench_vs_raw --features local-workspace -- --no-python
 //! cargo run --release --example bench_vs_raw --no-default-features --features native-tls,local-workspace -- --quick
 //! cargo run --release --example bench_vs_raw --features local-workspace -- --out-of-process # those rows alone
+//! cargo run --release --example bench_vs_raw --features local-workspace -- --out-of-process --pairs 64 --per-task 50
 //! ```
 //!
 //! Rows (each with its goal):
@@ -406,8 +407,10 @@ fn cpu_between(before: &[(u32, u64)], after: &[(u32, u64)]) -> f64 {
 /// A multi-thread runtime of 2 workers whose threads (and the caller's, which drives it) are `threads`.
 fn client_runtime(threads: &ClientThreads) -> Result<tokio::runtime::Runtime, BoxError> {
     let registered = threads.clone();
+    // BENCH_WORKERS: another number of workers, to tell contention between them from the rest.
+    let workers = std::env::var("BENCH_WORKERS").ok().and_then(|w| w.parse().ok()).unwrap_or(2);
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .on_thread_start(move || registered.register_current())
         .build()?;
@@ -843,13 +846,18 @@ fn main() -> Result<(), BoxError> {
     let quick = args.iter().any(|a| a == "--quick");
     let no_python = args.iter().any(|a| a == "--no-python");
     let out_of_process_only = args.iter().any(|a| a == "--out-of-process");
+    // The out-of-process rows: `--pairs N` pairs of blocks of `--per-task M` calls a task (finer
+    // interleaving when the machine is busy).
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)?.parse::<usize>().ok());
+    let pairs = flag("--pairs").unwrap_or(16).max(1);
+    let per_task = flag("--per-task").unwrap_or(if quick { 100 } else { 500 }).max(1);
     let runs = if quick { 3 } else { 7 };
     let load_before = load_average();
     let mut rows = Vec::new();
     let out_of_process = |rows: &mut Vec<Row>| -> Result<(), BoxError> {
         eprintln!("{IN_FLIGHT} in flight, server out of process ...");
         let server = ChildServer::start(SERVED_TOKEN)?;
-        let (rate, cpu) = in_flight(&server.url, SERVED_TOKEN, "out of process", 16, 1, if quick { 100 } else { 500 })?;
+        let (rate, cpu) = in_flight(&server.url, SERVED_TOKEN, "out of process", pairs, 1, per_task)?;
         rows.push(rate);
         rows.push(cpu);
         Ok(())

@@ -6,19 +6,28 @@
 //! cargo run --release --example bench_vs_raw --features local-workspace -- --quick # a smaller run
 //! cargo run --release --example bench_vs_raw --features local-workspace -- --no-python
 //! cargo run --release --example bench_vs_raw --no-default-features --features native-tls,local-workspace -- --quick
+//! cargo run --release --example bench_vs_raw --features local-workspace -- --out-of-process # those rows alone
+//! cargo run --release --example bench_vs_raw --features local-workspace -- --out-of-process --pairs 64 --per-task 50
 //! ```
 //!
 //! Rows (each with its goal):
 //! - **sequential `list`**: blocks of calls, SDK then raw then raw then SDK..., wall time per call;
 //! - **instructions per `list`**: under `valgrind --tool=callgrind` when it is installed (skipped otherwise),
 //!   in a child process, `(Ir(2n calls) - Ir(n calls)) / n`, so start-up and client construction cancel out;
-//! - **64 in flight**: 64 tasks on one client, multi-thread runtime, throughput;
+//! - **64 in flight**: 64 tasks on one client, multi-thread runtime (2 workers), throughput and the client's
+//!   CPU time per call (the runtime's threads and the one driving it, from `/proc/self/task/*/schedstat`),
+//!   with the server in this process (the local workspace) and **out of process** (a child process of this
+//!   binary, `serve-list`: a minimal hyper server on a current-thread runtime answering a fixed 20-token
+//!   list, keep-alive), in 32,000-call blocks, one ratio per pair of blocks;
 //! - **100,000-token list** (20 MB): one child process per side and round, peak RSS (VmHWM) over the
 //!   payload size, and the time of the call; the raw side downloads the body whole and decodes it with bare
 //!   `serde_json` into plain structs;
 //! - **client construction**: in a fresh child process, the first and the second client, and the first
 //!   call (construction included);
 //! - **vs the Python SDK**: `bench/run.sh` (the official `databricks-sdk`), min / median / max over K runs.
+//!
+//! For a profiler: `bench_vs_raw serve-list TOKEN` serves the fixed 20-token list until its stdin closes,
+//! and `bench_vs_raw child-load sdk|raw URL TOKEN BLOCKS` runs one side's blocks of 64 in flight alone.
 //!
 //! The workspace is `databricks_tokens::local::LocalWorkspace` on its own thread and runtime, holding 20
 //! tokens. The 100,000-token list comes from a minimal loopback server that answers a fixed body of the same
@@ -217,9 +226,14 @@ impl Drop for Workspace {
 
 /// The body of a `BIG`-token list, in the local workspace's wire shape.
 fn big_body() -> Vec<u8> {
+    list_body(BIG)
+}
+
+/// The body of an `n`-token list, in the local workspace's wire shape.
+fn list_body(n: usize) -> Vec<u8> {
     use databricks_tokens::types::{AutoscopeState, PublicTokenInfo};
     let now = 1_764_000_000_000i64;
-    let infos: Vec<PublicTokenInfo> = (0..BIG)
+    let infos: Vec<PublicTokenInfo> = (0..n)
         .map(|i| {
             let id = format!("{:064x}", (i as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835));
             PublicTokenInfo::new(id)
@@ -341,83 +355,218 @@ fn sequential(ws: &Workspace, runs: usize, pairs: usize, calls: usize) -> Result
     })
 }
 
-async fn in_flight_sdk(w: &WorkspaceClient, per_task: usize) -> Result<f64, BoxError> {
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..IN_FLIGHT)
-        .map(|_| {
-            let w = w.clone();
-            tokio::spawn(async move {
-                for _ in 0..per_task {
-                    sdk_list(&w).await?;
-                }
-                Ok::<_, BoxError>(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await??;
-    }
-    Ok((IN_FLIGHT * per_task) as f64 / start.elapsed().as_secs_f64())
+/// One side of the comparison, as the 64 tasks of a block call it.
+trait Lister: Clone + Send + Sync + 'static {
+    fn list(&self) -> impl Future<Output = Result<usize, BoxError>> + Send;
 }
 
-async fn in_flight_raw(raw: &Raw, per_task: usize) -> Result<f64, BoxError> {
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..IN_FLIGHT)
-        .map(|_| {
-            let raw = raw.clone();
-            tokio::spawn(async move {
-                for _ in 0..per_task {
-                    raw.list().await?;
-                }
-                Ok::<_, BoxError>(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await??;
+impl Lister for WorkspaceClient {
+    fn list(&self) -> impl Future<Output = Result<usize, BoxError>> + Send {
+        sdk_list(self)
     }
-    Ok((IN_FLIGHT * per_task) as f64 / start.elapsed().as_secs_f64())
 }
 
-/// 64 calls in flight on one client, on a multi-thread runtime: throughput, in `runs` runs of `pairs`
-/// alternating pairs of blocks.
-fn in_flight(ws: &Workspace, runs: usize, pairs: usize, per_task: usize) -> Result<Row, BoxError> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(async {
-        let w = sdk(&ws.url, &ws.token)?;
-        let raw = Raw::new(&ws.url, &ws.token)?;
-        // Warm both pools to 64 connections.
-        in_flight_sdk(&w, 5).await?;
-        in_flight_raw(&raw, 5).await?;
-        let (mut ratios, mut sdk_rate, mut raw_rate) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..runs {
-            let mut run = Vec::new();
-            for pair in 0..pairs {
-                let (s, r) = if pair % 2 == 0 {
-                    let s = in_flight_sdk(&w, per_task).await?;
-                    (s, in_flight_raw(&raw, per_task).await?)
-                } else {
-                    let r = in_flight_raw(&raw, per_task).await?;
-                    (in_flight_sdk(&w, per_task).await?, r)
-                };
-                run.push(s / r);
-                sdk_rate.push(s);
-                raw_rate.push(r);
-            }
-            ratios.push(median(&run));
+impl Lister for Raw {
+    fn list(&self) -> impl Future<Output = Result<usize, BoxError>> + Send {
+        Raw::list(self)
+    }
+}
+
+/// The threads of the client: those of its runtime (registered as they start) and the one driving it.
+#[derive(Clone, Default)]
+struct ClientThreads(Arc<std::sync::Mutex<Vec<u32>>>);
+
+impl ClientThreads {
+    fn register_current(&self) {
+        // `/proc/thread-self` links to `<pid>/task/<tid>`.
+        let tid = std::fs::read_link("/proc/thread-self").ok().and_then(|p| p.file_name()?.to_str()?.parse().ok());
+        if let Some(tid) = tid {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(tid);
         }
-        Ok(Row {
-            name: format!("{IN_FLIGHT} in flight, multi-thread runtime, throughput"),
-            detail: format!(
-                "median {:.0} vs {:.0} calls/s; {runs} runs of {pairs} pairs of {}-call blocks",
-                median(&sdk_rate),
-                median(&raw_rate),
-                IN_FLIGHT * per_task
-            ),
-            ratios,
-            goal: Goal::AtLeast(0.97),
+    }
+
+    /// The CPU time each thread has run so far (ns, from its `schedstat`), by thread id.
+    fn cpu(&self) -> Vec<(u32, u64)> {
+        let tids = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        tids.into_iter()
+            .filter_map(|tid| {
+                let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+                Some((tid, stat.split_whitespace().next()?.parse().ok()?))
+            })
+            .collect()
+    }
+}
+
+/// The CPU time (s) the threads alive at both ends ran between `before` and `after`.
+fn cpu_between(before: &[(u32, u64)], after: &[(u32, u64)]) -> f64 {
+    let ns: u64 =
+        after.iter().filter_map(|(tid, end)| before.iter().find(|(t, _)| t == tid).map(|(_, start)| end.saturating_sub(*start))).sum();
+    ns as f64 / 1e9
+}
+
+/// A multi-thread runtime of 2 workers whose threads (and the caller's, which drives it) are `threads`.
+fn client_runtime(threads: &ClientThreads) -> Result<tokio::runtime::Runtime, BoxError> {
+    let registered = threads.clone();
+    // BENCH_WORKERS: another number of workers, to tell contention between them from the rest.
+    let workers = std::env::var("BENCH_WORKERS").ok().and_then(|w| w.parse().ok()).unwrap_or(2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .on_thread_start(move || registered.register_current())
+        .build()?;
+    threads.register_current();
+    Ok(rt)
+}
+
+/// One block: `IN_FLIGHT` tasks of `per_task` calls each on one client; its throughput (calls/s) and the
+/// client's CPU time per call (s).
+async fn in_flight_block<L: Lister>(client: &L, per_task: usize, threads: &ClientThreads) -> Result<(f64, f64), BoxError> {
+    let cpu = threads.cpu();
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..IN_FLIGHT)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    client.list().await?;
+                }
+                Ok::<_, BoxError>(())
+            })
         })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let calls = (IN_FLIGHT * per_task) as f64;
+    Ok((calls / elapsed, cpu_between(&cpu, &threads.cpu()) / calls))
+}
+
+/// 64 calls in flight on one client, on a multi-thread runtime of 2 workers, against the server at `url`
+/// (`placement` names where it runs): throughput and the client's CPU time per call, in `runs` runs of
+/// `pairs` alternating pairs of blocks of `per_task` calls a task; a run's ratio is the median of its pairs'.
+fn in_flight(url: &str, token: &str, placement: &str, runs: usize, pairs: usize, per_task: usize) -> Result<(Row, Row), BoxError> {
+    let threads = ClientThreads::default();
+    let rt = client_runtime(&threads)?;
+    rt.block_on(async {
+        let w = sdk(url, token)?;
+        let raw = Raw::new(url, token)?;
+        assert_eq!(sdk_list(&w).await?, TOKENS);
+        assert_eq!(raw.list().await?, TOKENS);
+        // Warm both pools to 64 connections.
+        in_flight_block(&w, 5, &threads).await?;
+        in_flight_block(&raw, 5, &threads).await?;
+        let (mut rate_ratios, mut cpu_ratios) = (Vec::new(), Vec::new());
+        let (mut sdk_rate, mut raw_rate, mut sdk_cpu, mut raw_cpu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut pair = 0;
+        for _ in 0..runs {
+            let (mut run_rate, mut run_cpu) = (Vec::new(), Vec::new());
+            for _ in 0..pairs {
+                let (s, r) = if pair % 2 == 0 {
+                    let s = in_flight_block(&w, per_task, &threads).await?;
+                    (s, in_flight_block(&raw, per_task, &threads).await?)
+                } else {
+                    let r = in_flight_block(&raw, per_task, &threads).await?;
+                    (in_flight_block(&w, per_task, &threads).await?, r)
+                };
+                pair += 1;
+                run_rate.push(s.0 / r.0);
+                run_cpu.push(s.1 / r.1);
+                sdk_rate.push(s.0);
+                raw_rate.push(r.0);
+                sdk_cpu.push(s.1 * 1e6);
+                raw_cpu.push(r.1 * 1e6);
+            }
+            rate_ratios.push(median(&run_rate));
+            cpu_ratios.push(median(&run_cpu));
+        }
+        let blocks = if runs == 1 || pairs == 1 {
+            format!("{} pairs of {}-call blocks", runs * pairs, IN_FLIGHT * per_task)
+        } else {
+            format!("{runs} runs of {pairs} pairs of {}-call blocks", IN_FLIGHT * per_task)
+        };
+        Ok((
+            Row {
+                name: format!("{IN_FLIGHT} in flight, server {placement}: throughput"),
+                detail: format!("median {:.0} vs {:.0} calls/s; {blocks}", median(&sdk_rate), median(&raw_rate)),
+                ratios: rate_ratios,
+                goal: Goal::AtLeast(0.97),
+            },
+            Row {
+                name: format!("{IN_FLIGHT} in flight, server {placement}: CPU per call"),
+                detail: format!(
+                    "median {:.1} vs {:.1} us of client CPU per call (its runtime's threads and the one driving it)",
+                    median(&sdk_cpu),
+                    median(&raw_cpu)
+                ),
+                ratios: cpu_ratios,
+                goal: Goal::AtMost(1.03),
+            },
+        ))
     })
+}
+
+/// The fixed 20-token list served by a child process of this binary (`serve-list`), which ends when its
+/// stdin closes (when this process drops it, or dies).
+struct ChildServer {
+    url: String,
+    child: std::process::Child,
+}
+
+impl ChildServer {
+    fn start(token: &str) -> Result<Self, BoxError> {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child =
+            Command::new(std::env::current_exe()?).args(["serve-list", token]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+        let mut url = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            std::io::BufReader::new(stdout).read_line(&mut url)?;
+        }
+        let url = url.trim().to_owned();
+        let server = Self { url, child };
+        if !server.url.starts_with("http://") {
+            return Err("the server child process did not start".into());
+        }
+        Ok(server)
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// The token the out-of-process server expects.
+const SERVED_TOKEN: &str = "dapi-bench-out-of-process";
+
+/// In a child, for a profiler: one side's blocks of 64 in flight against an out-of-process server; prints
+/// each block's throughput and CPU time per call.
+fn child_load(side: &str, blocks: usize) -> Result<(), BoxError> {
+    let server = ChildServer::start(SERVED_TOKEN)?;
+    let threads = ClientThreads::default();
+    let rt = client_runtime(&threads)?;
+    rt.block_on(async {
+        let (w, raw) = (sdk(&server.url, SERVED_TOKEN)?, Raw::new(&server.url, SERVED_TOKEN)?);
+        for i in 0..=blocks {
+            let per_task = if i == 0 { 5 } else { 500 };
+            let (rate, cpu) = if side == "sdk" {
+                in_flight_block(&w, per_task, &threads).await?
+            } else {
+                in_flight_block(&raw, per_task, &threads).await?
+            };
+            if i > 0 {
+                println!("{side}: {rate:.0} calls/s, {:.1} us CPU per call", cpu * 1e6);
+            }
+        }
+        Ok::<_, BoxError>(())
+    })
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(|_| "?".into(), |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -676,6 +825,15 @@ fn main() -> Result<(), BoxError> {
         "child-big" => return child_big(arg(2), arg(3), arg(4), arg(5).parse()?),
         "child-cold" => return child_cold(arg(2), arg(3), arg(4)),
         "child-instr" => return child_instr(arg(2), arg(3), arg(4), arg(5).parse()?),
+        "child-load" => return child_load(arg(2), arg(3).parse()?),
+        // The out-of-process server: the fixed 20-token list, until stdin closes.
+        "serve-list" => {
+            let server = FixedServer::start(bytes::Bytes::from(list_body(TOKENS)), arg(2))?;
+            println!("{}", server.url);
+            std::io::stdout().flush()?;
+            std::io::copy(&mut std::io::stdin(), &mut std::io::sink())?;
+            return Ok(());
+        }
         // A standalone server of the big list, for profiling a child by hand.
         "serve-big" => {
             let server = FixedServer::start(bytes::Bytes::from(big_body()), arg(2))?;
@@ -687,10 +845,30 @@ fn main() -> Result<(), BoxError> {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let no_python = args.iter().any(|a| a == "--no-python");
+    let out_of_process_only = args.iter().any(|a| a == "--out-of-process");
+    // The out-of-process rows: `--pairs N` pairs of blocks of `--per-task M` calls a task (finer
+    // interleaving when the machine is busy).
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)?.parse::<usize>().ok());
+    let pairs = flag("--pairs").unwrap_or(16).max(1);
+    let per_task = flag("--per-task").unwrap_or(if quick { 100 } else { 500 }).max(1);
     let runs = if quick { 3 } else { 7 };
+    let load_before = load_average();
+    let mut rows = Vec::new();
+    let out_of_process = |rows: &mut Vec<Row>| -> Result<(), BoxError> {
+        eprintln!("{IN_FLIGHT} in flight, server out of process ...");
+        let server = ChildServer::start(SERVED_TOKEN)?;
+        let (rate, cpu) = in_flight(&server.url, SERVED_TOKEN, "out of process", pairs, 1, per_task)?;
+        rows.push(rate);
+        rows.push(cpu);
+        Ok(())
+    };
+    if out_of_process_only {
+        out_of_process(&mut rows)?;
+        print_rows(&rows, &load_before);
+        return Ok(());
+    }
 
     let ws = Workspace::start()?;
-    let mut rows = Vec::new();
     eprintln!("sequential ...");
     rows.push(sequential(&ws, runs, 15, 200)?);
     eprintln!("instructions ...");
@@ -699,7 +877,10 @@ fn main() -> Result<(), BoxError> {
         None => eprintln!("valgrind is not installed: the instruction row is skipped (apt-get install valgrind)"),
     }
     eprintln!("{IN_FLIGHT} in flight ...");
-    rows.push(in_flight(&ws, runs, 5, 50)?);
+    let (rate, cpu) = in_flight(&ws.url, &ws.token, "in process", runs, 5, 50)?;
+    rows.push(rate);
+    rows.push(cpu);
+    out_of_process(&mut rows)?;
     eprintln!("big list ...");
     let (rss, time) = big_list(if quick { 3 } else { 5 }, &ws.token)?;
     rows.push(rss);
@@ -710,20 +891,26 @@ fn main() -> Result<(), BoxError> {
     rows.push(first);
     drop(ws);
 
-    println!();
-    println!(
-        "databricks-tokens vs raw reqwest, same process, same loopback server; {} cores; {}; TLS: {} on both sides",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if cfg!(debug_assertions) { "DEBUG BUILD (use --release)" } else { "release build" },
-        if cfg!(feature = "rustls") { "rustls" } else { "native-tls" }
-    );
-    header();
-    for row in &rows {
-        row.print();
-    }
+    print_rows(&rows, &load_before);
     if !no_python {
         println!();
         python(if quick { 500 } else { 2000 }, if quick { 3 } else { 5 });
     }
     Ok(())
+}
+
+fn print_rows(rows: &[Row], load_before: &str) {
+    println!();
+    println!(
+        "databricks-tokens vs raw reqwest in one process, the same server on loopback; {} cores; {}; TLS: {} on both sides; load average {} before, {} after",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if cfg!(debug_assertions) { "DEBUG BUILD (use --release)" } else { "release build" },
+        if cfg!(feature = "rustls") { "rustls" } else { "native-tls" },
+        load_before,
+        load_average()
+    );
+    header();
+    for row in rows {
+        row.print();
+    }
 }

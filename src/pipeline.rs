@@ -12,11 +12,12 @@
 //! is copied for a retry only when it carries a body that a retry could not rebuild otherwise.
 
 use std::cell::RefCell;
-use std::future::Future;
-use std::pin::pin;
+use std::future::{Future, ready};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
+use futures::future::Either;
 use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
 use reqwest::header::{HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -439,8 +440,9 @@ macro_rules! pipeline_hooks {
                 self.inner.prepare(request, info).await.map_err(progenitor_client::Error::Custom)
             }
 
-            async fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
-                self.inner.execute(&self.client, request, info).await
+            // `execute`'s future itself, not one more future around it (see `run`).
+            fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
+                self.inner.execute(&self.client, request, info)
             }
         }
     };
@@ -453,7 +455,7 @@ pipeline_hooks!(generated::paginated_fixture::Client);
 
 tokio::task_local! {
     /// The facts of the call the current task is running (see [`run`]), owned by that call.
-    static CALL: Box<RefCell<CallFacts>>;
+    static CALL: Box<RefCell<Option<CallFacts>>>;
 }
 
 /// What the hooks learn about one call, for [`run`] to report.
@@ -487,7 +489,7 @@ struct CallFacts {
 
 /// Runs `f` on the facts of the current call; `None` outside a call.
 fn with_call<R>(f: impl FnOnce(&mut CallFacts) -> R) -> Option<R> {
-    CALL.try_with(|cell| f(&mut cell.borrow_mut())).ok()
+    CALL.try_with(|cell| cell.borrow_mut().as_mut().map(f)).ok().flatten()
 }
 
 /// The limits of the body of the current call's response: its size limit and when it must have arrived.
@@ -517,12 +519,20 @@ pub(crate) fn remember_secret(secret: &str) {
 /// Runs one generated call of `operation` (with this call's options; `path` is the template filled in)
 /// and turns its outcome into this crate's result. `path_params` fill the path template in the span, when
 /// it is enabled.
-pub(crate) async fn run<T, F>(operation: &'static Operation, options: RequestOptions, path_params: &[&str], call: F) -> Result<T>
+///
+/// The future is built from combinators rather than an `async` block: an `async` block would hold the
+/// call's future twice (the argument, and the copy it pins), and every call boxes this future (see
+/// `stub::DynTokens`), so its size is what a call allocates and copies.
+pub(crate) fn run<T, F>(
+    operation: &'static Operation,
+    options: RequestOptions,
+    path_params: &[&str],
+    call: F,
+) -> impl Future<Output = Result<T>> + use<T, F>
 where
     T: DeserializeOwned,
     F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
 {
-    let operation_id = operation.id;
     let facts = CallFacts {
         operation,
         options,
@@ -541,10 +551,9 @@ where
         body_deadline: None,
         max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
     };
-    let mut scoped = pin!(CALL.scope(Box::new(RefCell::new(facts)), call));
     let span = tracing::info_span!(
         "databricks_tokens",
-        operation = operation_id,
+        operation = operation.id,
         method = operation.method,
         path = tracing::field::Empty,
         status = tracing::field::Empty,
@@ -554,22 +563,35 @@ where
     if !span.is_disabled() {
         span.record("path", operation.fill(path_params));
     }
-    let outcome = if span.is_disabled() { scoped.as_mut().await } else { scoped.as_mut().instrument(span.clone()).await };
-    let Some(facts) = scoped.as_mut().take_value() else {
-        return Err(Error::invalid_request(format!("{operation_id}: the call lost its state")));
-    };
-    let facts = facts.into_inner();
-    if !span.is_disabled() {
-        span.record("attempts", facts.attempts).record("duration_ms", facts.elapsed.as_millis() as u64);
-    }
-    let result = match (facts.error, outcome) {
-        (Some(error), _) => Err(error),
-        (None, Ok(value)) => {
-            span.record("status", value.status().as_u16());
-            return Ok(value.into_inner());
+    // The call hands its facts back as it ends, while its task-local is still set.
+    let call = call.map(|outcome| (outcome, CALL.try_with(|cell| cell.borrow_mut().take()).ok().flatten()));
+    let scoped = CALL.scope(Box::new(RefCell::new(Some(facts))), call);
+    let traced = if span.is_disabled() { Either::Left(scoped) } else { Either::Right(scoped.instrument(span.clone())) };
+    traced.then(move |(outcome, facts)| {
+        let Some(mut facts) = facts else {
+            return Either::Left(ready(Err(Error::invalid_request(format!("{}: the call lost its state", operation.id)))));
+        };
+        if !span.is_disabled() {
+            span.record("attempts", facts.attempts).record("duration_ms", facts.elapsed.as_millis() as u64);
         }
-        (None, Err(e)) => convert_error(operation_id, e, &span, facts.max_response_size, facts.body_deadline).await,
-    };
+        match (facts.error.take(), outcome) {
+            (Some(error), _) => Either::Left(ready(conclude(operation, Err(error), facts))),
+            (None, Ok(value)) => {
+                span.record("status", value.status().as_u16());
+                Either::Left(ready(Ok(value.into_inner())))
+            }
+            (None, Err(e)) => Either::Right(async move {
+                let result = convert_error(operation.id, e, &span, facts.max_response_size, facts.body_deadline).await;
+                conclude(operation, result, facts)
+            }),
+        }
+    })
+}
+
+/// The result of a call that did not succeed at once (`result`: its error, or what its unexpected response
+/// decoded to), with what its facts say about it.
+fn conclude<T: DeserializeOwned>(operation: &'static Operation, result: Result<T>, facts: CallFacts) -> Result<T> {
+    let operation_id = operation.id;
     let error = match result {
         Ok(value) => return Ok(value),
         Err(error) => error,

@@ -323,7 +323,8 @@ impl<R: Resource + Serialize + DeserializeOwned> Update<R> {
     /// checks them (the builder's setters may have changed either): what an update request sends.
     ///
     /// The resource sent carries the fields the mask names and nothing else: output-only fields the spec
-    /// requires (a token's id, already in the path) are left empty, which the generated types never send.
+    /// requires (a token's id, already in the path) are left empty, which a request body never sends
+    /// ([`serialize_request_resource`]).
     pub(crate) fn into_checked(self, operation: &str) -> Result<(R, FieldMask)> {
         if self.is_empty() {
             return Err(Error::invalid_request(format!(
@@ -371,6 +372,25 @@ impl<R: Resource> Update<R> {
     pub(crate) fn is_empty(&self) -> bool {
         self.mask.mask.paths.is_empty() && !self.mask.mask.is_replace_all()
     }
+}
+
+/// Serializes a resource inside a request body (the generator names the fields that hold one): as the
+/// resource serializes itself, less the output-only fields the spec requires (a token's id, in the path)
+/// when they are empty — as [`Update`] leaves them. The resource's own serialization keeps them, so that it
+/// round-trips.
+pub(crate) fn serialize_request_resource<R: Resource + Serialize, S: serde::Serializer>(
+    resource: &R,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    let mut value = serde_json::to_value(resource).map_err(serde::ser::Error::custom)?;
+    if let Value::Object(map) = &mut value {
+        for field in R::REQUIRED.iter().filter(|f| !R::WRITABLE.contains(f)) {
+            if map.get(*field).and_then(Value::as_str) == Some("") {
+                map.remove(*field);
+            }
+        }
+    }
+    value.serialize(s)
 }
 
 fn to_object<R: Serialize>(r: &R) -> Result<Map<String, Value>> {

@@ -378,3 +378,14 @@ fn the_codecs_describe_what_they_send() {
     assert_eq!(schema::<ScopeList>().1["type"], "array");
     assert_eq!(schema::<ReportedScopes>().1["items"], array["items"]);
 }
+
+#[test]
+fn a_token_with_an_empty_id_round_trips_and_only_a_request_body_leaves_the_id_out() {
+    // Found by the wire_codecs fuzz target: the update body's rule must not change the resource's own encoding.
+    let info: databricks_tokens::types::PublicTokenInfo = serde_json::from_str(r#"{"token_id":""}"#).unwrap();
+    let encoded = serde_json::to_string(&info).unwrap();
+    assert_eq!(encoded, r#"{"token_id":""}"#);
+    assert_eq!(serde_json::from_str::<databricks_tokens::types::PublicTokenInfo>(&encoded).unwrap(), info);
+    let body = databricks_tokens::types::UpdateTokenRequest::new(info.set_comment("c"), "comment");
+    assert_eq!(serde_json::to_value(&body).unwrap(), json!({"token": {"comment": "c"}, "update_mask": "comment"}));
+}

@@ -24,9 +24,11 @@
 //!   a list response (an object whose one field is an array of objects) is decoded item by item when large.
 //! - **No `api-version` header**: progenitor sends the spec's `info.version` as one; the Databricks SDKs
 //!   send no such header, so the generated requests do not carry it.
-//! - **A required `readOnly` string is not sent when empty** (`skip_serializing_if = "String::is_empty"`):
-//!   OpenAPI makes `required` apply to responses only for a `readOnly` property, so a request built by the
-//!   crate (an update's token, whose id is in the path) leaves it empty and the body does not carry it.
+//! - **A resource in a request body is sent without its empty output-only fields**: OpenAPI makes
+//!   `required` apply to responses only for a `readOnly` property, so the field of a request body that holds
+//!   an object schema with required `readOnly` strings (an update's `token`, whose id is in the path) is
+//!   serialized by `crate::field_mask::serialize_request_resource`, which leaves those out when empty. The
+//!   resource type itself keeps its plain serialization, so it round-trips.
 //! - **URLs of fixed paths come from the hook type** (`client.inner.url("/api/...")`, parsed once per client)
 //!   instead of a `format!` of the base URL and the path parsed again on every call.
 //!
@@ -119,7 +121,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     let tokens = Generator::new(&settings).generate_tokens(&spec).map_err(|e| CodegenError::Progenitor(e.to_string()))?;
     let tables = field_tables(&spec);
     let secrets = secret_fields(&spec);
-    let omitted = required_read_only_strings(&spec);
+    let resources = request_resources(&spec);
     let operations = operation_table(&spec);
     let tokens = quote::quote! {
         #tokens
@@ -135,7 +137,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     };
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     curate_types(&mut file);
-    omit_empty_read_only(&mut file, &omitted)?;
+    serialize_request_resources(&mut file, &resources)?;
     drop_api_version_header(&mut file);
     Ok(format!("{HEADER}{}", route_urls(&route_decoding(&prettyplease::unparse(&file)))))
 }
@@ -488,10 +490,48 @@ fn required_read_only_strings(spec: &openapiv3::OpenAPI) -> Vec<(String, String)
     found
 }
 
-/// Adds `#[serde(skip_serializing_if = "::std::string::String::is_empty")]` to each `(struct, field)` of
-/// the `types` module; fails when one is not there as a `String` field, so a change of progenitor's output
-/// cannot silently drop the rule.
-fn omit_empty_read_only(file: &mut syn::File, fields: &[(String, String)]) -> Result<(), CodegenError> {
+/// `(body schema, property)` for every property of a request body schema that refers to an object schema
+/// with a required `readOnly` string (see [`required_read_only_strings`]).
+fn request_resources(spec: &openapiv3::OpenAPI) -> Vec<(String, String)> {
+    use openapiv3::{ReferenceOr, SchemaKind, Type};
+    let Some(components) = &spec.components else { return Vec::new() };
+    let resources: Vec<String> = required_read_only_strings(spec).into_iter().map(|(schema, _)| schema).collect();
+    let mut bodies = Vec::new();
+    for item in spec.paths.paths.values().filter_map(ReferenceOr::as_item) {
+        for (_, op) in item.iter() {
+            let Some(ReferenceOr::Item(body)) = &op.request_body else { continue };
+            for media in body.content.values() {
+                if let Some(ReferenceOr::Reference { reference }) = &media.schema
+                    && let Some(name) = reference.strip_prefix("#/components/schemas/")
+                {
+                    bodies.push(name.to_owned());
+                }
+            }
+        }
+    }
+    bodies.sort();
+    bodies.dedup();
+    let mut found = Vec::new();
+    for body in bodies {
+        let Some(ReferenceOr::Item(schema)) = components.schemas.get(&body) else { continue };
+        let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else { continue };
+        for (property, property_schema) in &object.properties {
+            let refers = match property_schema {
+                ReferenceOr::Reference { reference } => reference.strip_prefix("#/components/schemas/"),
+                ReferenceOr::Item(_) => None,
+            };
+            if refers.is_some_and(|r| resources.iter().any(|name| name == r)) {
+                found.push((body.clone(), property.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// Adds `#[serde(serialize_with = "crate::field_mask::serialize_request_resource")]` to each `(struct,
+/// field)` of the `types` module; fails when one is not there, so a change of progenitor's output cannot
+/// silently drop the rule.
+fn serialize_request_resources(file: &mut syn::File, fields: &[(String, String)]) -> Result<(), CodegenError> {
     let types = file.items.iter_mut().find_map(|item| match item {
         syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
         _ => None,
@@ -501,19 +541,17 @@ fn omit_empty_read_only(file: &mut syn::File, fields: &[(String, String)]) -> Re
         let syn::Item::Struct(s) = item else { continue };
         let syn::Fields::Named(named) = &mut s.fields else { continue };
         for field in named.named.iter_mut() {
-            let is_string = quote::ToTokens::to_token_stream(&field.ty).to_string().replace(' ', "") == "::std::string::String";
             let Some(ident) = &field.ident else { continue };
-            let at = fields.iter().position(|(schema, property)| s.ident == schema && ident == property);
-            if let Some(at) = at.filter(|_| is_string) {
-                field.attrs.push(syn::parse_quote!(#[serde(skip_serializing_if = "::std::string::String::is_empty")]));
+            if let Some(at) = fields.iter().position(|(schema, property)| s.ident == schema && ident == property) {
+                field.attrs.push(syn::parse_quote!(#[serde(serialize_with = "crate::field_mask::serialize_request_resource")]));
                 applied[at] = true;
             }
         }
     }
     match fields.iter().zip(applied).find(|(_, applied)| !applied) {
-        Some(((schema, property), _)) => Err(CodegenError::Rewrite(format!(
-            "{schema}.{property} (required, readOnly string) is not a String field of a generated struct"
-        ))),
+        Some(((schema, property), _)) => {
+            Err(CodegenError::Rewrite(format!("{schema}.{property} (a request body's resource) is not a field of a generated struct")))
+        }
         None => Ok(()),
     }
 }
@@ -635,41 +673,46 @@ mod tests {
     const SPEC: &str = r##"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
       "paths": {"/api/2.0/thing/{id}": {"patch": {"operationId": "update_thing",
         "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
-        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}},
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateThing"}}}},
         "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}}}}}}},
       "components": {"schemas": {"Thing": {"type": "object", "required": ["id"],
         "properties": {"id": {"type": "string", "readOnly": true}, "name": {"type": "string"},
-                       "created": {"type": "string", "readOnly": true}}}}}}"##;
+                       "created": {"type": "string", "readOnly": true}}},
+        "UpdateThing": {"type": "object", "required": ["thing", "mask"],
+        "properties": {"thing": {"$ref": "#/components/schemas/Thing"}, "mask": {"type": "string"}}}}}}"##;
 
     #[test]
-    fn a_required_read_only_string_is_not_sent_when_empty_and_nothing_else_is_touched() {
+    fn a_request_bodys_resource_is_serialized_without_its_empty_output_only_fields() {
         let code = generate(SPEC, Target::CRATE).unwrap();
         let file: syn::File = syn::parse_str(code.trim_start_matches(|c| c != '\n')).unwrap();
         let types = file.items.iter().find_map(|i| match i {
             syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
             _ => None,
         });
-        let thing = types.unwrap().1.iter().find_map(|i| match i {
-            syn::Item::Struct(s) if s.ident == "Thing" => Some(s),
-            _ => None,
-        });
-        let attrs = |name: &str| -> String {
-            let syn::Fields::Named(fields) = &thing.unwrap().fields else { panic!("named fields") };
+        let attrs = |strukt: &str, name: &str| -> String {
+            let found = types.unwrap().1.iter().find_map(|i| match i {
+                syn::Item::Struct(s) if s.ident == strukt => Some(s),
+                _ => None,
+            });
+            let syn::Fields::Named(fields) = &found.unwrap().fields else { panic!("named fields") };
             let field = fields.named.iter().find(|f| f.ident.as_ref().is_some_and(|i| i == name)).unwrap();
             field.attrs.iter().map(|a| quote::ToTokens::to_token_stream(a).to_string()).collect()
         };
-        assert!(attrs("id").contains("is_empty"), "{}", attrs("id"));
-        // Optional fields keep progenitor's `Option::is_none`; only the required read-only one changes.
-        assert!(!attrs("name").contains("is_empty") && !attrs("created").contains("is_empty"));
-        assert_eq!(required_read_only_strings(&serde_json::from_str(SPEC).unwrap()), [("Thing".to_owned(), "id".to_owned())]);
+        assert!(attrs("UpdateThing", "thing").contains("serialize_request_resource"), "{}", attrs("UpdateThing", "thing"));
+        // The resource keeps its plain serialization; other fields are untouched.
+        assert!(!attrs("Thing", "id").contains("serialize") && !attrs("UpdateThing", "mask").contains("serialize_with"));
+        let spec = serde_json::from_str(SPEC).unwrap();
+        assert_eq!(required_read_only_strings(&spec), [("Thing".to_owned(), "id".to_owned())]);
+        assert_eq!(request_resources(&spec), [("UpdateThing".to_owned(), "thing".to_owned())]);
     }
 
     #[test]
     fn a_rule_that_applies_nowhere_fails_generation() {
-        let mut file: syn::File = syn::parse_quote! { pub mod types { pub struct Thing { pub id: i64 } } };
-        let err = omit_empty_read_only(&mut file, &[("Thing".into(), "id".into())]).unwrap_err();
-        assert!(err.to_string().contains("Thing.id"), "{err}");
-        let err = omit_empty_read_only(&mut file, &[("Other".into(), "id".into())]).unwrap_err();
-        assert!(err.to_string().contains("Other.id"), "{err}");
+        let mut file: syn::File = syn::parse_quote! { pub mod types { pub struct UpdateThing { pub thing: Thing } } };
+        let err = serialize_request_resources(&mut file, &[("UpdateThing".into(), "other".into())]).unwrap_err();
+        assert!(err.to_string().contains("UpdateThing.other"), "{err}");
+        let err = serialize_request_resources(&mut file, &[("Other".into(), "thing".into())]).unwrap_err();
+        assert!(err.to_string().contains("Other.thing"), "{err}");
+        serialize_request_resources(&mut file, &[("UpdateThing".into(), "thing".into())]).unwrap();
     }
 }

@@ -187,7 +187,6 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<crate::wire::ScopeList>,
         ///Id of the token. Output only.
-        #[serde(skip_serializing_if = "::std::string::String::is_empty")]
         pub token_id: ::std::string::String,
         ///Id of the workspace. Output only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -312,6 +311,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UpdateTokenManagementRequest {
+        #[serde(serialize_with = "crate::field_mask::serialize_request_resource")]
         pub token: TokenInfo,
         ///Comma-separated field paths relative to the token, e.g. `comment,scopes`.
         pub update_mask: ::std::string::String,

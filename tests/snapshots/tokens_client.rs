@@ -102,7 +102,6 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<crate::wire::ScopeList>,
         ///Id of the token. Output only.
-        #[serde(skip_serializing_if = "::std::string::String::is_empty")]
         pub token_id: ::std::string::String,
     }
     impl PublicTokenInfo {
@@ -158,6 +157,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UpdateTokenRequest {
+        #[serde(serialize_with = "crate::field_mask::serialize_request_resource")]
         pub token: PublicTokenInfo,
         ///Comma-separated field paths relative to the token, no spaces, for example `comment,scopes`. Only `comment` and `scopes` are updatable.
         pub update_mask: ::std::string::String,

@@ -269,17 +269,20 @@ async fn instances_are_independent() {
 }
 
 /// The standalone server (`examples/local_workspace.rs`), built in this test's target directory (a no-op
-/// when `cargo test` already built it).
+/// when `cargo test` already built it). Where that build cannot run (the packaged crate, whose code generator
+/// resolves only through the `--config` patch the packaging step gives the outer `cargo test`), the example
+/// `cargo test` built is used.
 fn standalone_server() -> std::path::PathBuf {
     let profile_dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf(); // target/debug
+    let binary = profile_dir.join("examples").join(format!("local_workspace{}", std::env::consts::EXE_SUFFIX));
     let status = std::process::Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--example", "local_workspace", "--features", "local-workspace"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
         .status()
         .unwrap();
-    assert!(status.success(), "building examples/local_workspace.rs");
-    profile_dir.join("examples").join(format!("local_workspace{}", std::env::consts::EXE_SUFFIX))
+    assert!(status.success() || binary.exists(), "building examples/local_workspace.rs");
+    binary
 }
 
 #[tokio::test]

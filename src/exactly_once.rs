@@ -230,7 +230,8 @@ where
         };
         round += 1;
         let delay = settings.policy.backoff(round - 1);
-        let past_budget = deadline.is_some_and(|d| settings.clock.now() + delay >= d);
+        // A backoff too long for an `Instant` (a policy's cap may be `Duration::MAX`) is past any budget.
+        let past_budget = deadline.is_some_and(|d| settings.clock.now().checked_add(delay).is_none_or(|then| then >= d));
         if round == ROUNDS || past_budget || !may_pass(&error) {
             return Err(error);
         }

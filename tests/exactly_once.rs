@@ -261,6 +261,18 @@ async fn the_whole_call_runs_within_one_budget() {
     assert_eq!(marked_tokens(&ws).len(), 1, "the error says a token may exist: it does");
 }
 
+#[tokio::test]
+async fn a_backoff_too_long_for_the_clock_ends_the_search_instead_of_panicking() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let w = ws.client().unwrap();
+    ws.inject(Route::Create, [Fault::ResetAfterProcessing]);
+    ws.inject(Route::List, [Fault::Unavailable]);
+    let policy = RetryPolicy::disabled().with_backoff(Duration::MAX, Duration::MAX).with_timeout(Duration::from_secs(30));
+    let err = w.tokens().create().comment("ci").retry_policy(policy).exactly_once_grace(GRACE).send().await.unwrap_err();
+    assert!(err.orphan_marker().is_some() && !err.is_retryable(), "{err:?}");
+    assert_eq!(ws.counters(Route::List).received, 1, "one round: the next would wait past the budget");
+}
+
 fn fast_retries() -> RetryPolicy {
     RetryPolicy::disabled().with_backoff(Duration::from_millis(5), Duration::from_millis(5))
 }

@@ -809,13 +809,10 @@ impl Error {
     ///
     /// ```no_run
     /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::workflows::{Cleanup, TokenWorkflows};
     /// if let Err(e) = w.tokens().create().comment("ci").exactly_once().send().await {
-    ///     if let Some(marker) = e.orphan_marker() {
-    ///         for t in w.tokens().list().send().await? {
-    ///             if t.comment.as_deref().is_some_and(|c| c.contains(marker)) {
-    ///                 w.tokens().delete(&t.token_id).send().await?;
-    ///             }
-    ///         }
+    ///     if let Some(marker) = e.orphan_marker().map(str::to_owned) {
+    ///         w.cleanup_tokens(Cleanup::matching(move |t, _| t.comment.as_deref().is_some_and(|c| c.contains(&marker)))).await?;
     ///     }
     /// }
     /// # Ok(()) }

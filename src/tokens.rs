@@ -247,14 +247,11 @@ impl<'a> CreateToken<'a> {
     /// ```no_run
     /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
     /// use std::time::Duration;
+    /// use databricks_tokens::workflows::{Cleanup, TokenWorkflows};
     /// let create = w.tokens().create().comment("ci").exactly_once();
     /// let marker = create.exactly_once_marker().unwrap_or_default().to_owned();
     /// if tokio::time::timeout(Duration::from_secs(30), create.send()).await.is_err() {
-    ///     for t in w.tokens().list().send().await? {
-    ///         if t.comment.as_deref().is_some_and(|c| c.contains(&marker)) {
-    ///             w.tokens().delete(&t.token_id).send().await?;
-    ///         }
-    ///     }
+    ///     w.cleanup_tokens(Cleanup::matching(move |t, _| t.comment.as_deref().is_some_and(|c| c.contains(&marker)))).await?;
     /// }
     /// # Ok(()) }
     /// ```

@@ -273,6 +273,17 @@ async fn a_backoff_too_long_for_the_clock_ends_the_search_instead_of_panicking()
     assert_eq!(ws.counters(Route::List).received, 1, "one round: the next would wait past the budget");
 }
 
+#[tokio::test]
+async fn a_refused_create_is_not_ambiguous_and_is_not_searched_for() {
+    let ws = LocalWorkspace::start().await.unwrap();
+    let w = ws.client().unwrap();
+    // Past the workspace's longest lifetime: a 400, which the service answers without creating anything.
+    let err = w.tokens().create().lifetime(Duration::from_secs(20 * 366 * 24 * 3600)).exactly_once_grace(GRACE).send().await.unwrap_err();
+    assert!(err.is_bad_request() && !err.may_have_been_processed() && err.orphan_marker().is_none(), "{err:?}");
+    let count = |r| ws.counters(r).received;
+    assert_eq!((count(Route::Create), count(Route::List)), (1, 0), "one create, no search, no second create");
+}
+
 fn fast_retries() -> RetryPolicy {
     RetryPolicy::disabled().with_backoff(Duration::from_millis(5), Duration::from_millis(5))
 }

@@ -808,7 +808,9 @@ impl Error {
             _ => return false,
         };
         // `unsafe_to_repeat` is "maybe processed by an operation that is not idempotent"; it also marks an
-        // exactly-once create that may have left a token behind, whatever its last answer.
+        // exactly-once create that may have left a token behind, whatever its last answer. Only a failure
+        // after sending depends on idempotency (the API's statuses do not), and such an error is marked
+        // maybe processed, so `!unsafe_to_repeat` is the operation's idempotency wherever it matters.
         !self.inner.unsafe_to_repeat && crate::retry::is_retryable(Endpoint::Api, outcome, !self.inner.unsafe_to_repeat)
     }
 

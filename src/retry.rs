@@ -262,7 +262,7 @@ pub(crate) enum Stop {
     Final,
     /// The policy's `max_attempts` were made.
     AttemptsExhausted,
-    /// The call's time budget is spent: the error says so (a timeout that keeps the last answer).
+    /// The call's time budget is spent: an API call's error says so (a timeout that keeps the last answer).
     BudgetSpent,
     /// The retry budget a client and its clones share is empty.
     SharedBudgetEmpty,

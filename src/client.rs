@@ -172,8 +172,8 @@ impl WorkspaceClient {
     /// let every_token = w.token_management().list().send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn token_management(&self) -> TokenManagement<'_> {
-        TokenManagement::new(self)
+    pub fn token_management(&self) -> TokenManagement {
+        TokenManagement::new(self.clone())
     }
 
     /// The Tokens service: the caller's personal access tokens.
@@ -183,8 +183,8 @@ impl WorkspaceClient {
     /// let all = w.tokens().list().send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn tokens(&self) -> Tokens<'_> {
-        Tokens::new(self)
+    pub fn tokens(&self) -> Tokens {
+        Tokens::new(self.clone())
     }
 }
 

@@ -46,13 +46,13 @@ use crate::types::token_management::{
 /// let every_token = w.token_management().list().send().await?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Copy, Debug)]
-pub struct TokenManagement<'a> {
-    client: &'a WorkspaceClient,
+#[derive(Clone, Debug)]
+pub struct TokenManagement {
+    client: WorkspaceClient,
 }
 
-impl<'a> TokenManagement<'a> {
-    pub(crate) fn new(client: &'a WorkspaceClient) -> Self {
+impl TokenManagement {
+    pub(crate) fn new(client: WorkspaceClient) -> Self {
         Self { client }
     }
 
@@ -70,9 +70,9 @@ impl<'a> TokenManagement<'a> {
     /// The service principal must hold `CAN_USE` on tokens ([`TokenManagement::update_permissions`]).
     /// Never retried after the request may have reached the server; with [`CreateOboToken::exactly_once`]
     /// an ambiguous failure is resolved instead of reported.
-    pub fn create_obo_token(self, application_id: impl Into<String>) -> CreateOboToken<'a> {
+    pub fn create_obo_token(&self, application_id: impl Into<String>) -> CreateOboToken {
         CreateOboToken {
-            client: self.client,
+            client: self.client.clone(),
             request: CreateOboTokenRequest::new(application_id),
             lifetime: None,
             exactly_once: None,
@@ -87,8 +87,8 @@ impl<'a> TokenManagement<'a> {
     /// let alices = w.token_management().list().created_by_username("alice@example.com").send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn list(self) -> ListAllTokens<'a> {
-        ListAllTokens { client: self.client, filter: TokenFilter::default(), options: RequestOptions::default() }
+    pub fn list(&self) -> ListAllTokens {
+        ListAllTokens { client: self.client.clone(), filter: TokenFilter::default(), options: RequestOptions::default() }
     }
 
     /// One token of any user.
@@ -99,8 +99,8 @@ impl<'a> TokenManagement<'a> {
     /// println!("{:?} owns it", token.owner_id);
     /// # Ok(()) }
     /// ```
-    pub fn get(self, token_id: impl Into<String>) -> GetToken<'a> {
-        GetToken { client: self.client, token_id: token_id.into(), options: RequestOptions::default() }
+    pub fn get(&self, token_id: impl Into<String>) -> GetToken {
+        GetToken { client: self.client.clone(), token_id: token_id.into(), options: RequestOptions::default() }
     }
 
     /// Updates any user's token; the mask (sent in the body) comes from the setters called.
@@ -110,10 +110,10 @@ impl<'a> TokenManagement<'a> {
     /// let updated = w.token_management().update("5f1e...").comment("audited").send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn update(self, token_id: impl Into<String>) -> UpdateManagedToken<'a> {
+    pub fn update(&self, token_id: impl Into<String>) -> UpdateManagedToken {
         let token_id = token_id.into();
         UpdateManagedToken {
-            client: self.client,
+            client: self.client.clone(),
             update: Update::empty(TokenInfo::new(token_id.clone())),
             token_id,
             options: RequestOptions::default(),
@@ -127,8 +127,8 @@ impl<'a> TokenManagement<'a> {
     /// w.token_management().delete("5f1e...").send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn delete(self, token_id: impl Into<String>) -> DeleteManagedToken<'a> {
-        DeleteManagedToken { client: self.client, token_id: token_id.into(), options: RequestOptions::default() }
+    pub fn delete(&self, token_id: impl Into<String>) -> DeleteManagedToken {
+        DeleteManagedToken { client: self.client.clone(), token_id: token_id.into(), options: RequestOptions::default() }
     }
 
     /// The levels that may be granted on tokens: `CAN_USE`, and `CAN_MANAGE` (admins only).
@@ -140,8 +140,8 @@ impl<'a> TokenManagement<'a> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn permission_levels(self) -> GetPermissionLevels<'a> {
-        GetPermissionLevels { client: self.client, options: RequestOptions::default() }
+    pub fn permission_levels(&self) -> GetPermissionLevels {
+        GetPermissionLevels { client: self.client.clone(), options: RequestOptions::default() }
     }
 
     /// Who may use tokens.
@@ -151,8 +151,8 @@ impl<'a> TokenManagement<'a> {
     /// let acl = w.token_management().permissions().send().await?.access_control_list;
     /// # Ok(()) }
     /// ```
-    pub fn permissions(self) -> GetPermissions<'a> {
-        GetPermissions { client: self.client, options: RequestOptions::default() }
+    pub fn permissions(&self) -> GetPermissions {
+        GetPermissions { client: self.client.clone(), options: RequestOptions::default() }
     }
 
     /// Replaces who may use tokens with the grants given (admins only).
@@ -163,8 +163,8 @@ impl<'a> TokenManagement<'a> {
     /// w.token_management().set_permissions().grant_group("ci-admins", TokenPermissionLevel::can_use()).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn set_permissions(self) -> SetPermissions<'a> {
-        SetPermissions { client: self.client, grants: Vec::new(), replace: true, options: RequestOptions::default() }
+    pub fn set_permissions(&self) -> SetPermissions {
+        SetPermissions { client: self.client.clone(), grants: Vec::new(), replace: true, options: RequestOptions::default() }
     }
 
     /// Adds the grants given to who may use tokens (admins only).
@@ -175,16 +175,16 @@ impl<'a> TokenManagement<'a> {
     /// w.token_management().update_permissions().grant_service_principal("6f3b...", TokenPermissionLevel::can_use()).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn update_permissions(self) -> SetPermissions<'a> {
-        SetPermissions { client: self.client, grants: Vec::new(), replace: false, options: RequestOptions::default() }
+    pub fn update_permissions(&self) -> SetPermissions {
+        SetPermissions { client: self.client.clone(), grants: Vec::new(), replace: false, options: RequestOptions::default() }
     }
 }
 
 /// Creates an on-behalf-of token: see [`TokenManagement::create_obo_token`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct CreateOboToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct CreateOboToken {
+    client: WorkspaceClient,
     request: CreateOboTokenRequest,
     lifetime: Option<std::time::Duration>,
     /// The grace period and marker of an exactly-once create; `None`: a plain create.
@@ -192,7 +192,7 @@ pub struct CreateOboToken<'a> {
     options: RequestOptions,
 }
 
-impl<'a> CreateOboToken<'a> {
+impl CreateOboToken {
     /// The comment shown in listings.
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.request.comment = Some(comment.into());
@@ -257,7 +257,7 @@ impl<'a> CreateOboToken<'a> {
             return self.client.token_management_stub().create_obo_token(request, self.options).await;
         };
         let comment = request.comment.take();
-        let minter = OboMinter { client: self.client, request };
+        let minter = OboMinter { client: &self.client, request };
         let settings = crate::exactly_once::Settings::of_call(self.client.retry_and_clock(), &self.options, grace, marker);
         crate::exactly_once::create(&minter, comment, settings).await
     }
@@ -299,13 +299,13 @@ into_future!(CreateOboToken, CreateOboTokenResponse);
 /// Lists every token: see [`TokenManagement::list`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct ListAllTokens<'a> {
-    client: &'a WorkspaceClient,
+pub struct ListAllTokens {
+    client: WorkspaceClient,
     filter: TokenFilter,
     options: RequestOptions,
 }
 
-impl<'a> ListAllTokens<'a> {
+impl ListAllTokens {
     /// Only the tokens this user id created.
     pub fn created_by_id(mut self, user_id: i64) -> Self {
         self.filter.created_by_id = Some(user_id);
@@ -325,10 +325,10 @@ impl<'a> ListAllTokens<'a> {
 
     /// The tokens as a lazy stream through the crate's pagination machinery: one request, made when the
     /// stream is first polled.
-    pub fn stream(self) -> impl Stream<Item = Result<TokenInfo>> + Send + 'a {
+    pub fn stream(self) -> impl Stream<Item = Result<TokenInfo>> + Send + 'static {
         let (client, filter, options) = (self.client, self.filter, self.options);
         paginate(move |_page_token| {
-            let (filter, options) = (filter.clone(), options.clone());
+            let (client, filter, options) = (client.clone(), filter.clone(), options.clone());
             async move {
                 client
                     .token_management_stub()
@@ -346,13 +346,13 @@ into_future!(ListAllTokens, Vec<TokenInfo>);
 /// Gets one token: see [`TokenManagement::get`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct GetToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct GetToken {
+    client: WorkspaceClient,
     token_id: String,
     options: RequestOptions,
 }
 
-impl<'a> GetToken<'a> {
+impl GetToken {
     options_setters!();
 
     /// Sends the request.
@@ -367,14 +367,14 @@ into_future!(GetToken, TokenInfo);
 /// Updates a token: see [`TokenManagement::update`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct UpdateManagedToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct UpdateManagedToken {
+    client: WorkspaceClient,
     token_id: String,
     update: Update<TokenInfo>,
     options: RequestOptions,
 }
 
-impl<'a> UpdateManagedToken<'a> {
+impl UpdateManagedToken {
     update_setters!(
         TokenInfo,
         r#"
@@ -404,13 +404,13 @@ into_future!(UpdateManagedToken, TokenInfo);
 /// Revokes a token: see [`TokenManagement::delete`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct DeleteManagedToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct DeleteManagedToken {
+    client: WorkspaceClient,
     token_id: String,
     options: RequestOptions,
 }
 
-impl<'a> DeleteManagedToken<'a> {
+impl DeleteManagedToken {
     options_setters!();
 
     /// Sends the request. An unknown id is [`Error::is_not_found`] — unless an earlier attempt of this
@@ -426,12 +426,12 @@ into_future!(DeleteManagedToken, ());
 /// Gets the permission levels: see [`TokenManagement::permission_levels`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct GetPermissionLevels<'a> {
-    client: &'a WorkspaceClient,
+pub struct GetPermissionLevels {
+    client: WorkspaceClient,
     options: RequestOptions,
 }
 
-impl<'a> GetPermissionLevels<'a> {
+impl GetPermissionLevels {
     options_setters!();
 
     /// Sends the request.
@@ -445,12 +445,12 @@ into_future!(GetPermissionLevels, Vec<TokenPermissionsDescription>);
 /// Gets the token permissions: see [`TokenManagement::permissions`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct GetPermissions<'a> {
-    client: &'a WorkspaceClient,
+pub struct GetPermissions {
+    client: WorkspaceClient,
     options: RequestOptions,
 }
 
-impl<'a> GetPermissions<'a> {
+impl GetPermissions {
     options_setters!();
 
     /// Sends the request.
@@ -465,14 +465,14 @@ into_future!(GetPermissions, TokenPermissions);
 /// [`TokenManagement::update_permissions`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct SetPermissions<'a> {
-    client: &'a WorkspaceClient,
+pub struct SetPermissions {
+    client: WorkspaceClient,
     grants: Vec<TokenAccessControlRequest>,
     replace: bool,
     options: RequestOptions,
 }
 
-impl<'a> SetPermissions<'a> {
+impl SetPermissions {
     /// Grants `level` to a user.
     pub fn grant_user(mut self, user_name: impl Into<String>, level: TokenPermissionLevel) -> Self {
         self.grants.push(TokenAccessControlRequest::new().set_user_name(user_name.into()).set_permission_level(level));

@@ -76,13 +76,13 @@ use crate::types::{
 /// let n = w.tokens().list().send().await?.len();
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Copy, Debug)]
-pub struct Tokens<'a> {
-    client: &'a WorkspaceClient,
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    client: WorkspaceClient,
 }
 
-impl<'a> Tokens<'a> {
-    pub(crate) fn new(client: &'a WorkspaceClient) -> Self {
+impl Tokens {
+    pub(crate) fn new(client: WorkspaceClient) -> Self {
         Self { client }
     }
 
@@ -98,9 +98,9 @@ impl<'a> Tokens<'a> {
     ///
     /// Never retried after the request may have reached the server, so it cannot mint two tokens; with
     /// [`CreateToken::exactly_once`] an ambiguous failure is resolved instead of reported.
-    pub fn create(self) -> CreateToken<'a> {
+    pub fn create(&self) -> CreateToken {
         CreateToken {
-            client: self.client,
+            client: self.client.clone(),
             request: CreateTokenRequest::new(),
             lifetime: None,
             exactly_once: None,
@@ -117,8 +117,8 @@ impl<'a> Tokens<'a> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn list(self) -> ListTokens<'a> {
-        ListTokens { client: self.client, options: RequestOptions::default() }
+    pub fn list(&self) -> ListTokens {
+        ListTokens { client: self.client.clone(), options: RequestOptions::default() }
     }
 
     /// Updates a token's writable fields; the field mask comes from the setters called.
@@ -128,10 +128,10 @@ impl<'a> Tokens<'a> {
     /// w.tokens().update("5f1e...").comment("renamed").clear_scopes().send().await?; // sends "scopes": []
     /// # Ok(()) }
     /// ```
-    pub fn update(self, token_id: impl Into<String>) -> UpdateToken<'a> {
+    pub fn update(&self, token_id: impl Into<String>) -> UpdateToken {
         let token_id = token_id.into();
         UpdateToken {
-            client: self.client,
+            client: self.client.clone(),
             update: Update::empty(PublicTokenInfo::new(token_id.clone())),
             token_id,
             options: RequestOptions::default(),
@@ -151,8 +151,8 @@ impl<'a> Tokens<'a> {
     ///
     /// An unknown id is an error for which [`Error::is_not_found`] is true — except when an earlier
     /// attempt of the same call may have gone through: then it was that attempt that revoked it.
-    pub fn delete(self, token_id: impl Into<String>) -> DeleteToken<'a> {
-        DeleteToken { client: self.client, token_id: token_id.into(), options: RequestOptions::default() }
+    pub fn delete(&self, token_id: impl Into<String>) -> DeleteToken {
+        DeleteToken { client: self.client.clone(), token_id: token_id.into(), options: RequestOptions::default() }
     }
 }
 
@@ -175,8 +175,8 @@ pub(crate) fn non_empty(operation: &str, token_id: &str) -> Result<()> {
 /// Creates a token: see [`Tokens::create`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct CreateToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct CreateToken {
+    client: WorkspaceClient,
     request: CreateTokenRequest,
     lifetime: Option<Duration>,
     /// The grace period and marker of an exactly-once create; `None`: a plain create.
@@ -184,7 +184,7 @@ pub struct CreateToken<'a> {
     options: RequestOptions,
 }
 
-impl<'a> CreateToken<'a> {
+impl CreateToken {
     /// The comment shown in listings.
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.request.comment = Some(comment.into());
@@ -276,7 +276,7 @@ impl<'a> CreateToken<'a> {
             return self.client.stub().create(request, self.options).await;
         };
         let comment = request.comment.take();
-        let minter = TokenMinter { client: self.client, request };
+        let minter = TokenMinter { client: &self.client, request };
         let settings = crate::exactly_once::Settings::of_call(self.client.retry_and_clock(), &self.options, grace, marker);
         crate::exactly_once::create(&minter, comment, settings).await
     }
@@ -318,12 +318,12 @@ into_future!(CreateToken, CreateTokenResponse);
 /// Lists the caller's tokens: see [`Tokens::list`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct ListTokens<'a> {
-    client: &'a WorkspaceClient,
+pub struct ListTokens {
+    client: WorkspaceClient,
     options: RequestOptions,
 }
 
-impl<'a> ListTokens<'a> {
+impl ListTokens {
     options_setters!();
 
     /// Sends the request: every valid token, in one `Vec`.
@@ -340,10 +340,10 @@ impl<'a> ListTokens<'a> {
     /// let ci: Vec<_> = w.tokens().list().stream().try_filter(|t| std::future::ready(t.comment.as_deref() == Some("ci"))).try_collect().await?;
     /// # Ok(()) }
     /// ```
-    pub fn stream(self) -> impl Stream<Item = Result<PublicTokenInfo>> + Send + 'a {
+    pub fn stream(self) -> impl Stream<Item = Result<PublicTokenInfo>> + Send + 'static {
         let (client, options) = (self.client, self.options);
         paginate(move |_page_token| {
-            let options = options.clone();
+            let (client, options) = (client.clone(), options.clone());
             async move { client.stub().list(options).await.map(|token_infos| ListPublicTokensResponse::new().set_token_infos(token_infos)) }
         })
         .items()
@@ -355,14 +355,14 @@ into_future!(ListTokens, Vec<PublicTokenInfo>);
 /// Updates a token: see [`Tokens::update`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct UpdateToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct UpdateToken {
+    client: WorkspaceClient,
     token_id: String,
     update: Update<PublicTokenInfo>,
     options: RequestOptions,
 }
 
-impl<'a> UpdateToken<'a> {
+impl UpdateToken {
     update_setters!(
         PublicTokenInfo,
         r#"
@@ -391,13 +391,13 @@ into_future!(UpdateToken, ());
 /// Revokes a token: see [`Tokens::delete`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct DeleteToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct DeleteToken {
+    client: WorkspaceClient,
     token_id: String,
     options: RequestOptions,
 }
 
-impl<'a> DeleteToken<'a> {
+impl DeleteToken {
     options_setters!();
 
     /// Sends the request.

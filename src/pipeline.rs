@@ -237,7 +237,7 @@ impl Pipeline {
         &self,
         client: &reqwest::Client,
         mut request: reqwest::Request,
-        info: &OperationInfo,
+        _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let shared = &*self.0;
         let (start, per_call, operation, mut credentials) =
@@ -251,7 +251,7 @@ impl Pipeline {
         let retry = per_call.as_ref().unwrap_or(&shared.retry);
         // A budget too large for an Instant means no budget.
         let deadline = start.checked_add(retry.timeout());
-        let idempotent = idempotent(retry, operation, info.operation_id);
+        let idempotent = idempotent(retry, operation);
         let logging = tracing::enabled!(tracing::Level::DEBUG);
         let mut attempt = 0u32;
         let mut retries = 0u32;
@@ -410,8 +410,8 @@ fn credential_of(value: &str) -> &str {
 
 /// Whether an attempt of the operation may be repeated after it may have reached the server: the
 /// policy's override, else the spec's `x-databricks-idempotent` (from the operation table).
-fn idempotent(policy: &RetryPolicy, operation: Option<&Operation>, operation_id: &str) -> bool {
-    policy.idempotent_override(operation_id).or(operation.map(|op| op.idempotent)).unwrap_or_else(|| policy.is_idempotent(operation_id))
+fn idempotent(policy: &RetryPolicy, operation: Option<&Operation>) -> bool {
+    operation.is_some_and(|op| policy.is_idempotent(op))
 }
 
 /// The least time an attempt is given: with less of the budget left, the call ends instead.
@@ -553,6 +553,7 @@ where
     };
     let span = tracing::info_span!(
         "databricks_tokens",
+        service = operation.service,
         operation = operation.id,
         method = operation.method,
         path = tracing::field::Empty,

@@ -33,7 +33,7 @@
 //!   instead of a `format!` of the base URL and the path parsed again on every call.
 //!
 //! It also emits, from the spec, the tables the hand-written crate reads instead of re-typing spec facts:
-//! - `operations`: per operation its id, method, path template, whether it may be repeated after a
+//! - `operations`: per operation its service (the spec's, see `service_name`), id, method, path template, whether it may be repeated after a
 //!   request may have reached the server (`x-databricks-idempotent`), whether "not found" after such an
 //!   attempt means it was done (`x-databricks-not-found-means-done`), and whether it is paginated
 //!   (a `page_token` parameter and a `next_page_token` response field), as `crate::operation::Operation`;
@@ -122,7 +122,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     let tables = field_tables(&spec);
     let secrets = secret_fields(&spec);
     let resources = request_resources(&spec);
-    let operations = operation_table(&spec);
+    let operations = operation_table(&spec, &service_name(&spec));
     let tokens = quote::quote! {
         #tokens
         #[doc = "Field names of the spec's object schemas, and which of them a client may write."]
@@ -401,7 +401,7 @@ impl ToTokenString for syn::Meta {
 
 /// The operation table: one `crate::operation::Operation` per operation, by its id in upper case, and
 /// `ALL`.
-fn operation_table(spec: &openapiv3::OpenAPI) -> proc_macro2::TokenStream {
+fn operation_table(spec: &openapiv3::OpenAPI, service: &str) -> proc_macro2::TokenStream {
     let flag = |op: &openapiv3::Operation, name: &str| op.extensions.get(name).and_then(serde_json::Value::as_bool).unwrap_or(false);
     let mut constants = Vec::new();
     let mut names = Vec::new();
@@ -418,6 +418,7 @@ fn operation_table(spec: &openapiv3::OpenAPI) -> proc_macro2::TokenStream {
             constants.push(quote::quote! {
                 #[doc = #doc]
                 pub const #name: crate::operation::Operation = crate::operation::Operation {
+                    service: #service,
                     id: #id,
                     method: #method,
                     path: #path,
@@ -437,6 +438,19 @@ fn operation_table(spec: &openapiv3::OpenAPI) -> proc_macro2::TokenStream {
             pub const ALL: &[crate::operation::Operation] = &[#(#names),*];
         }
     }
+}
+
+/// The service a spec describes, which scopes its operation ids: the `x-databricks-service` extension of its
+/// `info`, else its title in snake case without `Databricks ` and ` API` (`Databricks Token Management API`:
+/// `token_management`).
+fn service_name(spec: &openapiv3::OpenAPI) -> String {
+    if let Some(name) = spec.info.extensions.get("x-databricks-service").and_then(serde_json::Value::as_str) {
+        return name.to_owned();
+    }
+    let title = spec.info.title.trim();
+    let title = title.strip_prefix("Databricks ").unwrap_or(title);
+    let title = title.strip_suffix(" API").unwrap_or(title);
+    title.split_whitespace().map(str::to_ascii_lowercase).collect::<Vec<_>>().join("_")
 }
 
 /// A `page_token` query parameter and a `next_page_token` field in the 2xx response's schema.

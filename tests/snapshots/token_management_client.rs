@@ -3278,6 +3278,7 @@ pub mod schema {
 pub mod operations {
     ///`POST /api/2.0/token-management/on-behalf-of/tokens`
     pub const CREATE_OBO_TOKEN: crate::operation::Operation = crate::operation::Operation {
+        service: "token_management",
         id: "create_obo_token",
         method: "POST",
         path: "/api/2.0/token-management/on-behalf-of/tokens",
@@ -3287,6 +3288,7 @@ pub mod operations {
     };
     ///`GET /api/2.0/token-management/tokens`
     pub const LIST_TOKENS: crate::operation::Operation = crate::operation::Operation {
+        service: "token_management",
         id: "list_tokens",
         method: "GET",
         path: "/api/2.0/token-management/tokens",
@@ -3296,6 +3298,7 @@ pub mod operations {
     };
     ///`GET /api/2.0/token-management/tokens/{token_id}`
     pub const GET_TOKEN: crate::operation::Operation = crate::operation::Operation {
+        service: "token_management",
         id: "get_token",
         method: "GET",
         path: "/api/2.0/token-management/tokens/{token_id}",
@@ -3305,6 +3308,7 @@ pub mod operations {
     };
     ///`DELETE /api/2.0/token-management/tokens/{token_id}`
     pub const DELETE_TOKEN: crate::operation::Operation = crate::operation::Operation {
+        service: "token_management",
         id: "delete_token",
         method: "DELETE",
         path: "/api/2.0/token-management/tokens/{token_id}",
@@ -3314,6 +3318,7 @@ pub mod operations {
     };
     ///`PATCH /api/2.0/token-management/tokens/{token_id}`
     pub const UPDATE_TOKEN: crate::operation::Operation = crate::operation::Operation {
+        service: "token_management",
         id: "update_token",
         method: "PATCH",
         path: "/api/2.0/token-management/tokens/{token_id}",
@@ -3323,6 +3328,7 @@ pub mod operations {
     };
     ///`GET /api/2.0/permissions/authorization/tokens/permissionLevels`
     pub const GET_PERMISSION_LEVELS: crate::operation::Operation = crate::operation::Operation {
+        service: "token_management",
         id: "get_permission_levels",
         method: "GET",
         path: "/api/2.0/permissions/authorization/tokens/permissionLevels",
@@ -3332,6 +3338,7 @@ pub mod operations {
     };
     ///`GET /api/2.0/permissions/authorization/tokens`
     pub const GET_PERMISSIONS: crate::operation::Operation = crate::operation::Operation {
+        service: "token_management",
         id: "get_permissions",
         method: "GET",
         path: "/api/2.0/permissions/authorization/tokens",
@@ -3341,6 +3348,7 @@ pub mod operations {
     };
     ///`PUT /api/2.0/permissions/authorization/tokens`
     pub const SET_PERMISSIONS: crate::operation::Operation = crate::operation::Operation {
+        service: "token_management",
         id: "set_permissions",
         method: "PUT",
         path: "/api/2.0/permissions/authorization/tokens",
@@ -3350,6 +3358,7 @@ pub mod operations {
     };
     ///`PATCH /api/2.0/permissions/authorization/tokens`
     pub const UPDATE_PERMISSIONS: crate::operation::Operation = crate::operation::Operation {
+        service: "token_management",
         id: "update_permissions",
         method: "PATCH",
         path: "/api/2.0/permissions/authorization/tokens",

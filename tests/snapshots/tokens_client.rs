@@ -1634,6 +1634,7 @@ pub mod schema {
 pub mod operations {
     ///`POST /api/2.0/token/create`
     pub const CREATE_TOKEN: crate::operation::Operation = crate::operation::Operation {
+        service: "tokens",
         id: "create_token",
         method: "POST",
         path: "/api/2.0/token/create",
@@ -1643,6 +1644,7 @@ pub mod operations {
     };
     ///`POST /api/2.0/token/delete`
     pub const REVOKE_TOKEN: crate::operation::Operation = crate::operation::Operation {
+        service: "tokens",
         id: "revoke_token",
         method: "POST",
         path: "/api/2.0/token/delete",
@@ -1652,6 +1654,7 @@ pub mod operations {
     };
     ///`GET /api/2.0/token/list`
     pub const LIST_TOKENS: crate::operation::Operation = crate::operation::Operation {
+        service: "tokens",
         id: "list_tokens",
         method: "GET",
         path: "/api/2.0/token/list",
@@ -1661,6 +1664,7 @@ pub mod operations {
     };
     ///`PATCH /api/2.0/token/{token_id}`
     pub const UPDATE_TOKEN: crate::operation::Operation = crate::operation::Operation {
+        service: "tokens",
         id: "update_token",
         method: "PATCH",
         path: "/api/2.0/token/{token_id}",

@@ -9,7 +9,6 @@ use crate::auth::{CredentialsProvider, OAuthM2mCredentials, PatCredentials, chai
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, may_carry_credentials, normalize_host};
 use crate::error::{Error, Result};
-use crate::generated;
 use crate::pipeline::{Pipeline, PipelineParts};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
@@ -369,6 +368,7 @@ impl ClientBuilder {
         };
         let retry = self.retry.unwrap_or_default();
         let pipeline = Pipeline::new(PipelineParts {
+            http,
             credentials,
             base_url: url,
             retry: retry.clone(),
@@ -379,11 +379,9 @@ impl ClientBuilder {
             max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
         })?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
-        let token_management = generated::token_management::Client::new_with_client(&host, http.clone(), pipeline.clone());
-        let api = generated::Client::new_with_client(&host, http, pipeline);
         Ok(WorkspaceClient {
-            stub: Arc::new(HttpTokens { api }),
-            token_management: Arc::new(HttpTokenManagement { api: token_management }),
+            stub: Arc::new(HttpTokens { pipeline: pipeline.clone() }),
+            token_management: Arc::new(HttpTokenManagement { pipeline }),
             host,
             user_agent,
             auth_type,

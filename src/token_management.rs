@@ -28,9 +28,10 @@ use crate::WorkspaceClient;
 use crate::error::{Error, Result};
 use crate::field_mask::Update;
 use crate::generated::token_management as generated;
+use crate::generated::token_management::calls;
 use crate::generated::token_management::operations as ops;
 use crate::paginate::paginate;
-use crate::pipeline::run;
+use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
 use crate::stub::{self, RequestOptions, TokenFilter};
 use crate::tokens::non_empty;
@@ -551,10 +552,10 @@ impl CreateOboTokenResponse {
     }
 }
 
-/// The real service: the generated client and the pipeline.
+/// The real service: the generated request functions over the pipeline.
 #[derive(Debug)]
 pub(crate) struct HttpTokenManagement {
-    pub(crate) api: generated::Client,
+    pub(crate) pipeline: Pipeline,
 }
 
 /// What admins hit, with the fix in the message. Only the service's own codes get a hint: a 403 for an
@@ -580,53 +581,39 @@ fn explain(operation: &str, application_id: Option<&str>, error: Error) -> Error
 impl stub::TokenManagement for HttpTokenManagement {
     async fn create_obo_token(&self, request: CreateOboTokenRequest, options: RequestOptions) -> Result<CreateOboTokenResponse> {
         let app = request.application_id.clone();
-        let call = self.api.create_obo_token().body(request).send();
-        run(&ops::CREATE_OBO_TOKEN, options, &[], call).await.map_err(|e| explain(ops::CREATE_OBO_TOKEN.id, Some(&app), e))
+        calls::create_obo_token(&self.pipeline, &request, options).await.map_err(|e| explain(ops::CREATE_OBO_TOKEN.id, Some(&app), e))
     }
     async fn list(&self, filter: TokenFilter, options: RequestOptions) -> Result<Vec<TokenInfo>> {
-        let mut call = self.api.list_tokens();
-        if let Some(id) = filter.created_by_id {
-            call = call.created_by_id(id);
-        }
-        if let Some(name) = filter.created_by_username {
-            call = call.created_by_username(name);
-        }
-        run(&ops::LIST_TOKENS, options, &[], call.send())
+        let created_by_id = filter.created_by_id.map(Into::into);
+        calls::list_tokens(&self.pipeline, created_by_id, filter.created_by_username, options)
             .await
             .map(|r: generated::types::ListTokensResponse| r.token_infos)
             .map_err(|e| explain(ops::LIST_TOKENS.id, None, e))
     }
     async fn get(&self, token_id: &str, options: RequestOptions) -> Result<TokenInfo> {
-        run(&ops::GET_TOKEN, options, &[token_id], self.api.get_token().token_id(token_id).send())
+        calls::get_token(&self.pipeline, token_id, options)
             .await
             .map(|r: generated::types::GetTokenResponse| r.token_info)
             .map_err(|e| explain(ops::GET_TOKEN.id, None, e))
     }
     async fn update(&self, token_id: &str, request: UpdateTokenManagementRequest, options: RequestOptions) -> Result<TokenInfo> {
-        run(&ops::UPDATE_TOKEN, options, &[token_id], self.api.update_token().token_id(token_id).body(request).send())
-            .await
-            .map_err(|e| explain(ops::UPDATE_TOKEN.id, None, e))
+        calls::update_token(&self.pipeline, token_id, &request, options).await.map_err(|e| explain(ops::UPDATE_TOKEN.id, None, e))
     }
     async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        run(&ops::DELETE_TOKEN, options, &[token_id], self.api.delete_token().token_id(token_id).send())
-            .await
-            .map_err(|e| explain(ops::DELETE_TOKEN.id, None, e))
+        calls::delete_token(&self.pipeline, token_id, options).await.map_err(|e| explain(ops::DELETE_TOKEN.id, None, e))
     }
     async fn permission_levels(&self, options: RequestOptions) -> Result<Vec<TokenPermissionsDescription>> {
-        let op = &ops::GET_PERMISSION_LEVELS;
-        run(op, options, &[], self.api.get_permission_levels().send())
+        calls::get_permission_levels(&self.pipeline, options)
             .await
             .map(|r: generated::types::GetTokenPermissionLevelsResponse| r.permission_levels)
     }
     async fn permissions(&self, options: RequestOptions) -> Result<TokenPermissions> {
-        run(&ops::GET_PERMISSIONS, options, &[], self.api.get_permissions().send()).await
+        calls::get_permissions(&self.pipeline, options).await
     }
     async fn set_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
-        let call = self.api.set_permissions().body(request).send();
-        run(&ops::SET_PERMISSIONS, options, &[], call).await.map_err(|e| explain(ops::SET_PERMISSIONS.id, None, e))
+        calls::set_permissions(&self.pipeline, &request, options).await.map_err(|e| explain(ops::SET_PERMISSIONS.id, None, e))
     }
     async fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
-        let call = self.api.update_permissions().body(request).send();
-        run(&ops::UPDATE_PERMISSIONS, options, &[], call).await.map_err(|e| explain(ops::UPDATE_PERMISSIONS.id, None, e))
+        calls::update_permissions(&self.pipeline, &request, options).await.map_err(|e| explain(ops::UPDATE_PERMISSIONS.id, None, e))
     }
 }

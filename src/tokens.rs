@@ -59,10 +59,10 @@ use futures::Stream;
 use crate::WorkspaceClient;
 use crate::error::{Error, Result};
 use crate::field_mask::Update;
-use crate::generated;
-use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
+use crate::generated::calls;
+use crate::operation::{CREATE_TOKEN, REVOKE_TOKEN, UPDATE_TOKEN};
 use crate::paginate::paginate;
-use crate::pipeline::run;
+use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
 use crate::stub::{self, RequestOptions};
 use crate::types::{
@@ -432,24 +432,23 @@ impl CreateTokenResponse {
     }
 }
 
-/// The real service: the generated client and the pipeline.
+/// The real service: the generated request functions over the pipeline.
 #[derive(Debug)]
 pub(crate) struct HttpTokens {
-    pub(crate) api: generated::Client,
+    pub(crate) pipeline: Pipeline,
 }
 
 impl stub::Tokens for HttpTokens {
     async fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> Result<CreateTokenResponse> {
-        run(&CREATE_TOKEN, options, &[], self.api.create_token().body(request).send()).await
+        calls::create_token(&self.pipeline, &request, options).await
     }
     async fn list(&self, options: RequestOptions) -> Result<Vec<PublicTokenInfo>> {
-        run(&LIST_TOKENS, options, &[], self.api.list_tokens().send()).await.map(|r: ListPublicTokensResponse| r.token_infos)
+        calls::list_tokens(&self.pipeline, options).await.map(|r: ListPublicTokensResponse| r.token_infos)
     }
     async fn update(&self, token_id: &str, request: UpdateTokenRequest, options: RequestOptions) -> Result<()> {
-        run(&UPDATE_TOKEN, options, &[token_id], self.api.update_token().token_id(token_id).body(request).send()).await.map(drop)
+        calls::update_token(&self.pipeline, token_id, &request, options).await.map(drop)
     }
     async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        let body = RevokeTokenRequest::new(token_id);
-        run(&REVOKE_TOKEN, options, &[], self.api.revoke_token().body(body).send()).await.map(drop)
+        calls::revoke_token(&self.pipeline, &RevokeTokenRequest::new(token_id), options).await.map(drop)
     }
 }

@@ -19,18 +19,23 @@
 //! - **Every generated struct is `#[non_exhaustive]`** with `new()` (when it has a default) and a
 //!   `set_<field>` setter per field, so that a field the spec adds later is not a breaking change for
 //!   users; typify's `builder()` functions stay crate-private.
-//! - **Successful responses are decoded by `crate::decode::response`** (strict and bounded) instead of
-//!   progenitor's `ResponseValue::from_response`, and every generated type implements `crate::decode::Decode`:
-//!   a list response (an object whose one field is an array of objects) is decoded item by item when large.
-//! - **No `api-version` header**: progenitor sends the spec's `info.version` as one; the Databricks SDKs
-//!   send no such header, so the generated requests do not carry it.
+//! - **progenitor's client and builders are dropped; its types stay.** For every operation `calls::<id>`
+//!   takes the pipeline, the path parameters (in template order), the query parameters, the body and the
+//!   call's options, and hands the request to `crate::pipeline::Pipeline::call` with the operation's entry
+//!   of `operations` (see `calls.rs`): one builder per call, and the call's state stays in the pipeline.
+//!   The parameter, body and answer types are those of progenitor's builders (generation fails when one is
+//!   missing). No `api-version` header is sent (the Databricks SDKs send none).
+//! - **Every generated type implements `crate::decode::Decode`** (strict, bounded decoding): a list response
+//!   (an object whose one field is an array of objects) is decoded item by item when large.
+//! - **Every generated type implements `crate::secret::HasSecrets`**: a type holding a `SecretString` (at any
+//!   depth) hands the pipeline each secret's value, so that it scrubs them from later errors and logs.
 //! - **A resource in a request body is sent without its empty output-only fields**: OpenAPI makes
 //!   `required` apply to responses only for a `readOnly` property, so the field of a request body that holds
 //!   an object schema with required `readOnly` strings (an update's `token`, whose id is in the path) is
 //!   serialized by `crate::field_mask::serialize_request_resource`, which leaves those out when empty. The
 //!   resource type itself keeps its plain serialization, so it round-trips.
-//! - **URLs of fixed paths come from the hook type** (`client.inner.url("/api/...")`, parsed once per client)
-//!   instead of a `format!` of the base URL and the path parsed again on every call.
+//! - **Every rewrite fails generation when it applies nowhere** (`CodegenError::Rewrite`): a change of
+//!   progenitor's output cannot silently drop one.
 //!
 //! It also emits, from the spec, the tables the hand-written crate reads instead of re-typing spec facts:
 //! - `operations`: per operation its service (the spec's, see `service_name`), id, method, path template, whether it may be repeated after a
@@ -43,6 +48,8 @@
 #![deny(missing_docs)]
 
 use std::fmt;
+
+mod calls;
 
 use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use schemars::schema::{InstanceType, SchemaObject};
@@ -136,103 +143,23 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
         #operations
     };
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
-    curate_types(&mut file);
+    let calls = calls::collect(&spec, &file)?;
+    calls::drop_client(&mut file)?;
+    curate_types(&mut file)?;
     serialize_request_resources(&mut file, &resources)?;
-    drop_api_version_header(&mut file);
-    Ok(format!("{HEADER}{}", route_urls(&route_decoding(&prettyplease::unparse(&file)))))
-}
-
-/// Every URL whose path has no parameter comes from the hook type, which parses the base URL once:
-/// `format!("{}/api/2.0/token/list", client.baseurl,)` becomes `client.inner.url("/api/2.0/token/list")`.
-fn route_urls(code: &str) -> String {
-    const START: &str = "format!(\"{}";
-    const END: &str = "\", client.baseurl,)";
-    let mut out = String::with_capacity(code.len());
-    let mut rest = code;
-    while let Some(at) = rest.find(START) {
-        let after = &rest[at + START.len()..];
-        let fixed = after.find(END).map(|end| &after[..end]).filter(|path| path.starts_with('/') && !path.contains(['{', '}', '"', '\\']));
-        match fixed {
-            Some(path) => {
-                out.push_str(&rest[..at]);
-                out.push_str(&format!("client.inner.url(\"{path}\")"));
-                rest = &after[path.len() + END.len()..];
-            }
-            None => {
-                out.push_str(&rest[..at + START.len()]);
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Removes the `api-version` header progenitor adds to every request (from the spec's `info.version`),
-/// and the header map that carried it when nothing else goes in it.
-fn drop_api_version_header(file: &mut syn::File) {
-    fn mentions(tokens: &impl quote::ToTokens, what: &str) -> bool {
-        tokens.to_token_stream().to_string().contains(what)
-    }
-    let Some(builder) = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
-        _ => None,
-    }) else {
-        return;
-    };
-    for item in builder.1.iter_mut() {
-        let syn::Item::Impl(imp) = item else { continue };
-        for inner in imp.items.iter_mut() {
-            let syn::ImplItem::Fn(f) = inner else { continue };
-            let stmts = &mut f.block.stmts;
-            stmts.retain(|stmt| !(matches!(stmt, syn::Stmt::Expr(syn::Expr::MethodCall(_), _)) && mentions(stmt, "\"api-version\"")));
-            let uses = stmts.iter().filter(|stmt| mentions(stmt, "header_map")).count();
-            // Only its declaration and `.headers(header_map)` are left: the map is empty.
-            if uses == 2 {
-                stmts.retain(|stmt| !matches!(stmt, syn::Stmt::Local(l) if mentions(&l.pat, "header_map")));
-                for stmt in stmts.iter_mut() {
-                    if let syn::Stmt::Local(syn::Local { init: Some(init), .. }) = stmt {
-                        without_headers_call(&mut init.expr);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Removes `.headers(header_map)` from a method-call chain.
-fn without_headers_call(expr: &mut syn::Expr) {
-    match expr {
-        syn::Expr::Try(t) => without_headers_call(&mut t.expr),
-        syn::Expr::MethodCall(call) => {
-            let is_headers = call.method == "headers"
-                && call.args.len() == 1
-                && matches!(call.args.first(), Some(syn::Expr::Path(p)) if p.path.is_ident("header_map"));
-            if is_headers {
-                *expr = (*call.receiver).clone();
-                without_headers_call(expr);
-            } else {
-                without_headers_call(&mut call.receiver);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Every successful response is decoded by the crate's strict, bounded decoder
-/// (`crate::decode::response`) instead of progenitor's `ResponseValue::from_response`.
-fn route_decoding(code: &str) -> String {
-    code.replace("ResponseValue::from_response(response).await", "crate::decode::response(response).await")
+    calls::secret_visitors(&mut file)?;
+    file.items.push(syn::parse2(calls::emit(&calls)).map_err(|e| CodegenError::Syntax(e.to_string()))?);
+    Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }
 
 /// `#[non_exhaustive]`, `new()` and `set_<field>` setters on every struct of the `types` module; typify's
 /// `builder()` functions made crate-private.
-fn curate_types(file: &mut syn::File) {
+fn curate_types(file: &mut syn::File) -> Result<(), CodegenError> {
     let Some(types) = file.items.iter_mut().find_map(|item| match item {
         syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
         _ => None,
     }) else {
-        return;
+        return Err(CodegenError::Rewrite("progenitor's output has no `types` module to curate".into()));
     };
     let mut setters = Vec::new();
     for item in types.1.iter_mut() {
@@ -259,7 +186,11 @@ fn curate_types(file: &mut syn::File) {
             _ => {}
         }
     }
+    if setters.is_empty() {
+        return Err(CodegenError::Rewrite("progenitor's `types` module has no struct to curate".into()));
+    }
     types.1.extend(setters);
+    Ok(())
 }
 
 /// `impl crate::decode::Decode for S`: a list response (an object whose one field is an array of objects, as

@@ -13,7 +13,8 @@
 //!   as `[]` instead of being dropped.
 //! - **`ReportedScopes` becomes `crate::wire::ReportedScopes`**, one pointer instead of a `Vec`'s three,
 //!   so that the output-only lists a token usually lacks do not weigh on a big list.
-//! - **`TokenValue` becomes `crate::secret::SecretString`**, which never prints the secret.
+//! - **`TokenValue`, and every string of `format: password`, becomes `crate::secret::SecretString`**, which
+//!   never prints the secret.
 //! - **Every generated type derives `schemars::JsonSchema` under the crate's `schemars` feature**, so that a
 //!   test can check it against its spec component.
 //! - **Every generated struct is `#[non_exhaustive]`** with `new()` (when it has a default) and a
@@ -123,7 +124,8 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
         .with_replacement("AutoscopeState", "crate::wire::AutoscopeState", [TypeImpl::Display].into_iter())
         .with_replacement("ScopeList", "crate::wire::ScopeList", [TypeImpl::Default].into_iter())
         .with_replacement("ReportedScopes", "crate::wire::ReportedScopes", [TypeImpl::Default].into_iter())
-        .with_replacement("TokenValue", "crate::secret::SecretString", std::iter::empty());
+        .with_replacement("TokenValue", "crate::secret::SecretString", std::iter::empty())
+        .with_conversion(password_schema(), "crate::secret::SecretString", std::iter::empty());
 
     let tokens = Generator::new(&settings).generate_tokens(&spec).map_err(|e| CodegenError::Progenitor(e.to_string()))?;
     let tables = field_tables(&spec);
@@ -607,6 +609,11 @@ fn snake_case(name: &str) -> String {
     out
 }
 
+/// A string of `format: password`: a secret, whatever its schema's name.
+fn password_schema() -> SchemaObject {
+    SchemaObject { instance_type: Some(InstanceType::String.into()), format: Some("password".to_owned()), ..SchemaObject::default() }
+}
+
 fn int64_schema() -> SchemaObject {
     SchemaObject { instance_type: Some(InstanceType::Integer.into()), format: Some("int64".to_owned()), ..SchemaObject::default() }
 }
@@ -649,6 +656,120 @@ mod tests {
         let spec = serde_json::from_str(SPEC).unwrap();
         assert_eq!(required_read_only_strings(&spec), [("Thing".to_owned(), "id".to_owned())]);
         assert_eq!(request_resources(&spec), [("UpdateThing".to_owned(), "thing".to_owned())]);
+    }
+
+    /// A spec with a path parameter, query parameters, a body, a nested secret and an answer without content.
+    const SECRETS: &str = r##"{"openapi": "3.0.3", "info": {"title": "Databricks Widget Store API", "version": "1"},
+      "paths": {
+        "/api/2.0/widgets/{shelf}/{id}": {"post": {"operationId": "make_widget", "x-databricks-idempotent": true,
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "shelf", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "size", "in": "query", "schema": {"type": "integer", "format": "int64"}},
+                         {"name": "color", "in": "query", "schema": {"type": "string"}}],
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MakeWidget"}}}},
+          "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Made"}}}},
+                        "400": {"description": "bad", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Made"}}}}}}},
+        "/api/2.0/widgets/{id}": {"delete": {"operationId": "drop_widget",
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "responses": {"200": {"description": "ok"}}}}},
+      "components": {"schemas": {
+        "MakeWidget": {"type": "object", "properties": {"name": {"type": "string", "description": "The widget's name."}}},
+        "Key": {"type": "object", "required": ["value"], "properties": {"value": {"type": "string", "format": "password"}}},
+        "Made": {"type": "object", "properties": {"key": {"$ref": "#/components/schemas/Key"},
+                 "keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}, "name": {"type": "string"}}}}}}"##;
+
+    fn parsed(code: &str) -> syn::File {
+        syn::parse_str(code.trim_start_matches(|c| c != '\n')).unwrap()
+    }
+
+    fn module<'f>(file: &'f syn::File, name: &str) -> &'f [syn::Item] {
+        file.items
+            .iter()
+            .find_map(|i| match i {
+                syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|c| c.1.as_slice()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no module {name}"))
+    }
+
+    fn text(item: &impl quote::ToTokens) -> String {
+        quote::ToTokens::to_token_stream(item).to_string()
+    }
+
+    #[test]
+    fn every_operation_gets_a_request_function_and_progenitors_client_is_gone() {
+        let code = generate(SECRETS, Target::CRATE).unwrap();
+        assert!(!code.contains("progenitor_client") && !code.contains("ClientHooks"));
+        let file = parsed(&code);
+        assert!(!file.items.iter().any(|i| matches!(i, syn::Item::Struct(s) if s.ident == "Client")));
+        assert!(!file.items.iter().any(|i| matches!(i, syn::Item::Mod(m) if m.ident == "builder")));
+        let calls = module(&file, "calls");
+        let make = calls
+            .iter()
+            .find_map(|i| match i {
+                syn::Item::Fn(f) if f.sig.ident == "make_widget" => Some(f),
+                _ => None,
+            })
+            .expect("make_widget");
+        let args: Vec<String> = make.sig.inputs.iter().map(text).collect();
+        // Path parameters in template order, then query parameters by name, the body, the options.
+        assert_eq!(args.len(), 7, "{args:?}");
+        assert!(args[1].starts_with("shelf") && args[2].starts_with("id"), "{args:?}");
+        assert!(args[3].starts_with("color") && args[4].starts_with("size") && args[4].contains("Int64"), "{args:?}");
+        assert!(args[5].contains("types :: MakeWidget") && args[6].contains("RequestOptions"), "{args:?}");
+        let body = text(&make.block);
+        assert!(body.contains("pipeline . call (& super :: operations :: MAKE_WIDGET"), "{body}");
+        assert!(body.contains("path : & [shelf , id]"), "{body}");
+        assert!(text(&make.sig.output).contains("types :: Made"));
+        // An answer without content: `call_empty`, `()`.
+        let drop = calls.iter().find(|i| matches!(i, syn::Item::Fn(f) if f.sig.ident == "drop_widget")).map(text).unwrap();
+        assert!(drop.contains("call_empty") && drop.contains("Result < () >"), "{drop}");
+        // The operation table: service from the title, one entry per operation.
+        let operations = module(&file, "operations").iter().map(text).collect::<Vec<_>>().join("\n");
+        assert!(operations.contains("service : \"widget_store\"") && operations.contains("idempotent : true"), "{operations}");
+        assert!(operations.contains("ALL : & [crate :: operation :: Operation] = & [MAKE_WIDGET , DROP_WIDGET]"), "{operations}");
+    }
+
+    #[test]
+    fn secret_visitors_reach_every_secret_at_any_depth() {
+        let file = parsed(&generate(SECRETS, Target::CRATE).unwrap());
+        let impls: Vec<String> = module(&file, "types").iter().map(text).filter(|i| i.contains("HasSecrets for")).collect();
+        let of = |name: &str| impls.iter().find(|i| i.contains(&format!("for {name} "))).unwrap_or_else(|| panic!("{name}: {impls:?}"));
+        assert!(of("Key").contains("f (self . value . expose ())"), "{}", of("Key"));
+        let made = of("Made");
+        assert!(made.contains("if let :: std :: option :: Option :: Some (v) = & self . key { v . secrets (f) ; }"), "{made}");
+        assert!(made.contains("for v in & self . keys { v . secrets (f) ; }") && !made.contains("self . name"), "{made}");
+        assert!(!of("MakeWidget").contains("fn secrets"), "no secret, the default");
+    }
+
+    #[test]
+    fn the_service_is_the_extension_else_the_title() {
+        let spec: openapiv3::OpenAPI = serde_json::from_str(SECRETS).unwrap();
+        assert_eq!(service_name(&spec), "widget_store");
+        let named = SECRETS.replacen(r#""version": "1"}"#, r#""version": "1", "x-databricks-service": "shop"}"#, 1);
+        assert_eq!(service_name(&serde_json::from_str(&named).unwrap()), "shop");
+        let spec: openapiv3::OpenAPI = serde_json::from_str(SPEC).unwrap();
+        assert_eq!(service_name(&spec), "t");
+    }
+
+    #[test]
+    fn every_rewrite_fails_when_progenitors_output_lacks_what_it_changes() {
+        let err = calls::drop_client(&mut syn::parse_quote! { pub mod types {} }).unwrap_err();
+        assert!(err.to_string().contains("struct Client"), "{err}");
+        let err = calls::secret_visitors(&mut syn::parse_quote! { pub mod builder {} }).unwrap_err();
+        assert!(err.to_string().contains("types"), "{err}");
+        let err = curate_types(&mut syn::parse_quote! { pub mod builder {} }).unwrap_err();
+        assert!(err.to_string().contains("types"), "{err}");
+        let err = curate_types(&mut syn::parse_quote! { pub mod types { pub enum E { A } } }).unwrap_err();
+        assert!(err.to_string().contains("no struct"), "{err}");
+        // The operations are found in progenitor's client: one it lacks fails generation.
+        let spec: openapiv3::OpenAPI = serde_json::from_str(SECRETS).unwrap();
+        let file: syn::File =
+            syn::parse_quote! { pub mod builder {} impl Client { pub fn make_widget(&self) -> builder::MakeWidget<'_> {} } };
+        let err = calls::collect(&spec, &file).err().expect("fails");
+        assert!(err.to_string().contains("MakeWidget"), "{err}");
+        let err = calls::collect(&spec, &syn::parse_quote! { pub mod types {} }).err().expect("fails");
+        assert!(err.to_string().contains("builder"), "{err}");
     }
 
     #[test]

@@ -34,7 +34,6 @@ use crate::paginate::paginate;
 use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
 use crate::stub::{self, RequestOptions, TokenFilter};
-use crate::tokens::non_empty;
 use crate::types::token_management::{
     CreateOboTokenRequest, CreateOboTokenResponse, TokenAccessControlRequest, TokenInfo, TokenPermissionLevel, TokenPermissions,
     TokenPermissionsDescription, TokenPermissionsRequest, UpdateTokenManagementRequest,
@@ -252,7 +251,7 @@ impl CreateOboToken {
         }
         let mut request = self.request;
         if let Some(lifetime) = self.lifetime {
-            request.lifetime_seconds = Some(crate::tokens::lifetime_seconds(ops::CREATE_OBO_TOKEN.id, lifetime)?.into());
+            request.lifetime_seconds = Some(ops::CREATE_OBO_TOKEN.lifetime_seconds(lifetime)?.into());
         }
         let Some((grace, marker)) = self.exactly_once else {
             return self.client.token_management_stub().create_obo_token(request, self.options).await;
@@ -358,7 +357,7 @@ impl GetToken {
 
     /// Sends the request.
     pub async fn send(self) -> Result<TokenInfo> {
-        non_empty(ops::GET_TOKEN.id, &self.token_id)?;
+        ops::GET_TOKEN.non_empty("token_id", &self.token_id)?;
         self.client.token_management_stub().get(&self.token_id, self.options).await
     }
 }
@@ -393,7 +392,7 @@ w.token_management().update("5f1e...").mask(TypedFieldMask::parse("comment")?).t
     /// Sends the request; the answer is the updated token. An update with no field set is refused before
     /// anything is sent.
     pub async fn send(self) -> Result<TokenInfo> {
-        non_empty(ops::UPDATE_TOKEN.id, &self.token_id)?;
+        ops::UPDATE_TOKEN.non_empty("token_id", &self.token_id)?;
         let (token, mask) = self.update.into_checked(ops::UPDATE_TOKEN.id)?;
         let request = UpdateTokenManagementRequest::new(token, mask.to_string());
         self.client.token_management_stub().update(&self.token_id, request, self.options).await
@@ -417,7 +416,7 @@ impl DeleteManagedToken {
     /// Sends the request. An unknown id is [`Error::is_not_found`] — unless an earlier attempt of this
     /// call may have revoked it, which is then success.
     pub async fn send(self) -> Result<()> {
-        non_empty(ops::DELETE_TOKEN.id, &self.token_id)?;
+        ops::DELETE_TOKEN.non_empty("token_id", &self.token_id)?;
         self.client.token_management_stub().delete(&self.token_id, self.options).await
     }
 }

@@ -23,7 +23,7 @@
 //!
 //! A create is never retried after its request may have reached the service: a lost answer (a reset, an
 //! attempt that timed out, a success status whose body never came) is an error for which
-//! [`Error::may_have_been_processed`] is true and [`Error::is_retryable`] false, because a token may exist
+//! [`Error::may_have_been_processed`](crate::Error::may_have_been_processed) is true and [`Error::is_retryable`](crate::Error::is_retryable) false, because a token may exist
 //! whose value nobody holds. [`CreateToken::exactly_once`] resolves it, for the Tokens API and Token
 //! Management's on-behalf-of tokens alike:
 //!
@@ -42,7 +42,7 @@
 //! The searches, revokes and the comment update are retried up to 5 rounds with the call's backoff, and the
 //! whole call, grace period included, runs within one budget: the timeout of its retry policy (the call's,
 //! else the client's). When a search still fails, the error says a token may exist and which
-//! ([`Error::orphan_marker`]), and is not retryable.
+//! ([`Error::orphan_marker`](crate::Error::orphan_marker)), and is not retryable.
 //!
 //! **Guarantee:** no duplicate and no orphan, provided the service processes a request within the grace
 //! period of the moment the client gave up on it, and the call is not cancelled (a dropped future stops
@@ -57,7 +57,7 @@ use std::time::Duration;
 use futures::Stream;
 
 use crate::WorkspaceClient;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::field_mask::Update;
 use crate::generated::calls;
 use crate::operation::{CREATE_TOKEN, REVOKE_TOKEN, UPDATE_TOKEN};
@@ -149,27 +149,11 @@ impl Tokens {
     /// # Ok(()) }
     /// ```
     ///
-    /// An unknown id is an error for which [`Error::is_not_found`] is true — except when an earlier
+    /// An unknown id is an error for which [`Error::is_not_found`](crate::Error::is_not_found) is true — except when an earlier
     /// attempt of the same call may have gone through: then it was that attempt that revoked it.
     pub fn delete(&self, token_id: impl Into<String>) -> DeleteToken {
         DeleteToken { client: self.client.clone(), token_id: token_id.into(), options: RequestOptions::default() }
     }
-}
-
-/// A token lifetime in whole seconds: at least one, and within i64.
-pub(crate) fn lifetime_seconds(operation: &str, lifetime: Duration) -> Result<i64> {
-    if lifetime < Duration::from_secs(1) {
-        return Err(Error::invalid_request(format!("{operation}: a token lifetime must be at least 1 s, got {lifetime:?}")));
-    }
-    i64::try_from(lifetime.as_secs())
-        .map_err(|_| Error::invalid_request(format!("{operation}: the token lifetime {lifetime:?} does not fit in i64 seconds")))
-}
-
-pub(crate) fn non_empty(operation: &str, token_id: &str) -> Result<()> {
-    if token_id.is_empty() {
-        return Err(Error::invalid_request(format!("{operation}: token_id is empty")));
-    }
-    Ok(())
 }
 
 /// Creates a token: see [`Tokens::create`].
@@ -218,14 +202,14 @@ impl CreateToken {
     ///
     /// The API has no idempotency key, so every attempt of this call carries a marker no other caller can
     /// produce (`[exactly-once:` and 128 random bits) at the end of its comment. When a create fails in a
-    /// way that may have been processed ([`Error::may_have_been_processed`]), the call waits a grace period
+    /// way that may have been processed ([`Error::may_have_been_processed`](crate::Error::may_have_been_processed)), the call waits a grace period
     /// (10 s; [`CreateToken::exactly_once_grace`]) for a late create to land, lists the tokens, revokes
     /// those carrying its marker — only those — and creates again (3 creates at most). Once a create
     /// answers, an update sets the comment asked for, so the marker does not stay.
     ///
     /// **Guarantee:** no duplicate and no orphan, provided the service processes a request within the grace
     /// period of the moment the client gave up on it, and the call is not cancelled. When the search keeps
-    /// failing, the error says a token may exist and which ([`Error::orphan_marker`]) and is not retryable.
+    /// failing, the error says a token may exist and which ([`Error::orphan_marker`](crate::Error::orphan_marker)) and is not retryable.
     /// **Cost:** 2 requests (the create and the comment update); per ambiguous failure, the grace period,
     /// one `list`, one revoke per token found, one more create and one more `list`. See
     /// [the module's section](crate::tokens#exactly-once).
@@ -264,7 +248,7 @@ impl CreateToken {
     fn request(&self) -> Result<CreateTokenRequest> {
         let mut request = self.request.clone();
         if let Some(lifetime) = self.lifetime {
-            request.lifetime_seconds = Some(lifetime_seconds(CREATE_TOKEN.id, lifetime)?.into());
+            request.lifetime_seconds = Some(CREATE_TOKEN.lifetime_seconds(lifetime)?.into());
         }
         Ok(request)
     }
@@ -379,7 +363,7 @@ w.tokens().update("5f1e...").mask(TypedFieldMask::parse("comment")?).token(token
 
     /// Sends the request. An update with no field set is refused before anything is sent.
     pub async fn send(self) -> Result<()> {
-        non_empty(UPDATE_TOKEN.id, &self.token_id)?;
+        UPDATE_TOKEN.non_empty("token_id", &self.token_id)?;
         let (token, mask) = self.update.into_checked(UPDATE_TOKEN.id)?;
         let request = UpdateTokenRequest::new(token, mask.to_string());
         self.client.stub().update(&self.token_id, request, self.options).await
@@ -402,7 +386,7 @@ impl DeleteToken {
 
     /// Sends the request.
     pub async fn send(self) -> Result<()> {
-        non_empty(REVOKE_TOKEN.id, &self.token_id)?;
+        REVOKE_TOKEN.non_empty("token_id", &self.token_id)?;
         self.client.stub().delete(&self.token_id, self.options).await
     }
 }

@@ -35,6 +35,10 @@ use crate::tokens::{HttpTokens, Tokens};
 pub struct WorkspaceClient {
     stub: Arc<dyn DynTokens>,
     token_management: Arc<dyn DynTokenManagement>,
+    /// The pipeline of a client of a workspace (`None` for a client of stubs): where the generated builders
+    /// of the operations without a stub method send their requests.
+    #[cfg_attr(not(test), allow(dead_code, reason = "read by the generated builders, when a spec has one"))]
+    pipeline: Option<Pipeline>,
     host: String,
     user_agent: String,
     auth_type: String,
@@ -103,6 +107,7 @@ impl WorkspaceClient {
         Self {
             stub: Arc::new(stub),
             token_management: Arc::new(stub::Unimplemented),
+            pipeline: None,
             host: "stub://".to_owned(),
             user_agent: String::new(),
             auth_type: "stub".to_owned(),
@@ -157,6 +162,12 @@ impl WorkspaceClient {
     /// Where the builders send their requests.
     pub(crate) fn stub(&self) -> &dyn DynTokens {
         self.stub.as_ref()
+    }
+
+    /// The pipeline of a client of a workspace; `None` for a client of stubs.
+    #[cfg_attr(not(test), allow(dead_code, reason = "called by the generated builders, when a spec has one"))]
+    pub(crate) fn pipeline(&self) -> Option<&Pipeline> {
+        self.pipeline.as_ref()
     }
 
     /// Where the Token Management builders send their requests.
@@ -381,7 +392,8 @@ impl ClientBuilder {
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
         Ok(WorkspaceClient {
             stub: Arc::new(HttpTokens { pipeline: pipeline.clone() }),
-            token_management: Arc::new(HttpTokenManagement { pipeline }),
+            token_management: Arc::new(HttpTokenManagement { pipeline: pipeline.clone() }),
+            pipeline: Some(pipeline),
             host,
             user_agent,
             auth_type,

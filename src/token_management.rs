@@ -56,6 +56,12 @@ impl TokenManagement {
         Self { client }
     }
 
+    /// The client the builders own a clone of.
+    #[allow(dead_code, reason = "called by the generated builders, when the spec has one")]
+    pub(crate) fn client(&self) -> &WorkspaceClient {
+        &self.client
+    }
+
     /// Creates a token owned by the service principal `application_id`; the response holds its secret
     /// value, once.
     ///

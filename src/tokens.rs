@@ -86,6 +86,12 @@ impl Tokens {
         Self { client }
     }
 
+    /// The client the builders own a clone of.
+    #[cfg_attr(not(test), allow(dead_code, reason = "called by the generated builders, when the spec has one"))]
+    pub(crate) fn client(&self) -> &WorkspaceClient {
+        &self.client
+    }
+
     /// Creates a token; the response holds its secret value, once.
     ///
     /// ```no_run

@@ -374,3 +374,196 @@ fn rust_name(name: &str) -> String {
         _ => snake,
     }
 }
+
+/// Where a spec's generated builders go: the `x-rust-service` extension of its `info` (the path of the
+/// hand-written service struct, e.g. `crate::tokens::Tokens`). A spec without it gets no builders.
+pub(crate) fn service_path(spec: &openapiv3::OpenAPI) -> Option<String> {
+    spec.info.extensions.get("x-rust-service").and_then(serde_json::Value::as_str).map(str::to_owned)
+}
+
+/// `module builders`: for every operation without a hand-written builder (`x-rust-builder`), a public
+/// builder that owns a clone of the client (path parameters as arguments of the service's method, a setter
+/// per query parameter and per property of a body that has a default, the per-call options, `send()` and
+/// `.await`), and the service's method (named by `x-rust-name`, else the `operationId`). `send()` goes to
+/// the generated request function over the client's pipeline; a client built from a stub answers
+/// "not implemented by this stub" naming `Service::method`.
+pub(crate) fn builders(spec: &openapiv3::OpenAPI, file: &syn::File, calls: &[Call]) -> Result<proc_macro2::TokenStream, CodegenError> {
+    let Some(service) = service_path(spec) else {
+        return Ok(quote! {});
+    };
+    let service_ty: syn::Type =
+        syn::parse_str(&service).map_err(|e| CodegenError::Rewrite(format!("x-rust-service {service:?} is not a type path: {e}")))?;
+    let service_name = service.rsplit("::").next().unwrap_or(&service).to_owned();
+    let accessor = crate::snake_case(&service_name);
+    let extensions: BTreeMap<String, (Option<String>, Option<String>)> = spec
+        .paths
+        .paths
+        .values()
+        .filter_map(openapiv3::ReferenceOr::as_item)
+        .flat_map(|item| item.iter().map(|(_, op)| op))
+        .filter_map(|op| {
+            let text = |name: &str| op.extensions.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
+            Some((op.operation_id.clone()?, (text("x-rust-name"), text("x-rust-builder"))))
+        })
+        .collect();
+    let types = file.items.iter().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| c.1.as_slice()),
+        _ => None,
+    });
+    let find_struct = |ty: &syn::Type| -> Option<&syn::ItemStruct> {
+        let name = last_ident(ty)?;
+        types?.iter().find_map(|item| match item {
+            syn::Item::Struct(s) if s.ident == name => Some(s),
+            _ => None,
+        })
+    };
+    let mut items = Vec::new();
+    for call in calls {
+        let (named, hand_written) = extensions.get(&call.id).cloned().unwrap_or_default();
+        if hand_written.is_some() {
+            continue;
+        }
+        let method_name = named.unwrap_or_else(|| call.id.clone());
+        let method = format_ident!("{}", method_name);
+        let builder = format_ident!("{}", pascal_case(&method_name));
+        let function = format_ident!("{}", call.id);
+        let constant = format_ident!("{}", call.id.to_ascii_uppercase());
+        let path: Vec<_> = call.path.iter().map(|p| format_ident!("{}", rust_name(p))).collect();
+        let path_names: Vec<&String> = call.path.iter().collect();
+        let mut fields = Vec::new();
+        let mut inits = Vec::new();
+        let mut setters = Vec::new();
+        let mut args = Vec::new();
+        let mut sent = Vec::new();
+        for p in &path {
+            fields.push(quote! { #p: ::std::string::String });
+            inits.push(quote! { #p: #p.into() });
+            args.push(quote! { #p: impl ::std::convert::Into<::std::string::String> });
+            sent.push(quote! { &self.#p });
+        }
+        for (name, ty) in &call.query {
+            let ident = format_ident!("{}", rust_name(name));
+            fields.push(quote! { #ident: #ty });
+            match crate::option_inner(ty) {
+                Some(inner) => {
+                    inits.push(quote! { #ident: ::std::option::Option::None });
+                    let doc = format!("Sets the query parameter `{name}`.");
+                    setters.push(quote! {
+                        #[doc = #doc]
+                        pub fn #ident(mut self, value: impl ::std::convert::Into<#inner>) -> Self {
+                            self.#ident = ::std::option::Option::Some(value.into());
+                            self
+                        }
+                    });
+                }
+                None => {
+                    inits.push(quote! { #ident: #ident.into() });
+                    args.push(quote! { #ident: impl ::std::convert::Into<#ty> });
+                }
+            }
+            sent.push(quote! { self.#ident });
+        }
+        if let Some(body_ty) = &call.body {
+            let body = find_struct(body_ty)
+                .ok_or_else(|| CodegenError::Rewrite(format!("{}: the body type is not a struct of `types`", call.id)))?;
+            fields.push(quote! { body: #body_ty });
+            let has_default = body.attrs.iter().any(|a| a.path().is_ident("derive") && a.to_token_stream().to_string().contains("Default"));
+            if has_default {
+                inits.push(quote! { body: ::std::default::Default::default() });
+                for field in &body.fields {
+                    let Some(ident) = &field.ident else { continue };
+                    let docs = field.attrs.iter().filter(|a| a.path().is_ident("doc"));
+                    let json_name = ident.to_string().trim_start_matches("r#").to_owned();
+                    let fallback = format!("Sets `{json_name}` of the request body.");
+                    let has_doc = field.attrs.iter().any(|a| a.path().is_ident("doc"));
+                    let fallback = (!has_doc).then(|| quote! { #[doc = #fallback] });
+                    setters.push(match crate::option_inner(&field.ty) {
+                        Some(inner) => quote! {
+                            #(#docs)* #fallback
+                            pub fn #ident(mut self, value: impl ::std::convert::Into<#inner>) -> Self {
+                                self.body.#ident = ::std::option::Option::Some(value.into());
+                                self
+                            }
+                        },
+                        None => {
+                            let ty = &field.ty;
+                            quote! {
+                                #(#docs)* #fallback
+                                pub fn #ident(mut self, value: impl ::std::convert::Into<#ty>) -> Self {
+                                    self.body.#ident = value.into();
+                                    self
+                                }
+                            }
+                        }
+                    });
+                }
+            } else {
+                inits.push(quote! { body });
+                args.push(quote! { body: #body_ty });
+            }
+            sent.push(quote! { &self.body });
+        }
+        let answer = match &call.answer {
+            Some(ty) => quote! { #ty },
+            None => quote! { () },
+        };
+        let stub_name = format!("{service_name}::{method_name}");
+        let summary = call.doc.lines().next().filter(|l| !l.is_empty()).unwrap_or("Sends the request.");
+        let example_args = path_names.iter().map(|_| "\"...\"").collect::<Vec<_>>().join(", ");
+        let method_doc = format!(
+            "{summary}\n\n```no_run\n# async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {{\n\
+             let answer = w.{accessor}().{method_name}({example_args}).send().await?;\n# Ok(()) }}\n```\n\n{}\n\n\
+             Generated from the spec: a client built from a stub answers \
+             [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).",
+            call.doc
+        );
+        let builder_doc = format!("The request of `{stub_name}`, built by its setters and sent by `send()` (or `.await`).");
+        let send_doc = "Sends the request.".to_owned();
+        items.push(quote! {
+            impl #service_ty {
+                #[doc = #method_doc]
+                pub fn #method(&self, #(#args),*) -> #builder {
+                    #builder { client: self.client().clone(), #(#inits,)* options: ::std::default::Default::default() }
+                }
+            }
+
+            #[doc = #builder_doc]
+            #[derive(Debug)]
+            #[must_use = "a builder does nothing until it is sent"]
+            pub struct #builder {
+                client: crate::WorkspaceClient,
+                #(#fields,)*
+                options: crate::stub::RequestOptions,
+            }
+
+            impl #builder {
+                #(#setters)*
+                options_setters!();
+
+                #[doc = #send_doc]
+                pub async fn send(self) -> crate::error::Result<#answer> {
+                    #(super::operations::#constant.non_empty(#path_names, &self.#path)?;)*
+                    let ::std::option::Option::Some(pipeline) = self.client.pipeline() else {
+                        return ::std::result::Result::Err(crate::error::Error::not_implemented_by_stub(#stub_name));
+                    };
+                    super::calls::#function(pipeline, #(#sent,)* self.options).await
+                }
+            }
+
+            into_future!(#builder, #answer);
+        });
+    }
+    Ok(quote! {
+        #[doc = "The builders of the operations that have no hand-written one, and their service's methods."]
+        pub mod builders {
+            #[allow(unused_imports)]
+            use super::types;
+            #(#items)*
+        }
+    })
+}
+
+/// `get_token_info` as `GetTokenInfo`.
+fn pascal_case(name: &str) -> String {
+    name.split('_').filter(|w| !w.is_empty()).map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect()
+}

@@ -150,7 +150,27 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     curate_types(&mut file)?;
     serialize_request_resources(&mut file, &resources)?;
     calls::secret_visitors(&mut file)?;
+    let builders = calls::builders(&spec, &file, &calls)?;
+    for resource in updatable_resources(&resources, &spec) {
+        let ty = quote::format_ident!("{}", resource);
+        let module = quote::format_ident!("{}", snake_case(&resource));
+        let impls: syn::File = syn::parse_quote! {
+            impl crate::field_mask::sealed::Sealed for types::#ty {}
+            #[doc = "The spec's facts about its fields, for typed field masks and update bodies."]
+            impl crate::field_mask::Resource for types::#ty {
+                const NAME: &'static str = #resource;
+                const FIELDS: &'static [&'static str] = schema::#module::FIELDS;
+                const WRITABLE: &'static [&'static str] = schema::#module::WRITABLE;
+                const OBJECTS: &'static [&'static str] = schema::#module::OBJECTS;
+                const REQUIRED: &'static [&'static str] = schema::#module::REQUIRED;
+            }
+        };
+        file.items.extend(impls.items);
+    }
     file.items.push(syn::parse2(calls::emit(&calls)).map_err(|e| CodegenError::Syntax(e.to_string()))?);
+    if !builders.is_empty() {
+        file.items.push(syn::parse2(builders).map_err(|e| CodegenError::Syntax(e.to_string()))?);
+    }
     Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }
 
@@ -472,6 +492,26 @@ fn request_resources(spec: &openapiv3::OpenAPI) -> Vec<(String, String)> {
             }
         }
     }
+    found
+}
+
+/// The schemas that a request body holds as a resource (an update's `token`): each gets its
+/// `crate::field_mask::Resource` impl, from its field tables.
+fn updatable_resources(bodies: &[(String, String)], spec: &openapiv3::OpenAPI) -> Vec<String> {
+    let Some(components) = &spec.components else { return Vec::new() };
+    let mut found: Vec<String> = bodies
+        .iter()
+        .filter_map(|(body, property)| {
+            let openapiv3::ReferenceOr::Item(schema) = components.schemas.get(body)? else { return None };
+            let openapiv3::SchemaKind::Type(openapiv3::Type::Object(object)) = &schema.schema_kind else { return None };
+            match object.properties.get(property)? {
+                openapiv3::ReferenceOr::Reference { reference } => reference.strip_prefix("#/components/schemas/").map(str::to_owned),
+                openapiv3::ReferenceOr::Item(_) => None,
+            }
+        })
+        .collect();
+    found.sort();
+    found.dedup();
     found
 }
 

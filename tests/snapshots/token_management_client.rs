@@ -2562,6 +2562,15 @@ pub mod operations {
         UPDATE_PERMISSIONS,
     ];
 }
+impl crate::field_mask::sealed::Sealed for types::TokenInfo {}
+///The spec's facts about its fields, for typed field masks and update bodies.
+impl crate::field_mask::Resource for types::TokenInfo {
+    const NAME: &'static str = "TokenInfo";
+    const FIELDS: &'static [&'static str] = schema::token_info::FIELDS;
+    const WRITABLE: &'static [&'static str] = schema::token_info::WRITABLE;
+    const OBJECTS: &'static [&'static str] = schema::token_info::OBJECTS;
+    const REQUIRED: &'static [&'static str] = schema::token_info::REQUIRED;
+}
 ///One function per operation of the spec: the request, handed to the pipeline with the operation's entry of `operations`.
 pub mod calls {
     #[allow(unused_imports)]
@@ -2751,4 +2760,9 @@ Sends `super::operations::UPDATE_PERMISSIONS` through the pipeline.*/
         };
         pipeline.call(&super::operations::UPDATE_PERMISSIONS, request, options).await
     }
+}
+///The builders of the operations that have no hand-written one, and their service's methods.
+pub mod builders {
+    #[allow(unused_imports)]
+    use super::types;
 }

@@ -1258,6 +1258,15 @@ pub mod operations {
         UPDATE_TOKEN,
     ];
 }
+impl crate::field_mask::sealed::Sealed for types::PublicTokenInfo {}
+///The spec's facts about its fields, for typed field masks and update bodies.
+impl crate::field_mask::Resource for types::PublicTokenInfo {
+    const NAME: &'static str = "PublicTokenInfo";
+    const FIELDS: &'static [&'static str] = schema::public_token_info::FIELDS;
+    const WRITABLE: &'static [&'static str] = schema::public_token_info::WRITABLE;
+    const OBJECTS: &'static [&'static str] = schema::public_token_info::OBJECTS;
+    const REQUIRED: &'static [&'static str] = schema::public_token_info::REQUIRED;
+}
 ///One function per operation of the spec: the request, handed to the pipeline with the operation's entry of `operations`.
 pub mod calls {
     #[allow(unused_imports)]
@@ -1350,4 +1359,9 @@ Sends `super::operations::UPDATE_TOKEN` through the pipeline.*/
         };
         pipeline.call(&super::operations::UPDATE_TOKEN, request, options).await
     }
+}
+///The builders of the operations that have no hand-written one, and their service's methods.
+pub mod builders {
+    #[allow(unused_imports)]
+    use super::types;
 }

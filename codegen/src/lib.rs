@@ -148,6 +148,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     let calls = calls::collect(&spec, &file)?;
     calls::drop_client(&mut file)?;
     curate_types(&mut file)?;
+    document_fields(&mut file, &spec);
     serialize_request_resources(&mut file, &resources)?;
     calls::secret_visitors(&mut file)?;
     let builders = calls::builders(&spec, &file, &calls)?;
@@ -213,6 +214,36 @@ fn curate_types(file: &mut syn::File) -> Result<(), CodegenError> {
     }
     types.1.extend(setters);
     Ok(())
+}
+
+/// A field that refers to another schema (`$ref`, whose siblings OpenAPI 3.0 ignores, so typify gives it no
+/// doc) is documented with the description of the schema it refers to.
+fn document_fields(file: &mut syn::File, spec: &openapiv3::OpenAPI) {
+    let Some(components) = &spec.components else { return };
+    let Some(types) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+        _ => None,
+    }) else {
+        return;
+    };
+    let description = |ty: &syn::Type| -> Option<String> {
+        let inner = option_inner(ty).or_else(|| vec_inner(ty)).unwrap_or(ty);
+        let syn::Type::Path(p) = inner else { return None };
+        let name = p.path.segments.last()?.ident.to_string();
+        let schema = components.schemas.get(&name)?.as_item()?;
+        schema.schema_data.description.clone().or_else(|| schema.schema_data.title.clone())
+    };
+    for item in types.1.iter_mut() {
+        let syn::Item::Struct(s) = item else { continue };
+        for field in s.fields.iter_mut() {
+            if field.attrs.iter().any(|a| a.path().is_ident("doc")) {
+                continue;
+            }
+            if let Some(doc) = description(&field.ty) {
+                field.attrs.insert(0, syn::parse_quote!(#[doc = #doc]));
+            }
+        }
+    }
 }
 
 /// `impl crate::decode::Decode for S`: a list response (an object whose one field is an array of objects, as
@@ -714,7 +745,7 @@ mod tests {
           "responses": {"200": {"description": "ok"}}}}},
       "components": {"schemas": {
         "MakeWidget": {"type": "object", "properties": {"name": {"type": "string", "description": "The widget's name."}}},
-        "Key": {"type": "object", "required": ["value"], "properties": {"value": {"type": "string", "format": "password"}}},
+        "Key": {"type": "object", "description": "A key to the shop.", "required": ["value"], "properties": {"value": {"type": "string", "format": "password"}}},
         "Made": {"type": "object", "properties": {"key": {"$ref": "#/components/schemas/Key"},
                  "keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}, "name": {"type": "string"}}}}}}"##;
 
@@ -780,6 +811,9 @@ mod tests {
         assert!(made.contains("if let :: std :: option :: Option :: Some (v) = & self . key { v . secrets (f) ; }"), "{made}");
         assert!(made.contains("for v in & self . keys { v . secrets (f) ; }") && !made.contains("self . name"), "{made}");
         assert!(!of("MakeWidget").contains("fn secrets"), "no secret, the default");
+        // A field that refers to a schema is documented with that schema's description.
+        let made = module(&file, "types").iter().find(|i| matches!(i, syn::Item::Struct(s) if s.ident == "Made")).map(text).unwrap();
+        assert_eq!(made.matches("A key to the shop.").count(), 2, "{made}");
     }
 
     #[test]

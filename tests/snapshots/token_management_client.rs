@@ -20,6 +20,7 @@ pub mod types {
         ///Lifetime in seconds; without it the token lives as long as the workspace allows.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lifetime_seconds: ::std::option::Option<crate::wire::Int64>,
+        ///API scopes of a token. An empty list under an update mask clears them.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<crate::wire::ScopeList>,
     }
@@ -33,6 +34,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct CreateOboTokenResponse {
+        ///A token of any user of the workspace, as an admin sees it. The secret value is never part of it. The service always sends `token_id`.
         pub token_info: TokenInfo,
         pub token_value: crate::secret::SecretString,
     }
@@ -68,6 +70,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct GetTokenPermissionLevelsResponse {
+        ///A level and what it allows.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub permission_levels: ::std::vec::Vec<TokenPermissionsDescription>,
     }
@@ -81,6 +84,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct GetTokenResponse {
+        ///A token of any user of the workspace, as an admin sees it. The secret value is never part of it. The service always sends `token_id`.
         pub token_info: TokenInfo,
     }
     impl GetTokenResponse {
@@ -93,6 +97,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct ListTokensResponse {
+        ///A token of any user of the workspace, as an admin sees it. The secret value is never part of it. The service always sends `token_id`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub token_infos: ::std::vec::Vec<TokenInfo>,
     }
@@ -109,6 +114,7 @@ pub mod types {
         ///A group.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub group_name: ::std::option::Option<::std::string::String>,
+        ///A permission level on tokens: `CAN_USE` (create and use tokens) or `CAN_MANAGE` (also change who may; only admins can be given it); clients must accept others.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub permission_level: ::std::option::Option<TokenPermissionLevel>,
         ///A service principal's application id.
@@ -128,6 +134,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TokenAccessControlResponse {
+        ///A level held, directly or inherited.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub all_permissions: ::std::vec::Vec<TokenPermission>,
         ///The principal's display name.
@@ -153,8 +160,10 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TokenInfo {
+        ///State of autoscope on a token. Output only. Clients must accept values not listed here.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub autoscope_state: ::std::option::Option<crate::wire::AutoscopeState>,
+        ///Scopes the service reports about a token, output only and usually absent: `inferred_scopes` were collected while autoscope was on, `backfill_scopes` inferred by offline backfill.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub backfill_scopes: ::std::option::Option<crate::wire::ReportedScopes>,
         ///Comment given at creation. Updatable.
@@ -172,6 +181,7 @@ pub mod types {
         ///When the token expires, in epoch milliseconds; `-1` when it never expires. Output only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expiry_time: ::std::option::Option<crate::wire::Int64>,
+        ///Scopes the service reports about a token, output only and usually absent: `inferred_scopes` were collected while autoscope was on, `backfill_scopes` inferred by offline backfill.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub inferred_scopes: ::std::option::Option<crate::wire::ReportedScopes>,
         ///The day the token was last used, as epoch milliseconds of its start (UTC); absent when never used. Output only.
@@ -180,6 +190,7 @@ pub mod types {
         ///Id of the user or service principal who owns the token. Output only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub owner_id: ::std::option::Option<crate::wire::Int64>,
+        ///API scopes of a token. An empty list under an update mask clears them.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<crate::wire::ScopeList>,
         ///Id of the token. Output only.
@@ -204,6 +215,7 @@ pub mod types {
         ///Where it is inherited from.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub inherited_from_object: ::std::vec::Vec<::std::string::String>,
+        ///A permission level on tokens: `CAN_USE` (create and use tokens) or `CAN_MANAGE` (also change who may; only admins can be given it); clients must accept others.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub permission_level: ::std::option::Option<TokenPermissionLevel>,
     }
@@ -259,6 +271,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TokenPermissions {
+        ///One principal and the levels it holds.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub access_control_list: ::std::vec::Vec<TokenAccessControlResponse>,
         ///`/authorization/tokens`.
@@ -281,6 +294,7 @@ pub mod types {
         ///What the level allows.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
+        ///A permission level on tokens: `CAN_USE` (create and use tokens) or `CAN_MANAGE` (also change who may; only admins can be given it); clients must accept others.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub permission_level: ::std::option::Option<TokenPermissionLevel>,
     }
@@ -294,6 +308,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct TokenPermissionsRequest {
+        ///One principal (exactly one of the names) and the level to grant.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub access_control_list: ::std::vec::Vec<TokenAccessControlRequest>,
     }
@@ -307,6 +322,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UpdateTokenManagementRequest {
+        ///A token of any user of the workspace, as an admin sees it. The secret value is never part of it. The service always sends `token_id`.
         #[serde(serialize_with = "crate::field_mask::serialize_request_resource")]
         pub token: TokenInfo,
         ///Comma-separated field paths relative to the token, e.g. `comment,scopes`.

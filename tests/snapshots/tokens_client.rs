@@ -18,6 +18,7 @@ pub mod types {
         ///Lifetime of the token in seconds. Without it the token lives for 2 years.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lifetime_seconds: ::std::option::Option<crate::wire::Int64>,
+        ///API scopes, for example `sql` or `unity-catalog`. An empty list is meaningful: sent under an update mask that names `scopes`, it clears the token's scopes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<crate::wire::ScopeList>,
     }
@@ -31,6 +32,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct CreateTokenResponse {
+        ///A token's public metadata. The secret value is never part of it. The service always sends `token_id`.
         pub token_info: PublicTokenInfo,
         pub token_value: crate::secret::SecretString,
     }
@@ -80,8 +82,10 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct PublicTokenInfo {
+        ///Progress of automatic scope inference for a token. Output only. The service adds values over time: clients must keep unknown values rather than fail.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub autoscope_state: ::std::option::Option<crate::wire::AutoscopeState>,
+        ///Scopes the service reports about a token, output only and usually absent: `inferred_scopes` were collected while autoscope was on, `backfill_scopes` inferred by offline backfill.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub backfill_scopes: ::std::option::Option<crate::wire::ReportedScopes>,
         ///Comment given at creation. Updatable.
@@ -93,8 +97,10 @@ pub mod types {
         ///When the token expires, in epoch milliseconds; `-1` when it never expires. Output only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expiry_time: ::std::option::Option<crate::wire::Int64>,
+        ///Scopes the service reports about a token, output only and usually absent: `inferred_scopes` were collected while autoscope was on, `backfill_scopes` inferred by offline backfill.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub inferred_scopes: ::std::option::Option<crate::wire::ReportedScopes>,
+        ///API scopes, for example `sql` or `unity-catalog`. An empty list is meaningful: sent under an update mask that names `scopes`, it clears the token's scopes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<crate::wire::ScopeList>,
         ///Id of the token. Output only.
@@ -153,6 +159,7 @@ pub mod types {
     #[non_exhaustive]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     pub struct UpdateTokenRequest {
+        ///A token's public metadata. The secret value is never part of it. The service always sends `token_id`.
         #[serde(serialize_with = "crate::field_mask::serialize_request_resource")]
         pub token: PublicTokenInfo,
         ///Comma-separated field paths relative to the token, no spaces, for example `comment,scopes`. Only `comment` and `scopes` are updatable.

@@ -9,7 +9,6 @@ use crate::auth::{CredentialsProvider, OAuthM2mCredentials, PatCredentials, chai
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, may_carry_credentials, normalize_host};
 use crate::error::{Error, Result};
-use crate::generated;
 use crate::pipeline::{Pipeline, PipelineParts};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
@@ -36,6 +35,10 @@ use crate::tokens::{HttpTokens, Tokens};
 pub struct WorkspaceClient {
     stub: Arc<dyn DynTokens>,
     token_management: Arc<dyn DynTokenManagement>,
+    /// The pipeline of a client of a workspace (`None` for a client of stubs): where the generated builders
+    /// of the operations without a stub method send their requests.
+    #[cfg_attr(not(test), allow(dead_code, reason = "read by the generated builders, when a spec has one"))]
+    pipeline: Option<Pipeline>,
     host: String,
     user_agent: String,
     auth_type: String,
@@ -104,6 +107,7 @@ impl WorkspaceClient {
         Self {
             stub: Arc::new(stub),
             token_management: Arc::new(stub::Unimplemented),
+            pipeline: None,
             host: "stub://".to_owned(),
             user_agent: String::new(),
             auth_type: "stub".to_owned(),
@@ -160,6 +164,12 @@ impl WorkspaceClient {
         self.stub.as_ref()
     }
 
+    /// The pipeline of a client of a workspace; `None` for a client of stubs.
+    #[cfg_attr(not(test), allow(dead_code, reason = "called by the generated builders, when a spec has one"))]
+    pub(crate) fn pipeline(&self) -> Option<&Pipeline> {
+        self.pipeline.as_ref()
+    }
+
     /// Where the Token Management builders send their requests.
     pub(crate) fn token_management_stub(&self) -> &dyn DynTokenManagement {
         self.token_management.as_ref()
@@ -172,8 +182,8 @@ impl WorkspaceClient {
     /// let every_token = w.token_management().list().send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn token_management(&self) -> TokenManagement<'_> {
-        TokenManagement::new(self)
+    pub fn token_management(&self) -> TokenManagement {
+        TokenManagement::new(self.clone())
     }
 
     /// The Tokens service: the caller's personal access tokens.
@@ -183,8 +193,8 @@ impl WorkspaceClient {
     /// let all = w.tokens().list().send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn tokens(&self) -> Tokens<'_> {
-        Tokens::new(self)
+    pub fn tokens(&self) -> Tokens {
+        Tokens::new(self.clone())
     }
 }
 
@@ -369,6 +379,7 @@ impl ClientBuilder {
         };
         let retry = self.retry.unwrap_or_default();
         let pipeline = Pipeline::new(PipelineParts {
+            http,
             credentials,
             base_url: url,
             retry: retry.clone(),
@@ -379,11 +390,10 @@ impl ClientBuilder {
             max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
         })?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
-        let token_management = generated::token_management::Client::new_with_client(&host, http.clone(), pipeline.clone());
-        let api = generated::Client::new_with_client(&host, http, pipeline);
         Ok(WorkspaceClient {
-            stub: Arc::new(HttpTokens { api }),
-            token_management: Arc::new(HttpTokenManagement { api: token_management }),
+            stub: Arc::new(HttpTokens { pipeline: pipeline.clone() }),
+            token_management: Arc::new(HttpTokenManagement { pipeline: pipeline.clone() }),
+            pipeline: Some(pipeline),
             host,
             user_agent,
             auth_type,

@@ -362,3 +362,41 @@ async fn no_secret_of_a_cloud_provider_in_logs_debug_or_errors() {
 fn path_regex_iam() -> wiremock::matchers::PathRegexMatcher {
     wiremock::matchers::path_regex(r"^/v1/projects/-/serviceAccounts/.*:generate(Id|Access)Token$")
 }
+
+/// A secret an answer carried (a created token's value, of either API) is scrubbed by value from every later
+/// error of the client and its clones, although it has no token shape: the pipeline learns it from the
+/// decoded answer (the generated `HasSecrets` visitors), not from a side channel in `Deserialize`.
+#[tokio::test]
+async fn a_created_tokens_value_is_scrubbed_from_later_errors_by_value() {
+    const PLAIN: &str = "plain-created-secret-0042";
+    const OBO: &str = "plain-obo-secret-0043";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/2.0/token/create"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_info": {"token_id": "t1"}, "token_value": PLAIN})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/2.0/token-management/on-behalf-of/tokens"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_info": {"token_id": "t2"}, "token_value": OBO})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"error_code": "INVALID_PARAMETER_VALUE", "message": format!("tokens {PLAIN} and {OBO} are not accepted here")}),
+        ))
+        .mount(&server)
+        .await;
+    let w = WorkspaceClient::builder().host(server.uri()).token(common::TOKEN).retry_policy(RetryPolicy::disabled()).build().unwrap();
+    let before = w.tokens().list().send().await.unwrap_err();
+    assert!(before.to_string().contains(PLAIN), "nothing learnt yet, nothing scrubbed: {before}");
+
+    assert_eq!(w.tokens().create().send().await.unwrap().token_value().expose(), PLAIN);
+    assert_eq!(w.token_management().create_obo_token("sp").send().await.unwrap().token_value().expose(), OBO);
+    let clone = w.clone();
+    for err in [w.tokens().list().send().await.unwrap_err(), clone.token_management().list().send().await.unwrap_err()] {
+        let shown = format!("{err} | {err:?}");
+        assert!(!shown.contains(PLAIN) && !shown.contains(OBO), "{shown}");
+        assert!(err.to_string().contains("are not accepted here"), "{err}");
+    }
+}

@@ -96,7 +96,7 @@ async fn a_profile_written_by_databricks_auth_login_runs_the_lifecycle_on_the_lo
         ("DATABRICKS_CONFIG_PROFILE".to_owned(), "local".to_owned()),
     ];
     let config = Config::builder().env_vars(env).build().unwrap();
-    assert_eq!(config.auth_type(), AuthType::DatabricksCli);
+    assert_eq!(databricks_tokens::auth::select(&config).unwrap(), AuthType::DatabricksCli);
     let w = WorkspaceClient::from_config(&config).unwrap();
     assert!(cli_calls(&bin).is_empty(), "building the client runs nothing");
     let created = w.tokens().create().send().await.unwrap();
@@ -186,15 +186,16 @@ async fn a_missing_or_legacy_cli_is_a_clear_error() {
         env.extend(extra);
         env
     };
-    let err = Config::builder().env_vars(env(vec![("PATH", dir.display().to_string())])).build().unwrap_err();
+    let err = Config::builder().env_vars(env(vec![("PATH", dir.display().to_string())])).build().and_then(|c| WorkspaceClient::from_config(&c)).unwrap_err();
     assert!(err.to_string().contains("no \"databricks\" on PATH"), "{err}");
     let err = Config::builder()
         .env_vars(env(vec![("DATABRICKS_CLI_PATH", dir.join("nowhere/databricks").display().to_string())]))
         .build()
+        .and_then(|c| WorkspaceClient::from_config(&c))
         .unwrap_err();
     assert!(err.to_string().contains("nowhere/databricks does not exist"), "{err}");
     common::legacy_cli(dir);
-    let err = Config::builder().env_vars(env(vec![("PATH", dir.display().to_string())])).build().unwrap_err();
+    let err = Config::builder().env_vars(env(vec![("PATH", dir.display().to_string())])).build().and_then(|c| WorkspaceClient::from_config(&c)).unwrap_err();
     assert!(err.to_string().contains("is the legacy Python Databricks CLI (under 1 MiB)"), "{err}");
     assert!(err.to_string().contains("https://docs.databricks.com/dev-tools/cli/install.html"), "{err}");
 

@@ -1,7 +1,7 @@
 //! Where the credentials of every request come from: the providers and the default chain.
 //!
-//! A [`CredentialsProvider`] returns the headers that authenticate a request. [`crate::config`] picks
-//! one the way every Databricks tool does: `auth_type` (`DATABRICKS_AUTH_TYPE`) names it, or else the
+//! A [`CredentialsProvider`] returns the headers that authenticate a request. [`crate::config`] resolves
+//! the attributes, and [`select`] picks a provider from them the way every Databricks tool does: `auth_type` (`DATABRICKS_AUTH_TYPE`) names it, or else the
 //! first provider of the default chain that is configured wins, in the Go SDK's order:
 //!
 //! | `auth_type` | configured by | what it sends |
@@ -159,6 +159,7 @@ use crate::clock::BoxFuture;
 use crate::error::Result;
 use crate::secret::SecretString;
 
+pub use chain::select;
 pub use cli::{CLI_INSTALL_DOCS, DEFAULT_CLI_TIMEOUT, DatabricksCliCredentials};
 pub use cloud::AZURE_DATABRICKS_APP_ID;
 pub use oauth::{OAuthM2mCredentials, TOKEN_ENDPOINT_RETRY_BUDGET};

@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::redact::{KnownSecrets, truncate};
+
 /// The most bytes of an unparseable body kept in a message.
 pub const MAX_RAW_BODY: usize = 512;
 
@@ -310,7 +312,7 @@ impl ApiError {
     }
 
     /// Replaces every known secret in the message with `***`.
-    pub(crate) fn scrub(&mut self, secrets: &crate::redact::KnownSecrets) {
+    pub(crate) fn scrub(&mut self, secrets: &KnownSecrets) {
         self.message = secrets.scrub(&self.message);
     }
 
@@ -395,18 +397,6 @@ fn reason_phrase(status: u16) -> &'static str {
 
 fn upper_snake(s: &str) -> String {
     s.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_ascii_uppercase).collect::<Vec<_>>().join("_")
-}
-
-/// Truncates on a character boundary and says how much was cut.
-pub(crate) fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}... ({} bytes in all)", &s[..end], s.len())
 }
 
 fn parse_body(status: u16, body: &[u8]) -> ApiError {
@@ -677,7 +667,7 @@ impl Error {
     }
 
     /// Replaces every known secret in the messages with `***`.
-    pub(crate) fn scrub(mut self, secrets: &crate::redact::KnownSecrets) -> Self {
+    pub(crate) fn scrub(mut self, secrets: &KnownSecrets) -> Self {
         self.inner.message = secrets.scrub(&self.inner.message);
         if let Some(api) = &mut self.inner.api {
             api.scrub(secrets);

@@ -281,7 +281,7 @@ pub(crate) fn scrub(stderr: &str) -> String {
         out.push_str(if tokenish { "***" } else { bare });
         out.push_str(&word[bare.len()..]);
     }
-    let out = crate::error::truncate(out.trim(), MAX_STDERR);
+    let out = crate::redact::truncate(out.trim(), MAX_STDERR);
     if out.is_empty() { "(nothing on standard error)".to_owned() } else { out }
 }
 

@@ -279,7 +279,7 @@ pub(crate) fn oauth_reason(status: u16, body: &[u8]) -> String {
 /// (`...\r\nTrace ID: ...\r\nCorrelation ID: ...`), as the Go SDK trims it.
 fn without_trace_ids(description: &str) -> String {
     let cut = description.find("Trace ID").map_or(description, |at| &description[..at]);
-    crate::error::truncate(cut.trim_end_matches(|c: char| c.is_whitespace() || c == '.'), 1000)
+    crate::redact::truncate(cut.trim_end_matches(|c: char| c.is_whitespace() || c == '.'), 1000)
 }
 
 /// How [`OAuthContext::send_with`] makes each attempt.
@@ -416,7 +416,7 @@ impl OAuthM2mCredentials {
     /// A [`Config`](crate::ErrorKind::Config) error when that HTTP client cannot be built (its TLS
     /// back end cannot start).
     pub fn new(host: impl Into<String>, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Result<Self> {
-        let http = crate::client::http_client(crate::client::DEFAULT_CONNECT_TIMEOUT)
+        let http = crate::tls::http_client(crate::tls::DEFAULT_CONNECT_TIMEOUT)
             .map_err(|e| Error::config("oauth-m2m: the HTTP client could not be built").with_source(e))?;
         Ok(Self::with_context(OAuthContext::new(&host.into(), http), client_id.into(), client_secret.into()))
     }

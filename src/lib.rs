@@ -171,6 +171,7 @@ mod pipeline;
 mod rate_limit;
 mod redact;
 mod retry;
+mod sealed;
 mod secret;
 pub mod stub;
 mod tls;

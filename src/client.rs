@@ -325,7 +325,7 @@ impl ClientBuilder {
         self.connect_timeout = Some(timeout);
         self
     }
-    /// The largest response body accepted, in bytes (default [`crate::DEFAULT_MAX_RESPONSE_SIZE`], 64 MiB).
+    /// The largest response body accepted, in bytes (default 64 MiB).
     /// A larger one fails with [`crate::ErrorKind::ResponseTooLarge`] and its connection is dropped.
     pub fn max_response_size(mut self, bytes: u64) -> Self {
         self.max_response_size = Some(bytes);

@@ -10,8 +10,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
-/// A boxed, sendable future, as [`Clock::sleep`] returns.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A boxed, sendable future, as [`Clock::sleep`] returns: the same type as `futures::future::BoxFuture`,
+/// which implementations outside the crate name.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A source of time for retries, budgets and rate limits.
 ///
@@ -33,7 +34,8 @@ pub trait Clock: Send + Sync + Debug {
     fn system_now(&self) -> SystemTime {
         SystemTime::now()
     }
-    /// Waits for `duration`.
+    /// Waits for `duration`. The future is a `futures::future::BoxFuture<'static, ()>` (a pinned, boxed,
+    /// sendable future).
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
 }
 

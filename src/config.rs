@@ -71,7 +71,7 @@ use crate::error::{Error, Result};
 use crate::secret::SecretString;
 
 /// Where the unified-auth documentation lives; errors point there.
-pub const UNIFIED_AUTH_DOCS: &str = "https://docs.databricks.com/en/dev-tools/auth.html#databricks-client-unified-authentication";
+pub(crate) const UNIFIED_AUTH_DOCS: &str = "https://docs.databricks.com/en/dev-tools/auth.html#databricks-client-unified-authentication";
 
 /// An authentication method this crate supports, by its official name.
 ///
@@ -533,7 +533,7 @@ impl fmt::Debug for Config {
 }
 
 /// The variable `env-oidc` reads unless `oidc_token_env` names another.
-pub const DEFAULT_OIDC_TOKEN_ENV: &str = "DATABRICKS_OIDC_TOKEN";
+pub(crate) const DEFAULT_OIDC_TOKEN_ENV: &str = "DATABRICKS_OIDC_TOKEN";
 
 pub(crate) fn debug_string(values: &Values) -> String {
     let shown: Vec<String> = ATTRS

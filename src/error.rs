@@ -122,9 +122,11 @@ impl ErrorKind {
 /// One `google.rpc` detail of an error response.
 ///
 /// ```
+/// use std::time::Duration;
 /// use databricks_tokens::{ApiError, ErrorDetail};
-/// let e = ApiError::from_body(429, br#"{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down",
-///   "details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retry_delay":"2s"}]}"#);
+/// // A stub's answer in a test of your own code; the client parses these from the server's responses.
+/// let e = ApiError::new(429, Some("REQUEST_LIMIT_EXCEEDED"), "slow down")
+///     .with_details(vec![ErrorDetail::RetryInfo { retry_delay: Some(Duration::from_secs(2)) }]);
 /// assert!(matches!(e.details()[0], ErrorDetail::RetryInfo { .. }));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -270,10 +272,12 @@ fn parse_proto_duration(s: &str) -> Option<Duration> {
 ///
 /// ```
 /// use databricks_tokens::ApiError;
-/// let e = ApiError::from_body(502, b"<html><head><title>502 Bad Gateway</title></head></html>");
-/// assert_eq!(e.status(), 502);
-/// assert_eq!(e.error_code(), Some("BAD_GATEWAY"));
-/// assert_eq!(e.message(), "502 Bad Gateway");
+/// // A stub's answer in a test of your own code; the client parses these from the server's responses
+/// // (an HTML error page from a proxy included: a 502's title becomes `BAD_GATEWAY`, "502 Bad Gateway").
+/// let e = ApiError::new(404, Some("RESOURCE_DOES_NOT_EXIST"), "Token t1 does not exist.");
+/// assert_eq!(e.status(), 404);
+/// assert_eq!(e.error_code(), Some("RESOURCE_DOES_NOT_EXIST"));
+/// assert_eq!(e.message(), "Token t1 does not exist.");
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -300,8 +304,24 @@ impl ApiError {
         }
     }
 
-    /// Parses an error response body of any shape; never fails.
+    /// Parses an error response body of any shape (JSON, the legacy `{"error": ...}`, an HTML page, raw
+    /// text); never fails. Crate-private but for the feature `test-util`, for tests of the parser.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use databricks_tokens::ApiError;
+    /// let e = ApiError::from_body(502, b"<html><head><title>502 Bad Gateway</title></head></html>");
+    /// assert_eq!((e.error_code(), e.message()), (Some("BAD_GATEWAY"), "502 Bad Gateway"));
+    /// # }
+    /// ```
+    #[cfg(feature = "test-util")]
     pub fn from_body(status: u16, body: &[u8]) -> Self {
+        parse_body(status, body)
+    }
+
+    /// Parses an error response body of any shape; never fails (public with the feature `test-util`).
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) fn from_body(status: u16, body: &[u8]) -> Self {
         parse_body(status, body)
     }
 

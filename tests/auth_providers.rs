@@ -439,7 +439,7 @@ async fn token_endpoints_are_retried_on_transient_answers_within_a_minute() {
     let err = client_of(env, &clock).tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert!(err.to_string().contains("(HTTP 503)"), "{err}");
-    assert!(clock.elapsed() < databricks_tokens::auth::TOKEN_ENDPOINT_RETRY_BUDGET, "{:?}", clock.elapsed());
+    assert!(clock.elapsed() < databricks_tokens::limits::TOKEN_ENDPOINT_RETRY_BUDGET, "{:?}", clock.elapsed());
     assert!(requests(&down, "/oidc/v1/token").await.len() >= 3);
 }
 

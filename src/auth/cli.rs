@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::secret::SecretString;
 
 /// Where to get the CLI.
-pub const CLI_INSTALL_DOCS: &str = "https://docs.databricks.com/dev-tools/cli/install.html";
+pub(crate) const CLI_INSTALL_DOCS: &str = "https://docs.databricks.com/dev-tools/cli/install.html";
 
 /// A CLI binary smaller than this is the legacy Python CLI (as the Go SDK decides).
 const LEGACY_CLI_MAX_SIZE: u64 = 1024 * 1024;
@@ -115,7 +115,7 @@ impl DatabricksCliCredentials {
         Self { inner: Refreshing::new("databricks-cli", source, Arc::new(SystemClock)) }
     }
 
-    /// How long one run of the CLI may take (default [`DEFAULT_CLI_TIMEOUT`]).
+    /// How long one run of the CLI may take (default 30 s).
     pub fn with_timeout(self, timeout: Duration) -> Self {
         self.map_source(|s| s.timeout = timeout, None)
     }

@@ -6,7 +6,7 @@
 //! (`{host}/.well-known/databricks-config`, best effort) names the OIDC root, whose
 //! `/.well-known/oauth-authorization-server` names the token endpoint; without host metadata the root is
 //! `{host}/oidc`. Token and discovery requests are retried on 429, 502, 503, 504 and transport failures,
-//! honouring `Retry-After`, for at most [`TOKEN_ENDPOINT_RETRY_BUDGET`].
+//! honouring `Retry-After`, for at most a minute.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -383,7 +383,7 @@ impl TokenSource for ClientCredentials {
 ///
 /// The token endpoint is discovered (see [the module](crate::auth) for how); the token is obtained with
 /// the client-credentials grant (`scope=all-apis`, HTTP Basic), cached, and refreshed
-/// [`REFRESH_MARGIN`](super::REFRESH_MARGIN) before it expires. Concurrent callers with a cold or stale
+/// 40 s before it expires. Concurrent callers with a cold or stale
 /// cache wait for one refresh. Building it does no network I/O; the first request does.
 pub struct OAuthM2mCredentials {
     inner: Refreshing<ClientCredentials>,

@@ -41,9 +41,10 @@
 //!
 //! Every operation is a builder ending in `.send()` (or plain `.await`), with per-call options
 //! (`retry_policy`, `attempt_timeout`). Code under test takes the same `WorkspaceClient`, built with
-//! [`WorkspaceClient::from_stub`] over a [`stub::Tokens`] double. The `blocking` feature adds the same
-//! builders (Token Management's included) with a blocking `send()`, and the workflows as blocking methods,
-//! usable inside async code too.
+//! [`WorkspaceClient::from_stub`] over a [`stub::Tokens`] double. The `blocking` feature adds
+//! `blocking::WorkspaceClient`: the builders of both services wrapped in `blocking::Call` (the same setters
+//! and per-call options, a `send()` that blocks on the client's own runtime thread), and the workflows as
+//! blocking methods, usable inside async code too.
 //!
 //! The wire layer is generated at build time from `spec/tokens.json` by progenitor; this crate wraps it in
 //! a pipeline that retries what is safe to retry, never prints a secret, and reports every failure as one

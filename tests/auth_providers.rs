@@ -136,7 +136,7 @@ async fn cli_error(script: &str, timeout: Duration) -> databricks_tokens::Error 
     let dir_tmp = tempfile::tempdir().unwrap();
     let dir = dir_tmp.path();
     let program = common::fake_cli(dir, script);
-    let cli = DatabricksCliCredentials::for_host(program, &server.uri()).with_timeout(timeout);
+    let cli = DatabricksCliCredentials::for_host(program, &server.uri()).timeout(timeout);
     let w = WorkspaceClient::builder().host(server.uri()).credentials(cli).build().unwrap();
     let err = w.tokens().list().send().await.unwrap_err();
     assert!(requests(&server, "/api/2.0/token/list").await.is_empty(), "no API call without credentials");

@@ -162,7 +162,7 @@ pub(crate) fn provider(config: &Config, context: OAuthContext) -> Result<Arc<dyn
                 Some(profile) => DatabricksCliCredentials::for_profile(program, profile),
                 None => DatabricksCliCredentials::for_host(program, config.host()),
             };
-            Arc::new(cli.with_clock(Arc::clone(&context.clock)))
+            Arc::new(cli.clock(Arc::clone(&context.clock)))
         }
         AuthType::MetadataService => Arc::new(MetadataService::provider(&SecretString::new(required("metadata_service_url")?), context)?),
         AuthType::GitHubOidc => {

@@ -116,12 +116,12 @@ impl DatabricksCliCredentials {
     }
 
     /// How long one run of the CLI may take (default 30 s).
-    pub fn with_timeout(self, timeout: Duration) -> Self {
+    pub fn timeout(self, timeout: Duration) -> Self {
         self.map_source(|s| s.timeout = timeout, None)
     }
 
     /// Uses this clock for token expiry (inject one in tests).
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+    pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
         self.map_source(|_| {}, Some(clock))
     }
 

@@ -428,18 +428,28 @@ impl OAuthM2mCredentials {
     }
 
     /// Uses this token endpoint instead of discovering it.
-    pub fn with_token_endpoint(self, url: impl Into<String>) -> Self {
+    pub fn token_endpoint(self, url: impl Into<String>) -> Self {
         let url = url.into();
         self.map_source(|s| s.endpoint = TokenEndpoint::given(url))
     }
 
     /// Uses this clock for token expiry and retry waits (inject one in tests).
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+    pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
         self.map_source(|s| s.context.clock = clock)
     }
 
     /// Allows sending the client secret over plain `http://` to a host that is not loopback.
-    pub fn with_insecure_http(self, allow: bool) -> Self {
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::auth::OAuthM2mCredentials;
+    /// let sp = OAuthM2mCredentials::new("https://example.cloud.databricks.com", "sp-id", "sp-secret")?
+    ///     .token_endpoint("https://example.cloud.databricks.com/oidc/v1/token")
+    ///     .allow_insecure_http(false);
+    /// assert!(!format!("{sp:?}").contains("sp-secret"));
+    /// # Ok(()) }
+    /// ```
+    pub fn allow_insecure_http(self, allow: bool) -> Self {
         self.map_source(|s| s.context.allow_insecure_http = allow)
     }
 

@@ -189,7 +189,6 @@ impl WorkspaceClient {
     }
 }
 
-
 /// Builds a [`WorkspaceClient`].
 ///
 /// ```

@@ -491,6 +491,11 @@ fn parse_code_text(text: &str) -> Option<(&str, &str)> {
 /// `Display` is one line a user can act on; [`std::error::Error::source`] keeps the underlying cause
 /// (a transport error, a JSON error). Accessors expose the response facts; predicates classify it.
 /// Nothing in it ever holds a secret.
+///
+/// The constructors ([`Error::config`], [`Error::auth`], [`Error::transport`], [`Error::timeout`], ...,
+/// [`ApiError::new`] with `Error::from`) are for your own [`CredentialsProvider`](crate::auth::CredentialsProvider)
+/// and for the answers of a [`stub`](crate::stub) in tests of your own code; the client builds its errors
+/// from what the server sends.
 pub struct Error {
     inner: Box<Inner>,
 }

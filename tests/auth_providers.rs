@@ -186,7 +186,11 @@ async fn a_missing_or_legacy_cli_is_a_clear_error() {
         env.extend(extra);
         env
     };
-    let err = Config::builder().env_vars(env(vec![("PATH", dir.display().to_string())])).build().and_then(|c| WorkspaceClient::from_config(&c)).unwrap_err();
+    let err = Config::builder()
+        .env_vars(env(vec![("PATH", dir.display().to_string())]))
+        .build()
+        .and_then(|c| WorkspaceClient::from_config(&c))
+        .unwrap_err();
     assert!(err.to_string().contains("no \"databricks\" on PATH"), "{err}");
     let err = Config::builder()
         .env_vars(env(vec![("DATABRICKS_CLI_PATH", dir.join("nowhere/databricks").display().to_string())]))
@@ -195,7 +199,11 @@ async fn a_missing_or_legacy_cli_is_a_clear_error() {
         .unwrap_err();
     assert!(err.to_string().contains("nowhere/databricks does not exist"), "{err}");
     common::legacy_cli(dir);
-    let err = Config::builder().env_vars(env(vec![("PATH", dir.display().to_string())])).build().and_then(|c| WorkspaceClient::from_config(&c)).unwrap_err();
+    let err = Config::builder()
+        .env_vars(env(vec![("PATH", dir.display().to_string())]))
+        .build()
+        .and_then(|c| WorkspaceClient::from_config(&c))
+        .unwrap_err();
     assert!(err.to_string().contains("is the legacy Python Databricks CLI (under 1 MiB)"), "{err}");
     assert!(err.to_string().contains("https://docs.databricks.com/dev-tools/cli/install.html"), "{err}");
 

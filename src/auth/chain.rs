@@ -110,9 +110,7 @@ pub fn select(config: &Config) -> Result<AuthType> {
     let fail = |message: String| Error::config(format!("{message}. Config: {}", config.debug_string()));
     cloud::validate(values, config.host()).map_err(fail)?;
     let selected = match config.auth_type() {
-        Some(auth) => {
-            check(auth, values, env).map(|()| auth).map_err(|why| format!("auth_type is {auth} but it is not configured: {why}"))
-        }
+        Some(auth) => check(auth, values, env).map(|()| auth).map_err(|why| format!("auth_type is {auth} but it is not configured: {why}")),
         None => {
             let methods = configured_methods(values);
             if methods.len() > 1 {

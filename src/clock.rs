@@ -3,7 +3,7 @@
 //! Retries, the retry budget, the rate limiter, token expiry, `Retry-After` dates and the workflows ask
 //! a [`Clock`] instead of the system directly, so a test can inject one that records every wait and
 //! advances instantly, and so be exact and fast. With the `test-util` feature the crate ships one:
-//! [`FakeClock`].
+//! `FakeClock`.
 
 use std::fmt::Debug;
 use std::future::Future;

@@ -325,7 +325,7 @@ impl ApiError {
         parse_body(status, body)
     }
 
-    /// Adds the request id the server sent (`x-request-id` header), cut to [`MAX_REQUEST_ID`] bytes.
+    /// Adds the request id the server sent (`x-request-id` header), cut to 256 bytes.
     pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
         self.request_id = Some(truncate(&request_id.into(), MAX_REQUEST_ID));
         self

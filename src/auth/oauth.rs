@@ -12,7 +12,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::oidc::SubjectToken;
 use super::refresh::{Now, Refreshing, Token, TokenSource};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::config::may_carry_credentials;
@@ -324,14 +323,14 @@ pub(crate) struct Discovered {
 
 /// Where a flow's token endpoint comes from: given, or discovered once.
 #[derive(Debug, Default)]
-struct TokenEndpoint(Mutex<Option<Discovered>>);
+pub(crate) struct TokenEndpoint(Mutex<Option<Discovered>>);
 
 impl TokenEndpoint {
     fn given(url: String) -> Self {
         Self(Mutex::new(Some(Discovered { token_endpoint: url, audience: None })))
     }
 
-    async fn get(&self, context: &OAuthContext, auth_type: &str) -> Result<Discovered> {
+    pub(crate) async fn get(&self, context: &OAuthContext, auth_type: &str) -> Result<Discovered> {
         if let Some(found) = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             return Ok(found);
         }
@@ -462,64 +461,3 @@ impl OAuthM2mCredentials {
 }
 
 super::refresh::delegate_to_refreshing!(OAuthM2mCredentials);
-
-/// RFC 8693 token exchange of a federated identity's JWT for a workspace token: the OIDC providers.
-pub(crate) struct TokenExchange {
-    auth_type: &'static str,
-    context: OAuthContext,
-    client_id: Option<String>,
-    audience: Option<String>,
-    subject: SubjectToken,
-    endpoint: TokenEndpoint,
-}
-
-impl fmt::Debug for TokenExchange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenExchange")
-            .field("auth_type", &self.auth_type)
-            .field("host", &self.context.host)
-            .field("client_id", &self.client_id)
-            .field("subject", &self.subject)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TokenExchange {
-    pub(crate) fn provider(
-        auth_type: &'static str,
-        context: OAuthContext,
-        client_id: Option<String>,
-        audience: Option<String>,
-        subject: SubjectToken,
-    ) -> Refreshing<Self> {
-        let clock = Arc::clone(&context.clock);
-        Refreshing::new(auth_type, Self { auth_type, context, client_id, audience, subject, endpoint: TokenEndpoint::default() }, clock)
-    }
-}
-
-impl TokenSource for TokenExchange {
-    fn fetch(&self, now: Now) -> BoxFuture<'_, Result<Token>> {
-        Box::pin(async move {
-            let Discovered { token_endpoint: endpoint, audience: default_audience } =
-                self.endpoint.get(&self.context, self.auth_type).await?;
-            self.context.check_secure(self.auth_type, "an identity token", &endpoint)?;
-            // The audience: configured, else the one host metadata names, else the token endpoint.
-            let audience = self.audience.clone().or(default_audience).unwrap_or_else(|| endpoint.clone());
-            let jwt = self.subject.get(self.auth_type, &self.context, &audience).await?;
-            let mut form = vec![
-                ("grant_type", TOKEN_EXCHANGE_GRANT),
-                ("subject_token_type", JWT_TOKEN_TYPE),
-                ("subject_token", jwt.expose()),
-                ("scope", "all-apis"),
-            ];
-            if let Some(id) = &self.client_id {
-                form.push(("client_id", id));
-            }
-            let who = match &self.client_id {
-                Some(id) => format!("the token exchange for client {id}"),
-                None => "the token exchange".to_owned(),
-            };
-            self.context.request_token(self.auth_type, &endpoint, &who, None, &form, now).await
-        })
-    }
-}

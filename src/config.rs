@@ -53,7 +53,8 @@
 //! they list its profile names, leaving out any that is not well-formed (a malformed file can put a
 //! secret into a section name).
 //!
-//! Which credentials are used: see [`crate::auth`] for the default chain and the `auth_type` names.
+//! A configuration resolves attributes and nothing else: which credentials they select is
+//! [`crate::auth::select`]'s choice (see [`crate::auth`] for the default chain and the `auth_type` names).
 //! The `*_endpoint` and `gce_metadata_host` attributes move the cloud identity services (Entra ID, the
 //! Azure instance metadata service, Google's token and IAM services, the GCE metadata server) elsewhere,
 //! for tests against local fakes; unset, the official endpoints are used.

@@ -13,6 +13,7 @@ use crate::pipeline::{Pipeline, PipelineParts};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
 use crate::stub::{self, DynTokenManagement, DynTokens};
+use crate::tls::{DEFAULT_CONNECT_TIMEOUT, http_client};
 use crate::token_management::{HttpTokenManagement, TokenManagement};
 use crate::tokens::{HttpTokens, Tokens};
 
@@ -198,16 +199,6 @@ impl WorkspaceClient {
     }
 }
 
-/// How long a connection may take to open, unless [`ClientBuilder::connect_timeout`] says otherwise.
-pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The HTTP client of a workspace client and of its credentials providers: redirects are never followed (a
-/// request body and its credentials go to the workspace only), and the TLS set-up is the process's shared one.
-pub(crate) fn http_client(connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).connect_timeout(connect_timeout);
-    crate::tls::shared(builder).build()
-}
-
 /// Builds a [`WorkspaceClient`].
 ///
 /// ```
@@ -343,7 +334,7 @@ impl ClientBuilder {
         self.connect_timeout = Some(timeout);
         self
     }
-    /// The largest response body accepted, in bytes (default [`crate::DEFAULT_MAX_RESPONSE_SIZE`], 64 MiB).
+    /// The largest response body accepted, in bytes (default 64 MiB).
     /// A larger one fails with [`crate::ErrorKind::ResponseTooLarge`] and its connection is dropped.
     pub fn max_response_size(mut self, bytes: u64) -> Self {
         self.max_response_size = Some(bytes);

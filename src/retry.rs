@@ -167,7 +167,7 @@ impl RetryPolicy {
         self.max_retry_after
     }
     /// The capacity of the retry budget a client and its clones share (default
-    /// [`DEFAULT_SHARED_RETRY_BUDGET`]): a retry takes 5 (10 after a timeout), a call that succeeds at once
+    /// 500): a retry takes 5 (10 after a timeout), a call that succeeds at once
     /// gives 1 back; an empty budget means no more retries until calls succeed again.
     pub fn with_shared_budget(mut self, capacity: u32) -> Self {
         self.shared_budget = capacity;

@@ -205,7 +205,15 @@ async fn no_secret_of_any_provider_in_logs_debug_or_errors() {
                 continue;
             }
         };
-        let w = WorkspaceClient::builder().config(&config).retry_policy(RetryPolicy::disabled()).build().unwrap();
+        // The configuration only resolves attributes: choosing the credentials (and the "tried" listing
+        // when none are configured) happens when the client is built.
+        let w = match WorkspaceClient::builder().config(&config).retry_policy(RetryPolicy::disabled()).build() {
+            Ok(w) => w,
+            Err(e) => {
+                shown.push(format!("{config:?} {e} {e:?}"));
+                continue;
+            }
+        };
         auth_types.push(w.auth_type().to_owned());
         let err = w.tokens().list().send().await.unwrap_err();
         shown.push(format!("{config:?} {w:?} {err} {err:?} {:?}", std::error::Error::source(&err).map(|s| s.to_string())));

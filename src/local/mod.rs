@@ -209,6 +209,7 @@
 //! `interop/run.sh` drives it with the official Python SDK (`databricks-sdk==0.162.0`, unmodified): PAT,
 //! OAuth M2M and token federation. CI runs it.
 
+mod answer;
 mod issuer;
 mod oauth;
 mod principals;

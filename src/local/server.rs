@@ -135,7 +135,7 @@ fn wrong_workspace(headers: &hyper::HeaderMap) -> Option<Answer> {
     if named.as_bytes() == super::WORKSPACE_ID.as_bytes() {
         return None;
     }
-    let named = crate::error::truncate(&String::from_utf8_lossy(named.as_bytes()), 100);
+    let named = crate::redact::truncate(&String::from_utf8_lossy(named.as_bytes()), 100);
     Some(error(
         403,
         "PERMISSION_DENIED",

@@ -2,15 +2,21 @@
 //! (`spec/tokens.json`, at the root of this module) and the Token Management API
 //! (`spec/token_management.json`, in [`token_management`]).
 //!
+//! The spec's tables (`operations`, `schema`) are generated into `crate::operation::tables`, below the
+//! pipeline, the errors and the redaction that read them; this module, which depends on those, only brings
+//! them into scope.
+//!
 //! Private: the crate re-exports a curated surface. Their committed, reviewable copies are
 //! `tests/snapshots/*_client.rs`, refreshed by `cargo xtask regen`.
 #![allow(missing_docs, dead_code, unused_imports, unreachable_pub, clippy::all, clippy::pedantic)]
 
+pub(crate) use crate::operation::tables::{operations, schema};
 include!(concat!(env!("OUT_DIR"), "/tokens_client.rs"));
 
 /// The Token Management API's client, generated from `spec/token_management.json`.
 pub(crate) mod token_management {
     #![allow(missing_docs, dead_code, unused_imports, unreachable_pub, clippy::all, clippy::pedantic)]
+    pub(crate) use crate::operation::tables::token_management::{operations, schema};
     include!(concat!(env!("OUT_DIR"), "/token_management_client.rs"));
 }
 
@@ -19,7 +25,8 @@ pub(crate) mod token_management {
 #[cfg(test)]
 pub(crate) mod paginated_fixture {
     #![allow(missing_docs, dead_code, unused_imports, unreachable_pub, clippy::all, clippy::pedantic)]
-    include!(concat!(env!("OUT_DIR"), "/paginated_fixture.rs"));
+    pub(crate) use crate::operation::tables::paginated_fixture::{operations, schema};
+    include!(concat!(env!("OUT_DIR"), "/paginated_fixture_client.rs"));
 }
 
 /// The Tokens API with one more operation, `get_token_info`, added to a copy of its spec
@@ -28,7 +35,8 @@ pub(crate) mod paginated_fixture {
 #[cfg(test)]
 pub(crate) mod get_token_info_fixture {
     #![allow(missing_docs, dead_code, unused_imports, unreachable_pub, clippy::all, clippy::pedantic)]
-    include!(concat!(env!("OUT_DIR"), "/get_token_info_fixture.rs"));
+    pub(crate) use crate::operation::tables::get_token_info_fixture::{operations, schema};
+    include!(concat!(env!("OUT_DIR"), "/get_token_info_fixture_client.rs"));
 }
 
 #[cfg(test)]
@@ -39,6 +47,14 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use crate::{ErrorKind, WorkspaceClient};
+
+    #[tokio::test]
+    async fn both_apis_list_responses_are_decoded_as_they_arrive_and_others_whole() {
+        use crate::decode::tests::decoded_as_it_arrives;
+        assert!(decoded_as_it_arrives::<crate::generated::types::ListPublicTokensResponse>().await);
+        assert!(decoded_as_it_arrives::<crate::generated::token_management::types::ListTokensResponse>().await);
+        assert!(!decoded_as_it_arrives::<crate::generated::token_management::types::GetTokenResponse>().await);
+    }
 
     /// `GET /api/2.0/token/{token_id}/info` added to a copy of `spec/tokens.json`, regenerated, and called:
     /// the service method, its builder (owning the client), the request function and the stub's answer are

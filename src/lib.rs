@@ -166,6 +166,7 @@ mod error;
 mod exactly_once;
 pub mod field_mask;
 mod generated;
+mod input;
 #[cfg(any(feature = "google", feature = "local-workspace"))]
 mod jwt;
 #[cfg(feature = "local-workspace")]

@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn idempotency_table_and_override() {
-        use crate::generated::token_management::operations as tm;
+        use crate::operation::tables::token_management::operations as tm;
         use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
         let p = RetryPolicy::default();
         assert!(!p.is_idempotent(&CREATE_TOKEN));

@@ -236,11 +236,12 @@ pub trait TokenManagement: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// A Token Management stub that implements nothing: what a client built from a Tokens stub starts with.
+/// A stub that implements nothing: what a client built from a Tokens stub starts with for Token Management.
 #[derive(Debug)]
 pub(crate) struct Unimplemented;
 
 impl TokenManagement for Unimplemented {}
+impl Tokens for Unimplemented {}
 
 /// [`TokenManagement`] as a trait object: what the client holds.
 pub(crate) trait DynTokenManagement: Send + Sync + std::fmt::Debug {

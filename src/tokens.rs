@@ -422,23 +422,40 @@ impl CreateTokenResponse {
     }
 }
 
-/// The real service: the generated request functions over the pipeline.
-#[derive(Debug)]
-pub(crate) struct HttpTokens {
-    pub(crate) pipeline: Pipeline,
+impl WorkspaceClient {
+    /// The Tokens service: the caller's personal access tokens.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let all = w.tokens().list().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tokens(&self) -> Tokens {
+        Tokens::new(self.clone())
+    }
+
+    /// Where the Tokens builders send their requests: the stub the client was given, else its pipeline.
+    pub(crate) fn stub(&self) -> &dyn stub::DynTokens {
+        match (self.given_tokens_stub(), self.pipeline()) {
+            (Some(stub), _) => stub,
+            (None, Some(pipeline)) => pipeline,
+            (None, None) => &stub::Unimplemented,
+        }
+    }
 }
 
-impl stub::Tokens for HttpTokens {
+/// The real service: the generated request functions over the pipeline.
+impl stub::Tokens for Pipeline {
     async fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> Result<CreateTokenResponse> {
-        calls::create_token(&self.pipeline, &request, options).await
+        calls::create_token(self, &request, options).await
     }
     async fn list(&self, options: RequestOptions) -> Result<Vec<PublicTokenInfo>> {
-        calls::list_tokens(&self.pipeline, options).await.map(|r: ListPublicTokensResponse| r.token_infos)
+        calls::list_tokens(self, options).await.map(|r: ListPublicTokensResponse| r.token_infos)
     }
     async fn update(&self, token_id: &str, request: UpdateTokenRequest, options: RequestOptions) -> Result<()> {
-        calls::update_token(&self.pipeline, token_id, &request, options).await.map(drop)
+        calls::update_token(self, token_id, &request, options).await.map(drop)
     }
     async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        calls::revoke_token(&self.pipeline, &RevokeTokenRequest::new(token_id), options).await.map(drop)
+        calls::revoke_token(self, &RevokeTokenRequest::new(token_id), options).await.map(drop)
     }
 }

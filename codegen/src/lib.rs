@@ -104,10 +104,32 @@ impl Target {
 /// Every other enum is generated as a closed Rust enum.
 pub const OPEN_ENUMS: &[&str] = &["AutoscopeState"];
 
-/// Generates the client for `spec_json` and returns it formatted, with [`HEADER`] on top.
+/// Generates the client for `spec_json` and returns it formatted, with [`HEADER`] on top: the spec's
+/// tables ([`Generated::tables`]) then the client ([`Generated::client`]), the reviewable copy of both.
 ///
 /// The output is deterministic: the same spec gives byte-identical text.
 pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError> {
+    let Generated { tables, client } = generate_parts(spec_json, target)?;
+    Ok(format!("{HEADER}{tables}{client}"))
+}
+
+/// The two parts of the generated code, each formatted, without [`HEADER`].
+///
+/// They are compiled in different modules so that the crate's lower layers (the operation type, redaction)
+/// read the tables without depending on the client, which depends on them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Generated {
+    /// The spec's facts as data: `schema` (field names, `SECRET_FIELDS`) and `operations` (one
+    /// `crate::operation::Operation` per operation, `ALL`). They name nothing else of the crate.
+    pub tables: String,
+    /// Everything else (types, request functions, builders, trait impls); it names the tables as
+    /// `schema` and `super::operations` from the module that includes it, which must bring them into scope.
+    pub client: String,
+}
+
+/// [`generate`], in its two parts.
+pub fn generate_parts(spec_json: &str, target: Target) -> Result<Generated, CodegenError> {
     let mut spec: openapiv3::OpenAPI = serde_json::from_str(spec_json).map_err(CodegenError::Spec)?;
     keep_only_success_responses(&mut spec);
 
@@ -132,8 +154,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     let secrets = secret_fields(&spec);
     let resources = request_resources(&spec);
     let operations = operation_table(&spec, &service_name(&spec));
-    let tokens = quote::quote! {
-        #tokens
+    let table_tokens = quote::quote! {
         #[doc = "Field names of the spec's object schemas, and which of them a client may write."]
         #[doc = ""]
         #[doc = "Derived from the spec: a field is writable unless it, or the schema it refers to, is `readOnly`."]
@@ -144,6 +165,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
         }
         #operations
     };
+    let table_file: syn::File = syn::parse2(table_tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     let calls = calls::collect(&spec, &file)?;
     calls::drop_client(&mut file)?;
@@ -172,7 +194,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     if !builders.is_empty() {
         file.items.push(syn::parse2(builders).map_err(|e| CodegenError::Syntax(e.to_string()))?);
     }
-    Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
+    Ok(Generated { tables: prettyplease::unparse(&table_file), client: prettyplease::unparse(&file) })
 }
 
 /// `#[non_exhaustive]`, `new()` and `set_<field>` setters on every struct of the `types` module; typify's

@@ -57,8 +57,8 @@ mod tests {
     }
 
     /// `GET /api/2.0/token/{token_id}/info` added to a copy of `spec/tokens.json`, regenerated, and called:
-    /// the service method, its builder (owning the client), the request function and the stub's answer are
-    /// all generated.
+    /// the service method, its builder (owning the client), the request function, the stub trait's method
+    /// with its default answer and the pipeline's implementation of it are all generated.
     #[tokio::test]
     async fn an_operation_added_to_the_spec_is_called_with_nothing_written_by_hand() {
         let server = MockServer::start().await;
@@ -86,6 +86,31 @@ mod tests {
         impl crate::stub::Tokens for Nothing {}
         let err = WorkspaceClient::from_stub(Nothing).tokens().get_token_info("abc").send().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotImplementedByStub);
-        assert!(err.to_string().contains("Tokens::get_token_info"), "{err}");
+        assert!(err.to_string().contains("Tokens::get_token_info is not implemented by this stub"), "{err}");
+    }
+
+    /// The generated operation is a method of `stub::Tokens` (generated too): a test double answers it, and
+    /// the builder's checks and options reach it as they reach the hand-written operations'.
+    #[tokio::test]
+    async fn a_stub_answers_an_operation_added_to_the_spec() {
+        use super::get_token_info_fixture::types::PublicTokenInfo;
+        use crate::stub::RequestOptions;
+
+        #[derive(Debug)]
+        struct Knows;
+        impl crate::stub::Tokens for Knows {
+            async fn get_token_info(&self, token_id: &str, options: RequestOptions) -> crate::Result<PublicTokenInfo> {
+                let timeout = options.attempt_timeout().map(|t| t.as_secs());
+                Ok(PublicTokenInfo::new(token_id).set_comment(format!("stub, timeout {timeout:?}")))
+            }
+        }
+        let w = WorkspaceClient::from_stub(Knows);
+        let info = w.tokens().get_token_info("abc/1").attempt_timeout(std::time::Duration::from_secs(7)).await.unwrap();
+        assert_eq!((info.token_id.as_str(), info.comment.as_deref()), ("abc/1", Some("stub, timeout Some(7)")));
+        // Checked before the stub is asked.
+        let err = w.tokens().get_token_info("").send().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        // The hand-written operations the double leaves out still answer "not implemented".
+        assert_eq!(w.tokens().list().send().await.unwrap_err().kind(), ErrorKind::NotImplementedByStub);
     }
 }

@@ -226,6 +226,10 @@ pub mod limits {
 /// assert_eq!(info.expiry_time.map(i64::from), Some(-1));
 /// ```
 pub mod types {
+    /// The types of the proof that adding an operation is a spec edit (`crate::generated`), as the stub
+    /// methods generated for it name them.
+    #[cfg(test)]
+    pub(crate) use crate::generated::get_token_info_fixture::types as get_token_info_fixture;
     pub use crate::generated::types::{CreateTokenRequest, CreateTokenResponse, PublicTokenInfo, UpdateTokenRequest};
     pub(crate) use crate::generated::types::{ListPublicTokensResponse, RevokeTokenRequest};
     pub use crate::wire::{AutoscopeState, Int64, ReportedScopes, ScopeList};

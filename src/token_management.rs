@@ -637,4 +637,9 @@ impl stub::TokenManagement for Pipeline {
     async fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
         calls::update_permissions(self, &request, options).await.map_err(|e| explain(ops::UPDATE_PERMISSIONS.id, None, e))
     }
+    crate::operation::tables::token_management::stub_methods!(
+        http,
+        [crate::types::token_management],
+        [crate::generated::token_management::calls]
+    );
 }

@@ -44,7 +44,13 @@
 //!   attempt means it was done (`x-databricks-not-found-means-done`), and whether it is paginated
 //!   (a `page_token` parameter and a `next_page_token` response field), as `crate::operation::Operation`;
 //! - `schema::<type>::{FIELDS, WRITABLE, OBJECTS, REQUIRED}` per object schema;
-//! - `schema::SECRET_FIELDS`: the JSON keys whose schema is `format: password` (secrets).
+//! - `schema::SECRET_FIELDS`: the JSON keys whose schema is `format: password` (secrets);
+//! - with `info.x-rust-stub`, `stub_methods!`: the generated operations' methods of the service's stub trait,
+//!   its trait object, blanket impl and the pipeline's implementation, which `crate::stub` and the service's
+//!   module expand inside their hand-written items (so a generated builder's request goes through the stub).
+//!
+//! The tables are a part of their own ([`generate_parts`]): the crate compiles them in a leaf module
+//! (`operation::tables`) that the errors, retries and redaction read, below the client that depends on those.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -165,7 +171,7 @@ pub fn generate_parts(spec_json: &str, target: Target) -> Result<Generated, Code
         }
         #operations
     };
-    let table_file: syn::File = syn::parse2(table_tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
+    let mut table_file: syn::File = syn::parse2(table_tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     let calls = calls::collect(&spec, &file)?;
     calls::drop_client(&mut file)?;
@@ -173,7 +179,9 @@ pub fn generate_parts(spec_json: &str, target: Target) -> Result<Generated, Code
     document_fields(&mut file, &spec);
     serialize_request_resources(&mut file, &resources)?;
     calls::secret_visitors(&mut file)?;
-    let builders = calls::builders(&spec, &file, &calls)?;
+    let (builders, stub_methods) = calls::builders(&spec, &file, &calls)?;
+    let stub_methods: syn::File = syn::parse2(stub_methods).map_err(|e| CodegenError::Syntax(e.to_string()))?;
+    table_file.items.extend(stub_methods.items);
     for resource in updatable_resources(&resources, &spec) {
         let ty = quote::format_ident!("{}", resource);
         let module = quote::format_ident!("{}", snake_case(&resource));
@@ -821,6 +829,40 @@ mod tests {
         let operations = module(&file, "operations").iter().map(text).collect::<Vec<_>>().join("\n");
         assert!(operations.contains("service : \"widget_store\"") && operations.contains("idempotent : true"), "{operations}");
         assert!(operations.contains("ALL : & [crate :: operation :: Operation] = & [MAKE_WIDGET , DROP_WIDGET]"), "{operations}");
+    }
+
+    #[test]
+    fn with_x_rust_stub_the_generated_builders_go_through_the_stub_whose_methods_the_tables_define() {
+        let info = r#""info": {"title": "Databricks Widget Store API", "version": "1""#;
+        let with_service = SECRETS.replace(info, &format!(r#"{info}, "x-rust-service": "crate::shop::Shop""#));
+        let open = generate_parts(&with_service, Target::CRATE).unwrap();
+        assert!(!open.tables.contains("macro_rules!"), "no x-rust-stub, no stub methods");
+        assert!(open.client.contains("self.client.pipeline()"), "{}", open.client);
+        let stubbed = generate_parts(&with_service.replace(info, &format!(r#"{info}, "x-rust-stub": "Shop""#)), Target::CRATE).unwrap();
+        assert!(!stubbed.client.contains("self.client.pipeline()"));
+        // The builder: the path checked, then the stub asked with the path, query, body and options.
+        let compact: String = stubbed.client.split_whitespace().collect();
+        assert!(
+            compact.contains("self.client.shop_stub().make_widget(&self.shelf,&self.id,self.color,self.size,self.body,self.options,)"),
+            "{compact}"
+        );
+        assert!(compact.contains("self.client.shop_stub().drop_widget(&self.id,self.options)"), "{compact}");
+        let tables = parsed(&stubbed.tables);
+        let mac = tables
+            .items
+            .iter()
+            .find(|i| matches!(i, syn::Item::Macro(m) if m.ident.as_ref().is_some_and(|i| i == "stub_methods")))
+            .map(text)
+            .expect("stub_methods!");
+        // Every arm names both operations; the default answer names `Service::method`; types are the caller's.
+        for arm in ["(trait ,", "(dyn ,", "(blanket ,", "(http ,"] {
+            assert!(mac.contains(arm), "{arm}: {mac}");
+        }
+        assert!(mac.contains(r#"not_implemented_by_stub ("Shop::make_widget")"#) && mac.contains(r#"("Shop::drop_widget")"#), "{mac}");
+        assert!(mac.contains("$ ($ types) * :: MakeWidget") && !mac.contains(" types :: MakeWidget"), "{mac}");
+        assert!(mac.contains("$ ($ calls) * :: make_widget (self , shelf , id , color , size , & body , options)"), "{mac}");
+        assert!(mac.contains("< Self as $ crate :: stub :: Shop > :: make_widget"), "{mac}");
+        assert_eq!(generate(&with_service, Target::CRATE).unwrap(), format!("{HEADER}{}{}", open.tables, open.client));
     }
 
     #[test]

@@ -327,6 +327,14 @@ pub mod operations {
         UPDATE_PERMISSIONS,
     ];
 }
+///The generated operations' methods of the stub trait, its trait object, its blanket impl and the pipeline's implementation.
+macro_rules! stub_methods {
+    (trait, [$($types:tt)*]) => {};
+    (dyn, [$($types:tt)*]) => {};
+    (blanket, [$($types:tt)*]) => {};
+    (http, [$($types:tt)*], [$($calls:tt)*]) => {};
+}
+pub(crate) use stub_methods;
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {

@@ -230,6 +230,9 @@ pub mod types {
     /// methods generated for it name them.
     #[cfg(test)]
     pub(crate) use crate::generated::get_token_info_fixture::types as get_token_info_fixture;
+    /// The types of the paginated fixture (`crate::generated`), for the pagination tests.
+    #[cfg(test)]
+    pub(crate) use crate::generated::paginated_fixture::types as paginated_fixture;
     pub use crate::generated::types::{CreateTokenRequest, CreateTokenResponse, PublicTokenInfo, UpdateTokenRequest};
     pub(crate) use crate::generated::types::{ListPublicTokensResponse, RevokeTokenRequest};
     pub use crate::wire::{AutoscopeState, Int64, ReportedScopes, ScopeList};

@@ -643,3 +643,14 @@ impl stub::TokenManagement for Pipeline {
         [crate::generated::token_management::calls]
     );
 }
+
+/// Token Management's list answers in one page.
+impl crate::paginate::Page for generated::types::ListTokensResponse {
+    type Item = crate::types::token_management::TokenInfo;
+    fn next_page_token(&self) -> Option<&str> {
+        None
+    }
+    fn into_items(self) -> Vec<Self::Item> {
+        self.token_infos
+    }
+}

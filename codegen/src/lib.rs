@@ -179,6 +179,8 @@ pub fn generate_parts(spec_json: &str, target: Target) -> Result<Generated, Code
     document_fields(&mut file, &spec);
     serialize_request_resources(&mut file, &resources)?;
     calls::secret_visitors(&mut file)?;
+    let pages = page_impls(&spec, &file, &calls)?;
+    file.items.extend(pages);
     let (builders, stub_methods) = calls::builders(&spec, &file, &calls)?;
     let stub_methods: syn::File = syn::parse2(stub_methods).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     table_file.items.extend(stub_methods.items);
@@ -465,6 +467,97 @@ fn service_name(spec: &openapiv3::OpenAPI) -> String {
     let title = title.strip_prefix("Databricks ").unwrap_or(title);
     let title = title.strip_suffix(" API").unwrap_or(title);
     title.split_whitespace().map(str::to_ascii_lowercase).collect::<Vec<_>>().join("_")
+}
+
+/// `impl crate::paginate::Page` for the answer of every paginated operation (see [`is_paginated`]): its
+/// `next_page_token`, and its one array field as the items. Fails generation when such an answer is not a
+/// struct of `types` with exactly one array field.
+fn page_impls(spec: &openapiv3::OpenAPI, file: &syn::File, calls: &[calls::Call]) -> Result<Vec<syn::Item>, CodegenError> {
+    let paginated: std::collections::BTreeSet<&str> = spec
+        .paths
+        .paths
+        .values()
+        .filter_map(openapiv3::ReferenceOr::as_item)
+        .flat_map(|item| item.iter().map(|(_, op)| op))
+        .filter(|op| is_paginated(spec, op))
+        .filter_map(|op| op.operation_id.as_deref())
+        .collect();
+    let types = file.items.iter().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| c.1.as_slice()),
+        _ => None,
+    });
+    let mut done = std::collections::BTreeSet::new();
+    let mut items = Vec::new();
+    for call in calls.iter().filter(|c| paginated.contains(c.id.as_str())) {
+        let fail = |why: &str| CodegenError::Rewrite(format!("{}: a paginated operation's answer {why}", call.id));
+        let answer = call.answer.as_ref().ok_or_else(|| fail("has no content"))?;
+        let syn::Type::Path(answer_path) = answer else { return Err(fail("is not a type path")) };
+        let name = answer_path.path.segments.last().map(|s| s.ident.clone()).ok_or_else(|| fail("is not a type path"))?;
+        if !done.insert(name.to_string()) {
+            continue;
+        }
+        let strukt = types
+            .and_then(|t| {
+                t.iter().find_map(|i| match i {
+                    syn::Item::Struct(s) if s.ident == name => Some(s),
+                    _ => None,
+                })
+            })
+            .ok_or_else(|| fail("is not a struct of `types`"))?;
+        let arrays: Vec<(&syn::Ident, syn::Type, bool)> = strukt
+            .fields
+            .iter()
+            .filter_map(|f| {
+                let ident = f.ident.as_ref()?;
+                let (ty, optional) = match option_inner(&f.ty) {
+                    Some(inner) => (inner.clone(), true),
+                    None => (f.ty.clone(), false),
+                };
+                let syn::Type::Path(p) = &ty else { return None };
+                let last = p.path.segments.last()?;
+                if last.ident != "Vec" {
+                    return None;
+                }
+                let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+                let Some(syn::GenericArgument::Type(item)) = args.args.first() else { return None };
+                let item = match item {
+                    syn::Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 && p.path.leading_colon.is_none() => {
+                        let ident = &p.path.segments[0].ident;
+                        syn::parse_quote!(types::#ident)
+                    }
+                    other => other.clone(),
+                };
+                Some((ident, item, optional))
+            })
+            .collect();
+        let [(field, item, optional)] = arrays.as_slice() else {
+            return Err(fail(&format!("has {} array fields, not one", arrays.len())));
+        };
+        let items_expr = match optional {
+            true => quote::quote! { self.#field.unwrap_or_default() },
+            false => quote::quote! { self.#field },
+        };
+        let next_optional =
+            strukt.fields.iter().any(|f| f.ident.as_ref().is_some_and(|i| i == "next_page_token") && option_inner(&f.ty).is_some());
+        let next = match next_optional {
+            true => quote::quote! { self.next_page_token.as_deref() },
+            false => quote::quote! { ::std::option::Option::Some(self.next_page_token.as_str()) },
+        };
+        let doc = format!("A page of `{}`: its `{field}`, and the token of the next page.", call.id);
+        items.push(syn::parse_quote! {
+            #[doc = #doc]
+            impl crate::paginate::Page for #answer {
+                type Item = #item;
+                fn next_page_token(&self) -> ::std::option::Option<&str> {
+                    #next
+                }
+                fn into_items(self) -> ::std::vec::Vec<#item> {
+                    #items_expr
+                }
+            }
+        });
+    }
+    Ok(items)
 }
 
 /// A `page_token` query parameter and a `next_page_token` field in the 2xx response's schema.
@@ -863,6 +956,15 @@ mod tests {
         assert!(mac.contains("$ ($ calls) * :: make_widget (self , shelf , id , color , size , & body , options)"), "{mac}");
         assert!(mac.contains("< Self as $ crate :: stub :: Shop > :: make_widget"), "{mac}");
         assert_eq!(generate(&with_service, Target::CRATE).unwrap(), format!("{HEADER}{}{}", open.tables, open.client));
+    }
+
+    #[test]
+    fn a_paginated_operations_answer_is_a_page_and_no_other_is() {
+        let code: String =
+            generate(include_str!("../../tests/fixtures/paginated.json"), Target::CRATE).unwrap().split_whitespace().collect();
+        assert!(code.contains("implcrate::paginate::Pagefortypes::ListThingsResponse{typeItem=types::Thing;"), "{code}");
+        assert!(code.contains("self.next_page_token.as_deref()") && code.contains("self.things"), "{code}");
+        assert!(!generate(SECRETS, Target::CRATE).unwrap().contains("paginate::Page"));
     }
 
     #[test]

@@ -960,8 +960,15 @@ mod tests {
 
     #[test]
     fn a_paginated_operations_answer_is_a_page_and_no_other_is() {
-        let code: String =
-            generate(include_str!("../../tests/fixtures/paginated.json"), Target::CRATE).unwrap().split_whitespace().collect();
+        const PAGINATED: &str = r##"{"openapi": "3.0.3", "info": {"title": "Paginated", "version": "1"},
+          "paths": {"/api/2.0/things/list": {"get": {"operationId": "list_things",
+            "parameters": [{"name": "page_token", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ListThingsResponse"}}}}}}}},
+          "components": {"schemas": {
+            "Thing": {"type": "object", "properties": {"id": {"type": "string"}}},
+            "ListThingsResponse": {"type": "object", "properties": {"things": {"type": "array", "items": {"$ref": "#/components/schemas/Thing"}},
+                                   "next_page_token": {"type": "string"}}}}}}"##;
+        let code: String = generate(PAGINATED, Target::CRATE).unwrap().split_whitespace().collect();
         assert!(code.contains("implcrate::paginate::Pagefortypes::ListThingsResponse{typeItem=types::Thing;"), "{code}");
         assert!(code.contains("self.next_page_token.as_deref()") && code.contains("self.things"), "{code}");
         assert!(!generate(SECRETS, Target::CRATE).unwrap().contains("paginate::Page"));

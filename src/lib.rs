@@ -46,7 +46,8 @@
 //! and per-call options, a `send()` that blocks on the client's own runtime thread), and the workflows as
 //! blocking methods, usable inside async code too.
 //!
-//! The wire layer is generated at build time from `spec/tokens.json` by progenitor; this crate wraps it in
+//! The wire layer is generated at build time from the specs in `spec/` (progenitor's types, and this crate's
+//! `codegen` for the request functions, builders and tables); this crate wraps it in
 //! a pipeline that retries what is safe to retry, never prints a secret, and reports every failure as one
 //! [`Error`] type with the HTTP status, the Databricks error code and message.
 //!

@@ -703,5 +703,25 @@ fn in_macro(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
 
 /// `get_token_info` as `GetTokenInfo`.
 fn pascal_case(name: &str) -> String {
-    name.split('_').filter(|w| !w.is_empty()).map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect()
+    name.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pascal_case;
+
+    #[test]
+    fn pascal_case_joins_words_and_takes_any_first_letter() {
+        assert_eq!(pascal_case("get_token_info"), "GetTokenInfo");
+        assert_eq!(pascal_case("__list__tokens_"), "ListTokens");
+        // A name the spec spells outside ASCII is upper-cased, not cut inside a character.
+        assert_eq!(pascal_case("étiquette_ä"), "ÉtiquetteÄ");
+        assert_eq!(pascal_case(""), "");
+    }
 }

@@ -96,7 +96,8 @@ impl std::error::Error for CodegenError {}
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct Target {
-    /// Path of the type held by the generated `Client` and given to the hooks, e.g. `crate::pipeline::Pipeline`.
+    /// Path of the type progenitor's client would hold, e.g. `crate::pipeline::Pipeline`: progenitor needs one to
+    /// generate, and its client is dropped from the output (the request functions call the pipeline instead).
     pub inner_type: &'static str,
 }
 

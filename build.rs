@@ -1,5 +1,5 @@
 //! Generates the clients of the Tokens API (`spec/tokens.json`) and of the Token Management API
-//! (`spec/token_management.json`) into `OUT_DIR` with the same function that `cargo xtask regen` uses for
+//! (`spec/token_management.json`) and of the account Workspaces API (`spec/workspaces.json`) into `OUT_DIR` with the same function that `cargo xtask regen` uses for
 //! the committed snapshots.
 //!
 //! It re-runs only when the spec or this file changes (and when the codegen crate does, since it is a
@@ -11,11 +11,17 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=spec/tokens.json");
     println!("cargo:rerun-if-changed=spec/token_management.json");
+    println!("cargo:rerun-if-changed=spec/workspaces.json");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=tests/fixtures/paginated.json");
 
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR is not set")));
-    for (spec_path, file) in [("spec/tokens.json", "tokens_client.rs"), ("spec/token_management.json", "token_management_client.rs")] {
+    let specs = [
+        ("spec/tokens.json", "tokens_client.rs"),
+        ("spec/token_management.json", "token_management_client.rs"),
+        ("spec/workspaces.json", "workspaces_client.rs"),
+    ];
+    for (spec_path, file) in specs {
         let spec = std::fs::read_to_string(spec_path).unwrap_or_else(|e| fail(&format!("cannot read {spec_path}: {e}")));
         let code = databricks_tokens_codegen::generate(&spec, databricks_tokens_codegen::Target::CRATE)
             .unwrap_or_else(|e| fail(&format!("{spec_path}: {e}")));

@@ -10,7 +10,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, may_carry_credentials, normalize_host};
 use crate::error::{Error, Result};
 use crate::generated;
-use crate::pipeline::{Pipeline, PipelineParts};
+use crate::pipeline::{Pipeline, PipelineParts, SharedLimits};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
 use crate::stub::{self, DynTokenManagement, DynTokens};
@@ -231,6 +231,11 @@ pub struct ClientBuilder {
     allow_insecure_http: bool,
     connect_timeout: Option<Duration>,
     max_response_size: Option<u64>,
+    /// An HTTP client to share (connection pool, TLS set-up): an account client's, for the workspace
+    /// clients it derives.
+    http: Option<reqwest::Client>,
+    /// A rate limiter and retry budget to share (see [`crate::AccountClient`]).
+    shared: Option<SharedLimits>,
 }
 
 /// The credentials asked for, turned into a provider by [`ClientBuilder::build`].
@@ -340,6 +345,21 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends through `http` (its connection pool and TLS set-up) and draws on `shared`'s rate limit and
+    /// retry budget: how an account client derives its workspace clients.
+    pub(crate) fn sharing(mut self, http: reqwest::Client, shared: SharedLimits, clock: Arc<dyn Clock>) -> Self {
+        self.http = Some(http);
+        self.shared = Some(shared);
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Authenticates with a provider another client holds too.
+    pub(crate) fn provider(mut self, provider: Arc<dyn CredentialsProvider>) -> Self {
+        self.credentials = Some(CredentialsSpec::Provider(provider));
+        self
+    }
+
     /// Builds the client. No network I/O happens here.
     pub fn build(self) -> Result<WorkspaceClient> {
         let host = normalize_host(self.host.as_deref().ok_or_else(|| Error::config("no host configured: set the workspace URL"))?)?;
@@ -352,8 +372,11 @@ impl ClientBuilder {
                  ClientBuilder::allow_insecure_http(true)"
             )));
         }
-        let http = http_client(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-            .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?;
+        let http = match self.http {
+            Some(http) => http,
+            None => http_client(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?,
+        };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let context = OAuthContext {
             clock: Arc::clone(&clock),
@@ -377,6 +400,7 @@ impl ClientBuilder {
             product: self.product.unwrap_or_else(|| ("unknown".to_owned(), "0.0.0".to_owned())),
             workspace_id: self.workspace_id,
             max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
+            shared: self.shared,
         })?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
         let token_management = generated::token_management::Client::new_with_client(&host, http.clone(), pipeline.clone());

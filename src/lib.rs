@@ -149,6 +149,7 @@
 #[macro_use]
 mod macros;
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 #[cfg(feature = "blocking")]
@@ -184,6 +185,7 @@ pub mod workflows;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+pub use account::{AccountClient, AccountClientBuilder};
 pub use client::{ClientBuilder, WorkspaceClient};
 pub use decode::DEFAULT_MAX_RESPONSE_SIZE;
 pub use error::{ApiError, Error, ErrorDetail, ErrorKind, MAX_ERROR_MESSAGE, MAX_RAW_BODY, MAX_REQUEST_ID, Result};

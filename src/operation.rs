@@ -87,9 +87,10 @@ impl Operation {
 /// The operations of the Tokens API, generated from `spec/tokens.json`.
 pub use crate::generated::operations::{ALL, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
 
-/// Every operation this crate calls: the Tokens API's, then Token Management's.
+/// Every operation this crate calls: the Tokens API's, then Token Management's, then the account
+/// Workspaces API's.
 pub(crate) fn every() -> impl Iterator<Item = &'static Operation> {
-    ALL.iter().chain(crate::generated::token_management::operations::ALL)
+    ALL.iter().chain(crate::generated::token_management::operations::ALL).chain(crate::generated::workspaces::operations::ALL)
 }
 
 #[cfg(test)]

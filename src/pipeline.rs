@@ -50,7 +50,7 @@ struct Shared {
     /// The URL of each fixed path of the spec's operations, parsed once.
     fixed_urls: Vec<(&'static str, reqwest::Url)>,
     retry: RetryPolicy,
-    retry_budget: RetryBudget,
+    retry_budget: Arc<RetryBudget>,
     clock: Arc<dyn Clock>,
     rate_limiter: Option<RateLimiter>,
     user_agent: HeaderValue,
@@ -70,6 +70,32 @@ pub(crate) struct PipelineParts {
     pub product: (String, String),
     pub workspace_id: Option<String>,
     pub max_response_size: u64,
+    /// A rate limiter and retry budget shared with other clients (an account client and the workspace
+    /// clients derived from it); `None`: this client's own, from `rate_limit` and `retry`.
+    pub shared: Option<SharedLimits>,
+}
+
+/// A rate limiter and a retry budget that several clients draw on together.
+#[derive(Clone, Debug)]
+pub(crate) struct SharedLimits {
+    pub(crate) rate_limiter: Option<RateLimiter>,
+    pub(crate) retry_budget: Arc<RetryBudget>,
+}
+
+impl SharedLimits {
+    /// Limits for `requests_per_second` (none when `None`) and a retry budget of `retry`'s capacity.
+    pub(crate) fn new(requests_per_second: Option<f64>, retry: &RetryPolicy) -> Result<Self> {
+        Ok(Self { rate_limiter: rate_limiter(requests_per_second)?, retry_budget: Arc::new(RetryBudget::new(retry.shared_budget())) })
+    }
+}
+
+/// The rate limiter of `rate_limit` requests a second, validated.
+fn rate_limiter(rate_limit: Option<f64>) -> Result<Option<RateLimiter>> {
+    match rate_limit {
+        Some(r) if r.is_finite() && r > 0.0 => Ok(Some(RateLimiter::new(r))),
+        Some(r) => Err(Error::config(format!("rate_limit must be a positive number of requests per second, got {r}"))),
+        None => Ok(None),
+    }
 }
 
 impl Pipeline {
@@ -88,10 +114,9 @@ impl Pipeline {
             .workspace_id
             .map(|id| HeaderValue::from_str(&id).map_err(|_| Error::config(format!("workspace_id {id:?} is not a valid header value"))))
             .transpose()?;
-        let rate_limiter = match parts.rate_limit {
-            Some(r) if r.is_finite() && r > 0.0 => Some(RateLimiter::new(r)),
-            Some(r) => return Err(Error::config(format!("rate_limit must be a positive number of requests per second, got {r}"))),
-            None => None,
+        let SharedLimits { rate_limiter, retry_budget } = match parts.shared {
+            Some(shared) => shared,
+            None => SharedLimits::new(parts.rate_limit, &parts.retry)?,
         };
         let secrets = Arc::new(KnownSecrets::default());
         let static_credentials = parts.credentials.static_headers().and_then(|headers| {
@@ -115,7 +140,7 @@ impl Pipeline {
             fixed_urls: Vec::new(),
             base_url,
             base_path,
-            retry_budget: RetryBudget::new(parts.retry.shared_budget()),
+            retry_budget,
             retry: parts.retry,
             clock: parts.clock,
             rate_limiter,
@@ -450,6 +475,7 @@ macro_rules! pipeline_hooks {
 
 pipeline_hooks!(generated::Client);
 pipeline_hooks!(generated::token_management::Client);
+pipeline_hooks!(generated::workspaces::Client);
 #[cfg(test)]
 pipeline_hooks!(generated::paginated_fixture::Client);
 
@@ -713,6 +739,7 @@ mod tests {
             product: ("test".into(), "0".into()),
             workspace_id: None,
             max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
+            shared: None,
         }
     }
 

@@ -14,6 +14,8 @@
 //! - **`ReportedScopes` becomes `crate::wire::ReportedScopes`**, one pointer instead of a `Vec`'s three,
 //!   so that the output-only lists a token usually lacks do not weigh on a big list.
 //! - **`TokenValue` becomes `crate::secret::SecretString`**, which never prints the secret.
+//! - **`WorkspaceStatus` becomes `crate::account::WorkspaceStatus`** (the account Workspaces API), which
+//!   keeps values it does not know.
 //! - **Every generated type derives `schemars::JsonSchema` under the crate's `schemars` feature**, so that a
 //!   test can check it against its spec component.
 //! - **Every generated struct is `#[non_exhaustive]`** with `new()` (when it has a default) and a
@@ -116,7 +118,9 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
         .with_replacement("AutoscopeState", "crate::wire::AutoscopeState", [TypeImpl::Display].into_iter())
         .with_replacement("ScopeList", "crate::wire::ScopeList", [TypeImpl::Default].into_iter())
         .with_replacement("ReportedScopes", "crate::wire::ReportedScopes", [TypeImpl::Default].into_iter())
-        .with_replacement("TokenValue", "crate::secret::SecretString", std::iter::empty());
+        .with_replacement("TokenValue", "crate::secret::SecretString", std::iter::empty())
+        // The account Workspaces API (`spec/workspaces.json`): a status the service adds later is kept.
+        .with_replacement("WorkspaceStatus", "crate::account::WorkspaceStatus", [TypeImpl::Display].into_iter());
 
     let tokens = Generator::new(&settings).generate_tokens(&spec).map_err(|e| CodegenError::Progenitor(e.to_string()))?;
     let tables = field_tables(&spec);

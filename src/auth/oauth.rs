@@ -43,6 +43,9 @@ pub(crate) struct OAuthContext {
     pub(crate) allow_insecure_http: bool,
     pub(crate) discovery_url: Option<String>,
     pub(crate) account_id: Option<String>,
+    /// An account client's context: without host metadata the OIDC root is
+    /// `{host}/oidc/accounts/{account_id}`, and the default audience of federated JWTs the account id.
+    pub(crate) account_host: bool,
 }
 
 impl fmt::Debug for OAuthContext {
@@ -60,6 +63,7 @@ impl OAuthContext {
             allow_insecure_http: false,
             discovery_url: None,
             account_id: None,
+            account_host: false,
         }
     }
 
@@ -161,6 +165,15 @@ impl OAuthContext {
         }
     }
 
+    /// The OIDC root without host metadata: `{host}/oidc`, or `{host}/oidc/accounts/{account_id}` for an
+    /// account client.
+    fn default_oidc_root(&self, account_id: Option<&str>) -> String {
+        match (self.account_host, account_id) {
+            (true, Some(id)) => format!("{}/oidc/accounts/{id}", self.host),
+            _ => format!("{}/oidc", self.host),
+        }
+    }
+
     /// The token endpoint, discovered as the official SDKs do, and the default OIDC audience that host
     /// metadata names, if any.
     pub(crate) async fn discover_token_endpoint(&self, auth_type: &str) -> Result<Discovered> {
@@ -172,12 +185,12 @@ impl OAuthContext {
                 audience = metadata.as_ref().and_then(|m| m.token_federation_default_oidc_audiences.as_ref()?.first().cloned());
                 let account_id = self.account_id.clone().or_else(|| metadata.as_ref().and_then(|m| m.account_id.clone()));
                 let root = match metadata.and_then(|m| m.oidc_endpoint) {
-                    Some(root) => match (root.contains("{account_id}"), account_id) {
+                    Some(root) => match (root.contains("{account_id}"), account_id.clone()) {
                         (false, _) => root,
                         (true, Some(id)) => root.replace("{account_id}", &id),
-                        (true, None) => format!("{}/oidc", self.host),
+                        (true, None) => self.default_oidc_root(account_id.as_deref()),
                     },
-                    None => format!("{}/oidc", self.host),
+                    None => self.default_oidc_root(account_id.as_deref()),
                 };
                 format!("{}/.well-known/oauth-authorization-server", root.trim_end_matches('/'))
             }
@@ -493,8 +506,10 @@ impl TokenSource for TokenExchange {
             let Discovered { token_endpoint: endpoint, audience: default_audience } =
                 self.endpoint.get(&self.context, self.auth_type).await?;
             self.context.check_secure(self.auth_type, "an identity token", &endpoint)?;
-            // The audience: configured, else the one host metadata names, else the token endpoint.
-            let audience = self.audience.clone().or(default_audience).unwrap_or_else(|| endpoint.clone());
+            // The audience: configured, else the one host metadata names, else the account id (account
+            // clients), else the token endpoint.
+            let account = self.context.account_id.clone().filter(|_| self.context.account_host);
+            let audience = self.audience.clone().or(default_audience).or(account).unwrap_or_else(|| endpoint.clone());
             let jwt = self.subject.get(self.auth_type, &self.context, &audience).await?;
             let mut form = vec![
                 ("grant_type", TOKEN_EXCHANGE_GRANT),

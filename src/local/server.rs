@@ -130,19 +130,16 @@ const WORKSPACE_ID_HEADER: &str = "x-databricks-workspace-id";
 
 /// A request naming another workspace in `X-Databricks-Workspace-Id` is refused (`403 PERMISSION_DENIED`),
 /// as the service refuses a request that reached the wrong workspace. Without the header, any is fine.
-fn wrong_workspace(headers: &hyper::HeaderMap) -> Option<Answer> {
+fn wrong_workspace(headers: &hyper::HeaderMap, this: &str) -> Option<Answer> {
     let named = headers.get(WORKSPACE_ID_HEADER)?;
-    if named.as_bytes() == super::WORKSPACE_ID.as_bytes() {
+    if named.as_bytes() == this.as_bytes() {
         return None;
     }
     let named = crate::error::truncate(&String::from_utf8_lossy(named.as_bytes()), 100);
     Some(error(
         403,
         "PERMISSION_DENIED",
-        format!(
-            "X-Databricks-Workspace-Id names workspace {named:?}, but this is workspace {}: check the client's workspace_id.",
-            super::WORKSPACE_ID
-        ),
+        format!("X-Databricks-Workspace-Id names workspace {named:?}, but this is workspace {this}: check the client's workspace_id."),
     ))
 }
 
@@ -289,7 +286,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         let shared = Arc::clone(&shared);
         move || {
             let api = matches!(endpoint, Endpoint::Tokens(_) | Endpoint::Management(_));
-            let refused = if api { wrong_workspace(&headers) } else { None };
+            let refused = if api { wrong_workspace(&headers, shared.oauth.workspace_id()) } else { None };
             let answer = match (refused, endpoint) {
                 (Some(refused), _) => refused,
                 (None, Endpoint::Tokens(operation)) => tokens_api(&shared, operation, authorization.as_deref(), &headers, &body),
@@ -384,7 +381,8 @@ mod tests {
     #[test]
     fn every_operation_of_both_specs_has_a_route_of_its_own() {
         let mut routes = Vec::new();
-        for operation in crate::operation::every() {
+        // The account Workspaces API is the local account's (`local::account`), not a workspace's.
+        for operation in crate::operation::every().filter(|op| !op.path.starts_with("/api/2.0/accounts/")) {
             let method = hyper::Method::from_bytes(operation.method.as_bytes()).unwrap();
             let path = operation.path.replace("{token_id}", "abc%2F1");
             let endpoint = route_of(&method, &path).unwrap_or_else(|| panic!("{} is not served", operation.id));

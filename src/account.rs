@@ -272,7 +272,7 @@ impl AccountClient {
     /// use databricks_tokens::account::Workspace;
     /// let a = databricks_tokens::AccountClient::builder().host("https://accounts.azuredatabricks.net").account_id("a")
     ///     .oauth_m2m("id", "secret").build()?;
-    /// let ws = Workspace::new(42).set_deployment_name(Some("adb-42.7".to_owned()));
+    /// let ws = Workspace::new(42).set_deployment_name("adb-42.7");
     /// assert_eq!(a.workspace_url(&ws)?, "https://adb-42.7.azuredatabricks.net");
     /// # Ok(()) }
     /// ```
@@ -361,8 +361,8 @@ impl Workspace {
     ///
     /// ```
     /// use databricks_tokens::account::{Workspace, WorkspaceStatus};
-    /// assert!(Workspace::new(1).set_workspace_status(Some(WorkspaceStatus::Running)).is_running());
-    /// assert!(!Workspace::new(1).set_workspace_status(Some(WorkspaceStatus::Provisioning)).is_running());
+    /// assert!(Workspace::new(1).set_workspace_status(WorkspaceStatus::Running).is_running());
+    /// assert!(!Workspace::new(1).set_workspace_status(WorkspaceStatus::Provisioning).is_running());
     /// ```
     pub fn is_running(&self) -> bool {
         self.workspace_status == Some(WorkspaceStatus::Running)
@@ -372,8 +372,8 @@ impl Workspace {
     ///
     /// ```
     /// use databricks_tokens::account::{AzureWorkspaceInfo, Workspace};
-    /// let info = AzureWorkspaceInfo::new().set_subscription_id(Some("s".to_owned())).set_resource_group(Some("rg".to_owned()));
-    /// let ws = Workspace::new(1).set_workspace_name(Some("w".to_owned())).set_azure_workspace_info(Some(info));
+    /// let info = AzureWorkspaceInfo::new().set_subscription_id("s").set_resource_group("rg");
+    /// let ws = Workspace::new(1).set_workspace_name("w").set_azure_workspace_info(info);
     /// assert_eq!(ws.azure_resource_id().as_deref(), Some("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/w"));
     /// ```
     pub fn azure_resource_id(&self) -> Option<String> {
@@ -603,7 +603,7 @@ impl AccountClientBuilder {
     /// let a = AccountClient::builder().host("http://127.0.0.1:8080").account_id("a").oauth_m2m("id", "s")
     ///     .workspace_url_template("http://127.0.0.1:8080/ws/{deployment_name}")
     ///     .build()?;
-    /// let ws = Workspace::new(7).set_deployment_name(Some("dev-7".to_owned()));
+    /// let ws = Workspace::new(7).set_deployment_name("dev-7");
     /// assert_eq!(a.workspace_url(&ws)?, "http://127.0.0.1:8080/ws/dev-7");
     /// # Ok(()) }
     /// ```

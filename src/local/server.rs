@@ -19,7 +19,7 @@ const MAX_BODY: usize = 1 << 20;
 
 /// Returned by the service to make hyper close the connection without an answer.
 #[derive(Debug)]
-struct DropConnection;
+pub(super) struct DropConnection;
 
 impl std::fmt::Display for DropConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,7 +40,7 @@ enum Abort {
 
 /// A body that sends its bytes, waits for them to go out, then fails: hyper closes the connection short of
 /// the promised length.
-struct CutBody(Option<Bytes>, std::pin::Pin<Box<tokio::time::Sleep>>);
+pub(super) struct CutBody(Option<Bytes>, std::pin::Pin<Box<tokio::time::Sleep>>);
 
 impl hyper::body::Body for CutBody {
     type Data = Bytes;
@@ -56,10 +56,10 @@ impl hyper::body::Body for CutBody {
     }
 }
 
-type AnswerBody = http_body_util::Either<Full<Bytes>, CutBody>;
+pub(super) type AnswerBody = http_body_util::Either<Full<Bytes>, CutBody>;
 
 /// Answers a request, carrying out the faults that break an answer.
-async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<AnswerBody>, DropConnection> {
+pub(super) async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<AnswerBody>, DropConnection> {
     match handle(shared, request).await {
         Ok(response) => Ok(response.map(http_body_util::Either::Left)),
         Err(Abort::Drop) => Err(DropConnection),
@@ -111,7 +111,7 @@ pub(super) fn serve(
     (stop_tx, task)
 }
 
-fn respond(answer: Answer) -> Response<Full<Bytes>> {
+pub(super) fn respond(answer: Answer) -> Response<Full<Bytes>> {
     let invalid_credential = is_invalid_credential(&answer);
     let (status, body) = answer;
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
@@ -362,7 +362,7 @@ fn tokens_api(shared: &Shared, operation: Operation, authorization: Option<&str>
 }
 
 /// A token endpoint answer: never cached (RFC 6749 §5.1), and a 401 names the authentication scheme.
-fn token_response(answer: Answer) -> Response<Full<Bytes>> {
+pub(super) fn token_response(answer: Answer) -> Response<Full<Bytes>> {
     let unauthorized = answer.0 == 401;
     let mut response = respond(answer);
     let headers = response.headers_mut();

@@ -243,3 +243,40 @@ async fn secrets_never_appear_in_debug_output() {
     let printed = format!("{account:?} {a:?} {w:?} {:?}", account.client_builder());
     assert!(!printed.contains(SECRET), "{printed}");
 }
+
+#[tokio::test]
+async fn workspace_clients_share_the_account_clients_rate_limit() {
+    let account = LocalAccount::builder().workspaces(3).start().await.unwrap();
+    let run = |shared: bool| {
+        let account = &account;
+        async move {
+            let clock = FakeClock::default();
+            let mut builder = account.client_builder().clock(clock.clone());
+            if shared {
+                builder = builder.rate_limit(1.0);
+            }
+            let a = builder.build().unwrap();
+            for workspace in a.workspaces().list().send().await.unwrap() {
+                a.workspace_client(&workspace).unwrap().token_management().list().send().await.unwrap();
+            }
+            clock.sleeps().iter().sum::<Duration>()
+        }
+    };
+    assert_eq!(run(false).await, Duration::ZERO, "no limit, no wait");
+    // Four requests through one limit of one a second: each after the first waits for its turn, whichever
+    // client sends it (separate limiters would each let their first request through at once).
+    let waited = run(true).await;
+    assert!(waited >= Duration::from_millis(2900), "waited {waited:?}");
+}
+
+#[tokio::test]
+async fn workspace_clients_share_the_account_clients_connection_pool() {
+    let account = LocalAccount::builder().workspaces(5).start().await.unwrap();
+    let a = account.client().unwrap();
+    for workspace in a.workspaces().list().send().await.unwrap() {
+        a.workspace_client(&workspace).unwrap().token_management().list().send().await.unwrap();
+    }
+    // Account discovery, token and list, then per workspace host metadata, discovery, token and list, one
+    // after the other: one pool keeps reusing its connection (five pools would open at least five).
+    assert!(account.connections() < 5, "{} connections", account.connections());
+}

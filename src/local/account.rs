@@ -343,6 +343,7 @@ impl LocalAccountBuilder {
             by_name,
             faults: Mutex::new(VecDeque::new()),
             token_requests: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
         });
         let (shutdown, task) = serve(listener, Arc::clone(&inner));
         Ok(LocalAccount { addr, inner, service_principal: self.service_principal, shutdown: Some(shutdown), task: Some(task) })
@@ -404,6 +405,8 @@ struct Inner {
     faults: Mutex<VecDeque<Fault>>,
     /// Requests to the account's token endpoint.
     token_requests: AtomicU64,
+    /// Connections accepted.
+    connections: AtomicU64,
 }
 
 /// A running local account. Stops (with its workspaces) when dropped, or with [`LocalAccount::stop`].
@@ -551,6 +554,11 @@ impl LocalAccount {
         self.inner.token_requests.load(Ordering::Relaxed)
     }
 
+    /// How many connections the listener accepted (the account's and every workspace's).
+    pub fn connections(&self) -> u64 {
+        self.inner.connections.load(Ordering::Relaxed)
+    }
+
     /// Moves the clock of the account's token endpoint and of every workspace forward.
     pub fn advance_clock(&self, by: Duration) {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner()).advance(by);
@@ -588,6 +596,7 @@ fn serve(listener: tokio::net::TcpListener, inner: Arc<Inner>) -> (tokio::sync::
                 _ = stop_rx.changed() => break,
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
+                    inner.connections.fetch_add(1, Ordering::Relaxed);
                     let inner = Arc::clone(&inner);
                     let mut stop = stop_rx.clone();
                     connections.spawn(async move {

@@ -280,3 +280,85 @@ async fn workspace_clients_share_the_account_clients_connection_pool() {
     // after the other: one pool keeps reusing its connection (five pools would open at least five).
     assert!(account.connections() < 5, "{} connections", account.connections());
 }
+
+#[tokio::test]
+async fn an_m2m_configuration_reaches_the_account_and_its_workspaces() {
+    let account =
+        LocalAccount::builder().service_principal("fleet-sp", SECRET).workspaces(2).tokens_per_workspace(1).start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let config = Config::builder()
+        .env_vars([
+            ("DATABRICKS_HOST", account.url()),
+            ("DATABRICKS_ACCOUNT_ID", account.account_id().to_owned()),
+            ("DATABRICKS_CLIENT_ID", "fleet-sp".to_owned()),
+            ("DATABRICKS_CLIENT_SECRET", SECRET.to_owned()),
+            ("HOME", home.path().display().to_string()),
+        ])
+        .build()
+        .unwrap();
+    let a = AccountClient::builder().config(&config).workspace_url_template(account.workspace_url_template()).build().unwrap();
+    assert_eq!(a.auth_type(), "oauth-m2m");
+    // Host metadata names `<url>/oidc/accounts/{account_id}`: the account id is filled in.
+    let workspaces = a.workspaces().list().send().await.unwrap();
+    assert_eq!(account.token_requests(), 1);
+    for (i, workspace) in workspaces.iter().enumerate() {
+        let w = a.workspace_client(workspace).unwrap();
+        assert_eq!(w.token_management().list().send().await.unwrap().len(), 1);
+        assert_eq!(account.workspace(i).unwrap().counters(Route::OAuthToken).processed, 1, "the workspace's own token endpoint");
+    }
+    assert_eq!(account.token_requests(), 1, "no account token for the workspaces");
+}
+
+#[tokio::test]
+async fn databricks_cli_is_run_with_the_account_id_for_the_account_and_the_host_for_each_workspace() {
+    let account = LocalAccount::builder().workspaces(2).start().await.unwrap();
+    // An account token, as `databricks auth token --account-id` would print one.
+    let (sp, secret) = account.service_principal();
+    let form = [("grant_type", "client_credentials"), ("scope", "all-apis")];
+    let token: serde_json::Value = reqwest::Client::new()
+        .post(account.token_endpoint())
+        .basic_auth(sp, Some(secret.expose()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let account_token = token["access_token"].as_str().unwrap().to_owned();
+    let workspace_token = account.workspace(0).unwrap().bootstrap_token().expose().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("args");
+    common::fake_cli(
+        dir.path(),
+        &format!(
+            "echo \"$@\" >> '{log}'\ncase \"$*\" in *--account-id*) t='{account_token}';; *) t='{workspace_token}';; esac\n\
+             printf '{{\"access_token\": \"%s\", \"token_type\": \"Bearer\", \"expiry\": \"2999-01-01T00:00:00Z\"}}' \"$t\"",
+            log = log.display()
+        ),
+    );
+    let config = Config::builder()
+        .env_vars([
+            ("DATABRICKS_HOST", account.url()),
+            ("DATABRICKS_ACCOUNT_ID", account.account_id().to_owned()),
+            ("DATABRICKS_AUTH_TYPE", "databricks-cli".to_owned()),
+            ("PATH", dir.path().display().to_string()),
+            ("HOME", dir.path().display().to_string()),
+        ])
+        .build()
+        .unwrap();
+    let a = AccountClient::builder().config(&config).workspace_url_template(account.workspace_url_template()).build().unwrap();
+    for workspace in a.workspaces().list().send().await.unwrap() {
+        a.workspace_client(&workspace).unwrap().token_management().list().send().await.unwrap();
+    }
+    let calls: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_owned).collect();
+    let url = account.url();
+    assert_eq!(
+        calls,
+        vec![
+            format!("auth token --host {url} --account-id {}", account.account_id()),
+            format!("auth token --host {url}/ws/ws-0"),
+            format!("auth token --host {url}/ws/ws-1"),
+        ]
+    );
+}

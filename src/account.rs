@@ -130,6 +130,9 @@ enum AccountCredentials {
     Provider(Arc<dyn CredentialsProvider>),
 }
 
+/// A function of a workspace giving its URL.
+type Resolver = Arc<dyn Fn(&Workspace) -> Option<String> + Send + Sync>;
+
 /// How a workspace's URL is found.
 #[derive(Clone)]
 enum WorkspaceUrls {
@@ -138,7 +141,7 @@ enum WorkspaceUrls {
     /// A template with `{deployment_name}` and `{workspace_id}`.
     Template(String),
     /// A function of the workspace.
-    Resolver(Arc<dyn Fn(&Workspace) -> Option<String> + Send + Sync>),
+    Resolver(Resolver),
 }
 
 impl fmt::Debug for WorkspaceUrls {

@@ -23,6 +23,9 @@
 //!
 //! None of them does network I/O; credentials are obtained on the first call.
 //!
+//! For every workspace of an account, [`AccountClient`] lists them and builds a `WorkspaceClient` for each
+//! with the account's credentials (see [`account`]).
+//!
 //! # The seed lifecycle
 //!
 //! ```no_run

@@ -1,49 +1,4 @@
-//! A local account: the account API (workspaces list and get, the account's OAuth token endpoint, host
-//! metadata) and N local workspaces, all served on loopback from one listener.
-//!
-//! ```no_run
-//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! use databricks_tokens::local::{Health, LocalAccount};
-//!
-//! let account = LocalAccount::builder()
-//!     .workspaces(3)
-//!     .customize(|index, ws| if index == 2 { ws.health(Health::Unavailable) } else { ws })
-//!     .start()
-//!     .await?;
-//! let a = account.client()?; // an AccountClient as the account's admin service principal (OAuth M2M)
-//! for workspace in a.workspaces().list().send().await? {
-//!     let w = a.workspace_client(&workspace)?; // http://127.0.0.1:<port>/ws/<deployment name>
-//!     let tokens = w.token_management().list().send().await;
-//! }
-//! # Ok(()) }
-//! ```
-//!
-//! - **One listener** serves the account API at its root and each workspace under
-//!   `/ws/<deployment name>` ([`LocalAccount::workspace_url_template`]), so a thousand workspaces cost
-//!   one socket, not a thousand (mind `ulimit -n`: often 1,024 on a laptop). A workspace there is a whole
-//!   [`LocalWorkspace`] — its users, admins, service principals, tokens, OAuth server, fault injection and
-//!   counters — reached through [`LocalAccount::workspace`].
-//! - **The account API**: `GET /api/2.0/accounts/{account_id}/workspaces` answers a JSON array of every
-//!   workspace (one page, whatever their status), `GET …/workspaces/{workspace_id}` one (`404
-//!   RESOURCE_DOES_NOT_EXIST` for an unknown id; `400 INVALID_PARAMETER_VALUE` for an id that is no int64).
-//!   Both need an access token of the account's token endpoint (`401` without a credential, `403` with one
-//!   the account did not issue, a workspace's included); another account id is `404`.
-//! - **Account OAuth**: host metadata at `/.well-known/databricks-config` names the OIDC root
-//!   `<url>/oidc/accounts/{account_id}`; its discovery document and its token endpoint
-//!   (`/oidc/accounts/{account_id}/v1/token`, [`LocalAccount::token_endpoint`]) issue access tokens to the
-//!   account's service principal (client credentials, as a workspace's token endpoint does).
-//! - **The account's service principal** ([`LocalAccountBuilder::service_principal`], default
-//!   [`DEFAULT_ACCOUNT_SP`]) is a service principal with the same secret in every workspace, and an admin
-//!   there unless [`AccountWorkspace::not_admin`] says otherwise. Its workspace tokens come from each
-//!   workspace's own endpoint (`<workspace url>/oidc/v1/token`): an account token is refused by a
-//!   workspace, as by the service.
-//! - **Unhealthy workspaces** ([`Health`]): answering `503` to everything, resetting every connection,
-//!   answering slowly, or with personal access tokens disabled; or not `RUNNING`
-//!   ([`AccountWorkspace::status`]). [`LocalAccount::set_health`] changes it while running, and each
-//!   workspace's own fault injection ([`LocalWorkspace::inject`]) scripts single faults.
-//! - **Seeding**: [`LocalAccountBuilder::tokens_per_workspace`] creates tokens in every workspace before
-//!   it serves (directly in its state, not through HTTP), so a thousand workspaces of a hundred tokens
-//!   start in well under a second of work per thousand tokens.
+//! A local account: the account API and N local workspaces on one listener (see [`LocalAccount`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -409,7 +364,54 @@ struct Inner {
     connections: AtomicU64,
 }
 
-/// A running local account. Stops (with its workspaces) when dropped, or with [`LocalAccount::stop`].
+/// A local account: the account API (workspaces list and get, the account's OAuth token endpoint, host
+/// metadata) and N local workspaces, all served on loopback from one listener.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use databricks_tokens::local::{Health, LocalAccount};
+///
+/// let account = LocalAccount::builder()
+///     .workspaces(3)
+///     .customize(|index, ws| if index == 2 { ws.health(Health::Unavailable) } else { ws })
+///     .start()
+///     .await?;
+/// let a = account.client()?; // an AccountClient as the account's admin service principal (OAuth M2M)
+/// for workspace in a.workspaces().list().send().await? {
+///     let w = a.workspace_client(&workspace)?; // http://127.0.0.1:<port>/ws/<deployment name>
+///     let tokens = w.token_management().list().send().await;
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// - **One listener** serves the account API at its root and each workspace under
+///   `/ws/<deployment name>` ([`LocalAccount::workspace_url_template`]), so a thousand workspaces cost
+///   one socket, not a thousand (mind `ulimit -n`: often 1,024 on a laptop). A workspace there is a whole
+///   [`LocalWorkspace`] — its users, admins, service principals, tokens, OAuth server, fault injection and
+///   counters — reached through [`LocalAccount::workspace`].
+/// - **The account API**: `GET /api/2.0/accounts/{account_id}/workspaces` answers a JSON array of every
+///   workspace (one page, whatever their status), `GET …/workspaces/{workspace_id}` one (`404
+///   RESOURCE_DOES_NOT_EXIST` for an unknown id; `400 INVALID_PARAMETER_VALUE` for an id that is no int64).
+///   Both need an access token of the account's token endpoint (`401` without a credential, `403` with one
+///   the account did not issue, a workspace's included); another account id is `404`.
+/// - **Account OAuth**: host metadata at `/.well-known/databricks-config` names the OIDC root
+///   `<url>/oidc/accounts/{account_id}`; its discovery document and its token endpoint
+///   (`/oidc/accounts/{account_id}/v1/token`, [`LocalAccount::token_endpoint`]) issue access tokens to the
+///   account's service principal (client credentials, as a workspace's token endpoint does).
+/// - **The account's service principal** ([`LocalAccountBuilder::service_principal`], default
+///   [`DEFAULT_ACCOUNT_SP`]) is a service principal with the same secret in every workspace, and an admin
+///   there unless [`AccountWorkspace::not_admin`] says otherwise. Its workspace tokens come from each
+///   workspace's own endpoint (`<workspace url>/oidc/v1/token`): an account token is refused by a
+///   workspace, as by the service.
+/// - **Unhealthy workspaces** ([`Health`]): answering `503` to everything, resetting every connection,
+///   answering slowly, or with personal access tokens disabled; or not `RUNNING`
+///   ([`AccountWorkspace::status`]). [`LocalAccount::set_health`] changes it while running, and each
+///   workspace's own fault injection ([`LocalWorkspace::inject`]) scripts single faults.
+/// - **Seeding**: [`LocalAccountBuilder::tokens_per_workspace`] creates tokens in every workspace before
+///   it serves (directly in its state, not through HTTP), so a thousand workspaces of a hundred tokens
+///   start in well under a second of work per thousand tokens.
+///
+/// It stops (with its workspaces) when dropped, or with [`LocalAccount::stop`].
 pub struct LocalAccount {
     addr: SocketAddr,
     inner: Arc<Inner>,

@@ -39,6 +39,9 @@
 //! - **Time**: wall-clock time plus an offset that [`LocalWorkspace::advance_clock`] moves, so tests can
 //!   expire tokens.
 //!
+//! A [`LocalAccount`] serves an account API (for [`crate::AccountClient`]) and N such workspaces from one
+//! listener.
+//!
 //! Fault injection ([`LocalWorkspace::inject`]) scripts 429s with `Retry-After`, 503s, HTML 500s, delays,
 //! and connections reset before or after the request is processed, per route; [`LocalWorkspace::counters`]
 //! tells how many requests a route received and really processed. Each instance has its own state: many
@@ -225,7 +228,7 @@ use crate::error::Result;
 use crate::secret::SecretString;
 use crate::types::PublicTokenInfo;
 
-pub use account::{AccountWorkspace, Health, LocalAccount, LocalAccountBuilder};
+pub use account::{AccountWorkspace, DEFAULT_ACCOUNT_ID, DEFAULT_ACCOUNT_SP, Health, LocalAccount, LocalAccountBuilder};
 pub use issuer::{JwtAlgorithm, OidcIssuer, TrustedIssuer};
 pub use state::{DEFAULT_LIFETIME, TokenRecord};
 

@@ -647,9 +647,12 @@ impl AccountClientBuilder {
         let credentials = self
             .credentials
             .ok_or_else(|| Error::config("no credentials configured: set an OAuth service principal or a credentials provider"))?;
-        if let AccountCredentials::Config(config) = &credentials
-            && config.auth_type() == AuthType::Pat
-        {
+        let pat = match &credentials {
+            AccountCredentials::Config(config) => config.auth_type() == AuthType::Pat,
+            AccountCredentials::Provider(provider) => provider.auth_type() == AuthType::Pat.as_str(),
+            AccountCredentials::OAuthM2m { .. } => false,
+        };
+        if pat {
             return Err(Error::config(
                 "pat: a personal access token is a workspace credential and the account API does not take it; authenticate the account \
                  client with OAuth (a service principal's client_id and client_secret, databricks-cli, OIDC federation) or an Azure or \

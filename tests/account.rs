@@ -362,3 +362,76 @@ async fn databricks_cli_is_run_with_the_account_id_for_the_account_and_the_host_
         ]
     );
 }
+
+#[tokio::test]
+async fn oidc_federation_works_at_account_level_with_the_account_id_as_default_audience() {
+    let issuer = databricks_tokens::local::OidcIssuer::new("https://ci-issuer.example").unwrap();
+    let account = LocalAccount::builder().trust_issuer(&issuer).workspaces(2).start().await.unwrap();
+    let jwt = issuer.mint("ci-job@example.com", account.account_id(), Duration::from_secs(600));
+    let config = Config::builder()
+        .env_vars([
+            ("DATABRICKS_HOST", account.url()),
+            ("DATABRICKS_ACCOUNT_ID", account.account_id().to_owned()),
+            ("DATABRICKS_AUTH_TYPE", "env-oidc".to_owned()),
+            ("DATABRICKS_OIDC_TOKEN", jwt.expose().to_owned()),
+            ("HOME", "/nonexistent".to_owned()),
+        ])
+        .build()
+        .unwrap();
+    let a = AccountClient::builder().config(&config).build().unwrap();
+    assert_eq!(a.auth_type(), "env-oidc");
+    assert_eq!(a.workspaces().list().send().await.unwrap().len(), 2);
+    assert_eq!(account.token_requests(), 1);
+
+    // github-oidc asks GitHub for a JWT whose audience is the account id (account clients' default).
+    let github = wiremock::MockServer::start().await;
+    let minted = issuer.mint("repo:org/app:ref:refs/heads/main", account.account_id(), Duration::from_secs(600));
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::query_param("audience", account.account_id()))
+        .and(wiremock::matchers::header("authorization", "Bearer gh-request-token"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({"value": minted.expose()})))
+        .expect(1)
+        .mount(&github)
+        .await;
+    let config = Config::builder()
+        .env_vars([
+            ("DATABRICKS_HOST", account.url()),
+            ("DATABRICKS_ACCOUNT_ID", account.account_id().to_owned()),
+            ("DATABRICKS_AUTH_TYPE", "github-oidc".to_owned()),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", format!("{}/token?api-version=2.0", github.uri())),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "gh-request-token".to_owned()),
+            ("HOME", "/nonexistent".to_owned()),
+        ])
+        .build()
+        .unwrap();
+    let a = AccountClient::builder().config(&config).build().unwrap();
+    assert_eq!(a.workspaces().list().send().await.unwrap().len(), 2);
+    github.verify().await;
+
+    // A JWT for another audience (a workspace's token endpoint) is refused by the account.
+    let wrong = issuer.mint("ci-job@example.com", "https://elsewhere.example/oidc/v1/token", Duration::from_secs(600));
+    let config = Config::builder()
+        .env_vars([
+            ("DATABRICKS_HOST", account.url()),
+            ("DATABRICKS_ACCOUNT_ID", account.account_id().to_owned()),
+            ("DATABRICKS_AUTH_TYPE", "env-oidc".to_owned()),
+            ("DATABRICKS_OIDC_TOKEN", wrong.expose().to_owned()),
+            ("HOME", "/nonexistent".to_owned()),
+        ])
+        .build()
+        .unwrap();
+    let err = AccountClient::builder().config(&config).build().unwrap().workspaces().list().send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    assert!(!format!("{err} {err:?}").contains(wrong.expose()));
+}
+
+#[test]
+fn a_pat_provider_is_declined_at_account_level_too() {
+    let err = AccountClient::builder()
+        .host("https://accounts.cloud.databricks.com")
+        .account_id("acc-1")
+        .credentials(databricks_tokens::auth::PatCredentials::new("dapi-provided-0123"))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("personal access token is a workspace credential"), "{err}");
+}

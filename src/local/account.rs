@@ -159,6 +159,7 @@ pub struct LocalAccountBuilder {
     workspaces: usize,
     tokens_per_workspace: usize,
     access_token_lifetime: Duration,
+    issuers: Vec<super::TrustedIssuer>,
     customize: Option<Customizer>,
 }
 
@@ -171,6 +172,7 @@ impl Default for LocalAccountBuilder {
             workspaces: 1,
             tokens_per_workspace: 0,
             access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
+            issuers: Vec::new(),
             customize: None,
         }
     }
@@ -219,6 +221,20 @@ impl LocalAccountBuilder {
     /// How long the account's and the workspaces' OAuth access tokens live (default one hour).
     pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
         self.access_token_lifetime = lifetime;
+        self
+    }
+    /// Trusts an OIDC issuer at the account's token endpoint: its JWTs whose `aud` is the account id (the
+    /// default audience of account-level federation) are exchanged for account access tokens, for the
+    /// JWT's `sub` (account-wide federation) or, with a `client_id`, for the account's service principal.
+    ///
+    /// ```
+    /// use databricks_tokens::local::{LocalAccount, OidcIssuer};
+    /// let issuer = OidcIssuer::new("https://issuer.example")?;
+    /// let builder = LocalAccount::builder().trust_issuer(&issuer);
+    /// # Ok::<(), databricks_tokens::Error>(())
+    /// ```
+    pub fn trust_issuer(mut self, issuer: impl Into<super::TrustedIssuer>) -> Self {
+        self.issuers.push(issuer.into());
         self
     }
     /// Sets up each workspace: called with its index (from 0) and its default set-up.
@@ -283,8 +299,8 @@ impl LocalAccountBuilder {
             format!("{url}/oidc/accounts/{}", self.account_id),
             String::new(),
             vec![(sp.clone(), secret)],
-            Vec::new(),
-            Vec::new(),
+            self.issuers,
+            vec![self.account_id.clone()],
             self.access_token_lifetime,
             oauth::BearerJwts::default(),
         );

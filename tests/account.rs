@@ -90,6 +90,8 @@ async fn workspace_clients_get_one_token_per_workspace_and_reuse_it() {
             let tokens = w.token_management().list().send().await.unwrap();
             assert_eq!(tokens.len(), 3);
             assert!(tokens.iter().all(|t| t.comment.as_deref().is_some_and(|c| c.starts_with("seeded-"))));
+            let id = account.workspace_id(i).unwrap();
+            assert!(tokens.iter().all(|t| t.workspace_id.map(i64::from) == Some(id)), "each token names its own workspace");
         }
         let ws = account.workspace(i).unwrap();
         assert_eq!(ws.counters(Route::OAuthToken).processed, 1, "one token request for workspace {i}, reused");
@@ -434,4 +436,15 @@ fn a_pat_provider_is_declined_at_account_level_too() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("personal access token is a workspace credential"), "{err}");
+}
+
+#[tokio::test]
+async fn seeding_past_the_quota_fails_to_start_with_the_reason() {
+    let err = LocalAccount::builder().workspaces(1).customize(|_, ws| ws.configure(|b| b.quota(3)).tokens(4)).start().await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().starts_with("seeding token 3 of 4:"), "{err}");
+    let err = LocalAccount::builder().workspaces(2).customize(|_, ws| ws.deployment_name("same")).start().await.unwrap_err();
+    assert!(err.to_string().contains("two workspaces have the deployment name \"same\""), "{err}");
+    let err = LocalAccount::builder().customize(|_, ws| ws.deployment_name("a/b")).start().await.unwrap_err();
+    assert!(err.to_string().contains("not a plain path segment"), "{err}");
 }

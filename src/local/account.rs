@@ -129,7 +129,8 @@ impl AccountWorkspace {
         self
     }
     /// Creates this many tokens of `local-user` before the workspace serves (default: the builder's
-    /// [`LocalAccountBuilder::tokens_per_workspace`]).
+    /// [`LocalAccountBuilder::tokens_per_workspace`]). More than the workspace's quota (600 unless
+    /// [`LocalWorkspaceBuilder::quota`] says otherwise) fails [`LocalAccountBuilder::start`].
     pub fn tokens(mut self, count: usize) -> Self {
         self.tokens = count;
         self
@@ -283,7 +284,7 @@ impl LocalAccountBuilder {
             };
             let prefix = format!("/ws/{name}");
             let (shared, bootstrap) = builder.into_shared(format!("{url}{prefix}"), workspace_id.to_string());
-            seed(&shared, setup.tokens);
+            seed(&shared, setup.tokens)?;
             let handle = LocalWorkspace { addr, prefix, shared, bootstrap, shutdown: None, task: None };
             workspaces.push(Served {
                 workspace_id,
@@ -325,16 +326,21 @@ fn invalid(message: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
 }
 
-/// Creates `count` tokens of the bootstrap user in a workspace's state.
-fn seed(shared: &Shared, count: usize) {
+/// Creates `count` tokens of the bootstrap user in a workspace's state; what the workspace refuses (past
+/// its quota) is an error.
+fn seed(shared: &Shared, count: usize) -> std::io::Result<()> {
     if count == 0 {
-        return;
+        return Ok(());
     }
     let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
     let caller = state.principal_named(BOOTSTRAP_USER);
     for n in 0..count {
-        let _ = state.create(&caller, &json!({"comment": format!("seeded-{n}")}));
+        let (status, body) = state.create(&caller, &json!({"comment": format!("seeded-{n}")}));
+        if status != 200 {
+            return Err(invalid(format!("seeding token {n} of {count}: {}", body["message"].as_str().unwrap_or("refused"))));
+        }
     }
+    Ok(())
 }
 
 /// A workspace the account serves.

@@ -621,7 +621,7 @@ impl LocalWorkspaceBuilder {
         let sp_names: Vec<String> = self.service_principals.iter().map(|(id, _)| id.clone()).collect();
         let oauth = oauth::Authority::new(
             url,
-            workspace_id,
+            workspace_id.clone(),
             self.service_principals,
             self.issuers,
             self.audiences,
@@ -629,6 +629,7 @@ impl LocalWorkspaceBuilder {
             self.bearer,
         );
         let mut state = state::State::new(self.users, &sp_names, self.quota, self.max_lifetime);
+        state.workspace_id = workspace_id.parse().unwrap_or(state.workspace_id);
         for (name, members) in &self.groups {
             state.add_group(name, members);
         }

@@ -448,3 +448,24 @@ async fn seeding_past_the_quota_fails_to_start_with_the_reason() {
     let err = LocalAccount::builder().customize(|_, ws| ws.deployment_name("a/b")).start().await.unwrap_err();
     assert!(err.to_string().contains("not a plain path segment"), "{err}");
 }
+
+#[tokio::test]
+async fn workspace_clients_draw_on_one_retry_budget() {
+    let account = LocalAccount::builder().workspaces(3).start().await.unwrap();
+    for i in 0..3 {
+        account.workspace(i).unwrap().inject(Route::ManagementList, [Fault::Unavailable, Fault::Unavailable]);
+    }
+    // A budget of 10: two retries (5 each) in all, whichever client spends them.
+    let retry = RetryPolicy::default().with_max_attempts(3).with_backoff(Duration::ZERO, Duration::ZERO).with_shared_budget(10);
+    let a = account.client_builder().clock(FakeClock::default()).retry_policy(retry).build().unwrap();
+    let mut outcomes = Vec::new();
+    for workspace in a.workspaces().list().send().await.unwrap() {
+        outcomes.push(a.workspace_client(&workspace).unwrap().token_management().list().send().await);
+    }
+    assert!(outcomes[0].is_ok(), "the first workspace's two retries are paid for");
+    for (i, outcome) in outcomes.iter().enumerate().skip(1) {
+        let err = outcome.as_ref().unwrap_err();
+        assert_eq!(err.status(), Some(503), "workspace {i}: the shared budget is spent: {err}");
+        assert_eq!(account.workspace(i).unwrap().counters(Route::ManagementList).received, 1, "workspace {i} not retried");
+    }
+}

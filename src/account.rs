@@ -823,6 +823,37 @@ mod tests {
     }
 
     #[test]
+    fn a_workspace_configuration_drops_the_accounts_and_carries_the_azure_resource_id() {
+        let account = Config::builder()
+            .host("https://accounts.azuredatabricks.net")
+            .account_id("acc-1")
+            .azure_client_id("app")
+            .azure_client_secret("azure-secret")
+            .azure_tenant_id("tenant")
+            .discovery_url("https://accounts.azuredatabricks.net/oidc/accounts/acc-1/.well-known/oauth-authorization-server")
+            .token_audience("acc-1")
+            .env_vars(Vec::<(String, String)>::new())
+            .build()
+            .unwrap();
+        let info = AzureWorkspaceInfo::new().set_subscription_id("sub").set_resource_group("rg");
+        let ws = Workspace::new(7).set_workspace_name("analytics").set_deployment_name("adb-7.1").set_azure_workspace_info(info);
+        let config = account.for_workspace("https://adb-7.1.azuredatabricks.net", Some("7".to_owned()), ws.azure_resource_id()).unwrap();
+        assert_eq!(config.host(), "https://adb-7.1.azuredatabricks.net");
+        assert_eq!(config.auth_type(), account.auth_type());
+        assert_eq!(
+            config.azure_workspace_resource_id(),
+            Some("/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/analytics")
+        );
+        assert_eq!((config.workspace_id(), config.account_id()), (Some("7"), None));
+        assert_eq!(
+            (config.discovery_url(), config.token_audience()),
+            (None, None),
+            "the account's OAuth endpoints are not the workspace's"
+        );
+        assert_eq!(config.azure_client_secret().map(|s| s.expose().to_owned()).as_deref(), Some("azure-secret"));
+    }
+
+    #[test]
     fn unknown_statuses_are_kept() {
         for known in WorkspaceStatus::KNOWN.iter().map(|(s, _)| *s).chain(["SOMETHING_NEW"]) {
             assert_eq!(WorkspaceStatus::from_wire(known).as_str(), known);

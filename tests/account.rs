@@ -126,13 +126,15 @@ async fn an_expired_workspace_token_is_refreshed() {
 async fn each_unhealthy_workspace_fails_alone_with_a_typed_error() {
     let clock = FakeClock::default();
     let account = LocalAccount::builder()
-        .workspaces(6)
+        .workspaces(8)
         .customize(|i, ws| match i {
             1 => ws.health(Health::Unavailable),
             2 => ws.not_admin(),
             3 => ws.health(Health::PatsDisabled),
             4 => ws.health(Health::ConnectionReset),
             5 => ws.health(Health::Slow(Duration::from_millis(50))),
+            6 => ws.health(Health::Throttled { retry_after_seconds: 7 }),
+            7 => ws.health(Health::PrivateLinkOnly),
             _ => ws,
         })
         .start()
@@ -153,6 +155,10 @@ async fn each_unhealthy_workspace_fails_alone_with_a_typed_error() {
     assert_eq!(err(3).error_code(), Some("FEATURE_DISABLED"), "{}", err(3));
     assert!(err(4).is_transport() || err(4).kind() == ErrorKind::Auth, "{}", err(4));
     assert!(outcomes[5].is_ok(), "slow is not failed");
+    assert!(err(6).to_string().contains("429"), "{}", err(6));
+    // Behind private link even the OAuth discovery is redirected: an auth error naming the redirect (the
+    // API's own private-link redirect is a PRIVATE_LINK_VALIDATION_ERROR, tested in tests/errors.rs).
+    assert!(err(7).is_permission_denied() || (err(7).kind() == ErrorKind::Auth && err(7).to_string().contains("HTTP 303")), "{}", err(7));
 
     // Healthy again: the same workspace answers.
     assert!(account.set_health(1, Health::Healthy));

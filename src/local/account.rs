@@ -59,6 +59,14 @@ pub enum Health {
     /// Personal access tokens are disabled: the Tokens and Token Management APIs answer
     /// `403 FEATURE_DISABLED`; OAuth still works.
     PatsDisabled,
+    /// Every request is throttled: `429 REQUEST_LIMIT_EXCEEDED` with this `Retry-After`.
+    Throttled {
+        /// The `Retry-After` of every answer, in seconds.
+        retry_after_seconds: u64,
+    },
+    /// Reachable only through private link: every request is redirected (`303`) to the workspace's login
+    /// page with `error=private-link-validation-error`, as a workspace refusing this network does.
+    PrivateLinkOnly,
 }
 
 /// One workspace of a local account, as [`LocalAccountBuilder::customize`] sets it up.
@@ -663,6 +671,20 @@ async fn dispatch(inner: Arc<Inner>, request: Request<Incoming>) -> std::result:
             }
             Health::ConnectionReset => return Err(DropConnection),
             Health::Slow(delay) => tokio::time::sleep(delay).await,
+            Health::Throttled { retry_after_seconds } => {
+                let mut r = answer(error(429, "REQUEST_LIMIT_EXCEEDED", "Too many requests, slow down."));
+                r.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from(retry_after_seconds));
+                return Ok(r);
+            }
+            Health::PrivateLinkOnly => {
+                let location = format!("{}/ws/{name}/login.html?error=private-link-validation-error", inner.url);
+                let mut r = Response::new(http_body_util::Either::Left(Full::new(Bytes::new())));
+                *r.status_mut() = hyper::StatusCode::SEE_OTHER;
+                if let Ok(value) = hyper::header::HeaderValue::from_str(&location) {
+                    r.headers_mut().insert(hyper::header::LOCATION, value);
+                }
+                return Ok(r);
+            }
             Health::PatsDisabled => {
                 if tail.starts_with("/api/2.0/token/") || tail.starts_with("/api/2.0/token-management/") {
                     return Ok(answer(error(403, "FEATURE_DISABLED", "Personal access tokens are disabled for this workspace.")));

@@ -156,9 +156,9 @@ async fn each_unhealthy_workspace_fails_alone_with_a_typed_error() {
     assert!(err(4).is_transport() || err(4).kind() == ErrorKind::Auth, "{}", err(4));
     assert!(outcomes[5].is_ok(), "slow is not failed");
     assert!(err(6).to_string().contains("429"), "{}", err(6));
-    // Behind private link even the OAuth discovery is redirected: an auth error naming the redirect (the
-    // API's own private-link redirect is a PRIVATE_LINK_VALIDATION_ERROR, tested in tests/errors.rs).
-    assert!(err(7).is_permission_denied() || (err(7).kind() == ErrorKind::Auth && err(7).to_string().contains("HTTP 303")), "{}", err(7));
+    // Behind private link even the OAuth discovery is redirected: an auth error that says so.
+    assert_eq!(err(7).kind(), ErrorKind::Auth, "{}", err(7));
+    assert!(err(7).to_string().contains("through private link (PRIVATE_LINK_VALIDATION_ERROR)"), "{}", err(7));
 
     // Healthy again: the same workspace answers.
     assert!(account.set_health(1, Health::Healthy));

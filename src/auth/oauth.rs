@@ -142,7 +142,16 @@ impl OAuthContext {
 
     /// GETs a JSON document.
     async fn get_json<T: serde::de::DeserializeOwned>(&self, auth_type: &str, url: &str) -> Result<std::result::Result<T, String>> {
-        let (status, body) = self.send(auth_type, url, || self.http.get(url).header(reqwest::header::ACCEPT, "application/json")).await?;
+        let get = || self.http.get(url).header(reqwest::header::ACCEPT, "application/json");
+        let (status, headers, body) = self.send_with(auth_type, url, Attempts::default(), get).await?;
+        let location = headers.get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok());
+        if (300..400).contains(&status) && location.is_some_and(|l| l.contains("error=private-link-validation-error")) {
+            // As the pipeline reports the API's own private-link redirect.
+            return Ok(Err(format!(
+                "HTTP {status}: the workspace refused the request through private link (PRIVATE_LINK_VALIDATION_ERROR): check that \
+                 this network may reach the workspace"
+            )));
+        }
         if !(200..300).contains(&status) {
             return Ok(Err(ApiError::from_body(status, &body).to_string()));
         }

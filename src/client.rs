@@ -231,6 +231,7 @@ pub struct ClientBuilder {
     allow_insecure_http: bool,
     connect_timeout: Option<Duration>,
     max_response_size: Option<u64>,
+    shared: crate::fleet::SharedLimits,
 }
 
 /// The credentials asked for, turned into a provider by [`ClientBuilder::build`].
@@ -340,6 +341,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares a rate limiter and a retry budget with every client built with the same `limits`: a fleet
+    /// run's ([`crate::fleet::Fleet::limits`]).
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::WorkspaceClient;
+    /// use databricks_tokens::fleet::{Fleet, FleetOptions};
+    /// let fleet = Fleet::new(FleetOptions::default().rate_limit(20.0))?;
+    /// let w = WorkspaceClient::builder().host("https://a.cloud.databricks.com").token("dapi-x").shared_limits(fleet.limits()).build()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The shared rate limit, when the run has one, replaces [`ClientBuilder::rate_limit`]. A retry is paid
+    /// from the client's own budget (at most the run's per-workspace share) and from the run's, so one
+    /// failing workspace cannot spend the others' retries, and a failing region stops retrying as a whole.
+    pub fn shared_limits(mut self, limits: &crate::fleet::SharedLimits) -> Self {
+        self.shared = limits.clone();
+        self
+    }
+
     /// Builds the client. No network I/O happens here.
     pub fn build(self) -> Result<WorkspaceClient> {
         let host = normalize_host(self.host.as_deref().ok_or_else(|| Error::config("no host configured: set the workspace URL"))?)?;
@@ -368,7 +389,8 @@ impl ClientBuilder {
             CredentialsSpec::FromConfig(config) => chain::provider(&config, context)?,
         };
         let retry = self.retry.unwrap_or_default();
-        let pipeline = Pipeline::new(PipelineParts {
+        let pipeline = Pipeline::sharing(
+            PipelineParts {
             credentials,
             base_url: url,
             retry: retry.clone(),
@@ -377,7 +399,9 @@ impl ClientBuilder {
             product: self.product.unwrap_or_else(|| ("unknown".to_owned(), "0.0.0".to_owned())),
             workspace_id: self.workspace_id,
             max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
-        })?;
+            },
+            &self.shared,
+        )?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
         let token_management = generated::token_management::Client::new_with_client(&host, http.clone(), pipeline.clone());
         let api = generated::Client::new_with_client(&host, http, pipeline);

@@ -160,6 +160,7 @@ mod decode;
 mod error;
 mod exactly_once;
 pub mod field_mask;
+pub mod fleet;
 mod generated;
 #[cfg(any(feature = "google", feature = "local-workspace"))]
 mod jwt;

@@ -73,7 +73,14 @@ pub(crate) struct PipelineParts {
 }
 
 impl Pipeline {
+    #[cfg(test)]
     pub(crate) fn new(parts: PipelineParts) -> Result<Self> {
+        Self::sharing(parts, &crate::fleet::SharedLimits::default())
+    }
+
+    /// A pipeline whose rate limiter and retry budget are shared with other clients' (a fleet run's): the
+    /// shared limiter replaces the client's own limit, the shared budget pays every retry too.
+    pub(crate) fn sharing(parts: PipelineParts, shared: &crate::fleet::SharedLimits) -> Result<Self> {
         let (product, product_version) = parts.product;
         let user_agent = format!(
             "{product}/{product_version} databricks-tokens-rs/{} rust/{} os/{} auth/{}",
@@ -89,6 +96,7 @@ impl Pipeline {
             .map(|id| HeaderValue::from_str(&id).map_err(|_| Error::config(format!("workspace_id {id:?} is not a valid header value"))))
             .transpose()?;
         let rate_limiter = match parts.rate_limit {
+            _ if shared.rate_limiter().is_some() => shared.rate_limiter().cloned(),
             Some(r) if r.is_finite() && r > 0.0 => Some(RateLimiter::new(r)),
             Some(r) => return Err(Error::config(format!("rate_limit must be a positive number of requests per second, got {r}"))),
             None => None,
@@ -115,7 +123,7 @@ impl Pipeline {
             fixed_urls: Vec::new(),
             base_url,
             base_path,
-            retry_budget: RetryBudget::new(parts.retry.shared_budget()),
+            retry_budget: shared.client_budget(parts.retry.shared_budget()),
             retry: parts.retry,
             clock: parts.clock,
             rate_limiter,

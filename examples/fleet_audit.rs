@@ -73,7 +73,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Quick retries so that the demo's storm and 503s end in seconds (the defaults wait up to 60 s).
-    let retry = RetryPolicy::default().with_backoff(Duration::from_millis(20), Duration::from_millis(200)).with_max_retry_after(Duration::from_millis(200));
+    let retry = RetryPolicy::default()
+        .with_backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .with_max_retry_after(Duration::from_millis(200));
     let fleet = Fleet::new(FleetOptions::default().workspace_timeout(Duration::from_secs(3)))?;
     let path = std::env::temp_dir().join(format!("fleet-audit-{}.csv", std::process::id()));
     let mut csv = CsvWriter::new(std::fs::File::create(&path)?);
@@ -104,7 +106,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("   {:<34} {:>6}", "beyond the 90-day lifetime policy", tally.beyond_policy);
     println!("   {:<34} {:>6}", "never expiring", tally.never_expiring);
     println!("   {:<34} {:>6}", "expiring within 7 days", tally.expiring_soon);
-    println!("\n   {:<8} {:<34} {}", "FAILED", "REASON", "WHAT THE WORKSPACE SAID");
+    println!("\n   {:<8} {:<34} WHAT THE WORKSPACE SAID", "FAILED", "REASON");
     for (ws, reason, message) in &tally.failed {
         let message: String = message.chars().take(70).collect();
         println!("   {:<8} {:<34} {message}", ws.name, reason);

@@ -83,7 +83,8 @@ fn serve(args: &[String]) -> Res<()> {
 /// `wall_s tokens failed peak_rss_kib`.
 fn client(args: &[String]) -> Res<()> {
     let urls: String = arg(args, "--urls", String::new())?;
-    let (first, concurrency, csv_path) = (arg(args, "--first", usize::MAX)?, arg(args, "--concurrency", 0usize)?, arg(args, "--csv", String::new())?);
+    let (first, concurrency, csv_path) =
+        (arg(args, "--first", usize::MAX)?, arg(args, "--concurrency", 0usize)?, arg(args, "--csv", String::new())?);
     let listed: Vec<(i64, String, String)> = std::fs::read_to_string(urls)?
         .lines()
         .take(first)
@@ -101,7 +102,13 @@ fn client(args: &[String]) -> Res<()> {
     let fleet = Fleet::new(options)?;
     let limits = fleet.limits().clone();
     let members = listed.into_iter().map(move |(id, name, url)| {
-        match WorkspaceClient::builder().host(url).oauth_m2m(AUDITOR, AUDITOR_SECRET).retry_policy(RetryPolicy::default()).shared_limits(&limits).build() {
+        match WorkspaceClient::builder()
+            .host(url)
+            .oauth_m2m(AUDITOR, AUDITOR_SECRET)
+            .retry_policy(RetryPolicy::default())
+            .shared_limits(&limits)
+            .build()
+        {
             Ok(c) => Member::new(id, name, c),
             Err(e) => Member::unreachable(id, name, e),
         }
@@ -129,7 +136,8 @@ fn client(args: &[String]) -> Res<()> {
     csv.finish()?.sync_all()?;
     let wall = start.elapsed().as_secs_f64();
     let status = std::fs::read_to_string("/proc/self/status")?;
-    let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+    let hwm =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
     println!("{wall} {tokens} {failed} {}", hwm.unwrap_or(0));
     Ok(())
 }

@@ -391,14 +391,14 @@ impl ClientBuilder {
         let retry = self.retry.unwrap_or_default();
         let pipeline = Pipeline::sharing(
             PipelineParts {
-            credentials,
-            base_url: url,
-            retry: retry.clone(),
-            clock: Arc::clone(&clock),
-            rate_limit: self.rate_limit,
-            product: self.product.unwrap_or_else(|| ("unknown".to_owned(), "0.0.0".to_owned())),
-            workspace_id: self.workspace_id,
-            max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
+                credentials,
+                base_url: url,
+                retry: retry.clone(),
+                clock: Arc::clone(&clock),
+                rate_limit: self.rate_limit,
+                product: self.product.unwrap_or_else(|| ("unknown".to_owned(), "0.0.0".to_owned())),
+                workspace_id: self.workspace_id,
+                max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
             },
             &self.shared,
         )?;

@@ -42,7 +42,7 @@
 //! # Memory
 //!
 //! Records are streamed: the run holds the tokens of at most `concurrency` workspaces at a time, and the
-//! writers ([`JsonLinesWriter`], [`CsvWriter`] with feature `csv`) write each record as it comes.
+//! writers ([`JsonLinesWriter`], `CsvWriter` with feature `csv`) write each record as it comes.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -547,7 +547,9 @@ impl Fleet {
         }
         let rate_limiter = match options.rate_limit {
             Some(r) if r.is_finite() && r > 0.0 => Some(RateLimiter::new(r)),
-            Some(r) => return Err(Error::config(format!("a fleet's rate_limit must be a positive number of requests per second, got {r}"))),
+            Some(r) => {
+                return Err(Error::config(format!("a fleet's rate_limit must be a positive number of requests per second, got {r}")));
+            }
             None => None,
         };
         let limits = SharedLimits {

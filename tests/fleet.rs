@@ -20,8 +20,10 @@ fn quick() -> RetryPolicy {
 }
 
 /// Runs an audit; returns the records, each workspace's outcome by name, and the last progress.
-async fn audit(fleet: &Fleet, members: impl ExactSizeIterator<Item = databricks_tokens::fleet::Member> + Send + 'static)
--> (Vec<FleetRecord>, BTreeMap<String, Outcome>, Progress) {
+async fn audit(
+    fleet: &Fleet,
+    members: impl ExactSizeIterator<Item = databricks_tokens::fleet::Member> + Send + 'static,
+) -> (Vec<FleetRecord>, BTreeMap<String, Outcome>, Progress) {
     let mut events = std::pin::pin!(fleet.audit(members));
     let (mut records, mut outcomes, mut last) = (Vec::new(), BTreeMap::new(), Progress::default());
     while let Some(event) = events.next().await {
@@ -213,7 +215,9 @@ async fn secrets_never_appear_in_events_errors_or_writers() {
 
 #[tokio::test]
 async fn bad_options_are_typed_errors() {
-    for options in [FleetOptions::default().concurrency(0), FleetOptions::default().rate_limit(0.0), FleetOptions::default().rate_limit(f64::NAN)] {
+    for options in
+        [FleetOptions::default().concurrency(0), FleetOptions::default().rate_limit(0.0), FleetOptions::default().rate_limit(f64::NAN)]
+    {
         let err = Fleet::new(options).unwrap_err();
         assert_eq!(err.kind(), databricks_tokens::ErrorKind::Config, "{err}");
     }

@@ -779,15 +779,39 @@ impl Error {
     pub fn is_transport(&self) -> bool {
         self.kind() == ErrorKind::Transport
     }
-    /// Whether trying the same call again may succeed *and* is safe: throttling, temporary
-    /// unavailability, timeouts and transport failures — but not when the request may have been processed
-    /// by an operation that must not run twice (a create): see [`Error::may_have_been_processed`].
+    /// Whether trying the same call again may succeed *and* is safe: exactly what the client's own
+    /// attempt loop retries (see [`RetryPolicy`](crate::RetryPolicy)), by the same rule.
+    ///
+    /// ```
+    /// use databricks_tokens::{ApiError, Error};
+    /// assert!(Error::from(ApiError::new(503, None, "busy")).is_retryable());
+    /// assert!(!Error::from(ApiError::new(500, None, "oops")).is_retryable());
+    /// ```
+    ///
+    /// An answer of 429 or 503 is retryable (whatever its error code: a 400 `REQUEST_LIMIT_EXCEEDED` is
+    /// not), and so is a retry budget that ran out on one; a connection that could not be made is; a
+    /// failure after the request was sent (a broken connection, an attempt that timed out) is only for an
+    /// operation that is safe to repeat — not when it may have been processed by one that must not run
+    /// twice (a create): see [`Error::may_have_been_processed`]. Nothing else is: other statuses,
+    /// credentials that could not be obtained (their token endpoint was already retried), bad input,
+    /// configuration, a body that does not decode, a redirect, a response too large.
     pub fn is_retryable(&self) -> bool {
-        !self.inner.unsafe_to_repeat
-            && matches!(
-                self.kind(),
-                ErrorKind::TooManyRequests | ErrorKind::TemporarilyUnavailable | ErrorKind::Timeout | ErrorKind::Transport
-            )
+        use crate::retry::{Endpoint, Outcome};
+        let outcome = match (self.status(), self.kind()) {
+            // An answer, or a retry budget that ran out on one (a timeout that keeps it).
+            (Some(status), _) => Outcome::Status(status),
+            (None, ErrorKind::Transport | ErrorKind::Timeout) if self.inner.maybe_processed => {
+                Outcome::Sent { timed_out: self.kind() == ErrorKind::Timeout }
+            }
+            // Nothing was sent, or nothing that got an answer was processed.
+            (None, ErrorKind::Transport | ErrorKind::Timeout) => Outcome::NotSent,
+            _ => return false,
+        };
+        // `unsafe_to_repeat` is "maybe processed by an operation that is not idempotent"; it also marks an
+        // exactly-once create that may have left a token behind, whatever its last answer. Only a failure
+        // after sending depends on idempotency (the API's statuses do not), and such an error is marked
+        // maybe processed, so `!unsafe_to_repeat` is the operation's idempotency wherever it matters.
+        !self.inner.unsafe_to_repeat && crate::retry::is_retryable(Endpoint::Api, outcome, !self.inner.unsafe_to_repeat)
     }
 
     /// Whether the request may have reached the server and been processed although no usable answer came:

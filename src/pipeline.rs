@@ -31,7 +31,7 @@ use crate::generated;
 use crate::operation::Operation;
 use crate::rate_limit::RateLimiter;
 use crate::redact::{self, KnownSecrets};
-use crate::retry::{RetryBudget, RetryPolicy, is_retryable_status, parse_retry_after};
+use crate::retry::{Endpoint, MIN_ATTEMPT, Outcome, Retrier, RetryBudget, RetryPolicy, Stop, Verdict};
 use crate::stub::RequestOptions;
 
 /// State shared by a client and its clones, held by the generated `Client`.
@@ -262,8 +262,8 @@ impl Pipeline {
         let idempotent = idempotent(retry, operation, info.operation_id);
         let logging = tracing::enabled!(tracing::Level::DEBUG);
         let mut attempt = 0u32;
-        let mut retries = 0u32;
-        let mut replayed_after_401 = false;
+        let mut retrier =
+            Retrier::new(retry, Endpoint::Api, shared.clock.as_ref(), start, idempotent).with_shared_budget(&shared.retry_budget);
         loop {
             attempt += 1;
             // A copy for a retry, made before the pipeline's own headers go in: it holds the URL and the
@@ -306,80 +306,45 @@ impl Pipeline {
                 facts.maybe_processed |= matches!(&result, Err(e) if !e.is_connect());
             });
 
-            let decision = match &result {
-                Ok(r) if r.status() == 401 && !replayed_after_401 && shared.credentials.invalidate() => {
-                    Decision::ReplayWithFreshCredentials
-                }
-                Ok(r) if is_retryable_status(r.status().as_u16()) => {
-                    let hinted = r
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, shared.clock.system_now()));
-                    Decision::Retry(hinted.map_or_else(|| retry.backoff(retries), |d| d.min(retry.max_retry_after())))
-                }
-                Ok(_) => Decision::Return,
-                // The connection was never made: nothing reached the server, safe for every operation.
-                Err(e) if e.is_connect() => Decision::Retry(retry.backoff(retries)),
-                // Sent, maybe processed: only operations that are safe to repeat.
-                Err(_) if idempotent => Decision::Retry(retry.backoff(retries)),
-                Err(_) => Decision::Return,
-            };
             let status = result.as_ref().map(|r| r.status().as_u16()).ok();
-            let delay = match decision {
-                Decision::Return => {
-                    if retries == 0 && result.as_ref().is_ok_and(|r| r.status().is_success()) {
-                        shared.retry_budget.refund_success();
+            let verdict = match &result {
+                Ok(r) => {
+                    let retry_after = r.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok());
+                    retrier.decide(Outcome::Status(r.status().as_u16()), retry_after, spare.is_some(), || shared.credentials.invalidate())
+                }
+                Err(e) => retrier.decide(Outcome::of_transport(e), None, spare.is_some(), || false),
+            };
+            let (delay, again) = match (verdict, spare) {
+                (Verdict::Retry(delay), Some(again)) => {
+                    match &result {
+                        Ok(_) => tracing::debug!(attempt, ?status, delay_ms = delay.as_millis() as u64, "retrying"),
+                        Err(e) => {
+                            tracing::debug!(attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying after a transport failure")
+                        }
                     }
-                    tracing::debug!(attempt, ?status, "done");
+                    (delay, again)
+                }
+                (Verdict::ReplayWithFreshCredentials, Some(again)) => {
+                    match self.fetch_credentials().await {
+                        Ok(fresh) => credentials = Some(fresh),
+                        Err(e) => {
+                            with_call(|facts| facts.error = Some(e));
+                            return result;
+                        }
+                    }
+                    tracing::debug!(attempt, "replaying once with fresh credentials after 401");
+                    (Duration::ZERO, again)
+                }
+                // The retrier sends again only what can be sent again.
+                (verdict, _) => {
+                    let stop = if let Verdict::Return(stop) = verdict { stop } else { Stop::NotReplayable };
+                    if stop == Stop::BudgetSpent {
+                        with_call(|facts| facts.budget_exhausted = true);
+                    }
+                    tracing::debug!(attempt, ?status, "{}", stop.describe());
                     return result;
                 }
-                // One replay after a 401, whatever the retry policy: bounded by `replayed_after_401`.
-                Decision::ReplayWithFreshCredentials => Duration::ZERO,
-                Decision::Retry(delay) => {
-                    let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
-                    if attempt >= retry.max_attempts() {
-                        tracing::debug!(attempt, ?status, "not retried: attempts exhausted");
-                        return result;
-                    }
-                    // Spend the budget: the last wait ends at the deadline, then the call times out. An attempt
-                    // needs some time of its own: less than MIN_ATTEMPT left is no time for one.
-                    if remaining <= MIN_ATTEMPT {
-                        tracing::debug!(attempt, ?status, "not retried: the retry budget is spent");
-                        with_call(|facts| facts.budget_exhausted = true);
-                        return result;
-                    }
-                    let timed_out = matches!(&result, Err(e) if e.is_timeout());
-                    if !shared.retry_budget.try_spend(timed_out) {
-                        tracing::debug!(attempt, ?status, "not retried: the client's shared retry budget is empty");
-                        return result;
-                    }
-                    delay.min(remaining - MIN_ATTEMPT)
-                }
             };
-            let Some(again) = spare else {
-                tracing::debug!(attempt, ?status, "not retried: the request body cannot be replayed");
-                return result;
-            };
-            if decision == Decision::ReplayWithFreshCredentials {
-                replayed_after_401 = true;
-                match self.fetch_credentials().await {
-                    Ok(fresh) => credentials = Some(fresh),
-                    Err(e) => {
-                        with_call(|facts| facts.error = Some(e));
-                        return result;
-                    }
-                }
-                tracing::debug!(attempt, "replaying once with fresh credentials after 401");
-            } else {
-                retries += 1;
-                match &result {
-                    Ok(_) => tracing::debug!(attempt, ?status, delay_ms = delay.as_millis() as u64, "retrying"),
-                    Err(e) => {
-                        tracing::debug!(attempt, error = %e, delay_ms = delay.as_millis() as u64, "retrying after a transport failure")
-                    }
-                }
-            }
             shared.clock.sleep(delay).await;
             now = shared.clock.now();
             let remaining = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
@@ -420,20 +385,6 @@ fn credential_of(value: &str) -> &str {
 /// policy's override, else the spec's `x-databricks-idempotent` (from the operation table).
 fn idempotent(policy: &RetryPolicy, operation: Option<&Operation>, operation_id: &str) -> bool {
     policy.idempotent_override(operation_id).or(operation.map(|op| op.idempotent)).unwrap_or_else(|| policy.is_idempotent(operation_id))
-}
-
-/// The least time an attempt is given: with less of the budget left, the call ends instead.
-const MIN_ATTEMPT: Duration = Duration::from_millis(250);
-
-/// What to do after an attempt.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Decision {
-    /// Hand the result to the caller.
-    Return,
-    /// Wait, then send the same request again.
-    Retry(Duration),
-    /// Send it again at once with fresh credentials (once per call, after a 401).
-    ReplayWithFreshCredentials,
 }
 
 /// Routes a generated client's calls through the [`Pipeline`] it holds.

@@ -1,17 +1,28 @@
-//! When a failed attempt is tried again, how long to wait first, and when to give up.
+//! When a failed attempt is tried again, how long to wait first, and when to give up: one rule and one
+//! loop for every request the crate sends, API calls and token requests alike.
 //!
-//! The defaults:
+//! The rule ([`is_retryable`], the one classifier; [`Retrier`] runs the loop's decisions with it, and
+//! [`Error::is_retryable`](crate::Error::is_retryable) answers with it, so the two cannot disagree):
 //! - **429 and 503 are retried on every operation**, create included: the server did not process the
 //!   request. `Retry-After` (seconds or an HTTP date) is honoured up to [`RetryPolicy::max_retry_after`].
-//! - **Transport failures** are retried for idempotent operations (list, update, delete); for
-//!   non-idempotent ones (create) only when the connection was never made, so a create can never mint two
-//!   tokens.
-//! - Otherwise the wait is exponential backoff with full jitter: a random delay in
+//! - **A connection that could not be made** is retried on every operation: nothing reached the server.
+//! - **A failure after the request was sent** (the connection broke, the attempt timed out) is retried for
+//!   idempotent operations only (list, update, delete; the spec's `x-databricks-idempotent`): a create
+//!   can never mint two tokens.
+//! - **502 and 504** (a gateway's answers) are retried for token requests only, as the Go SDK's token
+//!   sources do; token requests are idempotent (a second token is harmless).
+//! - Nothing else is retried: other statuses, and failures after the loop (a body that does not decode, a
+//!   redirect, a response too large). A 401 is not retried either, but replayed once with fresh
+//!   credentials when the credentials provider can refresh: that is authentication.
+//!
+//! The loop:
+//! - The wait is exponential backoff with full jitter: a random delay in
 //!   `[0, min(max_backoff, initial_backoff * 2^retry))`.
 //! - An overall budget of 300 s (as the Python and Go SDKs) bounds the whole call, and each attempt has its
 //!   own timeout (60 s, as Python and Go). The budget is spent, not cut short: the last wait ends at the
 //!   deadline, and the call then fails with a timeout that keeps the last answer (its status, code and
-//!   message). Rate-limit waits count against it.
+//!   message). Rate-limit waits count against it. Token requests have a budget of their own,
+//!   [`TOKEN_ENDPOINT_RETRY_BUDGET`](crate::auth::TOKEN_ENDPOINT_RETRY_BUDGET) (as the Go SDK).
 //! - A retry budget shared by a client and its clones (smithy-rs's retry token bucket,
 //!   [`RetryPolicy::with_shared_budget`]) stops a fleet of calls from multiplying the load on a failing
 //!   service.
@@ -204,9 +215,194 @@ impl RetryPolicy {
     }
 }
 
-/// Whether an HTTP status means "not processed, try again later".
-pub(crate) fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 429 | 503)
+/// What one attempt came to, as the retry rule sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The server answered with this status (a success too).
+    Status(u16),
+    /// The request never reached the server: the connection could not be made.
+    NotSent,
+    /// The request was sent (or may have been) and no answer came: the connection broke, or the attempt's
+    /// time ran out (`timed_out`). The server may have processed it.
+    Sent {
+        /// The attempt's time ran out (a retry after a timeout costs the shared budget more).
+        timed_out: bool,
+    },
+}
+
+impl Outcome {
+    /// The outcome of a request that failed without an answer.
+    pub(crate) fn of_transport(error: &reqwest::Error) -> Self {
+        if error.is_connect() { Self::NotSent } else { Self::Sent { timed_out: error.is_timeout() } }
+    }
+}
+
+/// Whose rule applies: the API's, or a token endpoint's (OAuth, OIDC, Azure, Google, metadata services).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// The Databricks REST API the client calls.
+    Api,
+    /// An endpoint that hands out tokens; its requests are always idempotent (a second token is harmless).
+    Token,
+}
+
+/// The retry rule, the one classifier: whether an attempt that came to `outcome` is tried again, for an
+/// operation that is (or is not) `idempotent`. The attempt loop ([`Retrier`]) and
+/// [`Error::is_retryable`](crate::Error::is_retryable) both ask it, so they cannot disagree.
+pub(crate) fn is_retryable(endpoint: Endpoint, outcome: Outcome, idempotent: bool) -> bool {
+    match outcome {
+        // "Not processed, try again later": safe for every operation, create included.
+        Outcome::Status(429 | 503) => true,
+        // A gateway's answer while the service behind it restarts: token endpoints only, as the Go SDK's
+        // token sources retry them (the service behind an API gateway may have done the work).
+        Outcome::Status(502 | 504) => endpoint == Endpoint::Token && idempotent,
+        Outcome::Status(_) => false,
+        // Nothing reached the server.
+        Outcome::NotSent => true,
+        // Maybe processed: only what is safe to repeat.
+        Outcome::Sent { .. } => idempotent,
+    }
+}
+
+/// The least time an attempt is given: with less of the budget left, the call ends instead.
+pub(crate) const MIN_ATTEMPT: Duration = Duration::from_millis(250);
+
+/// What to do after an attempt.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Verdict {
+    /// Hand the result to the caller, for this reason.
+    Return(Stop),
+    /// Wait this long, then send the same request again.
+    Retry(Duration),
+    /// Send it again at once with fresh credentials (once per call, after a 401).
+    ReplayWithFreshCredentials,
+}
+
+/// Why an attempt's result is handed to the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// A success, or a failure the rule does not retry.
+    Final,
+    /// The policy's `max_attempts` were made.
+    AttemptsExhausted,
+    /// The call's time budget is spent: an API call's error says so (a timeout that keeps the last answer).
+    BudgetSpent,
+    /// The retry budget a client and its clones share is empty.
+    SharedBudgetEmpty,
+    /// The request cannot be sent again (a streamed body).
+    NotReplayable,
+}
+
+impl Stop {
+    /// For the log line.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::Final => "done",
+            Self::AttemptsExhausted => "not retried: attempts exhausted",
+            Self::BudgetSpent => "not retried: the retry budget is spent",
+            Self::SharedBudgetEmpty => "not retried: the client's shared retry budget is empty",
+            Self::NotReplayable => "not retried: the request body cannot be replayed",
+        }
+    }
+}
+
+/// The attempt loop's decisions for one call: made per call from the policy, the clock, the call's start
+/// and whether its operation is idempotent; told each attempt's outcome, it answers [`Verdict`]s, counting
+/// attempts and retries and spending the budgets.
+pub(crate) struct Retrier<'a> {
+    policy: &'a RetryPolicy,
+    endpoint: Endpoint,
+    clock: &'a dyn crate::clock::Clock,
+    shared: Option<&'a RetryBudget>,
+    /// `None`: a budget too large for an `Instant`, that is no budget.
+    deadline: Option<std::time::Instant>,
+    idempotent: bool,
+    attempts: u32,
+    retries: u32,
+    replayed_after_401: bool,
+}
+
+impl<'a> Retrier<'a> {
+    /// The decisions of a call to `endpoint` that started at `start`.
+    pub(crate) fn new(
+        policy: &'a RetryPolicy,
+        endpoint: Endpoint,
+        clock: &'a dyn crate::clock::Clock,
+        start: std::time::Instant,
+        idempotent: bool,
+    ) -> Self {
+        Self {
+            policy,
+            endpoint,
+            clock,
+            shared: None,
+            deadline: start.checked_add(policy.timeout()),
+            idempotent,
+            attempts: 0,
+            retries: 0,
+            replayed_after_401: false,
+        }
+    }
+
+    /// Retries also spend from (and a first-attempt success refills) the budget a client shares.
+    pub(crate) fn with_shared_budget(mut self, budget: &'a RetryBudget) -> Self {
+        self.shared = Some(budget);
+        self
+    }
+
+    /// The attempts decided on so far.
+    pub(crate) fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Decides after an attempt that came to `outcome`. `retry_after` is the answer's `Retry-After`
+    /// header; `replayable` whether the request can be sent again; `refresh` drops the cached
+    /// credentials after a 401 and says whether fresh ones may differ (asked once per call at most).
+    pub(crate) fn decide(
+        &mut self,
+        outcome: Outcome,
+        retry_after: Option<&str>,
+        replayable: bool,
+        refresh: impl FnOnce() -> bool,
+    ) -> Verdict {
+        self.attempts += 1;
+        if outcome == Outcome::Status(401) && !self.replayed_after_401 && refresh() {
+            if !replayable {
+                return Verdict::Return(Stop::NotReplayable);
+            }
+            // Authentication, not a retry: whatever the policy says, once (bounded by the flag).
+            self.replayed_after_401 = true;
+            return Verdict::ReplayWithFreshCredentials;
+        }
+        if !is_retryable(self.endpoint, outcome, self.idempotent) {
+            if let (Outcome::Status(200..=299), 0, Some(shared)) = (outcome, self.retries, self.shared) {
+                shared.refund_success();
+            }
+            return Verdict::Return(Stop::Final);
+        }
+        let hinted =
+            retry_after.filter(|_| matches!(outcome, Outcome::Status(_))).and_then(|v| parse_retry_after(v, self.clock.system_now()));
+        let delay = hinted.map_or_else(|| self.policy.backoff(self.retries), |d| d.min(self.policy.max_retry_after()));
+        if self.attempts >= self.policy.max_attempts() {
+            return Verdict::Return(Stop::AttemptsExhausted);
+        }
+        // Spend the budget: the last wait ends at the deadline, then the call times out. An attempt needs
+        // some time of its own: less than MIN_ATTEMPT left is no time for one.
+        let remaining = self.deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(self.clock.now()));
+        if remaining <= MIN_ATTEMPT {
+            return Verdict::Return(Stop::BudgetSpent);
+        }
+        if !replayable {
+            return Verdict::Return(Stop::NotReplayable);
+        }
+        if let Some(shared) = self.shared
+            && !shared.try_spend(matches!(outcome, Outcome::Sent { timed_out: true }))
+        {
+            return Verdict::Return(Stop::SharedBudgetEmpty);
+        }
+        self.retries += 1;
+        Verdict::Retry(delay.min(remaining - MIN_ATTEMPT))
+    }
 }
 
 /// Parses `Retry-After`: delay-seconds or an HTTP date; `None` when absent or malformed.
@@ -317,12 +513,337 @@ mod budget_and_jitter_tests {
         let lone = RetryBudget::with_parent(10, std::sync::Arc::new(RetryBudget::new(0)));
         assert!(!lone.try_spend(false), "an empty parent refuses");
         lone.refund_success();
-        assert!(!lone.try_spend(false), "the refund went to a full child and an empty parent: 1 is not 5");
+        assert!(!lone.try_spend(false), "a parent of capacity 0 never pays, refunds or not");
     }
 
     #[test]
-    fn retryable_statuses_are_exactly_429_and_503() {
-        let retryable: Vec<u16> = (100..600).filter(|s| is_retryable_status(*s)).collect();
-        assert_eq!(retryable, [429, 503]);
+    fn the_api_retries_exactly_429_and_503_and_token_endpoints_also_502_and_504() {
+        for idempotent in [false, true] {
+            let api: Vec<u16> = (100..600).filter(|s| is_retryable(Endpoint::Api, Outcome::Status(*s), idempotent)).collect();
+            assert_eq!(api, [429, 503], "idempotent: {idempotent}");
+        }
+        let token: Vec<u16> = (100..600).filter(|s| is_retryable(Endpoint::Token, Outcome::Status(*s), true)).collect();
+        assert_eq!(token, [429, 502, 503, 504]);
+        for endpoint in [Endpoint::Api, Endpoint::Token] {
+            assert!(is_retryable(endpoint, Outcome::NotSent, false), "nothing reached the server");
+            for timed_out in [false, true] {
+                assert!(!is_retryable(endpoint, Outcome::Sent { timed_out }, false), "maybe processed, not idempotent");
+                assert!(is_retryable(endpoint, Outcome::Sent { timed_out }, true), "maybe processed, idempotent");
+            }
+        }
+    }
+}
+
+/// The engine, one scenario per row: each step is an attempt's outcome and the verdict expected.
+#[cfg(test)]
+mod retrier_tests {
+    use std::cell::Cell;
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::clock::{BoxFuture, Clock};
+
+    /// A clock that moves only when a step says.
+    #[derive(Debug)]
+    struct StepClock(Mutex<(Instant, SystemTime)>);
+
+    impl Clock for StepClock {
+        fn now(&self) -> Instant {
+            self.0.lock().unwrap().0
+        }
+        fn system_now(&self) -> SystemTime {
+            self.0.lock().unwrap().1
+        }
+        fn sleep(&self, _: Duration) -> BoxFuture<'static, ()> {
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    impl StepClock {
+        fn advance(&self, by: Duration) {
+            let mut t = self.0.lock().unwrap();
+            t.0 += by;
+            t.1 += by;
+        }
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Expect {
+        Verdict(Verdict),
+        /// A retry after a jittered backoff, within this cap.
+        RetryWithin(Duration),
+    }
+    use Expect::RetryWithin;
+
+    fn ret(stop: Stop) -> Expect {
+        Expect::Verdict(Verdict::Return(stop))
+    }
+    fn retry(after: Duration) -> Expect {
+        Expect::Verdict(Verdict::Retry(after))
+    }
+    const REPLAY: Expect = Expect::Verdict(Verdict::ReplayWithFreshCredentials);
+
+    #[derive(Clone)]
+    struct Step {
+        outcome: Outcome,
+        retry_after: Option<&'static str>,
+        replayable: bool,
+        /// What the credentials provider answers to a refresh after a 401.
+        refreshes: bool,
+        /// Time that passes before the decision.
+        advance: Duration,
+        expect: Expect,
+    }
+
+    fn step(outcome: Outcome, expect: Expect) -> Step {
+        Step { outcome, retry_after: None, replayable: true, refreshes: false, advance: Duration::ZERO, expect }
+    }
+    fn status(code: u16, expect: Expect) -> Step {
+        step(Outcome::Status(code), expect)
+    }
+
+    struct Row {
+        name: &'static str,
+        endpoint: Endpoint,
+        idempotent: bool,
+        policy: RetryPolicy,
+        /// The shared budget's capacity and what was spent from it before the call.
+        shared: Option<(u32, u32)>,
+        steps: Vec<Step>,
+        /// The shared budget left after the call: whether a retry (cost 5) could still be paid.
+        shared_can_pay_after: Option<bool>,
+    }
+
+    fn row(name: &'static str, idempotent: bool, steps: Vec<Step>) -> Row {
+        Row {
+            name,
+            endpoint: Endpoint::Api,
+            idempotent,
+            policy: RetryPolicy::default().with_backoff(Duration::ZERO, Duration::ZERO),
+            shared: None,
+            steps,
+            shared_can_pay_after: None,
+        }
+    }
+
+    const ZERO: Duration = Duration::ZERO;
+    const CREATE: bool = false;
+    const LIST: bool = true;
+    const SENT: Outcome = Outcome::Sent { timed_out: false };
+    const TIMED_OUT: Outcome = Outcome::Sent { timed_out: true };
+
+    fn rows() -> Vec<Row> {
+        let secs = Duration::from_secs;
+        let mut rows = vec![
+            row("429 on create", CREATE, vec![status(429, retry(ZERO)), status(200, ret(Stop::Final))]),
+            row("503 on create", CREATE, vec![status(503, retry(ZERO)), status(503, retry(ZERO)), status(201, ret(Stop::Final))]),
+            row("502 on list", LIST, vec![status(502, ret(Stop::Final))]),
+            row("504 on list", LIST, vec![status(504, ret(Stop::Final))]),
+            row("500 on list", LIST, vec![status(500, ret(Stop::Final))]),
+            row("501 on create", CREATE, vec![status(501, ret(Stop::Final))]),
+            row("400 on list", LIST, vec![status(400, ret(Stop::Final))]),
+            row("404 on list", LIST, vec![status(404, ret(Stop::Final))]),
+            row("409 on create", CREATE, vec![status(409, ret(Stop::Final))]),
+            row("200 at once", LIST, vec![status(200, ret(Stop::Final))]),
+            row("connect failure on create", CREATE, vec![step(Outcome::NotSent, retry(ZERO)), status(200, ret(Stop::Final))]),
+            row("dropped after send on create", CREATE, vec![step(SENT, ret(Stop::Final))]),
+            row("timed out on create", CREATE, vec![step(TIMED_OUT, ret(Stop::Final))]),
+            row(
+                "dropped after send on list",
+                LIST,
+                vec![step(SENT, retry(ZERO)), step(TIMED_OUT, retry(ZERO)), status(200, ret(Stop::Final))],
+            ),
+            row("401 without fresh credentials", LIST, vec![status(401, ret(Stop::Final))]),
+            row(
+                "401 replayed once with fresh credentials",
+                CREATE,
+                vec![
+                    Step { refreshes: true, ..status(401, REPLAY) },
+                    // A second 401 is the answer: the refresh is not asked again (it would say yes).
+                    Step { refreshes: true, ..status(401, ret(Stop::Final)) },
+                ],
+            ),
+            row(
+                "401 whose request cannot be sent again",
+                LIST,
+                vec![Step { refreshes: true, replayable: false, ..status(401, ret(Stop::NotReplayable)) }],
+            ),
+            row("503 whose request cannot be sent again", LIST, vec![Step { replayable: false, ..status(503, ret(Stop::NotReplayable)) }]),
+            row("Retry-After in seconds", CREATE, vec![Step { retry_after: Some("2"), ..status(429, retry(secs(2))) }]),
+            row("Retry-After beyond the policy's cap", LIST, vec![Step { retry_after: Some("86400"), ..status(503, retry(secs(60))) }]),
+            row("Retry-After that does not parse", LIST, vec![Step { retry_after: Some("soon"), ..status(503, retry(ZERO)) }]),
+            row("Retry-After on an answer not retried", LIST, vec![Step { retry_after: Some("1"), ..status(500, ret(Stop::Final)) }]),
+            row(
+                "a Retry-After that ends past the budget is cut to it",
+                LIST,
+                vec![Step { retry_after: Some("300"), advance: secs(290), ..status(503, retry(secs(10) - MIN_ATTEMPT)) }],
+            ),
+            row("the budget spent", LIST, vec![Step { advance: secs(300) - MIN_ATTEMPT, ..status(503, ret(Stop::BudgetSpent)) }]),
+            row("the budget not spent", CREATE, vec![Step { advance: secs(299), ..step(Outcome::NotSent, retry(ZERO)) }]),
+        ];
+        rows.push(Row {
+            policy: RetryPolicy::default().with_backoff(ZERO, ZERO).with_max_attempts(3),
+            ..row("max attempts", LIST, vec![status(503, retry(ZERO)), step(SENT, retry(ZERO)), status(503, ret(Stop::AttemptsExhausted))])
+        });
+        rows.push(Row { policy: RetryPolicy::disabled(), ..row("disabled", CREATE, vec![status(429, ret(Stop::AttemptsExhausted))]) });
+        rows.push(Row {
+            policy: RetryPolicy::disabled(),
+            ..row(
+                "disabled still replays a 401",
+                LIST,
+                vec![Step { refreshes: true, ..status(401, REPLAY) }, status(200, ret(Stop::Final))],
+            )
+        });
+        rows.push(Row {
+            policy: RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_millis(400)),
+            ..row(
+                "jittered exponential backoff",
+                LIST,
+                vec![
+                    status(503, RetryWithin(Duration::from_millis(100))),
+                    status(503, RetryWithin(Duration::from_millis(200))),
+                    status(503, RetryWithin(Duration::from_millis(400))),
+                    status(503, RetryWithin(Duration::from_millis(400))),
+                ],
+            )
+        });
+        // The shared budget: a retry takes 5, 10 after a timeout; a first-attempt success gives 1 back.
+        rows.push(Row {
+            shared: Some((10, 0)),
+            shared_can_pay_after: Some(false),
+            ..row(
+                "the shared budget pays two retries",
+                LIST,
+                vec![status(503, retry(ZERO)), status(503, retry(ZERO)), status(503, ret(Stop::SharedBudgetEmpty))],
+            )
+        });
+        rows.push(Row {
+            shared: Some((10, 0)),
+            shared_can_pay_after: Some(false),
+            ..row("a retry after a timeout takes 10", LIST, vec![step(TIMED_OUT, retry(ZERO)), step(SENT, ret(Stop::SharedBudgetEmpty))])
+        });
+        rows.push(Row {
+            shared: Some((10, 0)),
+            shared_can_pay_after: Some(true),
+            ..row("nothing is spent on what is not retried", CREATE, vec![step(SENT, ret(Stop::Final))])
+        });
+        rows.push(Row {
+            shared: Some((10, 0)),
+            shared_can_pay_after: Some(true),
+            ..row(
+                "nothing is spent on a request that cannot be sent again",
+                LIST,
+                vec![Step { replayable: false, ..status(503, ret(Stop::NotReplayable)) }],
+            )
+        });
+        rows.push(Row {
+            shared: Some((10, 6)),
+            shared_can_pay_after: Some(true),
+            ..row("a first-attempt success gives one back", LIST, vec![status(200, ret(Stop::Final))])
+        });
+        rows.push(Row {
+            shared: Some((10, 6)),
+            shared_can_pay_after: Some(false),
+            ..row("a first-attempt failure gives nothing back", LIST, vec![status(404, ret(Stop::Final))])
+        });
+        rows.push(Row {
+            shared: Some((15, 6)),
+            shared_can_pay_after: Some(false),
+            ..row("a success after a retry gives nothing back", LIST, vec![status(503, retry(ZERO)), status(200, ret(Stop::Final))])
+        });
+        // Token endpoints: the same loop, with 502 and 504 retried too.
+        for (name, code) in [("token endpoint 502", 502), ("token endpoint 504", 504), ("token endpoint 503", 503)] {
+            rows.push(Row { endpoint: Endpoint::Token, ..row(name, true, vec![status(code, retry(ZERO)), status(200, ret(Stop::Final))]) });
+        }
+        rows.push(Row { endpoint: Endpoint::Token, ..row("token endpoint 400", true, vec![status(400, ret(Stop::Final))]) });
+        rows.push(Row {
+            endpoint: Endpoint::Token,
+            policy: RetryPolicy::default().with_backoff(ZERO, ZERO).with_timeout(Duration::from_secs(60)),
+            ..row(
+                "token endpoint budget",
+                true,
+                vec![step(SENT, retry(ZERO)), Step { advance: Duration::from_secs(60), ..step(SENT, ret(Stop::BudgetSpent)) }],
+            )
+        });
+        rows
+    }
+
+    fn check(row: Row) -> std::result::Result<(), String> {
+        let start = Instant::now();
+        let clock = StepClock(Mutex::new((start, SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))));
+        let shared = row.shared.map(|(capacity, spent)| {
+            let budget = RetryBudget::new(capacity);
+            budget.tokens.fetch_sub(spent, std::sync::atomic::Ordering::SeqCst);
+            budget
+        });
+        let mut retrier = Retrier::new(&row.policy, row.endpoint, &clock, start, row.idempotent);
+        if let Some(shared) = &shared {
+            retrier = retrier.with_shared_budget(shared);
+        }
+        let refreshes_asked = Cell::new(0);
+        for (i, step) in row.steps.iter().enumerate() {
+            clock.advance(step.advance);
+            let verdict = retrier.decide(step.outcome, step.retry_after, step.replayable, || {
+                refreshes_asked.set(refreshes_asked.get() + 1);
+                step.refreshes
+            });
+            let ok = match step.expect {
+                Expect::Verdict(v) => verdict == v,
+                RetryWithin(cap) => matches!(verdict, Verdict::Retry(d) if d <= cap),
+            };
+            if !ok {
+                return Err(format!("step {i} ({:?}): expected {:?}, got {verdict:?}", step.outcome, step.expect));
+            }
+        }
+        if retrier.attempts() as usize != row.steps.len() {
+            return Err(format!("{} attempts counted for {} steps", retrier.attempts(), row.steps.len()));
+        }
+        if refreshes_asked.get() > 1 {
+            return Err(format!("the credentials were refreshed {} times", refreshes_asked.get()));
+        }
+        if let (Some(shared), Some(expected)) = (&shared, row.shared_can_pay_after) {
+            let left = shared.tokens.load(std::sync::atomic::Ordering::SeqCst);
+            if (left >= RETRY_COST) != expected {
+                return Err(format!("the shared budget holds {left} after the call"));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_scenario_gets_its_verdicts() {
+        let mut failures = Vec::new();
+        let mut count = 0;
+        for row in rows() {
+            count += 1;
+            let name = row.name;
+            if let Err(why) = check(row) {
+                failures.push(format!("- {name}: {why}"));
+            }
+        }
+        assert!(failures.is_empty(), "{} of {count} rows failed:\n{}", failures.len(), failures.join("\n"));
+    }
+
+    /// The engine's first decision on every outcome is what the classifier says, for both endpoints and
+    /// both kinds of operation: the loop retries exactly what `is_retryable` calls retryable.
+    #[test]
+    fn the_engine_retries_exactly_what_the_classifier_calls_retryable() {
+        let clock = StepClock(Mutex::new((Instant::now(), SystemTime::UNIX_EPOCH)));
+        let policy = RetryPolicy::default();
+        let outcomes = (100..600).map(Outcome::Status).chain([Outcome::NotSent, SENT, TIMED_OUT]);
+        let mut failures = Vec::new();
+        for outcome in outcomes {
+            for endpoint in [Endpoint::Api, Endpoint::Token] {
+                for idempotent in [false, true] {
+                    let mut retrier = Retrier::new(&policy, endpoint, &clock, clock.now(), idempotent);
+                    let retried = matches!(retrier.decide(outcome, None, true, || false), Verdict::Retry(_));
+                    if retried != is_retryable(endpoint, outcome, idempotent) {
+                        failures.push(format!("{outcome:?} {endpoint:?} idempotent={idempotent}: retried={retried}"));
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 }

@@ -5,8 +5,9 @@
 //! Discovery, as the official SDKs do it: `discovery_url` when set; else host metadata
 //! (`{host}/.well-known/databricks-config`, best effort) names the OIDC root, whose
 //! `/.well-known/oauth-authorization-server` names the token endpoint; without host metadata the root is
-//! `{host}/oidc`. Token and discovery requests are retried on 429, 502, 503, 504 and transport failures,
-//! honouring `Retry-After`, for at most [`TOKEN_ENDPOINT_RETRY_BUDGET`].
+//! `{host}/oidc`. Token and discovery requests go through the crate's one retry loop (`crate::retry`) as
+//! idempotent requests to a token endpoint: retried on 429, 502, 503, 504 and transport failures, honouring
+//! `Retry-After`, with the API's backoff, for at most [`TOKEN_ENDPOINT_RETRY_BUDGET`].
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use super::refresh::{Now, Refreshing, Token, TokenSource};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::config::may_carry_credentials;
 use crate::error::{ApiError, Error, Result};
-use crate::retry::parse_retry_after;
+use crate::retry::{Endpoint, Outcome, Retrier, RetryPolicy, Stop, Verdict};
 use crate::secret::SecretString;
 
 /// How long one discovery or token request may take.
@@ -25,9 +26,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long token and discovery requests are retried in all, as the Go SDK's token sources do.
 pub const TOKEN_ENDPOINT_RETRY_BUDGET: Duration = Duration::from_secs(60);
-
-/// The longest wait between two token-endpoint attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// The grant type of RFC 8693 token exchange.
 pub(crate) const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -96,43 +94,51 @@ impl OAuthContext {
         attempts: Attempts,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<(u16, reqwest::header::HeaderMap, bytes::Bytes)> {
+        // The one retry loop of the crate (see `crate::retry`), with the token endpoints' budget; a token
+        // request is idempotent.
+        let policy = RetryPolicy::default().with_timeout(TOKEN_ENDPOINT_RETRY_BUDGET).with_attempt_timeout(attempts.timeout);
         let start = self.clock.now();
-        let mut retries = 0u32;
+        let mut retrier = Retrier::new(&policy, Endpoint::Token, self.clock.as_ref(), start, true);
         loop {
-            let (error, hinted, answer) = match build().timeout(attempts.timeout).send().await {
+            let (outcome, result) = match build().timeout(attempts.timeout).send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let headers = response.headers().clone();
-                    let retry_after = headers
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, self.clock.system_now()));
                     match response.bytes().await {
-                        Ok(body) if matches!(status, 429 | 502 | 503 | 504) => {
-                            (Error::from(ApiError::from_body(status, &body)), retry_after, Some((status, headers, body)))
-                        }
-                        Ok(body) => return Ok((status, headers, body)),
-                        Err(e) => (Error::auth(format!("{auth_type}: reading {describe} failed")).with_source(e.without_url()), None, None),
+                        Ok(body) => (Outcome::Status(status), Ok((status, headers, body))),
+                        // The answer was on its way: the request was sent.
+                        Err(e) => (
+                            Outcome::Sent { timed_out: e.is_timeout() },
+                            Err(Error::auth(format!("{auth_type}: reading {describe} failed")).with_source(e.without_url())),
+                        ),
                     }
                 }
                 Err(e) if !attempts.retry_transport_failures => {
                     let what = if e.is_timeout() { "did not answer in time" } else { "could not be reached" };
                     return Err(Error::auth(format!("{auth_type}: {describe} {what}")).with_source(e.without_url()));
                 }
-                Err(e) => (Error::auth(format!("{auth_type}: could not reach {describe}")).with_source(e.without_url()), None, None),
+                Err(e) => (
+                    Outcome::of_transport(&e),
+                    Err(Error::auth(format!("{auth_type}: could not reach {describe}")).with_source(e.without_url())),
+                ),
             };
-            let delay = hinted.unwrap_or_else(|| backoff(retries));
-            let spent = self.clock.now().saturating_duration_since(start);
-            if spent.saturating_add(delay) >= TOKEN_ENDPOINT_RETRY_BUDGET {
-                tracing::debug!(auth_type, what = describe, retries, "token endpoint retry budget exhausted");
-                return match answer {
-                    Some(answer) => Ok(answer),
-                    None => Err(error),
-                };
+            let retry_after = result.as_ref().ok().and_then(|(_, headers, _)| headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok());
+            // No credentials to refresh: a token request is how they are obtained.
+            match retrier.decide(outcome, retry_after, true, || false) {
+                Verdict::Retry(delay) => {
+                    tracing::debug!(auth_type, what = describe, ?outcome, delay_ms = delay.as_millis() as u64, "retrying");
+                    self.clock.sleep(delay).await;
+                }
+                verdict => {
+                    if let Verdict::Return(stop) = verdict
+                        && stop != Stop::Final
+                    {
+                        tracing::debug!(auth_type, what = describe, ?outcome, attempts = retrier.attempts(), "{}", stop.describe());
+                    }
+                    let elapsed = self.clock.now().saturating_duration_since(start);
+                    return result.map_err(|e| e.with_attempts(retrier.attempts(), elapsed));
+                }
             }
-            tracing::debug!(auth_type, what = describe, retries, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
-            retries += 1;
-            self.clock.sleep(delay).await;
         }
     }
 
@@ -296,12 +302,6 @@ impl Default for Attempts {
     fn default() -> Self {
         Self { timeout: REQUEST_TIMEOUT, retry_transport_failures: true }
     }
-}
-
-/// Exponential backoff with full jitter: a random wait in `[0, min(10 s, 1 s · 2^retry))`, at least 100 ms.
-fn backoff(retry: u32) -> Duration {
-    let ceiling = Duration::from_secs(1).saturating_mul(1u32.checked_shl(retry.min(16)).unwrap_or(u32::MAX)).min(MAX_BACKOFF);
-    ceiling.mul_f64(fastrand::f64()).max(Duration::from_millis(100))
 }
 
 /// `/.well-known/databricks-config`: what a host says about itself. (Its `workspace_id` is not used:

@@ -73,7 +73,8 @@ use crate::config::{AuthType, Config, may_carry_credentials, normalize_host};
 use crate::error::{Error, Result};
 use crate::generated::workspaces as generated;
 use crate::generated::workspaces::operations as ops;
-use crate::pipeline::{Pipeline, PipelineParts, SharedLimits, run};
+use crate::limits::SharedLimits;
+use crate::pipeline::{Pipeline, PipelineParts, run};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
 use crate::stub::RequestOptions;
@@ -111,10 +112,9 @@ pub struct AccountClient {
 /// What a workspace client is derived with.
 struct Derive {
     credentials: AccountCredentials,
-    http: reqwest::Client,
+    /// The account's rate limit, retry budget, HTTP client and clock.
     limits: SharedLimits,
     retry: RetryPolicy,
-    clock: Arc<dyn Clock>,
     product: Option<(String, String)>,
     allow_insecure_http: bool,
     max_response_size: Option<u64>,
@@ -328,7 +328,7 @@ impl AccountClient {
             .retry_policy(d.retry.clone())
             .allow_insecure_http(d.allow_insecure_http)
             .workspace_id(workspace_id.clone())
-            .sharing(d.http.clone(), d.limits.clone(), Arc::clone(&d.clock));
+            .shared_limits(&d.limits);
         if let Some((name, version)) = &d.product {
             builder = builder.product(name.clone(), version.clone());
         }
@@ -684,7 +684,8 @@ impl AccountClientBuilder {
             AccountCredentials::Provider(p) => Arc::clone(p),
         };
         let retry = self.retry.unwrap_or_default();
-        let limits = SharedLimits::new(self.rate_limit, &retry)?;
+        let limits = SharedLimits::new(self.rate_limit, retry.shared_budget(), retry.shared_budget())?
+            .with_transport(http.clone(), Arc::clone(&clock));
         let pipeline = Pipeline::new(PipelineParts {
             credentials: provider,
             base_url: url,
@@ -694,7 +695,7 @@ impl AccountClientBuilder {
             product: self.product.clone().unwrap_or_else(|| ("unknown".to_owned(), "0.0.0".to_owned())),
             workspace_id: None,
             max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
-            shared: Some(limits.clone()),
+            shared: limits.clone(),
         })?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
         let api = generated::Client::new_with_client(&host, http.clone(), pipeline);
@@ -707,10 +708,8 @@ impl AccountClientBuilder {
             auth_type,
             derive: Arc::new(Derive {
                 credentials,
-                http,
                 limits,
                 retry,
-                clock,
                 product: self.product,
                 allow_insecure_http: self.allow_insecure_http,
                 max_response_size: self.max_response_size,

@@ -10,7 +10,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, may_carry_credentials, normalize_host};
 use crate::error::{Error, Result};
 use crate::generated;
-use crate::pipeline::{Pipeline, PipelineParts, SharedLimits};
+use crate::limits::SharedLimits;
+use crate::pipeline::{Pipeline, PipelineParts};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
 use crate::stub::{self, DynTokenManagement, DynTokens};
@@ -231,11 +232,9 @@ pub struct ClientBuilder {
     allow_insecure_http: bool,
     connect_timeout: Option<Duration>,
     max_response_size: Option<u64>,
-    /// An HTTP client to share (connection pool, TLS set-up): an account client's, for the workspace
-    /// clients it derives.
-    http: Option<reqwest::Client>,
-    /// A rate limiter and retry budget to share (see [`crate::AccountClient`]).
-    shared: Option<SharedLimits>,
+    /// What this client shares with others (an account's, a fleet run's): rate limit, retry budget, and
+    /// perhaps the HTTP client and clock.
+    shared: SharedLimits,
 }
 
 /// The credentials asked for, turned into a provider by [`ClientBuilder::build`].
@@ -345,12 +344,26 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends through `http` (its connection pool and TLS set-up) and draws on `shared`'s rate limit and
-    /// retry budget: how an account client derives its workspace clients.
-    pub(crate) fn sharing(mut self, http: reqwest::Client, shared: SharedLimits, clock: Arc<dyn Clock>) -> Self {
-        self.http = Some(http);
-        self.shared = Some(shared);
-        self.clock = Some(clock);
+    /// Shares a rate limiter and a retry budget with every client built with the same `limits`: a fleet
+    /// run's ([`crate::fleet::Fleet::limits`]), or an account client's for the workspace clients it derives
+    /// (which share its HTTP client and clock too).
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::WorkspaceClient;
+    /// use databricks_tokens::fleet::{Fleet, FleetOptions};
+    /// let fleet = Fleet::new(FleetOptions::default().rate_limit(20.0))?;
+    /// let w = WorkspaceClient::builder().host("https://a.cloud.databricks.com").token("dapi-x").shared_limits(fleet.limits()).build()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The shared rate limit, when the run has one, replaces [`ClientBuilder::rate_limit`]. A retry is paid
+    /// from the client's own budget (at most the run's per-workspace share) and from the run's, so one
+    /// failing workspace cannot spend the others' retries, and a failing region stops retrying as a whole.
+    /// Limits that carry an HTTP client (an account's) replace [`ClientBuilder::connect_timeout`]'s; their
+    /// clock is used unless [`ClientBuilder::clock`] sets one.
+    pub fn shared_limits(mut self, limits: &SharedLimits) -> Self {
+        self.shared = limits.clone();
         self
     }
 
@@ -372,12 +385,12 @@ impl ClientBuilder {
                  ClientBuilder::allow_insecure_http(true)"
             )));
         }
-        let http = match self.http {
-            Some(http) => http,
+        let http = match self.shared.http() {
+            Some(http) => http.clone(),
             None => http_client(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                 .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?,
         };
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let clock = self.clock.or_else(|| self.shared.clock().cloned()).unwrap_or_else(|| Arc::new(SystemClock));
         let context = OAuthContext {
             clock: Arc::clone(&clock),
             allow_insecure_http: self.allow_insecure_http,

@@ -164,9 +164,11 @@ mod decode;
 mod error;
 mod exactly_once;
 pub mod field_mask;
+pub mod fleet;
 mod generated;
 #[cfg(any(feature = "google", feature = "local-workspace"))]
 mod jwt;
+mod limits;
 #[cfg(feature = "local-workspace")]
 pub mod local;
 pub mod operation;

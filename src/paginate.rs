@@ -210,7 +210,7 @@ mod tests {
             product: ("test".into(), "0".into()),
             workspace_id: None,
             max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
-            shared: None,
+            shared: Default::default(),
         })
         .unwrap();
         Client::new_with_client(uri, reqwest::Client::new(), pipeline)

@@ -28,6 +28,7 @@ use crate::clock::Clock;
 use crate::decode::{LoggedBody, too_large};
 use crate::error::{ApiError, Error, Result};
 use crate::generated;
+use crate::limits::{SharedLimits, rate_limiter};
 use crate::operation::Operation;
 use crate::rate_limit::RateLimiter;
 use crate::redact::{self, KnownSecrets};
@@ -70,35 +71,14 @@ pub(crate) struct PipelineParts {
     pub product: (String, String),
     pub workspace_id: Option<String>,
     pub max_response_size: u64,
-    /// A rate limiter and retry budget shared with other clients (an account client and the workspace
-    /// clients derived from it); `None`: this client's own, from `rate_limit` and `retry`.
-    pub shared: Option<SharedLimits>,
-}
-
-/// A rate limiter and a retry budget that several clients draw on together.
-#[derive(Clone, Debug)]
-pub(crate) struct SharedLimits {
-    pub(crate) rate_limiter: Option<RateLimiter>,
-    pub(crate) retry_budget: Arc<RetryBudget>,
-}
-
-impl SharedLimits {
-    /// Limits for `requests_per_second` (none when `None`) and a retry budget of `retry`'s capacity.
-    pub(crate) fn new(requests_per_second: Option<f64>, retry: &RetryPolicy) -> Result<Self> {
-        Ok(Self { rate_limiter: rate_limiter(requests_per_second)?, retry_budget: Arc::new(RetryBudget::new(retry.shared_budget())) })
-    }
-}
-
-/// The rate limiter of `rate_limit` requests a second, validated.
-fn rate_limiter(rate_limit: Option<f64>) -> Result<Option<RateLimiter>> {
-    match rate_limit {
-        Some(r) if r.is_finite() && r > 0.0 => Ok(Some(RateLimiter::new(r))),
-        Some(r) => Err(Error::config(format!("rate_limit must be a positive number of requests per second, got {r}"))),
-        None => Ok(None),
-    }
+    /// A rate limiter and retry budget shared with other clients (an account's, a fleet run's); the
+    /// default shares nothing: this client's own, from `rate_limit` and `retry`.
+    pub shared: SharedLimits,
 }
 
 impl Pipeline {
+    /// A pipeline; a rate limiter shared in `parts.shared` replaces the client's own limit, and a shared
+    /// retry budget pays every retry too.
     pub(crate) fn new(parts: PipelineParts) -> Result<Self> {
         let (product, product_version) = parts.product;
         let user_agent = format!(
@@ -114,10 +94,11 @@ impl Pipeline {
             .workspace_id
             .map(|id| HeaderValue::from_str(&id).map_err(|_| Error::config(format!("workspace_id {id:?} is not a valid header value"))))
             .transpose()?;
-        let SharedLimits { rate_limiter, retry_budget } = match parts.shared {
-            Some(shared) => shared,
-            None => SharedLimits::new(parts.rate_limit, &parts.retry)?,
+        let rate_limiter = match parts.shared.rate_limiter() {
+            Some(shared) => Some(shared.clone()),
+            None => rate_limiter(parts.rate_limit)?,
         };
+        let retry_budget = parts.shared.client_budget(parts.retry.shared_budget());
         let secrets = Arc::new(KnownSecrets::default());
         let static_credentials = parts.credentials.static_headers().and_then(|headers| {
             // A header that does not convert is reported by the per-call path, as for any provider.
@@ -690,7 +671,7 @@ mod tests {
             product: ("test".into(), "0".into()),
             workspace_id: None,
             max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
-            shared: None,
+            shared: Default::default(),
         }
     }
 

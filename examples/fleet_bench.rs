@@ -5,10 +5,13 @@
 //! `cargo run --release --example fleet_bench --features local-workspace -- [--workspaces 1000] [--small 100]
 //! [--tokens 100] [--runs 3] [--latency-ms 5] [--python .venv/bin/python]`
 //!
-//! The workspaces run in a child process (`fleet_bench serve`), so that each audit's process (`fleet_bench
-//! client`, one per run) measures its own peak RSS (`VmHWM`), writing the CSV to a file. Each request to
-//! a local workspace (host metadata, OIDC discovery, the token endpoint, Token Management's list) is
-//! answered after `--latency-ms` (a real workspace is tens of milliseconds away; 0 measures loopback alone).
+//! A local account serves the workspaces (one listener, each under `/ws/<deployment name>`) in a child
+//! process (`fleet_bench serve`), so that each audit's process (`fleet_bench client`, one per run) measures
+//! its own peak RSS (`VmHWM`), writing the CSV to a file. Each audit is the real path: an `AccountClient`
+//! (OAuth M2M) lists the workspaces, `Fleet::account_members` builds each client. Each request to a local
+//! workspace (host metadata, OIDC discovery, the token endpoint, Token Management's list) is answered after
+//! `--latency-ms` (the local account's `Health::Slow`; a real workspace is tens of milliseconds away; 0
+//! measures loopback alone).
 //! Prints every figure with its min / median / max over the runs, and the goals.
 
 #[path = "support/local_fleet.rs"]
@@ -18,11 +21,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use databricks_tokens::fleet::{AuditEvent, CsvWriter, Fleet, FleetOptions, Member, Outcome};
-use databricks_tokens::local::{Fault, Route};
-use databricks_tokens::{RetryPolicy, WorkspaceClient};
+use databricks_tokens::AccountClient;
+use databricks_tokens::fleet::{AuditEvent, CsvWriter, Filter, Fleet, FleetOptions, Outcome};
+use databricks_tokens::local::{Health, LocalAccount, Route};
 use futures::StreamExt;
-use local_fleet::{AUDITOR, AUDITOR_SECRET, Health};
+use local_fleet::{AUDITOR, AUDITOR_SECRET};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -45,79 +48,71 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Res<T> 
 
 const ROUTES: [Route; 4] = [Route::HostMetadata, Route::OidcDiscovery, Route::OAuthToken, Route::ManagementList];
 
-/// The child that serves the workspaces: prints `ws <id> <name> <url>` lines and `ready`, then answers
-/// `counters` on stdin with the requests each route received, until stdin closes.
+/// The child that serves the account: prints `account <url> <account id>`, `ws <id> <name> <url>` lines
+/// and `ready`, then answers `counters` on stdin with the requests each route received (over every
+/// workspace) and the account's token requests, until stdin closes.
 fn serve(args: &[String]) -> Res<()> {
     let (n, tokens, latency) = (arg(args, "--workspaces", 1000)?, arg(args, "--tokens", 100)?, arg(args, "--latency-ms", 5u64)?);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let lf = rt.block_on(local_fleet::start(&vec![Health::Healthy; n], tokens, 32))?;
-    for m in &lf.members {
-        if latency > 0 {
-            for route in ROUTES {
-                m.ws.inject(route, std::iter::repeat_n(Fault::Delay(Duration::from_millis(latency)), 256));
-            }
-        }
-    }
+    let account = rt.block_on(
+        LocalAccount::builder()
+            .service_principal(AUDITOR, AUDITOR_SECRET)
+            .workspaces(n)
+            .tokens_per_workspace(tokens)
+            .customize(move |_, ws| if latency > 0 { ws.health(Health::Slow(Duration::from_millis(latency))) } else { ws })
+            .start(),
+    )?;
     let mut out = std::io::stdout().lock();
-    for m in &lf.members {
-        writeln!(out, "ws {} {} {}", m.id, m.name, m.ws.url())?;
+    writeln!(out, "account {} {}", account.url(), account.account_id())?;
+    for i in 0..account.len() {
+        let ws = account.workspace(i).ok_or("a workspace")?;
+        writeln!(out, "ws {} ws-{i} {}", account.workspace_id(i).ok_or("an id")?, ws.url())?;
     }
     writeln!(out, "ready")?;
     out.flush()?;
     for line in std::io::stdin().lock().lines() {
         if line? == "counters" {
-            let counts: Vec<String> = ROUTES.iter().map(|r| lf.received(*r).to_string()).collect();
+            let mut counts: Vec<String> = ROUTES
+                .iter()
+                .map(|r| (0..account.len()).filter_map(|i| account.workspace(i)).map(|w| w.counters(*r).received).sum::<u64>().to_string())
+                .collect();
+            counts.push(account.token_requests().to_string());
             writeln!(out, "counters {}", counts.join(" "))?;
             out.flush()?;
         }
     }
-    rt.block_on(async move {
-        for m in lf.members {
-            m.ws.stop().await;
-        }
-    });
+    rt.block_on(account.stop());
     Ok(())
 }
 
-/// One audit in a process of its own: `client --urls FILE --first N --concurrency C --csv FILE`; prints
-/// `wall_s tokens failed peak_rss_kib`.
+/// One audit in a process of its own: `client --account URL ID --ids FILE --first N --concurrency C --csv
+/// FILE`; prints `wall_s tokens failed peak_rss_kib`. The wall time includes listing the workspaces.
 fn client(args: &[String]) -> Res<()> {
-    let urls: String = arg(args, "--urls", String::new())?;
+    let (url, account_id): (String, String) = (arg(args, "--account", String::new())?, arg(args, "--account-id", String::new())?);
     let (first, concurrency, csv_path) =
         (arg(args, "--first", usize::MAX)?, arg(args, "--concurrency", 0usize)?, arg(args, "--csv", String::new())?);
-    let listed: Vec<(i64, String, String)> = std::fs::read_to_string(urls)?
+    let ids: Vec<i64> = std::fs::read_to_string(arg(args, "--urls", String::new())?)?
         .lines()
         .take(first)
-        .map(|l| {
-            let mut f = l.split(' ');
-            let id = f.next().and_then(|id| id.parse().ok()).unwrap_or_default();
-            (id, f.next().unwrap_or_default().to_owned(), f.next().unwrap_or_default().to_owned())
-        })
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
         .collect();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let mut options = FleetOptions::default();
+    let mut options = FleetOptions::default().filter(Filter::default().ids(ids));
     if concurrency > 0 {
         options = options.concurrency(concurrency);
     }
     let fleet = Fleet::new(options)?;
-    let limits = fleet.limits().clone();
-    let members = listed.into_iter().map(move |(id, name, url)| {
-        match WorkspaceClient::builder()
-            .host(url)
-            .oauth_m2m(AUDITOR, AUDITOR_SECRET)
-            .retry_policy(RetryPolicy::default())
-            .shared_limits(&limits)
-            .build()
-        {
-            Ok(c) => Member::new(id, name, c),
-            Err(e) => Member::unreachable(id, name, e),
-        }
-    });
+    let a = AccountClient::builder()
+        .host(&url)
+        .account_id(account_id)
+        .oauth_m2m(AUDITOR, AUDITOR_SECRET)
+        .workspace_url_template(format!("{url}/ws/{{deployment_name}}"))
+        .build()?;
     let mut csv = CsvWriter::new(std::fs::File::create(&csv_path)?);
     let start = Instant::now();
     let (tokens, failed) = rt.block_on(async {
         let (mut tokens, mut failed) = (0usize, 0usize);
-        let mut events = std::pin::pin!(fleet.audit(members));
+        let mut events = std::pin::pin!(fleet.audit(fleet.account_members(&a).await.map_err(std::io::Error::other)?));
         while let Some(event) = events.next().await {
             match event {
                 AuditEvent::Token(r) => {
@@ -174,10 +169,16 @@ fn orchestrate(args: &[String]) -> Res<()> {
     let mut server_in = server.stdin.take().ok_or("no stdin")?;
     let mut server_out = BufReader::new(server.stdout.take().ok_or("no stdout")?).lines();
     let mut listed = String::new();
+    let (mut account_url, mut account_id) = (String::new(), String::new());
     loop {
         let line = server_out.next().ok_or("the server ended before it was ready")??;
         if line == "ready" {
             break;
+        }
+        if let Some(account) = line.strip_prefix("account ") {
+            let (url, id) = account.split_once(' ').ok_or("unexpected server output")?;
+            (account_url, account_id) = (url.to_owned(), id.to_owned());
+            continue;
         }
         listed.push_str(line.strip_prefix("ws ").ok_or("unexpected server output")?);
         listed.push('\n');
@@ -192,7 +193,7 @@ fn orchestrate(args: &[String]) -> Res<()> {
 
     let audit = |first: usize, concurrency: usize| -> Res<Audited> {
         let out = Command::new(&exe)
-            .args(["client", "--urls"])
+            .args(["client", "--account", &account_url, "--account-id", &account_id, "--urls"])
             .arg(&urls)
             .args(["--first", &first.to_string(), "--concurrency", &concurrency.to_string(), "--csv"])
             .arg(&csv)
@@ -233,13 +234,15 @@ fn orchestrate(args: &[String]) -> Res<()> {
     let (mut conc, mut seq, mut ratio, mut py, mut py_ratio) = (vec![], vec![], vec![], vec![], vec![]);
     let (mut rss_small, mut rss_large, mut rss_ratio) = (vec![], vec![], vec![]);
     let mut per_ws: Vec<Vec<f64>> = vec![vec![]; ROUTES.len()];
+    let mut account_tokens = vec![];
     for run in 1..=runs {
         let before = counters()?;
         let large = audit(n, 0)?;
         let after = counters()?;
-        for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        for (i, (b, a)) in before.iter().zip(&after).enumerate().take(ROUTES.len()) {
             per_ws[i].push((a - b) as f64 / n as f64);
         }
+        account_tokens.push((after[ROUTES.len()] - before[ROUTES.len()]) as f64);
         let little = audit(small, 0)?;
         let sequential = audit(n, 1)?;
         conc.push(large.wall);
@@ -289,6 +292,7 @@ fn orchestrate(args: &[String]) -> Res<()> {
     for (route, v) in ROUTES.iter().zip(&per_ws) {
         show(&format!("requests per workspace: {route:?}"), v, "");
     }
+    show("account token requests per audit", &account_tokens, "");
     let median = |v: &[f64]| {
         let mut s = v.to_vec();
         s.sort_by(f64::total_cmp);

@@ -320,6 +320,17 @@ impl AccountClient {
     /// principal asks the workspace's token endpoint once, then reuses the token until it expires). Build
     /// one per workspace and reuse it. See [the module](self#workspace-clients) for how the host is found.
     pub fn workspace_client(&self, workspace: &Workspace) -> Result<WorkspaceClient> {
+        self.workspace_client_sharing(workspace, &self.derive.limits)
+    }
+
+    /// A fleet run's limits for this account's workspace clients: the run's retry budget, the run's rate
+    /// limit or else the account's, the account's connection pool and clock.
+    pub(crate) fn run_limits(&self, run: &SharedLimits) -> SharedLimits {
+        run.clone().over(&self.derive.limits)
+    }
+
+    /// [`AccountClient::workspace_client`] with `limits` (the account's, or a fleet run's).
+    pub(crate) fn workspace_client_sharing(&self, workspace: &Workspace, limits: &SharedLimits) -> Result<WorkspaceClient> {
         let d = &self.derive;
         let host = self.workspace_url(workspace)?;
         let workspace_id = workspace.workspace_id.to_string();
@@ -328,7 +339,7 @@ impl AccountClient {
             .retry_policy(d.retry.clone())
             .allow_insecure_http(d.allow_insecure_http)
             .workspace_id(workspace_id.clone())
-            .shared_limits(&d.limits);
+            .shared_limits(limits);
         if let Some((name, version)) = &d.product {
             builder = builder.product(name.clone(), version.clone());
         }

@@ -54,11 +54,12 @@ use std::time::{Duration, Instant, SystemTime};
 use futures::{Stream, StreamExt, stream};
 use serde::Serialize;
 
-use crate::WorkspaceClient;
+use crate::account::Workspace;
 use crate::admin::{Audit, AuditOptions, RevokePlan, RevokeReport, TokenAdminWorkflows};
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::token_management::TokenInfo;
 use crate::workflows::{Expiry, TokenInfoExt};
+use crate::{AccountClient, WorkspaceClient};
 
 /// Workspaces worked on at once, unless [`FleetOptions::concurrency`] says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 32;
@@ -240,10 +241,10 @@ pub struct WorkspaceRef {
 /// # Ok(()) }
 /// ```
 ///
-/// The hand-off from the account: an account client lists its workspaces and turns each into a member
-/// (its deployment URL, the account's credentials for that workspace, [`Fleet::limits`]). A workspace
-/// whose client could not be built is a [`Member::unreachable`]: reported as failed, never called.
-#[derive(Debug)]
+/// [`Fleet::account_members`] makes them from an account's workspace list, each client built (with
+/// [`AccountClient::workspace_client`]'s credentials and the run's limits) only when the run works on it.
+/// Made by hand, a member holds a client built with [`Fleet::limits`]. A workspace whose client could not
+/// be built is a [`Member::unreachable`]: reported as failed, never called.
 #[non_exhaustive]
 pub struct Member {
     /// The workspace id.
@@ -252,17 +253,55 @@ pub struct Member {
     pub name: String,
     /// Its status as the account reports it (`RUNNING`, `PROVISIONING`, `FAILED`, ...).
     pub status: String,
-    client: std::result::Result<WorkspaceClient, Error>,
+    client: MemberClient,
+}
+
+/// A builder of a member's client, called when the run works on it.
+type BuildClient = Box<dyn FnOnce() -> Result<WorkspaceClient> + Send>;
+
+/// A member's client: built, not buildable, or built when the run works on the member.
+enum MemberClient {
+    Ready(WorkspaceClient),
+    Unreachable(Error),
+    Deferred(BuildClient),
+}
+
+impl MemberClient {
+    fn build(self) -> Result<WorkspaceClient> {
+        match self {
+            Self::Ready(client) => Ok(client),
+            Self::Unreachable(e) => Err(e),
+            Self::Deferred(build) => build(),
+        }
+    }
+}
+
+impl fmt::Debug for Member {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Member");
+        d.field("id", &self.id).field("name", &self.name).field("status", &self.status);
+        match &self.client {
+            MemberClient::Ready(client) => d.field("client", client),
+            MemberClient::Unreachable(e) => d.field("unreachable", e),
+            MemberClient::Deferred(_) => d.field("client", &"(built when the run works on it)"),
+        };
+        d.finish()
+    }
 }
 
 impl Member {
     /// A `RUNNING` workspace and a client of it.
     pub fn new(id: i64, name: impl Into<String>, client: WorkspaceClient) -> Self {
-        Self { id, name: name.into(), status: "RUNNING".to_owned(), client: Ok(client) }
+        Self { id, name: name.into(), status: "RUNNING".to_owned(), client: MemberClient::Ready(client) }
     }
     /// A workspace whose client could not be built: the run reports `error` as its failure.
     pub fn unreachable(id: i64, name: impl Into<String>, error: Error) -> Self {
-        Self { id, name: name.into(), status: "RUNNING".to_owned(), client: Err(error) }
+        Self { id, name: name.into(), status: "RUNNING".to_owned(), client: MemberClient::Unreachable(error) }
+    }
+    /// A workspace of an account, its client built by `build` when the run works on it (never for a member
+    /// the filter leaves out): a failure to build is the workspace's failure.
+    fn deferred(id: i64, name: String, status: String, build: BuildClient) -> Self {
+        Self { id, name, status, client: MemberClient::Deferred(build) }
     }
     /// Sets the status the account reports.
     pub fn with_status(mut self, status: impl Into<String>) -> Self {
@@ -274,6 +313,51 @@ impl Member {
         WorkspaceRef { id: self.id, name: self.name.clone() }
     }
 }
+
+/// The workspaces of an account as the members of a run ([`Fleet::account_members`]): an iterator that
+/// knows its length, whose members' clients are built as the run works on them.
+///
+/// ```no_run
+/// # async fn example(a: databricks_tokens::AccountClient, fleet: databricks_tokens::fleet::Fleet) -> databricks_tokens::Result<()> {
+/// let members = fleet.account_members(&a).await?;
+/// println!("{} workspaces in the account", members.len());
+/// # Ok(()) }
+/// ```
+pub struct AccountMembers {
+    workspaces: std::vec::IntoIter<Workspace>,
+    account: AccountClient,
+    limits: SharedLimits,
+}
+
+impl fmt::Debug for AccountMembers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountMembers").field("account", &self.account).field("remaining", &self.workspaces.len()).finish()
+    }
+}
+
+impl Iterator for AccountMembers {
+    type Item = Member;
+
+    fn next(&mut self) -> Option<Member> {
+        let workspace = self.workspaces.next()?;
+        let id = workspace.workspace_id.0;
+        let name = workspace
+            .workspace_name
+            .clone()
+            .or_else(|| workspace.deployment_name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| id.to_string());
+        let status = workspace.workspace_status.as_ref().map_or_else(String::new, |s| s.as_str().to_owned());
+        let (account, limits) = (self.account.clone(), self.limits.clone());
+        Some(Member::deferred(id, name, status, Box::new(move || account.workspace_client_sharing(&workspace, &limits))))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.workspaces.size_hint()
+    }
+}
+
+impl ExactSizeIterator for AccountMembers {}
 
 /// Why a workspace's work failed.
 #[derive(Debug)]
@@ -296,6 +380,8 @@ impl Failure {
     pub fn reason(&self) -> &'static str {
         match self {
             Failure::TimedOut(_) => "timed out",
+            Failure::Api(e) if e.error_code() == Some("FEATURE_DISABLED") => "personal access tokens disabled",
+            Failure::Api(e) if e.to_string().contains("PRIVATE_LINK_VALIDATION_ERROR") => "private link only",
             Failure::Api(e) => match e.kind() {
                 ErrorKind::PermissionDenied => "permission denied (not an admin?)",
                 ErrorKind::Unauthenticated | ErrorKind::Auth => "authentication failed",
@@ -529,6 +615,38 @@ impl Fleet {
         &self.limits
     }
 
+    /// The account's workspaces as the members of a run: lists them (one request; every status, the
+    /// filter is the run's), and gives each a client of it built as the run works on it.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures::StreamExt;
+    /// use databricks_tokens::AccountClient;
+    /// use databricks_tokens::fleet::{Fleet, FleetOptions, FleetTally};
+    ///
+    /// let a = AccountClient::from_env()?; // an account admin service principal, say
+    /// let fleet = Fleet::new(FleetOptions::default())?;
+    /// let mut tally = FleetTally::default();
+    /// let mut events = std::pin::pin!(fleet.audit(fleet.account_members(&a).await?));
+    /// while let Some(event) = events.next().await {
+    ///     tally.add(&event);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Each member's client is [`AccountClient::workspace_client`]'s (the account's credentials, the
+    /// workspace's own host and token endpoint: one token request per workspace, reused for all its
+    /// calls), sharing the account's connection pool and clock and the run's limits: the run's retry
+    /// budget, and the run's rate limit (the account's when the run sets none). Clients are built lazily,
+    /// so at most [`FleetOptions::concurrency`] are alive at once; a workspace whose client cannot be built
+    /// (no deployment name, a URL that does not parse) fails alone, as [`Member::unreachable`].
+    ///
+    /// Fails only when the account's workspaces cannot be listed.
+    pub async fn account_members(&self, account: &AccountClient) -> Result<AccountMembers> {
+        let workspaces = account.workspaces().list().send().await?;
+        Ok(AccountMembers { workspaces: workspaces.into_iter(), account: account.clone(), limits: account.run_limits(&self.limits) })
+    }
+
     /// Audits every member's tokens: streams each token as a [`FleetRecord`] as its workspace is listed,
     /// then the workspace's outcome with the run's [`Progress`]. One Token Management list per workspace.
     ///
@@ -644,7 +762,8 @@ impl Fleet {
                         return (workspace, Ended::Skipped(member.status), Duration::ZERO);
                     }
                     let start = Instant::now();
-                    let client = match member.client {
+                    // Built here, as the run takes the member: at most `concurrency` clients are alive.
+                    let client = match member.client.build() {
                         Ok(client) => client,
                         Err(e) => return (workspace, Ended::Failed(Failure::Api(e)), start.elapsed()),
                     };

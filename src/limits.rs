@@ -6,6 +6,8 @@
 //!   budget is a child of the run's, capped at the run's per-workspace share.
 //! - An account client's: its rate limit, retry budget, connection pool and clock, shared by every
 //!   workspace client it derives ([`crate::AccountClient::workspace_client`]).
+//! - A fleet run's over an account ([`crate::fleet::Fleet::account_members`]): the run's retry budget, the
+//!   run's rate limit (the account's when the run sets none), the account's connection pool and clock.
 
 use std::fmt;
 use std::sync::Arc;
@@ -69,6 +71,17 @@ impl SharedLimits {
     pub(crate) fn with_transport(mut self, http: reqwest::Client, clock: Arc<dyn Clock>) -> Self {
         self.http = Some(http);
         self.clock = Some(clock);
+        self
+    }
+
+    /// These limits over `base`'s: `base`'s rate limiter when these have none, `base`'s HTTP client and
+    /// clock.
+    pub(crate) fn over(mut self, base: &SharedLimits) -> Self {
+        if self.rate_limiter.is_none() {
+            self.rate_limiter = base.rate_limiter.clone();
+        }
+        self.http = self.http.or_else(|| base.http.clone());
+        self.clock = self.clock.or_else(|| base.clock.clone());
         self
     }
 

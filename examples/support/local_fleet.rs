@@ -1,17 +1,16 @@
-//! A local fleet for the fleet example, bench and tests: N local workspaces (one listener each), an
-//! auditing service principal that is admin of each (not of the `NotAdmin` ones), seeded tokens, and
-//! workspaces unhealthy on purpose.
-//!
-//! A stand-in for the local account (one listener serving the account API and every workspace): swapping
-//! it in means building the members from `AccountClient`'s workspace list instead of [`LocalFleet::members`].
+//! A local fleet for the fleet example, bench and tests: a [`LocalAccount`] (one listener serving the
+//! account API and every workspace under `/ws/<deployment name>`) whose service principal, the auditor,
+//! is an account admin and so an admin of each workspace (not of the `NotAdmin` ones), with alice's and
+//! bob's tokens seeded through the API, and workspaces unhealthy on purpose (the local account's health
+//! modes). The run's members come from the account's workspace list: [`LocalFleet::members`].
 #![allow(dead_code)] // each user of this file uses part of it
 
 use std::time::{Duration, SystemTime};
 
 use databricks_tokens::clock::{BoxFuture, Clock};
-use databricks_tokens::fleet::{Fleet, Member};
-use databricks_tokens::local::{Fault, LocalWorkspace, Route};
-use databricks_tokens::{RetryPolicy, SecretString, WorkspaceClient};
+use databricks_tokens::fleet::{AccountMembers, Fleet};
+use databricks_tokens::local::{self, Fault, LocalAccount, LocalWorkspace, Route};
+use databricks_tokens::{AccountClient, RetryPolicy, SecretString, WorkspaceClient};
 use futures::StreamExt;
 
 /// The auditing service principal (an account admin, so admin of every workspace).
@@ -19,23 +18,27 @@ pub const AUDITOR: &str = "fleet-auditor";
 /// Its secret.
 pub const AUDITOR_SECRET: &str = "auditor-secret-0b9c";
 /// How many scripted faults stand for "forever".
-const FOREVER: usize = 5_000;
+pub const FOREVER: usize = 5_000;
 
-/// How a local workspace behaves.
+/// How a workspace of the local account behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Health {
     /// Answers.
     Healthy,
     /// The auditor is not an admin there: Token Management answers 403.
     NotAdmin,
-    /// 503 on every list.
+    /// 503 to every Token Management list (its token endpoint answers).
     Unavailable,
-    /// The connection is reset on every list.
+    /// The connection is reset on every Token Management list (its token endpoint answers).
     Reset,
-    /// Answers after this long.
+    /// Every request waits this long.
     Slow(Duration),
-    /// 429 with `Retry-After: 1` on every list.
-    Storm,
+    /// 429 with `Retry-After: 1` to every request.
+    Throttled,
+    /// Personal access tokens disabled: Token Management answers 403 `FEATURE_DISABLED`.
+    PatsDisabled,
+    /// Reachable through private link only: every request is redirected to the login page.
+    PrivateLink,
     /// Not `RUNNING` (provisioning): the default filter skips it.
     NotRunning,
 }
@@ -49,8 +52,21 @@ impl Health {
             Health::Unavailable => "503 forever",
             Health::Reset => "reset",
             Health::Slow(_) => "slow",
-            Health::Storm => "429 storm",
+            Health::Throttled => "429 forever",
+            Health::PatsDisabled => "PATs disabled",
+            Health::PrivateLink => "private link only",
             Health::NotRunning => "provisioning",
+        }
+    }
+
+    /// The local account's health mode, set once the tokens are seeded.
+    fn mode(self) -> local::Health {
+        match self {
+            Health::Healthy | Health::NotAdmin | Health::NotRunning | Health::Unavailable | Health::Reset => local::Health::Healthy,
+            Health::Slow(d) => local::Health::Slow(d),
+            Health::Throttled => local::Health::Throttled { retry_after_seconds: 1 },
+            Health::PatsDisabled => local::Health::PatsDisabled,
+            Health::PrivateLink => local::Health::PrivateLinkOnly,
         }
     }
 }
@@ -72,55 +88,62 @@ impl Clock for Ahead {
     }
 }
 
-/// One local workspace of the fleet.
-#[derive(Debug)]
-pub struct LocalMember {
-    pub id: i64,
-    pub name: String,
-    pub health: Health,
-    pub ws: LocalWorkspace,
-    /// The value of one token of alice's (to use it: its last use moves).
-    pub alice_token: Option<SecretString>,
-}
-
-impl LocalMember {
-    /// The account's status of it.
-    pub fn status(&self) -> &'static str {
-        if self.health == Health::NotRunning { "PROVISIONING" } else { "RUNNING" }
-    }
-}
-
-/// The fleet.
+/// The local account and what was seeded.
 #[derive(Debug)]
 pub struct LocalFleet {
-    pub members: Vec<LocalMember>,
+    pub account: LocalAccount,
+    /// Each workspace's health, by index.
+    pub healths: Vec<Health>,
+    /// The value of one token of alice's per workspace (to use it: its last use moves).
+    pub alice_tokens: Vec<Option<SecretString>>,
     /// How far the workspaces' clocks were moved on.
     pub ahead: Duration,
 }
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-/// Starts one workspace per entry of `healths`, each with `tokens` tokens of alice and bob (alice's live
-/// 400 days, bob's 60), seeding `seed_concurrency` workspaces at a time.
+/// Starts a local account of one workspace per entry of `healths` (named `ws-0000`, ...), each with
+/// `tokens` tokens of alice and bob (alice's live 400 days, bob's 60) created through the API,
+/// `seed_concurrency` workspaces at a time; then sets each workspace's health.
 pub async fn start(healths: &[Health], tokens: usize, seed_concurrency: usize) -> std::io::Result<LocalFleet> {
-    let started = futures::stream::iter(healths.iter().copied().enumerate())
-        .map(|(i, health)| async move { start_one(i, health, tokens).await })
+    let plan = healths.to_vec();
+    let account = LocalAccount::builder()
+        .service_principal(AUDITOR, AUDITOR_SECRET)
+        .workspaces(healths.len())
+        .customize(move |i, ws| {
+            let ws = ws
+                .workspace_name(format!("ws-{i:04}"))
+                .configure(|b| b.user("alice@example.com", format!("dapi-alice-{i}")).user("bob@example.com", format!("dapi-bob-{i}")));
+            match plan[i] {
+                Health::NotAdmin => ws.not_admin(),
+                Health::NotRunning => ws.status("PROVISIONING"),
+                _ => ws,
+            }
+        })
+        .start()
+        .await?;
+    let seeded = futures::stream::iter(0..healths.len())
+        .map(|i| seed(account.workspace(i).expect("started"), i, tokens))
         .buffered(seed_concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    let members = started.into_iter().collect::<std::io::Result<Vec<_>>>()?;
-    Ok(LocalFleet { members, ahead: Duration::ZERO })
+    let alice_tokens = seeded.into_iter().collect::<std::io::Result<Vec<_>>>()?;
+    for (i, health) in healths.iter().enumerate() {
+        account.set_health(i, health.mode());
+        let ws = account.workspace(i).expect("started");
+        // Scripted on the list only: a workspace whose token endpoint fails too is retried for the token
+        // endpoints' own retry time (60 s), not the run's budget.
+        match health {
+            Health::Unavailable => ws.inject(Route::ManagementList, std::iter::repeat_n(Fault::Unavailable, FOREVER)),
+            Health::Reset => ws.inject(Route::ManagementList, std::iter::repeat_n(Fault::ResetBeforeProcessing, FOREVER)),
+            _ => {}
+        }
+    }
+    Ok(LocalFleet { account, healths: healths.to_vec(), alice_tokens, ahead: Duration::ZERO })
 }
 
-async fn start_one(i: usize, health: Health, tokens: usize) -> std::io::Result<LocalMember> {
-    let mut builder =
-        LocalWorkspace::builder().user("alice@example.com", format!("dapi-alice-{i}")).user("bob@example.com", format!("dapi-bob-{i}"));
-    builder = if health == Health::NotAdmin {
-        builder.service_principal(AUDITOR, AUDITOR_SECRET)
-    } else {
-        builder.admin_service_principal(AUDITOR, AUDITOR_SECRET)
-    };
-    let ws = builder.start().await?;
+/// Creates alice's and bob's tokens in one workspace; gives alice's first.
+async fn seed(ws: &LocalWorkspace, i: usize, tokens: usize) -> std::io::Result<Option<SecretString>> {
     let user = |token: String| WorkspaceClient::builder().host(ws.url()).token(token).build().map_err(std::io::Error::other);
     let (alice, bob) = (user(format!("dapi-alice-{i}"))?, user(format!("dapi-bob-{i}"))?);
     let mut alice_token = None;
@@ -135,49 +158,35 @@ async fn start_one(i: usize, health: Health, tokens: usize) -> std::io::Result<L
             alice_token = Some(created.token_value().clone());
         }
     }
-    let list = Route::ManagementList;
-    match health {
-        Health::Healthy | Health::NotAdmin | Health::NotRunning => {}
-        Health::Unavailable => ws.inject(list, std::iter::repeat_n(Fault::Unavailable, FOREVER)),
-        Health::Reset => ws.inject(list, std::iter::repeat_n(Fault::ResetBeforeProcessing, FOREVER)),
-        Health::Slow(d) => ws.inject(list, std::iter::repeat_n(Fault::Delay(d), 64)),
-        Health::Storm => ws.inject(list, std::iter::repeat_n(Fault::TooManyRequests { retry_after_seconds: 1 }, FOREVER)),
-    }
-    Ok(LocalMember { id: 1_000_000 + i as i64, name: format!("ws-{i:04}"), health, ws, alice_token })
+    Ok(alice_token)
 }
 
 impl LocalFleet {
-    /// Moves every workspace's clock on (the auditor's clock follows, see [`LocalFleet::members`]).
+    /// Moves every workspace's clock on (the auditor's clock follows, see [`LocalFleet::client`]).
     pub fn advance(&mut self, by: Duration) {
-        for m in &self.members {
-            m.ws.advance_clock(by);
-        }
+        self.account.advance_clock(by);
         self.ahead += by;
     }
 
-    /// The members of a run, their clients built lazily (as the run takes them) as the auditor, sharing
-    /// the run's limits.
-    pub fn members(&self, fleet: &Fleet, retry: RetryPolicy) -> impl ExactSizeIterator<Item = Member> + Send + 'static {
-        let (ahead, limits) = (self.ahead, fleet.limits().clone());
-        let listed: Vec<(i64, String, &'static str, String)> =
-            self.members.iter().map(|m| (m.id, m.name.clone(), m.status(), m.ws.url())).collect();
-        listed.into_iter().map(move |(id, name, status, url)| {
-            let client = WorkspaceClient::builder()
-                .host(url)
-                .oauth_m2m(AUDITOR, AUDITOR_SECRET)
-                .retry_policy(retry.clone())
-                .clock(Ahead(ahead))
-                .shared_limits(&limits)
-                .build();
-            match client {
-                Ok(c) => Member::new(id, name, c).with_status(status),
-                Err(e) => Member::unreachable(id, name, e),
-            }
-        })
+    /// The workspace of this index.
+    pub fn ws(&self, index: usize) -> &LocalWorkspace {
+        self.account.workspace(index).expect("a workspace of the fleet")
     }
 
-    /// Requests a route received, over the whole fleet.
+    /// The auditor's account client (OAuth M2M against the account's token endpoint), with `retry` and a
+    /// clock that follows [`LocalFleet::advance`].
+    pub fn client(&self, retry: RetryPolicy) -> AccountClient {
+        self.account.client_builder().retry_policy(retry).clock(Ahead(self.ahead)).build().expect("the local account's client")
+    }
+
+    /// The members of a run: the account's workspaces as the auditor lists them, each client built as the
+    /// run takes it, sharing the run's limits.
+    pub async fn members(&self, fleet: &Fleet, retry: RetryPolicy) -> AccountMembers {
+        fleet.account_members(&self.client(retry)).await.expect("the local account lists its workspaces")
+    }
+
+    /// Requests a route received, over every workspace.
     pub fn received(&self, route: Route) -> u64 {
-        self.members.iter().map(|m| m.ws.counters(route).received).sum()
+        (0..self.account.len()).map(|i| self.ws(i).counters(route).received).sum()
     }
 }

@@ -14,6 +14,7 @@ fn main() {
     println!("cargo:rerun-if-changed=spec/workspaces.json");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=tests/fixtures/paginated.json");
+    println!("cargo:rerun-if-changed=tests/fixtures/tokens_with_get_token_info.json");
 
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR is not set")));
     let specs = [
@@ -36,6 +37,15 @@ fn main() {
         Err(_) => String::new(),
     };
     std::fs::write(out.join("paginated_fixture.rs"), fixture).unwrap_or_else(|e| fail(&format!("cannot write the fixture client: {e}")));
+
+    // The proof that adding an operation is a spec edit (`cargo xtask regen` writes the spec): the Tokens API
+    // with `get_token_info` more, compiled under cfg(test), whose generated builder a unit test calls.
+    let proof = match std::fs::read_to_string("tests/fixtures/tokens_with_get_token_info.json") {
+        Ok(spec) => databricks_tokens_codegen::generate(&spec, databricks_tokens_codegen::Target::CRATE)
+            .unwrap_or_else(|e| fail(&format!("tests/fixtures/tokens_with_get_token_info.json: {e}"))),
+        Err(_) => String::new(),
+    };
+    std::fs::write(out.join("get_token_info_fixture.rs"), proof).unwrap_or_else(|e| fail(&format!("cannot write the proof client: {e}")));
 
     // `rust/<version>` in the User-Agent, as the official SDKs send their language version.
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());

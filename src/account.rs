@@ -65,20 +65,19 @@ use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::WorkspaceClient;
 use crate::auth::oauth::OAuthContext;
 use crate::auth::{CredentialsProvider, OAuthM2mCredentials, chain};
-use crate::client::{DEFAULT_CONNECT_TIMEOUT, http_client};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::config::{AuthType, Config, may_carry_credentials, normalize_host};
 use crate::error::{Error, Result};
 use crate::generated::workspaces as generated;
-use crate::generated::workspaces::operations as ops;
-use crate::limits::SharedLimits;
-use crate::pipeline::{Pipeline, PipelineParts, run};
+use crate::pipeline::{Pipeline, PipelineParts};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
+use crate::sharing::SharedLimits;
 use crate::stub::RequestOptions;
-use crate::{WorkspaceClient, wire::Int64};
+use crate::tls::{DEFAULT_CONNECT_TIMEOUT, http_client};
 
 pub use crate::generated::workspaces::types::{AzureWorkspaceInfo, Workspace};
 
@@ -101,7 +100,7 @@ pub use crate::generated::workspaces::types::{AzureWorkspaceInfo, Workspace};
 /// budget. Building one does no network I/O. See [the module](self).
 #[derive(Clone)]
 pub struct AccountClient {
-    api: generated::Client,
+    pipeline: Pipeline,
     host: String,
     account_id: String,
     user_agent: String,
@@ -445,8 +444,7 @@ impl<'a> ListWorkspaces<'a> {
     /// Sends the request.
     pub async fn send(self) -> Result<Vec<Workspace>> {
         let c = self.client;
-        let call = c.api.list_workspaces().account_id(c.account_id.clone()).send();
-        run(&ops::LIST_WORKSPACES, self.options, &[&c.account_id], call).await
+        generated::calls::list_workspaces(&c.pipeline, &c.account_id, self.options).await
     }
 }
 
@@ -473,9 +471,7 @@ impl<'a> GetWorkspace<'a> {
     /// Sends the request.
     pub async fn send(self) -> Result<Workspace> {
         let c = self.client;
-        let id = self.workspace_id.to_string();
-        let call = c.api.get_workspace().account_id(c.account_id.clone()).workspace_id(Int64(self.workspace_id)).send();
-        run(&ops::GET_WORKSPACE, self.options, &[&c.account_id, &id], call).await
+        generated::calls::get_workspace(&c.pipeline, &c.account_id, &self.workspace_id.to_string(), self.options).await
     }
 }
 
@@ -659,7 +655,7 @@ impl AccountClientBuilder {
             .credentials
             .ok_or_else(|| Error::config("no credentials configured: set an OAuth service principal or a credentials provider"))?;
         let pat = match &credentials {
-            AccountCredentials::Config(config) => config.auth_type() == AuthType::Pat,
+            AccountCredentials::Config(config) => crate::auth::select(config)? == AuthType::Pat,
             AccountCredentials::Provider(provider) => provider.auth_type() == AuthType::Pat.as_str(),
             AccountCredentials::OAuthM2m { .. } => false,
         };
@@ -698,6 +694,7 @@ impl AccountClientBuilder {
         let limits = SharedLimits::new(self.rate_limit, retry.shared_budget(), retry.shared_budget())?
             .with_transport(http.clone(), Arc::clone(&clock));
         let pipeline = Pipeline::new(PipelineParts {
+            http: http.clone(),
             credentials: provider,
             base_url: url,
             retry: retry.clone(),
@@ -709,10 +706,9 @@ impl AccountClientBuilder {
             shared: limits.clone(),
         })?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
-        let api = generated::Client::new_with_client(&host, http.clone(), pipeline);
         let dns_zone = dns_zone(&host);
         Ok(AccountClient {
-            api,
+            pipeline,
             host,
             account_id,
             user_agent,

@@ -359,7 +359,9 @@ pub type RevokeReport = crate::workflows::RevokeReport<TokenInfo>;
 /// let ci = w.rotate_obo_token("6f3b...", "5f1e...", Duration::from_secs(3600)).await?;
 /// # Ok(()) }
 /// ```
-pub trait TokenAdminWorkflows {
+///
+/// Sealed: implemented by this crate only (for [`WorkspaceClient`]), so that methods can be added without breaking anyone.
+pub trait TokenAdminWorkflows: crate::sealed::Sealed {
     /// Every token of the workspace with owner, age, expiry and last use, and a summary.
     ///
     /// ```no_run

@@ -73,7 +73,7 @@ where
 /// ```
 /// use databricks_tokens::blocking::Blockable;
 /// fn answers<B: Blockable<Output = ()>>() {}
-/// answers::<databricks_tokens::tokens::DeleteToken<'static>>();
+/// answers::<databricks_tokens::tokens::DeleteToken>();
 /// ```
 ///
 /// Implemented by the crate for its builders; [`Call`] wraps one.
@@ -465,7 +465,7 @@ impl<B: Blockable> Call<'_, B> {
 macro_rules! wrap {
     ($module:ident::$builder:ident $({ $($setter:ident($($arg:ident: $ty:ty),*);)* })?) => {
         #[doc = concat!("[`", stringify!($module), "::", stringify!($builder), "`](crate::", stringify!($module), "::", stringify!($builder), "), blocking: the same setters, a blocking `send()`.")]
-        pub type $builder<'a> = Call<'a, crate::$module::$builder<'a>>;
+        pub type $builder<'a> = Call<'a, crate::$module::$builder>;
 
         $(impl<'a> $builder<'a> {
             $(

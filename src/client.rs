@@ -9,12 +9,12 @@ use crate::auth::{CredentialsProvider, OAuthM2mCredentials, PatCredentials, chai
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, may_carry_credentials, normalize_host};
 use crate::error::{Error, Result};
-use crate::generated;
-use crate::limits::SharedLimits;
 use crate::pipeline::{Pipeline, PipelineParts};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
+use crate::sharing::SharedLimits;
 use crate::stub::{self, DynTokenManagement, DynTokens};
+use crate::tls::{DEFAULT_CONNECT_TIMEOUT, http_client};
 use crate::token_management::{HttpTokenManagement, TokenManagement};
 use crate::tokens::{HttpTokens, Tokens};
 
@@ -37,6 +37,10 @@ use crate::tokens::{HttpTokens, Tokens};
 pub struct WorkspaceClient {
     stub: Arc<dyn DynTokens>,
     token_management: Arc<dyn DynTokenManagement>,
+    /// The pipeline of a client of a workspace (`None` for a client of stubs): where the generated builders
+    /// of the operations without a stub method send their requests.
+    #[cfg_attr(not(test), allow(dead_code, reason = "read by the generated builders, when a spec has one"))]
+    pipeline: Option<Pipeline>,
     host: String,
     user_agent: String,
     auth_type: String,
@@ -105,6 +109,7 @@ impl WorkspaceClient {
         Self {
             stub: Arc::new(stub),
             token_management: Arc::new(stub::Unimplemented),
+            pipeline: None,
             host: "stub://".to_owned(),
             user_agent: String::new(),
             auth_type: "stub".to_owned(),
@@ -161,6 +166,12 @@ impl WorkspaceClient {
         self.stub.as_ref()
     }
 
+    /// The pipeline of a client of a workspace; `None` for a client of stubs.
+    #[cfg_attr(not(test), allow(dead_code, reason = "called by the generated builders, when a spec has one"))]
+    pub(crate) fn pipeline(&self) -> Option<&Pipeline> {
+        self.pipeline.as_ref()
+    }
+
     /// Where the Token Management builders send their requests.
     pub(crate) fn token_management_stub(&self) -> &dyn DynTokenManagement {
         self.token_management.as_ref()
@@ -173,8 +184,8 @@ impl WorkspaceClient {
     /// let every_token = w.token_management().list().send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn token_management(&self) -> TokenManagement<'_> {
-        TokenManagement::new(self)
+    pub fn token_management(&self) -> TokenManagement {
+        TokenManagement::new(self.clone())
     }
 
     /// The Tokens service: the caller's personal access tokens.
@@ -184,19 +195,9 @@ impl WorkspaceClient {
     /// let all = w.tokens().list().send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn tokens(&self) -> Tokens<'_> {
-        Tokens::new(self)
+    pub fn tokens(&self) -> Tokens {
+        Tokens::new(self.clone())
     }
-}
-
-/// How long a connection may take to open, unless [`ClientBuilder::connect_timeout`] says otherwise.
-pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The HTTP client of a workspace client and of its credentials providers: redirects are never followed (a
-/// request body and its credentials go to the workspace only), and the TLS set-up is the process's shared one.
-pub(crate) fn http_client(connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).connect_timeout(connect_timeout);
-    crate::tls::shared(builder).build()
 }
 
 /// Builds a [`WorkspaceClient`].
@@ -337,7 +338,7 @@ impl ClientBuilder {
         self.connect_timeout = Some(timeout);
         self
     }
-    /// The largest response body accepted, in bytes (default [`crate::DEFAULT_MAX_RESPONSE_SIZE`], 64 MiB).
+    /// The largest response body accepted, in bytes (default 64 MiB).
     /// A larger one fails with [`crate::ErrorKind::ResponseTooLarge`] and its connection is dropped.
     pub fn max_response_size(mut self, bytes: u64) -> Self {
         self.max_response_size = Some(bytes);
@@ -405,6 +406,7 @@ impl ClientBuilder {
         };
         let retry = self.retry.unwrap_or_default();
         let pipeline = Pipeline::new(PipelineParts {
+            http,
             credentials,
             base_url: url,
             retry: retry.clone(),
@@ -416,11 +418,10 @@ impl ClientBuilder {
             shared: self.shared,
         })?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
-        let token_management = generated::token_management::Client::new_with_client(&host, http.clone(), pipeline.clone());
-        let api = generated::Client::new_with_client(&host, http, pipeline);
         Ok(WorkspaceClient {
-            stub: Arc::new(HttpTokens { api }),
-            token_management: Arc::new(HttpTokenManagement { api: token_management }),
+            stub: Arc::new(HttpTokens { pipeline: pipeline.clone() }),
+            token_management: Arc::new(HttpTokenManagement { pipeline: pipeline.clone() }),
+            pipeline: Some(pipeline),
             host,
             user_agent,
             auth_type,

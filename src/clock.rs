@@ -3,15 +3,16 @@
 //! Retries, the retry budget, the rate limiter, token expiry, `Retry-After` dates and the workflows ask
 //! a [`Clock`] instead of the system directly, so a test can inject one that records every wait and
 //! advances instantly, and so be exact and fast. With the `test-util` feature the crate ships one:
-//! [`FakeClock`].
+//! `FakeClock`.
 
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
-/// A boxed, sendable future, as [`Clock::sleep`] returns.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A boxed, sendable future, as [`Clock::sleep`] returns: the same type as `futures::future::BoxFuture`,
+/// which implementations outside the crate name.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A source of time for retries, budgets and rate limits.
 ///
@@ -33,7 +34,8 @@ pub trait Clock: Send + Sync + Debug {
     fn system_now(&self) -> SystemTime {
         SystemTime::now()
     }
-    /// Waits for `duration`.
+    /// Waits for `duration`. The future is a `futures::future::BoxFuture<'static, ()>` (a pinned, boxed,
+    /// sendable future).
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
 }
 

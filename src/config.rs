@@ -53,7 +53,8 @@
 //! they list its profile names, leaving out any that is not well-formed (a malformed file can put a
 //! secret into a section name).
 //!
-//! Which credentials are used: see [`crate::auth`] for the default chain and the `auth_type` names.
+//! A configuration resolves attributes and nothing else: which credentials they select is
+//! [`crate::auth::select`]'s choice (see [`crate::auth`] for the default chain and the `auth_type` names).
 //! The `*_endpoint` and `gce_metadata_host` attributes move the cloud identity services (Entra ID, the
 //! Azure instance metadata service, Google's token and IAM services, the GCE metadata server) elsewhere,
 //! for tests against local fakes; unset, the official endpoints are used.
@@ -71,7 +72,7 @@ use crate::error::{Error, Result};
 use crate::secret::SecretString;
 
 /// Where the unified-auth documentation lives; errors point there.
-pub const UNIFIED_AUTH_DOCS: &str = "https://docs.databricks.com/en/dev-tools/auth.html#databricks-client-unified-authentication";
+pub(crate) const UNIFIED_AUTH_DOCS: &str = "https://docs.databricks.com/en/dev-tools/auth.html#databricks-client-unified-authentication";
 
 /// An authentication method this crate supports, by its official name.
 ///
@@ -308,7 +309,7 @@ pub(crate) type Values = BTreeMap<&'static str, (String, Source)>;
 /// # fn main() -> databricks_tokens::Result<()> {
 /// use databricks_tokens::config::Config;
 /// let config = Config::builder().profile("prod").build()?;
-/// println!("{} via {}", config.host(), config.auth_type());
+/// println!("{} via {}", config.host(), databricks_tokens::auth::select(&config)?);
 /// # Ok(()) }
 /// ```
 ///
@@ -318,8 +319,10 @@ pub(crate) type Values = BTreeMap<&'static str, (String, Source)>;
 pub struct Config {
     values: Values,
     host: String,
-    auth_type: AuthType,
+    auth_type: Option<AuthType>,
     env: Env,
+    /// A named profile whose config file does not exist: the error to report if the rest is incomplete.
+    missing_file: Option<String>,
 }
 
 impl Config {
@@ -343,7 +346,13 @@ impl Config {
         if let Some(id) = azure_resource_id {
             values.insert("azure_workspace_resource_id", (id, Source::Explicit));
         }
-        Ok(Config { host: normalize_host(host)?, values, auth_type: self.auth_type, env: self.env.clone() })
+        Ok(Config {
+            host: normalize_host(host)?,
+            values,
+            auth_type: self.auth_type,
+            env: self.env.clone(),
+            missing_file: self.missing_file.clone(),
+        })
     }
 }
 
@@ -370,12 +379,33 @@ impl Config {
         &self.values
     }
 
+    /// Why a named profile was not read (its config file does not exist): the cause to report when the
+    /// rest of the configuration is incomplete, as in the Python SDK.
+    pub(crate) fn missing_file(&self) -> Option<&str> {
+        self.missing_file.as_deref()
+    }
+
     /// The normalised workspace URL.
     pub fn host(&self) -> &str {
         &self.host
     }
-    /// The authentication method in use.
-    pub fn auth_type(&self) -> AuthType {
+    /// The authentication method `auth_type` pins (`DATABRICKS_AUTH_TYPE`, a profile's `auth_type`,
+    /// [`ConfigBuilder::auth_type`]), if any.
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::config::{AuthType, Config};
+    /// let config = Config::builder()
+    ///     .host("https://example.cloud.databricks.com")
+    ///     .env_vars([("DATABRICKS_AUTH_TYPE", "databricks-cli")])
+    ///     .build()?;
+    /// assert_eq!(config.auth_type(), Some(AuthType::DatabricksCli));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The configuration only resolves attributes: the method a client uses (this one, checked, or else
+    /// the first configured method of the default chain) is [`crate::auth::select`]'s choice.
+    pub fn auth_type(&self) -> Option<AuthType> {
         self.auth_type
     }
     /// The personal access token, when one is configured.
@@ -436,7 +466,7 @@ impl Config {
     ///         ("ARM_CLIENT_SECRET", "app-secret"),
     ///     ])
     ///     .build()?;
-    /// assert_eq!(config.auth_type(), AuthType::AzureClientSecret);
+    /// assert_eq!(databricks_tokens::auth::select(&config)?, AuthType::AzureClientSecret);
     /// assert!(config.azure_workspace_resource_id().is_some_and(|id| id.ends_with("/workspaces/w")));
     /// assert_eq!(config.azure_tenant_id(), None); // discovered from the workspace on the first request
     /// assert!(!format!("{config:?}").contains("app-secret"));
@@ -479,7 +509,7 @@ impl Config {
     ///     .google_service_account("deployer@project.iam.gserviceaccount.com")
     ///     .env_vars(Vec::<(String, String)>::new())
     ///     .build()?;
-    /// assert_eq!(config.auth_type(), AuthType::GoogleId);
+    /// assert_eq!(databricks_tokens::auth::select(&config)?, AuthType::GoogleId);
     /// # Ok(()) }
     /// ```
     pub fn google_service_account(&self) -> Option<&str> {
@@ -535,7 +565,7 @@ impl fmt::Debug for Config {
 }
 
 /// The variable `env-oidc` reads unless `oidc_token_env` names another.
-pub const DEFAULT_OIDC_TOKEN_ENV: &str = "DATABRICKS_OIDC_TOKEN";
+pub(crate) const DEFAULT_OIDC_TOKEN_ENV: &str = "DATABRICKS_OIDC_TOKEN";
 
 pub(crate) fn debug_string(values: &Values) -> String {
     let shown: Vec<String> = ATTRS
@@ -560,7 +590,7 @@ pub(crate) fn debug_string(values: &Values) -> String {
 ///     .env_vars(Vec::<(String, String)>::new()) // ignore the process environment (tests)
 ///     .build()?;
 /// assert_eq!(config.host(), "https://adb-123.4.azuredatabricks.net");
-/// assert_eq!(config.auth_type(), AuthType::Pat);
+/// assert_eq!(databricks_tokens::auth::select(&config)?, AuthType::Pat);
 /// # Ok(()) }
 /// ```
 #[derive(Default, Clone)]
@@ -595,8 +625,6 @@ impl ConfigBuilder {
         client_id,
         /// The profile of the config file to read.
         profile,
-        /// The authentication method to use, pinning it (see [`AuthType`] for the names).
-        auth_type,
         /// The username of basic authentication.
         username,
         /// The Databricks CLI to run for `databricks-cli`.
@@ -637,6 +665,24 @@ impl ConfigBuilder {
         cloud,
     }
 
+    /// Pins the authentication method: only that one is used, and it must be configured.
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::config::{AuthType, Config};
+    /// let config = Config::builder()
+    ///     .host("https://example.cloud.databricks.com")
+    ///     .token("dapi-example")
+    ///     .auth_type(AuthType::Pat)
+    ///     .env_vars(Vec::<(String, String)>::new())
+    ///     .build()?;
+    /// assert_eq!(config.auth_type(), Some(AuthType::Pat));
+    /// # Ok(()) }
+    /// ```
+    pub fn auth_type(mut self, auth: AuthType) -> Self {
+        self.explicit.insert("auth_type", auth.as_str().to_owned());
+        self
+    }
     /// Lets `azure-msi` use the machine's managed identity.
     ///
     /// ```
@@ -647,7 +693,7 @@ impl ConfigBuilder {
     ///     .azure_use_msi(true)
     ///     .env_vars(Vec::<(String, String)>::new())
     ///     .build()?;
-    /// assert_eq!(config.auth_type(), AuthType::AzureMsi);
+    /// assert_eq!(databricks_tokens::auth::select(&config)?, AuthType::AzureMsi);
     /// # Ok(()) }
     /// ```
     pub fn azure_use_msi(mut self, use_msi: bool) -> Self {
@@ -708,14 +754,30 @@ impl ConfigBuilder {
         self.explicit.insert("rate_limit", per_second.to_string());
         self
     }
-    /// Per-attempt HTTP timeout, in seconds.
-    pub fn http_timeout_seconds(mut self, seconds: u64) -> Self {
-        self.explicit.insert("http_timeout_seconds", seconds.to_string());
+    /// The per-attempt HTTP timeout (the attribute `http_timeout_seconds`).
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use std::time::Duration;
+    /// use databricks_tokens::config::Config;
+    /// let config = Config::builder()
+    ///     .host("https://example.cloud.databricks.com")
+    ///     .token("dapi-example")
+    ///     .http_timeout(Duration::from_millis(2500))
+    ///     .retry_timeout(Duration::from_secs(60))
+    ///     .env_vars(Vec::<(String, String)>::new())
+    ///     .build()?;
+    /// assert_eq!(config.http_timeout(), Some(Duration::from_millis(2500)));
+    /// assert_eq!(config.retry_timeout(), Some(Duration::from_secs(60)));
+    /// # Ok(()) }
+    /// ```
+    pub fn http_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.explicit.insert("http_timeout_seconds", timeout.as_secs_f64().to_string());
         self
     }
-    /// Overall retry budget of a call, in seconds.
-    pub fn retry_timeout_seconds(mut self, seconds: u64) -> Self {
-        self.explicit.insert("retry_timeout_seconds", seconds.to_string());
+    /// The overall retry budget of a call (the attribute `retry_timeout_seconds`).
+    pub fn retry_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.explicit.insert("retry_timeout_seconds", timeout.as_secs_f64().to_string());
         self
     }
     /// Reads these variables instead of the process environment (`HOME` included): for tests.
@@ -735,8 +797,11 @@ impl ConfigBuilder {
         }
     }
 
-    /// Resolves explicit values, then the environment, then the config file; checks the result and
-    /// picks the authentication method. Reads a file and looks on `PATH`, but does no network I/O.
+    /// Resolves explicit values, then the environment, then the config file, and checks the attributes
+    /// (the host, numbers, booleans, the `auth_type` name). Reads a file, but does no network I/O.
+    ///
+    /// Which credentials the attributes configure is not decided here: [`crate::auth::select`] decides
+    /// it, and [`crate::WorkspaceClient::from_config`] builds that provider.
     pub fn build(self) -> Result<Config> {
         let env = self.env_view();
         let mut values = Values::new();
@@ -761,7 +826,11 @@ impl ConfigBuilder {
                             .to_owned()
                     }
                     true => "no host configured: set DATABRICKS_HOST or host in the profile".to_owned(),
-                    false => crate::auth::chain::no_credentials(&values, &env),
+                    false => format!(
+                        "cannot configure default credentials, please check {UNIFIED_AUTH_DOCS} to configure a host and \
+                         credentials for your preferred authentication method: no host is configured (DATABRICKS_HOST or \
+                         host in the profile)"
+                    ),
                 });
                 return Err(fail(&values, message));
             }
@@ -779,14 +848,11 @@ impl ConfigBuilder {
         {
             return Err(fail(&values, format!("azure_use_msi = {v:?} (from {source}) is not a boolean (true or false)")));
         }
-        crate::auth::cloud::validate(&values, &host).map_err(|m| fail(&values, m))?;
-        let auth_type = match (resolve_auth(&values, &env), missing_file) {
-            (Ok(auth), _) => auth,
-            // The named profile's file is missing and the rest is incomplete: that is the cause to report.
-            (Err(_), Some(missing)) => return Err(fail(&values, missing)),
-            (Err(m), None) => return Err(fail(&values, m)),
+        let auth_type = match values.get("auth_type") {
+            Some((name, _)) => Some(name.parse::<AuthType>().map_err(|e| fail(&values, e.message().to_owned()))?),
+            None => None,
         };
-        Ok(Config { values, host, auth_type, env })
+        Ok(Config { values, host, auth_type, env, missing_file })
     }
 
     /// Fills attributes still unset from the chosen profile of the config file. Returns the message of a
@@ -918,23 +984,13 @@ fn expand_home(path: &str, home: Option<String>) -> PathBuf {
     }
 }
 
-/// The authentication method: the pinned one, checked; else the first configured one of the chain.
-fn resolve_auth(values: &Values, env: &Env) -> std::result::Result<AuthType, String> {
-    if let Some((pinned, _)) = values.get("auth_type") {
-        let auth: AuthType = pinned.parse().map_err(|e: Error| e.message().to_owned())?;
-        crate::auth::chain::check(auth, values, env).map_err(|why| format!("auth_type is {auth} but it is not configured: {why}"))?;
-        return Ok(auth);
-    }
+/// The authentication methods the attributes set configure (`pat`, `basic`, `oauth`, `azure`, ...), sorted
+/// and without duplicates: more than one is a conflict unless `auth_type` picks one.
+pub(crate) fn configured_methods(values: &Values) -> Vec<&'static str> {
     let mut methods: Vec<&str> = ATTRS.iter().filter(|a| values.contains_key(a.key)).filter_map(|a| a.auth).collect();
     methods.sort_unstable();
     methods.dedup();
-    if methods.len() > 1 {
-        return Err(format!(
-            "more than one authorization method configured: {}. Set auth_type (DATABRICKS_AUTH_TYPE) to pick one",
-            methods.join(" and ")
-        ));
-    }
-    crate::auth::chain::first_configured(values, env, !methods.is_empty())
+    methods
 }
 
 /// Normalises a workspace host the way the official SDKs do.

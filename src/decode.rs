@@ -21,7 +21,6 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use progenitor_client::ResponseValue;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, Visitor};
 
 use crate::redact::{KnownSecrets, MAX_LOGGED_BODY};
@@ -221,18 +220,6 @@ pub(crate) async fn read_body(response: reqwest::Response, limit: u64, deadline:
     Ok(all.into())
 }
 
-/// Reads and strictly decodes a successful response: what the generated operations call instead of
-/// progenitor's `ResponseValue::from_response`. The size limit and the deadline are the call's.
-pub(crate) async fn response<T: Decode, E>(response: reqwest::Response) -> Result<ResponseValue<T>, progenitor_client::Error<E>> {
-    let status = response.status();
-    let (limit, deadline) = crate::pipeline::body_limits();
-    match decode_body::<T>(response, limit, deadline).await {
-        Ok(Ok(inner)) => Ok(ResponseValue::new(inner, status, reqwest::header::HeaderMap::new())),
-        Ok(Err(message)) => Err(progenitor_client::Error::Custom(crate::pipeline::decode_failed(message))),
-        Err(e) => Err(progenitor_client::Error::ResponseBodyError(e)),
-    }
-}
-
 /// How a response type's body is decoded once it is past [`STREAM_ABOVE`]. The generator implements it for
 /// every generated type (`codegen/src/lib.rs`): by default the body goes on being read whole; a list
 /// response — an object whose one field is an array of objects — is decoded item by item as it arrives.
@@ -255,7 +242,7 @@ impl<T: DeserializeOwned + Send + 'static> Decode for Vec<T> {}
 /// Reads a body and decodes it strictly. A body up to [`STREAM_ABOVE`] is read whole; past it, the type
 /// decides ([`Decode::decode_large`]): a list response holds the items decoded and the one being received,
 /// not the body.
-async fn decode_body<T: Decode>(
+pub(crate) async fn decode_body<T: Decode>(
     response: reqwest::Response,
     limit: u64,
     deadline: Option<tokio::time::Instant>,

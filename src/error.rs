@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::redact::{KnownSecrets, truncate};
+
 /// The most bytes of an unparseable body kept in a message.
 pub const MAX_RAW_BODY: usize = 512;
 
@@ -120,9 +122,11 @@ impl ErrorKind {
 /// One `google.rpc` detail of an error response.
 ///
 /// ```
+/// use std::time::Duration;
 /// use databricks_tokens::{ApiError, ErrorDetail};
-/// let e = ApiError::from_body(429, br#"{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down",
-///   "details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retry_delay":"2s"}]}"#);
+/// // A stub's answer in a test of your own code; the client parses these from the server's responses.
+/// let e = ApiError::new(429, Some("REQUEST_LIMIT_EXCEEDED"), "slow down")
+///     .with_details(vec![ErrorDetail::RetryInfo { retry_delay: Some(Duration::from_secs(2)) }]);
 /// assert!(matches!(e.details()[0], ErrorDetail::RetryInfo { .. }));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -268,10 +272,12 @@ fn parse_proto_duration(s: &str) -> Option<Duration> {
 ///
 /// ```
 /// use databricks_tokens::ApiError;
-/// let e = ApiError::from_body(502, b"<html><head><title>502 Bad Gateway</title></head></html>");
-/// assert_eq!(e.status(), 502);
-/// assert_eq!(e.error_code(), Some("BAD_GATEWAY"));
-/// assert_eq!(e.message(), "502 Bad Gateway");
+/// // A stub's answer in a test of your own code; the client parses these from the server's responses
+/// // (an HTML error page from a proxy included: a 502's title becomes `BAD_GATEWAY`, "502 Bad Gateway").
+/// let e = ApiError::new(404, Some("RESOURCE_DOES_NOT_EXIST"), "Token t1 does not exist.");
+/// assert_eq!(e.status(), 404);
+/// assert_eq!(e.error_code(), Some("RESOURCE_DOES_NOT_EXIST"));
+/// assert_eq!(e.message(), "Token t1 does not exist.");
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -298,19 +304,35 @@ impl ApiError {
         }
     }
 
-    /// Parses an error response body of any shape; never fails.
+    /// Parses an error response body of any shape (JSON, the legacy `{"error": ...}`, an HTML page, raw
+    /// text); never fails. Crate-private but for the feature `test-util`, for tests of the parser.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use databricks_tokens::ApiError;
+    /// let e = ApiError::from_body(502, b"<html><head><title>502 Bad Gateway</title></head></html>");
+    /// assert_eq!((e.error_code(), e.message()), (Some("BAD_GATEWAY"), "502 Bad Gateway"));
+    /// # }
+    /// ```
+    #[cfg(feature = "test-util")]
     pub fn from_body(status: u16, body: &[u8]) -> Self {
         parse_body(status, body)
     }
 
-    /// Adds the request id the server sent (`x-request-id` header), cut to [`MAX_REQUEST_ID`] bytes.
+    /// Parses an error response body of any shape; never fails (public with the feature `test-util`).
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) fn from_body(status: u16, body: &[u8]) -> Self {
+        parse_body(status, body)
+    }
+
+    /// Adds the request id the server sent (`x-request-id` header), cut to 256 bytes.
     pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
         self.request_id = Some(truncate(&request_id.into(), MAX_REQUEST_ID));
         self
     }
 
     /// Replaces every known secret in the message with `***`.
-    pub(crate) fn scrub(&mut self, secrets: &crate::redact::KnownSecrets) {
+    pub(crate) fn scrub(&mut self, secrets: &KnownSecrets) {
         self.message = secrets.scrub(&self.message);
     }
 
@@ -397,18 +419,6 @@ fn upper_snake(s: &str) -> String {
     s.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_ascii_uppercase).collect::<Vec<_>>().join("_")
 }
 
-/// Truncates on a character boundary and says how much was cut.
-pub(crate) fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}... ({} bytes in all)", &s[..end], s.len())
-}
-
 fn parse_body(status: u16, body: &[u8]) -> ApiError {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let text = String::from_utf8_lossy(body);
@@ -481,6 +491,11 @@ fn parse_code_text(text: &str) -> Option<(&str, &str)> {
 /// `Display` is one line a user can act on; [`std::error::Error::source`] keeps the underlying cause
 /// (a transport error, a JSON error). Accessors expose the response facts; predicates classify it.
 /// Nothing in it ever holds a secret.
+///
+/// The constructors ([`Error::config`], [`Error::auth`], [`Error::transport`], [`Error::timeout`], ...,
+/// [`ApiError::new`] with `Error::from`) are for your own [`CredentialsProvider`](crate::auth::CredentialsProvider)
+/// and for the answers of a [`stub`](crate::stub) in tests of your own code; the client builds its errors
+/// from what the server sends.
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -677,7 +692,7 @@ impl Error {
     }
 
     /// Replaces every known secret in the messages with `***`.
-    pub(crate) fn scrub(mut self, secrets: &crate::redact::KnownSecrets) -> Self {
+    pub(crate) fn scrub(mut self, secrets: &KnownSecrets) -> Self {
         self.inner.message = secrets.scrub(&self.inner.message);
         if let Some(api) = &mut self.inner.api {
             api.scrub(secrets);

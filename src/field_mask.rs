@@ -142,7 +142,7 @@ impl<'de> Deserialize<'de> for FieldMask {
 }
 
 /// A resource whose fields a mask may name, as the spec describes it.
-pub trait Resource {
+pub trait Resource: sealed::Sealed {
     /// The schema's name, for messages.
     const NAME: &'static str;
     /// Every field.
@@ -155,20 +155,11 @@ pub trait Resource {
     const REQUIRED: &'static [&'static str];
 }
 
-impl Resource for crate::types::token_management::TokenInfo {
-    const NAME: &'static str = "TokenInfo";
-    const FIELDS: &'static [&'static str] = crate::generated::token_management::schema::token_info::FIELDS;
-    const WRITABLE: &'static [&'static str] = crate::generated::token_management::schema::token_info::WRITABLE;
-    const OBJECTS: &'static [&'static str] = crate::generated::token_management::schema::token_info::OBJECTS;
-    const REQUIRED: &'static [&'static str] = crate::generated::token_management::schema::token_info::REQUIRED;
-}
-
-impl Resource for crate::types::PublicTokenInfo {
-    const NAME: &'static str = "PublicTokenInfo";
-    const FIELDS: &'static [&'static str] = crate::generated::schema::public_token_info::FIELDS;
-    const WRITABLE: &'static [&'static str] = crate::generated::schema::public_token_info::WRITABLE;
-    const OBJECTS: &'static [&'static str] = crate::generated::schema::public_token_info::OBJECTS;
-    const REQUIRED: &'static [&'static str] = crate::generated::schema::public_token_info::REQUIRED;
+/// Seals [`Resource`]: the generator implements it for the resources of the specs (the schemas that an
+/// update's body holds), from their field tables.
+pub(crate) mod sealed {
+    /// Implemented by the generated resource types only.
+    pub trait Sealed {}
 }
 
 /// A field mask checked against the fields of `R`.

@@ -72,7 +72,7 @@ pub const DEFAULT_WORKSPACE_RETRY_BUDGET: u32 = 50;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-pub use crate::limits::SharedLimits;
+pub use crate::sharing::SharedLimits;
 
 /// Which workspaces a run works on: by id, by name, by status (`RUNNING` only by default).
 ///

@@ -44,9 +44,10 @@
 //!
 //! Every operation is a builder ending in `.send()` (or plain `.await`), with per-call options
 //! (`retry_policy`, `attempt_timeout`). Code under test takes the same `WorkspaceClient`, built with
-//! [`WorkspaceClient::from_stub`] over a [`stub::Tokens`] double. The `blocking` feature adds the same
-//! builders (Token Management's included) with a blocking `send()`, and the workflows as blocking methods,
-//! usable inside async code too.
+//! [`WorkspaceClient::from_stub`] over a [`stub::Tokens`] double. The `blocking` feature adds
+//! `blocking::WorkspaceClient`: the builders of both services wrapped in `blocking::Call` (the same setters
+//! and per-call options, a `send()` that blocks on the client's own runtime thread), and the workflows as
+//! blocking methods, usable inside async code too.
 //!
 //! The wire layer is generated at build time from `spec/tokens.json` by progenitor; this crate wraps it in
 //! a pipeline that retries what is safe to retry, never prints a secret, and reports every failure as one
@@ -62,13 +63,13 @@
 //!   error naming it), a BOM is ignored, an empty 2xx is `{}`. Decode errors never quote a value.
 //! - **Secrets by value**: besides redaction by key, every secret the client knows (its credentials, access
 //!   tokens, token values it received) is scrubbed by value from errors and log lines.
-//! - **Bounded memory**: [`ClientBuilder::max_response_size`] ([`DEFAULT_MAX_RESPONSE_SIZE`], 64 MiB;
-//!   [`ErrorKind::ResponseTooLarge`] past it); an error keeps at most [`MAX_ERROR_MESSAGE`] (4 KiB) of
-//!   message and [`MAX_REQUEST_ID`] (256 B) of request id; DEBUG logging copies only the first 1 KiB of a
+//! - **Bounded memory**: [`ClientBuilder::max_response_size`] (64 MiB by default;
+//!   [`ErrorKind::ResponseTooLarge`] past it); an error keeps at most 4 KiB of message and 256 B of
+//!   request id; DEBUG logging copies only the first 1 KiB of a
 //!   body, and results are the same with logging on or off.
 //! - **Budgets**: the retry budget (300 s) is spent, not cut short, and ends in a timeout that keeps the last
 //!   answer; rate-limit waits count against it; a retry budget shared by a client's clones
-//!   ([`DEFAULT_SHARED_RETRY_BUDGET`], 500 tokens; a retry takes 5, 10 after a timeout) keeps a fleet of calls
+//!   (500 tokens by default; a retry takes 5, 10 after a timeout) keeps a fleet of calls
 //!   from multiplying the load on a failing service.
 //! - **Exactly once**: a create that may have been processed says so ([`Error::may_have_been_processed`],
 //!   and [`Error::is_retryable`] is false) — after a lost answer, and after a success status whose body was
@@ -81,17 +82,21 @@
 //!   operations, faults, typed failures, orphans, duplicates, foreign revokes and lost updates (CI runs 1000
 //!   operations and fails on any of the last four).
 //!
-//! The figures above are the crate's constants and defaults:
+//! The figures above are the crate's defaults; the feature `test-util` names them in `limits` for tests
+//! that check them:
 //!
 //! ```
+//! # #[cfg(feature = "test-util")] {
 //! use std::time::Duration;
-//! use databricks_tokens::{DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_SHARED_RETRY_BUDGET, MAX_ERROR_MESSAGE, MAX_REQUEST_ID, RetryPolicy};
+//! use databricks_tokens::RetryPolicy;
+//! use databricks_tokens::limits::{DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_SHARED_RETRY_BUDGET, MAX_ERROR_MESSAGE, MAX_REQUEST_ID};
 //!
 //! assert_eq!(DEFAULT_MAX_RESPONSE_SIZE, 64 * 1024 * 1024);
 //! assert_eq!((MAX_ERROR_MESSAGE, MAX_REQUEST_ID), (4096, 256));
 //! assert_eq!(RetryPolicy::default().timeout(), Duration::from_secs(300));
 //! assert_eq!(RetryPolicy::default().shared_budget(), DEFAULT_SHARED_RETRY_BUDGET);
 //! assert_eq!(DEFAULT_SHARED_RETRY_BUDGET, 500);
+//! # }
 //! ```
 //!
 //! # TLS
@@ -168,7 +173,6 @@ pub mod fleet;
 mod generated;
 #[cfg(any(feature = "google", feature = "local-workspace"))]
 mod jwt;
-mod limits;
 #[cfg(feature = "local-workspace")]
 pub mod local;
 pub mod operation;
@@ -177,7 +181,9 @@ mod pipeline;
 mod rate_limit;
 mod redact;
 mod retry;
+mod sealed;
 mod secret;
+mod sharing;
 pub mod stub;
 mod tls;
 pub mod token_management;
@@ -192,10 +198,31 @@ pub struct ReadmeDoctests;
 
 pub use account::{AccountClient, AccountClientBuilder};
 pub use client::{ClientBuilder, WorkspaceClient};
-pub use decode::DEFAULT_MAX_RESPONSE_SIZE;
-pub use error::{ApiError, Error, ErrorDetail, ErrorKind, MAX_ERROR_MESSAGE, MAX_RAW_BODY, MAX_REQUEST_ID, Result};
-pub use retry::{DEFAULT_SHARED_RETRY_BUDGET, RetryPolicy};
+pub use error::{ApiError, Error, ErrorDetail, ErrorKind, Result};
+pub use retry::RetryPolicy;
 pub use secret::SecretString;
+
+/// The crate's limits and defaults, named for tests that check them (feature `test-util`).
+///
+/// ```
+/// use std::time::Duration;
+/// use databricks_tokens::limits::{DEFAULT_MAX_RESPONSE_SIZE, MAX_ERROR_MESSAGE, MAX_REQUEST_ID, REFRESH_MARGIN};
+/// assert_eq!(DEFAULT_MAX_RESPONSE_SIZE, 64 * 1024 * 1024);
+/// assert_eq!((MAX_ERROR_MESSAGE, MAX_REQUEST_ID), (4096, 256));
+/// assert_eq!(REFRESH_MARGIN, Duration::from_secs(40));
+/// ```
+///
+/// They are tuning, not API: a release may change them, and only the feature `test-util` names them.
+#[cfg(feature = "test-util")]
+pub mod limits {
+    pub use crate::auth::cli::DEFAULT_CLI_TIMEOUT;
+    pub use crate::auth::oauth::TOKEN_ENDPOINT_RETRY_BUDGET;
+    pub use crate::auth::refresh::REFRESH_MARGIN;
+    pub use crate::decode::DEFAULT_MAX_RESPONSE_SIZE;
+    pub use crate::error::{MAX_ERROR_MESSAGE, MAX_RAW_BODY, MAX_REQUEST_ID};
+    pub use crate::redact::MAX_LOGGED_BODY;
+    pub use crate::retry::DEFAULT_SHARED_RETRY_BUDGET;
+}
 
 /// The request and response types of the Tokens API, generated from the spec.
 ///

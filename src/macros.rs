@@ -20,21 +20,21 @@ macro_rules! options_setters {
 /// `.await` on a builder sends it; with the `blocking` feature, a blocking client can send it too.
 macro_rules! into_future {
     ($builder:ident, $output:ty) => {
-        impl<'a> std::future::IntoFuture for $builder<'a> {
+        impl std::future::IntoFuture for $builder {
             type Output = $crate::Result<$output>;
-            type IntoFuture = $crate::clock::BoxFuture<'a, $crate::Result<$output>>;
+            type IntoFuture = $crate::clock::BoxFuture<'static, $crate::Result<$output>>;
             fn into_future(self) -> Self::IntoFuture {
                 Box::pin(self.send())
             }
         }
 
         #[cfg(feature = "blocking")]
-        impl<'a> $crate::blocking::Blockable for $builder<'a> {
+        impl $crate::blocking::Blockable for $builder {
             type Output = $output;
             fn into_call(self) -> $crate::blocking::AsyncCall<$crate::Result<$output>> {
-                // The closure takes every field but the borrowed client, so the call is `'static` and is
-                // sent, on a clone of that client, to the blocking client's thread.
-                $crate::blocking::async_call(move |client| Box::pin($builder { client, ..self }.send()))
+                // The builder owns its client, so the call is `'static` and is sent as it is to the
+                // blocking client's thread.
+                $crate::blocking::async_call(move |_client| Box::pin(self.send()))
             }
             fn set_retry_policy(self, policy: $crate::RetryPolicy) -> Self {
                 self.retry_policy(policy)

@@ -26,7 +26,10 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Operation {
-    /// The `operationId`, e.g. `create_token`.
+    /// The service whose spec declares it, e.g. `tokens` or `token_management`: an operation is its service
+    /// and its id (`list_tokens` is an operation of both).
+    pub service: &'static str,
+    /// The `operationId`, e.g. `create_token`, unique within its service.
     pub id: &'static str,
     /// The HTTP method, upper case.
     pub method: &'static str,
@@ -68,6 +71,27 @@ impl Operation {
     }
 }
 
+/// The checks of a request's input that the builders of every service share, named after the operation.
+impl Operation {
+    /// A token lifetime in whole seconds: at least one, and within i64.
+    pub(crate) fn lifetime_seconds(&self, lifetime: std::time::Duration) -> crate::Result<i64> {
+        let operation = self.id;
+        if lifetime < std::time::Duration::from_secs(1) {
+            return Err(crate::Error::invalid_request(format!("{operation}: a token lifetime must be at least 1 s, got {lifetime:?}")));
+        }
+        i64::try_from(lifetime.as_secs())
+            .map_err(|_| crate::Error::invalid_request(format!("{operation}: the token lifetime {lifetime:?} does not fit in i64 seconds")))
+    }
+
+    /// `value` of the parameter `name`, refused when empty.
+    pub(crate) fn non_empty(&self, name: &str, value: &str) -> crate::Result<()> {
+        if value.is_empty() {
+            return Err(crate::Error::invalid_request(format!("{}: {name} is empty", self.id)));
+        }
+        Ok(())
+    }
+}
+
 impl Operation {
     /// The path with its `{parameters}` replaced by `values`, in order (a parameter without a value stays).
     pub(crate) fn fill(&self, values: &[&str]) -> String {
@@ -86,6 +110,19 @@ impl Operation {
 
 /// The operations of the Tokens API, generated from `spec/tokens.json`.
 pub use crate::generated::operations::{ALL, CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
+
+/// The operations of the Token Management API, generated from `spec/token_management.json`: its
+/// `LIST_TOKENS` and `UPDATE_TOKEN` are other operations than the Tokens API's.
+///
+/// ```
+/// use databricks_tokens::{RetryPolicy, operation};
+/// let policy = RetryPolicy::default().with_idempotent(&operation::token_management::UPDATE_TOKEN, false);
+/// assert!(!policy.is_idempotent(&operation::token_management::UPDATE_TOKEN));
+/// assert!(policy.is_idempotent(&operation::UPDATE_TOKEN));
+/// ```
+pub mod token_management {
+    pub use crate::generated::token_management::operations::*;
+}
 
 /// Every operation this crate calls: the Tokens API's, then Token Management's, then the account
 /// Workspaces API's.
@@ -108,5 +145,18 @@ mod tests {
         assert_eq!(LIST_TOKENS.fill(&[]), "/api/2.0/token/list");
         assert_eq!(ALL.len(), 4);
         assert!(ALL.iter().all(|op| !op.paginated), "the Tokens API answers lists in one page");
+    }
+
+    #[test]
+    fn operations_are_their_service_and_id() {
+        use crate::generated::token_management::operations as tm;
+        assert_eq!((LIST_TOKENS.service, tm::LIST_TOKENS.service), ("tokens", "token_management"));
+        assert_eq!(LIST_TOKENS.id, tm::LIST_TOKENS.id);
+        assert!(LIST_TOKENS != tm::LIST_TOKENS && UPDATE_TOKEN != tm::UPDATE_TOKEN);
+        let mut keys: Vec<_> = every().map(|op| (op.service, op.id)).collect();
+        let count = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), count, "no two operations share a service and an id");
     }
 }

@@ -182,8 +182,8 @@ mod tests {
     use super::*;
     use crate::auth::PatCredentials;
     use crate::clock::SystemClock;
-    use crate::generated::paginated_fixture::{Client, operations, types::ListThingsResponse, types::Thing};
-    use crate::pipeline::{Pipeline, PipelineParts, run};
+    use crate::generated::paginated_fixture::{calls, operations, types::ListThingsResponse, types::Thing};
+    use crate::pipeline::{Pipeline, PipelineParts};
     use crate::retry::RetryPolicy;
 
     impl Page for ListThingsResponse {
@@ -196,12 +196,15 @@ mod tests {
         }
     }
 
+    type Client = Pipeline;
+
     fn fixture_client(uri: &str) -> Client {
         fixture_client_retrying(uri, RetryPolicy::disabled())
     }
 
     fn fixture_client_retrying(uri: &str, retry: RetryPolicy) -> Client {
-        let pipeline = Pipeline::new(PipelineParts {
+        Pipeline::new(PipelineParts {
+            http: reqwest::Client::new(),
             credentials: Arc::new(PatCredentials::new("t")),
             base_url: reqwest::Url::parse(uri).unwrap(),
             retry,
@@ -212,8 +215,7 @@ mod tests {
             max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
             shared: Default::default(),
         })
-        .unwrap();
-        Client::new_with_client(uri, reqwest::Client::new(), pipeline)
+        .unwrap()
     }
 
     type PageFuture<'a> = std::pin::Pin<Box<dyn Future<Output = Result<ListThingsResponse>> + Send + 'a>>;
@@ -221,11 +223,7 @@ mod tests {
     /// Lists things named like `filter`, two per page, through the generated client and the pipeline.
     fn things<'a>(client: &'a Client, filter: &'a str) -> Paginator<impl FnMut(Option<String>) -> PageFuture<'a>> {
         paginate(move |token: Option<String>| {
-            let mut call = client.list_things().page_size(2).filter(filter);
-            if let Some(t) = token {
-                call = call.page_token(t);
-            }
-            Box::pin(run(&operations::LIST_THINGS, Default::default(), &[], call.send())) as PageFuture<'a>
+            Box::pin(calls::list_things(client, Some(filter.to_owned()), Some(2), token, Default::default())) as PageFuture<'a>
         })
     }
 
@@ -355,12 +353,12 @@ mod tests {
         let client = |uri: &str| fixture_client_retrying(uri, retrying.clone());
         let (uri, seen) = drop_after_request().await;
         let c = client(&uri);
-        let err = run(&operations::LIST_THINGS, Default::default(), &[], c.list_things().send()).await.unwrap_err();
+        let err = calls::list_things(&c, None, None, None, Default::default()).await.unwrap_err();
         assert_eq!((err.attempts(), seen.load(std::sync::atomic::Ordering::SeqCst)), (3, 3), "idempotent: retried");
         let (uri, seen) = drop_after_request().await;
         let c = client(&uri);
         let thing = Thing { id: Some("t".into()), name: None };
-        let err = run(&operations::CREATE_THING, Default::default(), &[], c.create_thing().body(thing).send()).await.unwrap_err();
+        let err = calls::create_thing(&c, &thing, Default::default()).await.unwrap_err();
         assert_eq!((err.attempts(), seen.load(std::sync::atomic::Ordering::SeqCst)), (1, 1), "not idempotent: never repeated");
         assert!(err.may_have_been_processed() && !err.is_retryable());
     }

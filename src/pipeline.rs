@@ -1,46 +1,46 @@
 //! The path every call takes: headers, credentials, rate limit, retries, timeouts, tracing, errors.
 //!
-//! The generated client calls progenitor's `ClientHooks`: `pre` sets the telemetry headers and the
-//! credentials, `exec` runs the attempt loop. [`run`] wraps each generated call: it gives the call a
-//! private [`CallFacts`] (attempt count, elapsed time, an error found on the way) and turns progenitor's
-//! result into this crate's [`Error`].
+//! The generated request functions (`calls::<operation>`, one per operation of a spec) build a [`Request`]
+//! and hand it, with the operation's entry of the operation table and the call's options, to
+//! [`Pipeline::call`]. The call's state ([`CallState`]: its policy, attempts, elapsed time, what the
+//! attempts learnt) is a local of that call, passed by `&mut` to the preparation, the attempt loop and the
+//! decoding; the limits and the secrets a response carried travel as arguments and return values. No
+//! task-local, no hook.
 //!
 //! The path of a call that succeeds at once is kept short: the credentials of a provider whose headers
-//! never change are built once per client, the URLs of fixed paths are parsed once per client, the call's
-//! facts live in a task-local the call owns (no lock, no shared counter), the span is only made when a
-//! subscriber wants it, the attempt timeout arms a timer only when the attempt has to wait, and the request
-//! is copied for a retry only when it carries a body that a retry could not rebuild otherwise.
+//! never change are built once per client, the URLs of fixed paths are parsed once per client, the span is
+//! only made when a subscriber wants it, the attempt timeout arms a timer only when the attempt has to wait,
+//! and the request is copied for a retry only when it carries a body that a retry could not rebuild
+//! otherwise.
 
-use std::cell::RefCell;
-use std::future::{Future, ready};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
-use futures::future::Either;
-use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
 use reqwest::header::{HeaderName, HeaderValue};
-use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tracing::Instrument;
 
 use crate::auth::CredentialsProvider;
 use crate::clock::Clock;
-use crate::decode::{LoggedBody, too_large};
+use crate::decode::{Decode, LoggedBody, too_large};
 use crate::error::{ApiError, Error, Result};
-use crate::generated;
-use crate::limits::{SharedLimits, rate_limiter};
 use crate::operation::Operation;
 use crate::rate_limit::RateLimiter;
 use crate::redact::{self, KnownSecrets};
 use crate::retry::{Endpoint, MIN_ATTEMPT, Outcome, Retrier, RetryBudget, RetryPolicy, Stop, Verdict};
+use crate::secret::HasSecrets;
+use crate::sharing::{SharedLimits, rate_limiter};
 use crate::stub::RequestOptions;
 
-/// State shared by a client and its clones, held by the generated `Client`.
+/// State shared by a client and its clones: what every call of the client goes through.
 #[derive(Clone, Debug)]
 pub(crate) struct Pipeline(Arc<Shared>);
 
 #[derive(Debug)]
 struct Shared {
+    /// The HTTP client (connection pool) of the workspace client and its clones.
+    http: reqwest::Client,
     credentials: Arc<dyn CredentialsProvider>,
     /// The credentials of a provider whose headers never change, built once (see
     /// [`CredentialsProvider::static_headers`]).
@@ -62,6 +62,7 @@ struct Shared {
 
 /// Everything [`Pipeline::new`] needs.
 pub(crate) struct PipelineParts {
+    pub http: reqwest::Client,
     pub credentials: Arc<dyn CredentialsProvider>,
     /// The workspace URL (the base of every request's URL).
     pub base_url: reqwest::Url,
@@ -116,6 +117,7 @@ impl Pipeline {
         let base_url = parts.base_url;
         let base_path = base_url.path().trim_end_matches('/').to_owned();
         let mut shared = Shared {
+            http: parts.http,
             credentials: parts.credentials,
             static_credentials,
             fixed_urls: Vec::new(),
@@ -153,44 +155,17 @@ impl Pipeline {
         self.0.credentials.auth_type()
     }
 
-    /// The `pre` hook: telemetry headers, credentials, and the first wait of the rate limit. A failure is
-    /// kept for [`run`] to report.
-    async fn prepare(&self, request: &mut reqwest::Request, _info: &OperationInfo) -> std::result::Result<(), String> {
+    /// Before the first attempt: the credentials of a provider whose credentials may change (fetched once
+    /// per call, into `call`), and the first wait of the rate limit.
+    async fn prepare(&self, call: &mut CallState) -> Result<()> {
         let shared = &*self.0;
-        let start = shared.clock.now();
-        let budget = with_call(|facts| {
-            facts.start = Some(start);
-            facts.secrets = Some(Arc::clone(&shared.secrets));
-            facts.max_response_size = shared.max_response_size;
-            facts.policy = facts.options.effective_retry(&shared.retry);
-            facts.budget = facts.policy.as_ref().unwrap_or(&shared.retry).timeout();
-            facts.budget
-        })
-        .unwrap_or_else(|| shared.retry.timeout());
-        // The headers go in before each attempt (see `execute`); a provider's credentials are fetched once
-        // per call, here.
-        let credentials = match &shared.static_credentials {
-            Some(_) => Ok(()),
-            None => match self.fetch_credentials().await {
-                Ok(fetched) => {
-                    // Outside `run` (no call state) they go straight into the request.
-                    if with_call(|facts| facts.credentials = Some(fetched.clone())).is_none() {
-                        self.add_headers(request, &Some(fetched));
-                    }
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
-        };
-        let prepared = match credentials {
-            Ok(()) if shared.rate_limiter.is_some() => self.rate_limit(start, budget).await,
-            other => other,
-        };
-        prepared.map_err(|e| {
-            let message = e.to_string();
-            with_call(|facts| facts.error = Some(e));
-            message
-        })
+        if shared.static_credentials.is_none() {
+            call.credentials = Some(self.fetch_credentials().await?);
+        }
+        if shared.rate_limiter.is_some() {
+            self.rate_limit(call.start, call.budget).await?;
+        }
+        Ok(())
     }
 
     /// Waits for the rate limit, unless the wait would end past the call's `budget` from `start`.
@@ -238,26 +213,17 @@ impl Pipeline {
         }
     }
 
-    /// The attempt loop of one call.
-    async fn execute(
-        &self,
-        client: &reqwest::Client,
-        mut request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
+    /// The attempt loop of one call: what it learns goes into `call`.
+    async fn execute(&self, call: &mut CallState, mut request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
         let shared = &*self.0;
-        let (start, per_call, operation, mut credentials) =
-            with_call(|facts| (facts.start, facts.policy.clone(), Some(facts.operation), facts.credentials.take()))
-                .unwrap_or((None, None, None, None));
-        let mut now = match start {
-            Some(start) => start,
-            None => shared.clock.now(),
-        };
+        let client = &shared.http;
+        let mut credentials = call.credentials.take();
+        let mut now = call.start;
         let start = now;
-        let retry = per_call.as_ref().unwrap_or(&shared.retry);
+        let retry = call.policy.as_ref().unwrap_or(&shared.retry);
         // A budget too large for an Instant means no budget.
         let deadline = start.checked_add(retry.timeout());
-        let idempotent = idempotent(retry, operation, info.operation_id);
+        let idempotent = retry.is_idempotent(call.operation);
         let logging = tracing::enabled!(tracing::Level::DEBUG);
         let mut attempt = 0u32;
         let mut retrier =
@@ -294,15 +260,13 @@ impl Pipeline {
                 }
             });
             now = shared.clock.now();
-            with_call(|facts| {
-                facts.attempts = attempt;
-                facts.elapsed = now.saturating_duration_since(start);
-                facts.idempotent = idempotent;
-                facts.body_deadline = attempt_deadline;
-                facts.status = result.as_ref().ok().map(|r| r.status().as_u16());
-                // A failure after the request was sent: it may have been processed.
-                facts.maybe_processed |= matches!(&result, Err(e) if !e.is_connect());
-            });
+            call.attempts = attempt;
+            call.elapsed = now.saturating_duration_since(start);
+            call.idempotent = idempotent;
+            call.body_deadline = attempt_deadline;
+            call.status = result.as_ref().ok().map(|r| r.status().as_u16());
+            // A failure after the request was sent: it may have been processed.
+            call.maybe_processed |= matches!(&result, Err(e) if !e.is_connect());
 
             let status = result.as_ref().map(|r| r.status().as_u16()).ok();
             let verdict = match &result {
@@ -326,7 +290,7 @@ impl Pipeline {
                     match self.fetch_credentials().await {
                         Ok(fresh) => credentials = Some(fresh),
                         Err(e) => {
-                            with_call(|facts| facts.error = Some(e));
+                            call.error = Some(e);
                             return result;
                         }
                     }
@@ -337,7 +301,7 @@ impl Pipeline {
                 (verdict, _) => {
                     let stop = if let Verdict::Return(stop) = verdict { stop } else { Stop::NotReplayable };
                     if stop == Stop::BudgetSpent {
-                        with_call(|facts| facts.budget_exhausted = true);
+                        call.budget_exhausted = true;
                     }
                     tracing::debug!(attempt, ?status, "{}", stop.describe());
                     return result;
@@ -350,7 +314,7 @@ impl Pipeline {
                 && !limiter.acquire_within(shared.clock.as_ref(), remaining).await
             {
                 tracing::debug!(attempt, ?status, "not retried: the rate limit would delay the attempt past the retry budget");
-                with_call(|facts| facts.budget_exhausted = true);
+                call.budget_exhausted = true;
                 return result;
             }
             now = shared.clock.now();
@@ -379,53 +343,32 @@ fn credential_of(value: &str) -> &str {
     value.split_once(' ').map_or(value, |(_, credential)| credential)
 }
 
-/// Whether an attempt of the operation may be repeated after it may have reached the server: the
-/// policy's override, else the spec's `x-databricks-idempotent` (from the operation table).
-fn idempotent(policy: &RetryPolicy, operation: Option<&Operation>, operation_id: &str) -> bool {
-    policy.idempotent_override(operation_id).or(operation.map(|op| op.idempotent)).unwrap_or_else(|| policy.is_idempotent(operation_id))
+/// One request of an operation, as a generated request function builds it.
+pub(crate) struct Request<'a> {
+    /// The values of the path template's `{parameters}`, in order, not yet encoded.
+    pub(crate) path: &'a [&'a str],
+    /// The query parameters that have a value.
+    pub(crate) query: Vec<(&'static str, String)>,
+    /// The JSON body, serialized.
+    pub(crate) body: Option<Vec<u8>>,
 }
 
-/// Routes a generated client's calls through the [`Pipeline`] it holds.
-macro_rules! pipeline_hooks {
-    ($client:ty) => {
-        impl ClientHooks<Pipeline> for $client {
-            async fn pre<E>(
-                &self,
-                request: &mut reqwest::Request,
-                info: &OperationInfo,
-            ) -> std::result::Result<(), progenitor_client::Error<E>> {
-                self.inner.prepare(request, info).await.map_err(progenitor_client::Error::Custom)
-            }
-
-            // `execute`'s future itself, not one more future around it (see `run`).
-            fn exec(&self, request: reqwest::Request, info: &OperationInfo) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
-                self.inner.execute(&self.client, request, info)
-            }
-        }
-    };
+/// A request body as JSON.
+pub(crate) fn json_body<B: Serialize>(operation: &Operation, body: &B) -> Result<Vec<u8>> {
+    serde_json::to_vec(body).map_err(|e| Error::invalid_request(format!("{}: the request body does not serialize: {e}", operation.id)))
 }
 
-pipeline_hooks!(generated::Client);
-pipeline_hooks!(generated::token_management::Client);
-pipeline_hooks!(generated::workspaces::Client);
-#[cfg(test)]
-pipeline_hooks!(generated::paginated_fixture::Client);
-
-tokio::task_local! {
-    /// The facts of the call the current task is running (see [`run`]), owned by that call.
-    static CALL: Box<RefCell<Option<CallFacts>>>;
-}
-
-/// What the hooks learn about one call, for [`run`] to report.
-struct CallFacts {
+/// The state of one call, owned by it and lent to its steps: the preparation, the attempts, the decoding.
+#[derive(Debug)]
+pub(crate) struct CallState {
     /// What the spec says about the operation.
     operation: &'static Operation,
-    options: RequestOptions,
-    /// This call's retry policy, when its options override the client's (resolved by `prepare`).
+    /// This call's retry policy, when its options override the client's.
     policy: Option<RetryPolicy>,
-    start: Option<Instant>,
+    start: Instant,
     attempts: u32,
     elapsed: Duration,
+    /// An error found on the way that the result of the attempts does not tell (a refresh that failed).
     error: Option<Error>,
     /// Whether the operation is safe to repeat.
     idempotent: bool,
@@ -437,118 +380,199 @@ struct CallFacts {
     budget_exhausted: bool,
     /// The call's retry budget.
     budget: Duration,
-    secrets: Option<Arc<KnownSecrets>>,
-    /// The credentials `prepare` fetched for this call (a provider whose credentials may change).
+    /// The credentials fetched for this call (a provider whose credentials may change).
     credentials: Option<Vec<(HeaderName, HeaderValue)>>,
-    /// When the last attempt's time is up (its body must have arrived by then), and the size limit.
+    /// When the last attempt's time is up (its body must have arrived by then).
     body_deadline: Option<tokio::time::Instant>,
-    max_response_size: u64,
 }
 
-/// Runs `f` on the facts of the current call; `None` outside a call.
-fn with_call<R>(f: impl FnOnce(&mut CallFacts) -> R) -> Option<R> {
-    CALL.try_with(|cell| cell.borrow_mut().as_mut().map(f)).ok().flatten()
-}
-
-/// The limits of the body of the current call's response: its size limit and when it must have arrived.
-pub(crate) fn body_limits() -> (u64, Option<tokio::time::Instant>) {
-    with_call(|facts| (facts.max_response_size, facts.body_deadline)).unwrap_or((crate::decode::DEFAULT_MAX_RESPONSE_SIZE, None))
-}
-
-/// Records that a successful response did not decode; returns the message for progenitor's error. The
-/// recorded error is what [`run`] reports.
-pub(crate) fn decode_failed(message: String) -> String {
-    with_call(|facts| {
-        let operation_id = facts.operation.id;
-        facts.error = Some(Error::unexpected_response(format!("{operation_id}: the response does not decode: {message}")));
-    });
-    message
-}
-
-/// Remembers a secret that a response carried (a new token's value) for the call's client.
-pub(crate) fn remember_secret(secret: &str) {
-    with_call(|facts| {
-        if let Some(secrets) = &facts.secrets {
-            secrets.remember_received(secret);
+impl CallState {
+    fn new(operation: &'static Operation, policy: Option<RetryPolicy>, client: &RetryPolicy, start: Instant) -> Self {
+        let budget = policy.as_ref().unwrap_or(client).timeout();
+        Self {
+            operation,
+            policy,
+            start,
+            attempts: 0,
+            elapsed: Duration::ZERO,
+            error: None,
+            idempotent: false,
+            maybe_processed: false,
+            status: None,
+            budget_exhausted: false,
+            budget,
+            credentials: None,
+            body_deadline: None,
         }
-    });
-}
-
-/// Runs one generated call of `operation` (with this call's options; `path` is the template filled in)
-/// and turns its outcome into this crate's result. `path_params` fill the path template in the span, when
-/// it is enabled.
-///
-/// The future is built from combinators rather than an `async` block: an `async` block would hold the
-/// call's future twice (the argument, and the copy it pins), and every call boxes this future (see
-/// `stub::DynTokens`), so its size is what a call allocates and copies.
-pub(crate) fn run<T, F>(
-    operation: &'static Operation,
-    options: RequestOptions,
-    path_params: &[&str],
-    call: F,
-) -> impl Future<Output = Result<T>> + use<T, F>
-where
-    T: DeserializeOwned,
-    F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<()>>>,
-{
-    let facts = CallFacts {
-        operation,
-        options,
-        policy: None,
-        start: None,
-        attempts: 0,
-        elapsed: Duration::ZERO,
-        error: None,
-        idempotent: false,
-        maybe_processed: false,
-        status: None,
-        budget_exhausted: false,
-        budget: Duration::ZERO,
-        secrets: None,
-        credentials: None,
-        body_deadline: None,
-        max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
-    };
-    let span = tracing::info_span!(
-        "databricks_tokens",
-        operation = operation.id,
-        method = operation.method,
-        path = tracing::field::Empty,
-        status = tracing::field::Empty,
-        attempts = tracing::field::Empty,
-        duration_ms = tracing::field::Empty,
-    );
-    if !span.is_disabled() {
-        span.record("path", operation.fill(path_params));
     }
-    // The call hands its facts back as it ends, while its task-local is still set.
-    let call = call.map(|outcome| (outcome, CALL.try_with(|cell| cell.borrow_mut().take()).ok().flatten()));
-    let scoped = CALL.scope(Box::new(RefCell::new(Some(facts))), call);
-    let traced = if span.is_disabled() { Either::Left(scoped) } else { Either::Right(scoped.instrument(span.clone())) };
-    traced.then(move |(outcome, facts)| {
-        let Some(mut facts) = facts else {
-            return Either::Left(ready(Err(Error::invalid_request(format!("{}: the call lost its state", operation.id)))));
-        };
+}
+
+impl Pipeline {
+    /// Sends one request of `operation` with this call's options and decodes its JSON answer: what every
+    /// generated request function calls.
+    pub(crate) async fn call<T: Decode + HasSecrets>(
+        &self,
+        operation: &'static Operation,
+        request: Request<'_>,
+        options: RequestOptions,
+    ) -> Result<T> {
+        let read = |response, limit, deadline| crate::decode::decode_body::<T>(response, limit, deadline);
+        self.send(operation, request, options, true, read, crate::decode::from_slice::<T>).await
+    }
+
+    /// [`Pipeline::call`] of an operation whose answer has no content.
+    pub(crate) async fn call_empty(&self, operation: &'static Operation, request: Request<'_>, options: RequestOptions) -> Result<()> {
+        let read = |_response, _limit, _deadline| std::future::ready(Ok(Ok(())));
+        self.send(operation, request, options, false, read, |_| Ok(())).await
+    }
+
+    /// The call: its span, its state, its attempts, its answer read by `read` (a 200) or `parse` (another
+    /// success status, and "not found means done"), its error made this crate's.
+    async fn send<T, R, F>(
+        &self,
+        operation: &'static Operation,
+        request: Request<'_>,
+        options: RequestOptions,
+        accepts_json: bool,
+        read: R,
+        parse: fn(&[u8]) -> std::result::Result<T, String>,
+    ) -> Result<T>
+    where
+        T: HasSecrets,
+        R: FnOnce(reqwest::Response, u64, Option<tokio::time::Instant>) -> F,
+        F: Future<Output = reqwest::Result<std::result::Result<T, String>>>,
+    {
+        let span = tracing::info_span!(
+            "databricks_tokens",
+            service = operation.service,
+            operation = operation.id,
+            method = operation.method,
+            path = tracing::field::Empty,
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        if span.is_disabled() {
+            return self.run(operation, request, options, accepts_json, read, parse, &span).await;
+        }
+        span.record("path", operation.fill(request.path));
+        self.run(operation, request, options, accepts_json, read, parse, &span).instrument(span.clone()).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run<T, R, F>(
+        &self,
+        operation: &'static Operation,
+        request: Request<'_>,
+        options: RequestOptions,
+        accepts_json: bool,
+        read: R,
+        parse: fn(&[u8]) -> std::result::Result<T, String>,
+        span: &tracing::Span,
+    ) -> Result<T>
+    where
+        T: HasSecrets,
+        R: FnOnce(reqwest::Response, u64, Option<tokio::time::Instant>) -> F,
+        F: Future<Output = reqwest::Result<std::result::Result<T, String>>>,
+    {
+        let shared = &*self.0;
+        let policy = options.effective_retry(&shared.retry);
+        let mut call = CallState::new(operation, policy, &shared.retry, shared.clock.now());
+        let outcome = self.attempts(&mut call, request, accepts_json).await;
         if !span.is_disabled() {
-            span.record("attempts", facts.attempts).record("duration_ms", facts.elapsed.as_millis() as u64);
+            span.record("attempts", call.attempts).record("duration_ms", call.elapsed.as_millis() as u64);
         }
-        match (facts.error.take(), outcome) {
-            (Some(error), _) => Either::Left(ready(conclude(operation, Err(error), facts))),
-            (None, Ok(value)) => {
-                span.record("status", value.status().as_u16());
-                Either::Left(ready(Ok(value.into_inner())))
+        let id = operation.id;
+        let result = match (call.error.take(), outcome) {
+            (Some(error), _) | (None, Err(error)) => Err(error),
+            (None, Ok(response)) if response.status() == 200 => {
+                span.record("status", 200);
+                match read(response, shared.max_response_size, call.body_deadline).await {
+                    Ok(Ok(value)) => {
+                        // The secrets the answer carries (a new token's value), scrubbed from what follows.
+                        value.secrets(&mut |secret| shared.secrets.remember_received(secret));
+                        return Ok(value);
+                    }
+                    Ok(Err(message)) => Err(Error::unexpected_response(format!("{id}: the response does not decode: {message}"))),
+                    Err(e) => Err(transport_error(id, e)),
+                }
             }
-            (None, Err(e)) => Either::Right(async move {
-                let result = convert_error(operation.id, e, &span, facts.max_response_size, facts.body_deadline).await;
-                conclude(operation, result, facts)
-            }),
+            (None, Ok(response)) => unexpected(id, response, span, shared.max_response_size, call.body_deadline, parse).await,
+        };
+        conclude(operation, result, call, &shared.secrets, parse)
+    }
+
+    /// The request built, the call prepared, its attempts made: the last attempt's response.
+    async fn attempts(&self, call: &mut CallState, request: Request<'_>, accepts_json: bool) -> Result<reqwest::Response> {
+        let operation = call.operation;
+        let mut url = if request.path.is_empty() {
+            self.url(operation.path)
+        } else {
+            let encoded: Vec<String> = request.path.iter().map(|value| progenitor_client::encode_path(value)).collect();
+            let encoded: Vec<&str> = encoded.iter().map(String::as_str).collect();
+            self.0.join(&operation.fill(&encoded))
+        };
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(request.query.iter().map(|(k, v)| (*k, v.as_str())));
         }
-    })
+        let method = reqwest::Method::from_bytes(operation.method.as_bytes())
+            .map_err(|_| Error::invalid_request(format!("{}: the method {} is not valid", operation.id, operation.method)))?;
+        let mut http = reqwest::Request::new(method, url);
+        if accepts_json {
+            http.headers_mut().insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
+        }
+        if let Some(body) = request.body {
+            http.headers_mut().insert(reqwest::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            *http.body_mut() = Some(body.into());
+        }
+        self.prepare(call).await?;
+        self.execute(call, http).await.map_err(|e| transport_error(operation.id, e))
+    }
+}
+
+/// A response the call did not expect: another success status (decoded with `parse`), a redirect, or an
+/// error of the API.
+async fn unexpected<T>(
+    operation_id: &str,
+    response: reqwest::Response,
+    span: &tracing::Span,
+    limit: u64,
+    deadline: Option<tokio::time::Instant>,
+    parse: fn(&[u8]) -> std::result::Result<T, String>,
+) -> Result<T> {
+    let status = response.status().as_u16();
+    span.record("status", status);
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request_id = header("x-request-id");
+    let location = header("location");
+    let body = match crate::decode::read_body(response, limit, deadline).await {
+        Ok(b) => b,
+        Err(e) => return Err(transport_error(operation_id, e)),
+    };
+    if (200..300).contains(&status) {
+        // A success status the spec does not list (201, 204...): decode it the same way.
+        return parse(&body)
+            .map_err(|m| Error::unexpected_response(format!("{operation_id}: the HTTP {status} response does not decode: {m}")));
+    }
+    if (300..400).contains(&status) {
+        return Err(redirect(status, location.as_deref(), &body));
+    }
+    let api = ApiError::from_body(status, &body);
+    Err(Error::from(match request_id {
+        Some(id) => api.with_request_id(id),
+        None => api,
+    }))
 }
 
 /// The result of a call that did not succeed at once (`result`: its error, or what its unexpected response
 /// decoded to), with what its facts say about it.
-fn conclude<T: DeserializeOwned>(operation: &'static Operation, result: Result<T>, facts: CallFacts) -> Result<T> {
+fn conclude<T>(
+    operation: &'static Operation,
+    result: Result<T>,
+    facts: CallState,
+    secrets: &KnownSecrets,
+    parse: fn(&[u8]) -> std::result::Result<T, String>,
+) -> Result<T> {
     let operation_id = operation.id;
     let error = match result {
         Ok(value) => return Ok(value),
@@ -557,7 +581,7 @@ fn conclude<T: DeserializeOwned>(operation: &'static Operation, result: Result<T
     // A delete whose earlier attempt may have gone through: "not found" means it did.
     if facts.maybe_processed && error.is_not_found() && operation.not_found_means_done {
         tracing::debug!("an earlier attempt may have been processed: not found means done");
-        return serde_json::from_slice(b"{}").map_err(|e| Error::decode(format!("{operation_id}: an empty answer"), e));
+        return parse(b"{}").map_err(|m| Error::unexpected_response(format!("{operation_id}: an empty answer does not decode: {m}")));
     }
     let mut error = if facts.attempts > 0 { error.with_attempts(facts.attempts, facts.elapsed) } else { error };
     if let Some(status) = facts.status.filter(|s| (200..300).contains(s)) {
@@ -571,52 +595,7 @@ fn conclude<T: DeserializeOwned>(operation: &'static Operation, result: Result<T
     if facts.budget_exhausted && error.kind() != crate::ErrorKind::Timeout {
         error = error.budget_exhausted(facts.budget);
     }
-    Err(match &facts.secrets {
-        Some(secrets) => error.scrub(secrets),
-        None => error,
-    })
-}
-
-async fn convert_error<T: DeserializeOwned>(
-    operation_id: &str,
-    error: progenitor_client::Error<()>,
-    span: &tracing::Span,
-    limit: u64,
-    deadline: Option<tokio::time::Instant>,
-) -> Result<T> {
-    use progenitor_client::Error as P;
-    Err(match error {
-        P::UnexpectedResponse(response) => {
-            let status = response.status().as_u16();
-            span.record("status", status);
-            let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let request_id = header("x-request-id");
-            let location = header("location");
-            let body = match crate::decode::read_body(response, limit, deadline).await {
-                Ok(b) => b,
-                Err(e) => return Err(transport_error(operation_id, e)),
-            };
-            if (200..300).contains(&status) {
-                // A success status the spec does not list (201, 204...): decode it the same way.
-                return crate::decode::from_slice(&body)
-                    .map_err(|m| Error::unexpected_response(format!("{operation_id}: the HTTP {status} response does not decode: {m}")));
-            }
-            if (300..400).contains(&status) {
-                return Err(redirect(status, location.as_deref(), &body));
-            }
-            let api = ApiError::from_body(status, &body);
-            Error::from(match request_id {
-                Some(id) => api.with_request_id(id),
-                None => api,
-            })
-        }
-        // The body is not quoted: a successful response may carry a secret.
-        P::InvalidResponsePayload(_, e) => Error::decode(format!("{operation_id}: the response does not decode: {e}"), e),
-        P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => transport_error(operation_id, e),
-        P::InvalidRequest(message) => Error::invalid_request(format!("{operation_id}: {message}")),
-        P::Custom(message) => Error::invalid_request(format!("{operation_id}: {message}")),
-        P::ErrorResponse(response) => Error::from(ApiError::new(response.status().as_u16(), None, "error response")),
-    })
+    Err(error.scrub(secrets))
 }
 
 /// A redirect, never followed: the private-link login page is the workspace refusing this network;
@@ -663,6 +642,7 @@ mod tests {
 
     fn parts() -> PipelineParts {
         PipelineParts {
+            http: reqwest::Client::new(),
             credentials: Arc::new(PatCredentials::new("t")),
             base_url: reqwest::Url::parse("http://127.0.0.1:1").unwrap(),
             retry: RetryPolicy::default().with_max_attempts(5).with_backoff(Duration::ZERO, Duration::ZERO),
@@ -678,9 +658,10 @@ mod tests {
     async fn attempts_for(body: reqwest::Body) -> usize {
         let server = MockServer::start().await;
         Mock::given(any()).respond_with(ResponseTemplate::new(503)).mount(&server).await;
-        let http = reqwest::Client::new();
-        let request = http.post(format!("{}/api/2.0/token/list", server.uri())).body(body).build().unwrap();
-        let response = pipeline().execute(&http, request, &OperationInfo { operation_id: "list_tokens" }).await.unwrap();
+        let request = reqwest::Client::new().post(format!("{}/api/2.0/token/list", server.uri())).body(body).build().unwrap();
+        let p = pipeline();
+        let mut call = CallState::new(&crate::operation::LIST_TOKENS, None, &p.0.retry, p.0.clock.now());
+        let response = p.execute(&mut call, request).await.unwrap();
         assert_eq!(response.status(), 503);
         server.received_requests().await.unwrap().len()
     }

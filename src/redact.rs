@@ -126,7 +126,7 @@ pub(crate) fn body_for_log(shown: &[u8], total: usize, secrets: &KnownSecrets) -
         return format!("<{total} bytes, not logged: may hold a secret>");
     }
     let redacted = scrub_token_shaped(&secrets.scrub(&redact_by_key(&text)), total > shown.len());
-    let mut line = crate::error::truncate(&redacted, MAX_LOGGED_BODY);
+    let mut line = truncate(&redacted, MAX_LOGGED_BODY);
     if total > shown.len() {
         line.push_str(&format!("... ({total} bytes in all)"));
     }
@@ -227,6 +227,18 @@ pub(crate) fn scrub_token_shaped(text: &str, cut: bool) -> String {
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// Truncates on a character boundary and says how much was cut.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes in all)", &s[..end], s.len())
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use crate::operation::Operation;
+
 /// The default capacity of a client's shared retry budget (as smithy-rs's retry token bucket).
 pub const DEFAULT_SHARED_RETRY_BUDGET: u32 = 500;
 /// What a retry takes from the shared budget.
@@ -98,7 +100,7 @@ impl RetryBudget {
 /// let policy = RetryPolicy::default()
 ///     .with_timeout(Duration::from_secs(30))
 ///     .with_max_attempts(5)
-///     .with_idempotent("create_token", false);
+///     .with_idempotent(&databricks_tokens::operation::CREATE_TOKEN, false);
 /// assert_eq!(policy.timeout(), Duration::from_secs(30));
 /// assert!(RetryPolicy::disabled().max_attempts() == 1);
 /// ```
@@ -111,7 +113,8 @@ pub struct RetryPolicy {
     initial_backoff: Duration,
     max_backoff: Duration,
     max_retry_after: Duration,
-    idempotent: BTreeMap<String, bool>,
+    /// Overrides of the spec's idempotency, by operation (service and id).
+    idempotent: BTreeMap<(&'static str, &'static str), bool>,
     shared_budget: u32,
 }
 
@@ -162,10 +165,11 @@ impl RetryPolicy {
         self.max_retry_after = t;
         self
     }
-    /// Declares whether an operation (by operation id, e.g. `create_token`) is safe to repeat after a
-    /// transport failure, overriding the built-in table.
-    pub fn with_idempotent(mut self, operation_id: &str, idempotent: bool) -> Self {
-        self.idempotent.insert(operation_id.to_owned(), idempotent);
+    /// Declares whether an operation (e.g. [`crate::operation::CREATE_TOKEN`]) is safe to repeat after a
+    /// transport failure, overriding the spec's table. It applies to that operation of that service only:
+    /// the Tokens API's `update_token` is not Token Management's.
+    pub fn with_idempotent(mut self, operation: &'static Operation, idempotent: bool) -> Self {
+        self.idempotent.insert((operation.service, operation.id), idempotent);
         self
     }
 
@@ -186,7 +190,7 @@ impl RetryPolicy {
         self.max_retry_after
     }
     /// The capacity of the retry budget a client and its clones share (default
-    /// [`DEFAULT_SHARED_RETRY_BUDGET`]): a retry takes 5 (10 after a timeout), a call that succeeds at once
+    /// 500): a retry takes 5 (10 after a timeout), a call that succeeds at once
     /// gives 1 back; an empty budget means no more retries until calls succeed again.
     pub fn with_shared_budget(mut self, capacity: u32) -> Self {
         self.shared_budget = capacity;
@@ -197,15 +201,13 @@ impl RetryPolicy {
         self.shared_budget
     }
     /// The idempotency this policy sets for an operation, if it overrides the spec's.
-    pub(crate) fn idempotent_override(&self, operation_id: &str) -> Option<bool> {
-        self.idempotent.get(operation_id).copied()
+    pub(crate) fn idempotent_override(&self, operation: &Operation) -> Option<bool> {
+        self.idempotent.get(&(operation.service, operation.id)).copied()
     }
-    /// Whether an operation is safe to repeat after a transport failure.
-    pub fn is_idempotent(&self, operation_id: &str) -> bool {
-        self.idempotent.get(operation_id).copied().unwrap_or_else(|| {
-            // The spec says, through the generated operation tables (`x-databricks-idempotent`).
-            crate::operation::every().any(|op| op.id == operation_id && op.idempotent)
-        })
+    /// Whether an operation is safe to repeat after a transport failure: this policy's override, else the
+    /// spec's `x-databricks-idempotent` (from the generated operation table).
+    pub fn is_idempotent(&self, operation: &Operation) -> bool {
+        self.idempotent_override(operation).unwrap_or(operation.idempotent)
     }
 
     /// The full-jitter backoff before retry number `retry` (0 for the first retry).
@@ -450,11 +452,15 @@ mod tests {
 
     #[test]
     fn idempotency_table_and_override() {
+        use crate::generated::token_management::operations as tm;
+        use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
         let p = RetryPolicy::default();
-        assert!(!p.is_idempotent("create_token"));
-        assert!(p.is_idempotent("list_tokens") && p.is_idempotent("revoke_token") && p.is_idempotent("update_token"));
-        assert!(!p.is_idempotent("some_new_operation"));
-        assert!(p.with_idempotent("create_token", true).is_idempotent("create_token"));
+        assert!(!p.is_idempotent(&CREATE_TOKEN));
+        assert!(p.is_idempotent(&LIST_TOKENS) && p.is_idempotent(&REVOKE_TOKEN) && p.is_idempotent(&UPDATE_TOKEN));
+        assert!(p.clone().with_idempotent(&CREATE_TOKEN, true).is_idempotent(&CREATE_TOKEN));
+        // An override names one service's operation: Token Management's update_token keeps the spec's.
+        let p = p.with_idempotent(&UPDATE_TOKEN, false);
+        assert!(!p.is_idempotent(&UPDATE_TOKEN) && p.is_idempotent(&tm::UPDATE_TOKEN));
     }
 }
 

@@ -78,9 +78,28 @@ impl Serialize for SecretString {
 
 impl<'de> Deserialize<'de> for SecretString {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = String::deserialize(d)?;
-        // A secret that a response carried: the client scrubs it by value from its errors and logs.
-        crate::pipeline::remember_secret(&value);
-        Ok(Self(value))
+        // A plain value: the pipeline learns the secrets an answer carried through `HasSecrets`.
+        String::deserialize(d).map(Self)
+    }
+}
+
+/// A value that may hold secrets: hands each secret's value to `f`. The generator implements it for
+/// every generated type (`codegen/src/calls.rs`, from the `SecretString` fields at any depth); the pipeline
+/// calls it on every decoded answer, so that the client scrubs those values from its later errors and logs.
+pub(crate) trait HasSecrets {
+    /// Calls `f` with the value of every secret this value holds (none by default).
+    fn secrets(&self, f: &mut dyn FnMut(&str)) {
+        let _ = f;
+    }
+}
+
+impl HasSecrets for () {}
+
+/// A list answered as a bare JSON array (the account's workspaces): the secrets of each item.
+impl<T: HasSecrets> HasSecrets for Vec<T> {
+    fn secrets(&self, f: &mut dyn FnMut(&str)) {
+        for item in self {
+            item.secrets(f);
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The TLS set-up every client of a process shares.
+//! The HTTP client every workspace client and credentials provider builds, and the TLS set-up they all share.
 //!
 //! Reading the platform's CA bundle is most of what building an HTTP client costs (~50 ms with OpenSSL), so
 //! it is done once per process, not once per client; each client keeps its own connection pool.
@@ -9,6 +9,18 @@
 //! - **`native-tls`**: the platform's TLS connector with its trusted roots, built by the first client and
 //!   configured as reqwest configures its own (certificate and host name verification, SNI, the built-in
 //!   roots). OpenSSL reads the CA bundle when the connector is built.
+
+use std::time::Duration;
+
+/// How long a connection may take to open, unless [`crate::ClientBuilder::connect_timeout`] says otherwise.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The HTTP client of a workspace client and of its credentials providers: redirects are never followed (a
+/// request body and its credentials go to the workspace only), and the TLS set-up is the process's shared one.
+pub(crate) fn http_client(connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).connect_timeout(connect_timeout);
+    shared(builder).build()
+}
 
 /// Gives `builder` the process's shared TLS set-up (see the module documentation).
 #[cfg(all(feature = "native-tls", not(feature = "rustls")))]

@@ -28,12 +28,12 @@ use crate::WorkspaceClient;
 use crate::error::{Error, Result};
 use crate::field_mask::Update;
 use crate::generated::token_management as generated;
+use crate::generated::token_management::calls;
 use crate::generated::token_management::operations as ops;
 use crate::paginate::paginate;
-use crate::pipeline::run;
+use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
 use crate::stub::{self, RequestOptions, TokenFilter};
-use crate::tokens::non_empty;
 use crate::types::token_management::{
     CreateOboTokenRequest, CreateOboTokenResponse, TokenAccessControlRequest, TokenInfo, TokenPermissionLevel, TokenPermissions,
     TokenPermissionsDescription, TokenPermissionsRequest, UpdateTokenManagementRequest,
@@ -46,14 +46,20 @@ use crate::types::token_management::{
 /// let every_token = w.token_management().list().send().await?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Copy, Debug)]
-pub struct TokenManagement<'a> {
-    client: &'a WorkspaceClient,
+#[derive(Clone, Debug)]
+pub struct TokenManagement {
+    client: WorkspaceClient,
 }
 
-impl<'a> TokenManagement<'a> {
-    pub(crate) fn new(client: &'a WorkspaceClient) -> Self {
+impl TokenManagement {
+    pub(crate) fn new(client: WorkspaceClient) -> Self {
         Self { client }
+    }
+
+    /// The client the builders own a clone of.
+    #[allow(dead_code, reason = "called by the generated builders, when the spec has one")]
+    pub(crate) fn client(&self) -> &WorkspaceClient {
+        &self.client
     }
 
     /// Creates a token owned by the service principal `application_id`; the response holds its secret
@@ -70,9 +76,9 @@ impl<'a> TokenManagement<'a> {
     /// The service principal must hold `CAN_USE` on tokens ([`TokenManagement::update_permissions`]).
     /// Never retried after the request may have reached the server; with [`CreateOboToken::exactly_once`]
     /// an ambiguous failure is resolved instead of reported.
-    pub fn create_obo_token(self, application_id: impl Into<String>) -> CreateOboToken<'a> {
+    pub fn create_obo_token(&self, application_id: impl Into<String>) -> CreateOboToken {
         CreateOboToken {
-            client: self.client,
+            client: self.client.clone(),
             request: CreateOboTokenRequest::new(application_id),
             lifetime: None,
             exactly_once: None,
@@ -87,8 +93,8 @@ impl<'a> TokenManagement<'a> {
     /// let alices = w.token_management().list().created_by_username("alice@example.com").send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn list(self) -> ListAllTokens<'a> {
-        ListAllTokens { client: self.client, filter: TokenFilter::default(), options: RequestOptions::default() }
+    pub fn list(&self) -> ListAllTokens {
+        ListAllTokens { client: self.client.clone(), filter: TokenFilter::default(), options: RequestOptions::default() }
     }
 
     /// One token of any user.
@@ -99,8 +105,8 @@ impl<'a> TokenManagement<'a> {
     /// println!("{:?} owns it", token.owner_id);
     /// # Ok(()) }
     /// ```
-    pub fn get(self, token_id: impl Into<String>) -> GetToken<'a> {
-        GetToken { client: self.client, token_id: token_id.into(), options: RequestOptions::default() }
+    pub fn get(&self, token_id: impl Into<String>) -> GetToken {
+        GetToken { client: self.client.clone(), token_id: token_id.into(), options: RequestOptions::default() }
     }
 
     /// Updates any user's token; the mask (sent in the body) comes from the setters called.
@@ -110,10 +116,10 @@ impl<'a> TokenManagement<'a> {
     /// let updated = w.token_management().update("5f1e...").comment("audited").send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn update(self, token_id: impl Into<String>) -> UpdateManagedToken<'a> {
+    pub fn update(&self, token_id: impl Into<String>) -> UpdateManagedToken {
         let token_id = token_id.into();
         UpdateManagedToken {
-            client: self.client,
+            client: self.client.clone(),
             update: Update::empty(TokenInfo::new(token_id.clone())),
             token_id,
             options: RequestOptions::default(),
@@ -127,8 +133,8 @@ impl<'a> TokenManagement<'a> {
     /// w.token_management().delete("5f1e...").send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn delete(self, token_id: impl Into<String>) -> DeleteManagedToken<'a> {
-        DeleteManagedToken { client: self.client, token_id: token_id.into(), options: RequestOptions::default() }
+    pub fn delete(&self, token_id: impl Into<String>) -> DeleteManagedToken {
+        DeleteManagedToken { client: self.client.clone(), token_id: token_id.into(), options: RequestOptions::default() }
     }
 
     /// The levels that may be granted on tokens: `CAN_USE`, and `CAN_MANAGE` (admins only).
@@ -140,8 +146,8 @@ impl<'a> TokenManagement<'a> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn permission_levels(self) -> GetPermissionLevels<'a> {
-        GetPermissionLevels { client: self.client, options: RequestOptions::default() }
+    pub fn permission_levels(&self) -> GetPermissionLevels {
+        GetPermissionLevels { client: self.client.clone(), options: RequestOptions::default() }
     }
 
     /// Who may use tokens.
@@ -151,8 +157,8 @@ impl<'a> TokenManagement<'a> {
     /// let acl = w.token_management().permissions().send().await?.access_control_list;
     /// # Ok(()) }
     /// ```
-    pub fn permissions(self) -> GetPermissions<'a> {
-        GetPermissions { client: self.client, options: RequestOptions::default() }
+    pub fn permissions(&self) -> GetPermissions {
+        GetPermissions { client: self.client.clone(), options: RequestOptions::default() }
     }
 
     /// Replaces who may use tokens with the grants given (admins only).
@@ -163,8 +169,8 @@ impl<'a> TokenManagement<'a> {
     /// w.token_management().set_permissions().grant_group("ci-admins", TokenPermissionLevel::can_use()).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn set_permissions(self) -> SetPermissions<'a> {
-        SetPermissions { client: self.client, grants: Vec::new(), replace: true, options: RequestOptions::default() }
+    pub fn set_permissions(&self) -> SetPermissions {
+        SetPermissions { client: self.client.clone(), grants: Vec::new(), replace: true, options: RequestOptions::default() }
     }
 
     /// Adds the grants given to who may use tokens (admins only).
@@ -175,16 +181,16 @@ impl<'a> TokenManagement<'a> {
     /// w.token_management().update_permissions().grant_service_principal("6f3b...", TokenPermissionLevel::can_use()).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn update_permissions(self) -> SetPermissions<'a> {
-        SetPermissions { client: self.client, grants: Vec::new(), replace: false, options: RequestOptions::default() }
+    pub fn update_permissions(&self) -> SetPermissions {
+        SetPermissions { client: self.client.clone(), grants: Vec::new(), replace: false, options: RequestOptions::default() }
     }
 }
 
 /// Creates an on-behalf-of token: see [`TokenManagement::create_obo_token`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct CreateOboToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct CreateOboToken {
+    client: WorkspaceClient,
     request: CreateOboTokenRequest,
     lifetime: Option<std::time::Duration>,
     /// The grace period and marker of an exactly-once create; `None`: a plain create.
@@ -192,7 +198,7 @@ pub struct CreateOboToken<'a> {
     options: RequestOptions,
 }
 
-impl<'a> CreateOboToken<'a> {
+impl CreateOboToken {
     /// The comment shown in listings.
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.request.comment = Some(comment.into());
@@ -251,13 +257,13 @@ impl<'a> CreateOboToken<'a> {
         }
         let mut request = self.request;
         if let Some(lifetime) = self.lifetime {
-            request.lifetime_seconds = Some(crate::tokens::lifetime_seconds(ops::CREATE_OBO_TOKEN.id, lifetime)?.into());
+            request.lifetime_seconds = Some(ops::CREATE_OBO_TOKEN.lifetime_seconds(lifetime)?.into());
         }
         let Some((grace, marker)) = self.exactly_once else {
             return self.client.token_management_stub().create_obo_token(request, self.options).await;
         };
         let comment = request.comment.take();
-        let minter = OboMinter { client: self.client, request };
+        let minter = OboMinter { client: &self.client, request };
         let settings = crate::exactly_once::Settings::of_call(self.client.retry_and_clock(), &self.options, grace, marker);
         crate::exactly_once::create(&minter, comment, settings).await
     }
@@ -299,13 +305,13 @@ into_future!(CreateOboToken, CreateOboTokenResponse);
 /// Lists every token: see [`TokenManagement::list`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct ListAllTokens<'a> {
-    client: &'a WorkspaceClient,
+pub struct ListAllTokens {
+    client: WorkspaceClient,
     filter: TokenFilter,
     options: RequestOptions,
 }
 
-impl<'a> ListAllTokens<'a> {
+impl ListAllTokens {
     /// Only the tokens this user id created.
     pub fn created_by_id(mut self, user_id: i64) -> Self {
         self.filter.created_by_id = Some(user_id);
@@ -325,10 +331,10 @@ impl<'a> ListAllTokens<'a> {
 
     /// The tokens as a lazy stream through the crate's pagination machinery: one request, made when the
     /// stream is first polled.
-    pub fn stream(self) -> impl Stream<Item = Result<TokenInfo>> + Send + 'a {
+    pub fn stream(self) -> impl Stream<Item = Result<TokenInfo>> + Send + 'static {
         let (client, filter, options) = (self.client, self.filter, self.options);
         paginate(move |_page_token| {
-            let (filter, options) = (filter.clone(), options.clone());
+            let (client, filter, options) = (client.clone(), filter.clone(), options.clone());
             async move {
                 client
                     .token_management_stub()
@@ -346,18 +352,18 @@ into_future!(ListAllTokens, Vec<TokenInfo>);
 /// Gets one token: see [`TokenManagement::get`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct GetToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct GetToken {
+    client: WorkspaceClient,
     token_id: String,
     options: RequestOptions,
 }
 
-impl<'a> GetToken<'a> {
+impl GetToken {
     options_setters!();
 
     /// Sends the request.
     pub async fn send(self) -> Result<TokenInfo> {
-        non_empty(ops::GET_TOKEN.id, &self.token_id)?;
+        ops::GET_TOKEN.non_empty("token_id", &self.token_id)?;
         self.client.token_management_stub().get(&self.token_id, self.options).await
     }
 }
@@ -367,14 +373,14 @@ into_future!(GetToken, TokenInfo);
 /// Updates a token: see [`TokenManagement::update`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct UpdateManagedToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct UpdateManagedToken {
+    client: WorkspaceClient,
     token_id: String,
     update: Update<TokenInfo>,
     options: RequestOptions,
 }
 
-impl<'a> UpdateManagedToken<'a> {
+impl UpdateManagedToken {
     update_setters!(
         TokenInfo,
         r#"
@@ -392,7 +398,7 @@ w.token_management().update("5f1e...").mask(TypedFieldMask::parse("comment")?).t
     /// Sends the request; the answer is the updated token. An update with no field set is refused before
     /// anything is sent.
     pub async fn send(self) -> Result<TokenInfo> {
-        non_empty(ops::UPDATE_TOKEN.id, &self.token_id)?;
+        ops::UPDATE_TOKEN.non_empty("token_id", &self.token_id)?;
         let (token, mask) = self.update.into_checked(ops::UPDATE_TOKEN.id)?;
         let request = UpdateTokenManagementRequest::new(token, mask.to_string());
         self.client.token_management_stub().update(&self.token_id, request, self.options).await
@@ -404,19 +410,19 @@ into_future!(UpdateManagedToken, TokenInfo);
 /// Revokes a token: see [`TokenManagement::delete`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct DeleteManagedToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct DeleteManagedToken {
+    client: WorkspaceClient,
     token_id: String,
     options: RequestOptions,
 }
 
-impl<'a> DeleteManagedToken<'a> {
+impl DeleteManagedToken {
     options_setters!();
 
     /// Sends the request. An unknown id is [`Error::is_not_found`] — unless an earlier attempt of this
     /// call may have revoked it, which is then success.
     pub async fn send(self) -> Result<()> {
-        non_empty(ops::DELETE_TOKEN.id, &self.token_id)?;
+        ops::DELETE_TOKEN.non_empty("token_id", &self.token_id)?;
         self.client.token_management_stub().delete(&self.token_id, self.options).await
     }
 }
@@ -426,12 +432,12 @@ into_future!(DeleteManagedToken, ());
 /// Gets the permission levels: see [`TokenManagement::permission_levels`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct GetPermissionLevels<'a> {
-    client: &'a WorkspaceClient,
+pub struct GetPermissionLevels {
+    client: WorkspaceClient,
     options: RequestOptions,
 }
 
-impl<'a> GetPermissionLevels<'a> {
+impl GetPermissionLevels {
     options_setters!();
 
     /// Sends the request.
@@ -445,12 +451,12 @@ into_future!(GetPermissionLevels, Vec<TokenPermissionsDescription>);
 /// Gets the token permissions: see [`TokenManagement::permissions`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct GetPermissions<'a> {
-    client: &'a WorkspaceClient,
+pub struct GetPermissions {
+    client: WorkspaceClient,
     options: RequestOptions,
 }
 
-impl<'a> GetPermissions<'a> {
+impl GetPermissions {
     options_setters!();
 
     /// Sends the request.
@@ -465,14 +471,14 @@ into_future!(GetPermissions, TokenPermissions);
 /// [`TokenManagement::update_permissions`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct SetPermissions<'a> {
-    client: &'a WorkspaceClient,
+pub struct SetPermissions {
+    client: WorkspaceClient,
     grants: Vec<TokenAccessControlRequest>,
     replace: bool,
     options: RequestOptions,
 }
 
-impl<'a> SetPermissions<'a> {
+impl SetPermissions {
     /// Grants `level` to a user.
     pub fn grant_user(mut self, user_name: impl Into<String>, level: TokenPermissionLevel) -> Self {
         self.grants.push(TokenAccessControlRequest::new().set_user_name(user_name.into()).set_permission_level(level));
@@ -551,10 +557,10 @@ impl CreateOboTokenResponse {
     }
 }
 
-/// The real service: the generated client and the pipeline.
+/// The real service: the generated request functions over the pipeline.
 #[derive(Debug)]
 pub(crate) struct HttpTokenManagement {
-    pub(crate) api: generated::Client,
+    pub(crate) pipeline: Pipeline,
 }
 
 /// What admins hit, with the fix in the message. Only the service's own codes get a hint: a 403 for an
@@ -580,53 +586,39 @@ fn explain(operation: &str, application_id: Option<&str>, error: Error) -> Error
 impl stub::TokenManagement for HttpTokenManagement {
     async fn create_obo_token(&self, request: CreateOboTokenRequest, options: RequestOptions) -> Result<CreateOboTokenResponse> {
         let app = request.application_id.clone();
-        let call = self.api.create_obo_token().body(request).send();
-        run(&ops::CREATE_OBO_TOKEN, options, &[], call).await.map_err(|e| explain(ops::CREATE_OBO_TOKEN.id, Some(&app), e))
+        calls::create_obo_token(&self.pipeline, &request, options).await.map_err(|e| explain(ops::CREATE_OBO_TOKEN.id, Some(&app), e))
     }
     async fn list(&self, filter: TokenFilter, options: RequestOptions) -> Result<Vec<TokenInfo>> {
-        let mut call = self.api.list_tokens();
-        if let Some(id) = filter.created_by_id {
-            call = call.created_by_id(id);
-        }
-        if let Some(name) = filter.created_by_username {
-            call = call.created_by_username(name);
-        }
-        run(&ops::LIST_TOKENS, options, &[], call.send())
+        let created_by_id = filter.created_by_id.map(Into::into);
+        calls::list_tokens(&self.pipeline, created_by_id, filter.created_by_username, options)
             .await
             .map(|r: generated::types::ListTokensResponse| r.token_infos)
             .map_err(|e| explain(ops::LIST_TOKENS.id, None, e))
     }
     async fn get(&self, token_id: &str, options: RequestOptions) -> Result<TokenInfo> {
-        run(&ops::GET_TOKEN, options, &[token_id], self.api.get_token().token_id(token_id).send())
+        calls::get_token(&self.pipeline, token_id, options)
             .await
             .map(|r: generated::types::GetTokenResponse| r.token_info)
             .map_err(|e| explain(ops::GET_TOKEN.id, None, e))
     }
     async fn update(&self, token_id: &str, request: UpdateTokenManagementRequest, options: RequestOptions) -> Result<TokenInfo> {
-        run(&ops::UPDATE_TOKEN, options, &[token_id], self.api.update_token().token_id(token_id).body(request).send())
-            .await
-            .map_err(|e| explain(ops::UPDATE_TOKEN.id, None, e))
+        calls::update_token(&self.pipeline, token_id, &request, options).await.map_err(|e| explain(ops::UPDATE_TOKEN.id, None, e))
     }
     async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        run(&ops::DELETE_TOKEN, options, &[token_id], self.api.delete_token().token_id(token_id).send())
-            .await
-            .map_err(|e| explain(ops::DELETE_TOKEN.id, None, e))
+        calls::delete_token(&self.pipeline, token_id, options).await.map_err(|e| explain(ops::DELETE_TOKEN.id, None, e))
     }
     async fn permission_levels(&self, options: RequestOptions) -> Result<Vec<TokenPermissionsDescription>> {
-        let op = &ops::GET_PERMISSION_LEVELS;
-        run(op, options, &[], self.api.get_permission_levels().send())
+        calls::get_permission_levels(&self.pipeline, options)
             .await
             .map(|r: generated::types::GetTokenPermissionLevelsResponse| r.permission_levels)
     }
     async fn permissions(&self, options: RequestOptions) -> Result<TokenPermissions> {
-        run(&ops::GET_PERMISSIONS, options, &[], self.api.get_permissions().send()).await
+        calls::get_permissions(&self.pipeline, options).await
     }
     async fn set_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
-        let call = self.api.set_permissions().body(request).send();
-        run(&ops::SET_PERMISSIONS, options, &[], call).await.map_err(|e| explain(ops::SET_PERMISSIONS.id, None, e))
+        calls::set_permissions(&self.pipeline, &request, options).await.map_err(|e| explain(ops::SET_PERMISSIONS.id, None, e))
     }
     async fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
-        let call = self.api.update_permissions().body(request).send();
-        run(&ops::UPDATE_PERMISSIONS, options, &[], call).await.map_err(|e| explain(ops::UPDATE_PERMISSIONS.id, None, e))
+        calls::update_permissions(&self.pipeline, &request, options).await.map_err(|e| explain(ops::UPDATE_PERMISSIONS.id, None, e))
     }
 }

@@ -23,7 +23,7 @@
 //!
 //! A create is never retried after its request may have reached the service: a lost answer (a reset, an
 //! attempt that timed out, a success status whose body never came) is an error for which
-//! [`Error::may_have_been_processed`] is true and [`Error::is_retryable`] false, because a token may exist
+//! [`Error::may_have_been_processed`](crate::Error::may_have_been_processed) is true and [`Error::is_retryable`](crate::Error::is_retryable) false, because a token may exist
 //! whose value nobody holds. [`CreateToken::exactly_once`] resolves it, for the Tokens API and Token
 //! Management's on-behalf-of tokens alike:
 //!
@@ -42,7 +42,7 @@
 //! The searches, revokes and the comment update are retried up to 5 rounds with the call's backoff, and the
 //! whole call, grace period included, runs within one budget: the timeout of its retry policy (the call's,
 //! else the client's). When a search still fails, the error says a token may exist and which
-//! ([`Error::orphan_marker`]), and is not retryable.
+//! ([`Error::orphan_marker`](crate::Error::orphan_marker)), and is not retryable.
 //!
 //! **Guarantee:** no duplicate and no orphan, provided the service processes a request within the grace
 //! period of the moment the client gave up on it, and the call is not cancelled (a dropped future stops
@@ -57,12 +57,12 @@ use std::time::Duration;
 use futures::Stream;
 
 use crate::WorkspaceClient;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::field_mask::Update;
-use crate::generated;
-use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
+use crate::generated::calls;
+use crate::operation::{CREATE_TOKEN, REVOKE_TOKEN, UPDATE_TOKEN};
 use crate::paginate::paginate;
-use crate::pipeline::run;
+use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
 use crate::stub::{self, RequestOptions};
 use crate::types::{
@@ -76,14 +76,20 @@ use crate::types::{
 /// let n = w.tokens().list().send().await?.len();
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Copy, Debug)]
-pub struct Tokens<'a> {
-    client: &'a WorkspaceClient,
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    client: WorkspaceClient,
 }
 
-impl<'a> Tokens<'a> {
-    pub(crate) fn new(client: &'a WorkspaceClient) -> Self {
+impl Tokens {
+    pub(crate) fn new(client: WorkspaceClient) -> Self {
         Self { client }
+    }
+
+    /// The client the builders own a clone of.
+    #[cfg_attr(not(test), allow(dead_code, reason = "called by the generated builders, when the spec has one"))]
+    pub(crate) fn client(&self) -> &WorkspaceClient {
+        &self.client
     }
 
     /// Creates a token; the response holds its secret value, once.
@@ -98,9 +104,9 @@ impl<'a> Tokens<'a> {
     ///
     /// Never retried after the request may have reached the server, so it cannot mint two tokens; with
     /// [`CreateToken::exactly_once`] an ambiguous failure is resolved instead of reported.
-    pub fn create(self) -> CreateToken<'a> {
+    pub fn create(&self) -> CreateToken {
         CreateToken {
-            client: self.client,
+            client: self.client.clone(),
             request: CreateTokenRequest::new(),
             lifetime: None,
             exactly_once: None,
@@ -117,8 +123,8 @@ impl<'a> Tokens<'a> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn list(self) -> ListTokens<'a> {
-        ListTokens { client: self.client, options: RequestOptions::default() }
+    pub fn list(&self) -> ListTokens {
+        ListTokens { client: self.client.clone(), options: RequestOptions::default() }
     }
 
     /// Updates a token's writable fields; the field mask comes from the setters called.
@@ -128,10 +134,10 @@ impl<'a> Tokens<'a> {
     /// w.tokens().update("5f1e...").comment("renamed").clear_scopes().send().await?; // sends "scopes": []
     /// # Ok(()) }
     /// ```
-    pub fn update(self, token_id: impl Into<String>) -> UpdateToken<'a> {
+    pub fn update(&self, token_id: impl Into<String>) -> UpdateToken {
         let token_id = token_id.into();
         UpdateToken {
-            client: self.client,
+            client: self.client.clone(),
             update: Update::empty(PublicTokenInfo::new(token_id.clone())),
             token_id,
             options: RequestOptions::default(),
@@ -149,34 +155,18 @@ impl<'a> Tokens<'a> {
     /// # Ok(()) }
     /// ```
     ///
-    /// An unknown id is an error for which [`Error::is_not_found`] is true — except when an earlier
+    /// An unknown id is an error for which [`Error::is_not_found`](crate::Error::is_not_found) is true — except when an earlier
     /// attempt of the same call may have gone through: then it was that attempt that revoked it.
-    pub fn delete(self, token_id: impl Into<String>) -> DeleteToken<'a> {
-        DeleteToken { client: self.client, token_id: token_id.into(), options: RequestOptions::default() }
+    pub fn delete(&self, token_id: impl Into<String>) -> DeleteToken {
+        DeleteToken { client: self.client.clone(), token_id: token_id.into(), options: RequestOptions::default() }
     }
-}
-
-/// A token lifetime in whole seconds: at least one, and within i64.
-pub(crate) fn lifetime_seconds(operation: &str, lifetime: Duration) -> Result<i64> {
-    if lifetime < Duration::from_secs(1) {
-        return Err(Error::invalid_request(format!("{operation}: a token lifetime must be at least 1 s, got {lifetime:?}")));
-    }
-    i64::try_from(lifetime.as_secs())
-        .map_err(|_| Error::invalid_request(format!("{operation}: the token lifetime {lifetime:?} does not fit in i64 seconds")))
-}
-
-pub(crate) fn non_empty(operation: &str, token_id: &str) -> Result<()> {
-    if token_id.is_empty() {
-        return Err(Error::invalid_request(format!("{operation}: token_id is empty")));
-    }
-    Ok(())
 }
 
 /// Creates a token: see [`Tokens::create`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct CreateToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct CreateToken {
+    client: WorkspaceClient,
     request: CreateTokenRequest,
     lifetime: Option<Duration>,
     /// The grace period and marker of an exactly-once create; `None`: a plain create.
@@ -184,7 +174,7 @@ pub struct CreateToken<'a> {
     options: RequestOptions,
 }
 
-impl<'a> CreateToken<'a> {
+impl CreateToken {
     /// The comment shown in listings.
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.request.comment = Some(comment.into());
@@ -218,14 +208,14 @@ impl<'a> CreateToken<'a> {
     ///
     /// The API has no idempotency key, so every attempt of this call carries a marker no other caller can
     /// produce (`[exactly-once:` and 128 random bits) at the end of its comment. When a create fails in a
-    /// way that may have been processed ([`Error::may_have_been_processed`]), the call waits a grace period
+    /// way that may have been processed ([`Error::may_have_been_processed`](crate::Error::may_have_been_processed)), the call waits a grace period
     /// (10 s; [`CreateToken::exactly_once_grace`]) for a late create to land, lists the tokens, revokes
     /// those carrying its marker — only those — and creates again (3 creates at most). Once a create
     /// answers, an update sets the comment asked for, so the marker does not stay.
     ///
     /// **Guarantee:** no duplicate and no orphan, provided the service processes a request within the grace
     /// period of the moment the client gave up on it, and the call is not cancelled. When the search keeps
-    /// failing, the error says a token may exist and which ([`Error::orphan_marker`]) and is not retryable.
+    /// failing, the error says a token may exist and which ([`Error::orphan_marker`](crate::Error::orphan_marker)) and is not retryable.
     /// **Cost:** 2 requests (the create and the comment update); per ambiguous failure, the grace period,
     /// one `list`, one revoke per token found, one more create and one more `list`. See
     /// [the module's section](crate::tokens#exactly-once).
@@ -264,7 +254,7 @@ impl<'a> CreateToken<'a> {
     fn request(&self) -> Result<CreateTokenRequest> {
         let mut request = self.request.clone();
         if let Some(lifetime) = self.lifetime {
-            request.lifetime_seconds = Some(lifetime_seconds(CREATE_TOKEN.id, lifetime)?.into());
+            request.lifetime_seconds = Some(CREATE_TOKEN.lifetime_seconds(lifetime)?.into());
         }
         Ok(request)
     }
@@ -276,7 +266,7 @@ impl<'a> CreateToken<'a> {
             return self.client.stub().create(request, self.options).await;
         };
         let comment = request.comment.take();
-        let minter = TokenMinter { client: self.client, request };
+        let minter = TokenMinter { client: &self.client, request };
         let settings = crate::exactly_once::Settings::of_call(self.client.retry_and_clock(), &self.options, grace, marker);
         crate::exactly_once::create(&minter, comment, settings).await
     }
@@ -318,12 +308,12 @@ into_future!(CreateToken, CreateTokenResponse);
 /// Lists the caller's tokens: see [`Tokens::list`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct ListTokens<'a> {
-    client: &'a WorkspaceClient,
+pub struct ListTokens {
+    client: WorkspaceClient,
     options: RequestOptions,
 }
 
-impl<'a> ListTokens<'a> {
+impl ListTokens {
     options_setters!();
 
     /// Sends the request: every valid token, in one `Vec`.
@@ -340,10 +330,10 @@ impl<'a> ListTokens<'a> {
     /// let ci: Vec<_> = w.tokens().list().stream().try_filter(|t| std::future::ready(t.comment.as_deref() == Some("ci"))).try_collect().await?;
     /// # Ok(()) }
     /// ```
-    pub fn stream(self) -> impl Stream<Item = Result<PublicTokenInfo>> + Send + 'a {
+    pub fn stream(self) -> impl Stream<Item = Result<PublicTokenInfo>> + Send + 'static {
         let (client, options) = (self.client, self.options);
         paginate(move |_page_token| {
-            let options = options.clone();
+            let (client, options) = (client.clone(), options.clone());
             async move { client.stub().list(options).await.map(|token_infos| ListPublicTokensResponse::new().set_token_infos(token_infos)) }
         })
         .items()
@@ -355,14 +345,14 @@ into_future!(ListTokens, Vec<PublicTokenInfo>);
 /// Updates a token: see [`Tokens::update`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct UpdateToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct UpdateToken {
+    client: WorkspaceClient,
     token_id: String,
     update: Update<PublicTokenInfo>,
     options: RequestOptions,
 }
 
-impl<'a> UpdateToken<'a> {
+impl UpdateToken {
     update_setters!(
         PublicTokenInfo,
         r#"
@@ -379,7 +369,7 @@ w.tokens().update("5f1e...").mask(TypedFieldMask::parse("comment")?).token(token
 
     /// Sends the request. An update with no field set is refused before anything is sent.
     pub async fn send(self) -> Result<()> {
-        non_empty(UPDATE_TOKEN.id, &self.token_id)?;
+        UPDATE_TOKEN.non_empty("token_id", &self.token_id)?;
         let (token, mask) = self.update.into_checked(UPDATE_TOKEN.id)?;
         let request = UpdateTokenRequest::new(token, mask.to_string());
         self.client.stub().update(&self.token_id, request, self.options).await
@@ -391,18 +381,18 @@ into_future!(UpdateToken, ());
 /// Revokes a token: see [`Tokens::delete`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until it is sent"]
-pub struct DeleteToken<'a> {
-    client: &'a WorkspaceClient,
+pub struct DeleteToken {
+    client: WorkspaceClient,
     token_id: String,
     options: RequestOptions,
 }
 
-impl<'a> DeleteToken<'a> {
+impl DeleteToken {
     options_setters!();
 
     /// Sends the request.
     pub async fn send(self) -> Result<()> {
-        non_empty(REVOKE_TOKEN.id, &self.token_id)?;
+        REVOKE_TOKEN.non_empty("token_id", &self.token_id)?;
         self.client.stub().delete(&self.token_id, self.options).await
     }
 }
@@ -432,24 +422,23 @@ impl CreateTokenResponse {
     }
 }
 
-/// The real service: the generated client and the pipeline.
+/// The real service: the generated request functions over the pipeline.
 #[derive(Debug)]
 pub(crate) struct HttpTokens {
-    pub(crate) api: generated::Client,
+    pub(crate) pipeline: Pipeline,
 }
 
 impl stub::Tokens for HttpTokens {
     async fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> Result<CreateTokenResponse> {
-        run(&CREATE_TOKEN, options, &[], self.api.create_token().body(request).send()).await
+        calls::create_token(&self.pipeline, &request, options).await
     }
     async fn list(&self, options: RequestOptions) -> Result<Vec<PublicTokenInfo>> {
-        run(&LIST_TOKENS, options, &[], self.api.list_tokens().send()).await.map(|r: ListPublicTokensResponse| r.token_infos)
+        calls::list_tokens(&self.pipeline, options).await.map(|r: ListPublicTokensResponse| r.token_infos)
     }
     async fn update(&self, token_id: &str, request: UpdateTokenRequest, options: RequestOptions) -> Result<()> {
-        run(&UPDATE_TOKEN, options, &[token_id], self.api.update_token().token_id(token_id).body(request).send()).await.map(drop)
+        calls::update_token(&self.pipeline, token_id, &request, options).await.map(drop)
     }
     async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        let body = RevokeTokenRequest::new(token_id);
-        run(&REVOKE_TOKEN, options, &[], self.api.revoke_token().body(body).send()).await.map(drop)
+        calls::revoke_token(&self.pipeline, &RevokeTokenRequest::new(token_id), options).await.map(drop)
     }
 }

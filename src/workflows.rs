@@ -36,7 +36,9 @@ pub enum Expiry {
 /// assert_eq!(t.expiry(), Some(Expiry::Never));
 /// assert!(!t.is_expired_at(UNIX_EPOCH + Duration::from_secs(1 << 40)));
 /// ```
-pub trait TokenInfoExt {
+///
+/// Sealed: implemented by this crate only (for `PublicTokenInfo` and Token Management's `TokenInfo`), so that methods can be added without breaking anyone.
+pub trait TokenInfoExt: crate::sealed::Sealed {
     /// When the token was created.
     fn created_at(&self) -> Option<SystemTime>;
     /// When it expires, if the server said.
@@ -63,6 +65,8 @@ pub(crate) fn from_epoch_ms(ms: i64) -> Option<SystemTime> {
 /// The time accessors of both token metadata types (the caller's and the admin's view).
 macro_rules! token_info_ext {
     ($($ty:ty),*) => {$(
+        impl crate::sealed::Sealed for $ty {}
+
         impl TokenInfoExt for $ty {
             fn created_at(&self) -> Option<SystemTime> {
                 self.creation_time.map(i64::from).and_then(from_epoch_ms)
@@ -80,16 +84,30 @@ macro_rules! token_info_ext {
 token_info_ext!(PublicTokenInfo, crate::types::token_management::TokenInfo);
 
 /// A response that created a token: the Tokens API's and Token Management's on-behalf-of create.
-pub trait CreatedToken: std::fmt::Debug {
+///
+/// ```
+/// use databricks_tokens::types::CreateTokenResponse;
+/// use databricks_tokens::workflows::CreatedToken;
+/// let created: CreateTokenResponse = serde_json::from_str(r#"{"token_value":"dapi-x","token_info":{"token_id":"t1"}}"#)?;
+/// assert_eq!(CreatedToken::token_id(&created), "t1");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+///
+/// Sealed: implemented by this crate only (for `CreateTokenResponse` and `CreateOboTokenResponse`), so that methods can be added without breaking anyone.
+pub trait CreatedToken: std::fmt::Debug + crate::sealed::Sealed {
     /// The new token's id.
     fn token_id(&self) -> &str;
 }
+
+impl crate::sealed::Sealed for CreateTokenResponse {}
 
 impl CreatedToken for CreateTokenResponse {
     fn token_id(&self) -> &str {
         CreateTokenResponse::token_id(self)
     }
 }
+
+impl crate::sealed::Sealed for crate::types::token_management::CreateOboTokenResponse {}
 
 impl CreatedToken for crate::types::token_management::CreateOboTokenResponse {
     fn token_id(&self) -> &str {
@@ -267,7 +285,9 @@ impl<T> RevokeReport<T> {
 /// let report = w.cleanup_tokens(Cleanup::expiring_within(Duration::from_secs(600)).comment_starts_with("ci-").dry_run()).await?;
 /// # Ok(()) }
 /// ```
-pub trait TokenWorkflows {
+///
+/// Sealed: implemented by this crate only (for [`WorkspaceClient`]), so that methods can be added without breaking anyone.
+pub trait TokenWorkflows: crate::sealed::Sealed {
     /// The token with this id; [`Error::is_not_found`] when there is none.
     ///
     /// ```no_run
@@ -345,6 +365,9 @@ pub trait TokenWorkflows {
     /// ```
     fn cleanup_tokens(&self, plan: Cleanup) -> impl Future<Output = Result<CleanupReport>> + Send;
 }
+
+/// The workflows of both traits ([`TokenWorkflows`], [`crate::admin::TokenAdminWorkflows`]) are the client's.
+impl crate::sealed::Sealed for WorkspaceClient {}
 
 impl TokenWorkflows for WorkspaceClient {
     async fn get_token(&self, token_id: &str) -> Result<PublicTokenInfo> {

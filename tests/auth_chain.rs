@@ -209,11 +209,12 @@ fn rows() -> Vec<Row> {
             ]),
         },
         Row {
-            name: "no host either: still the listing",
+            // The configuration needs a host before credentials are chosen from it: the error asks for it.
+            name: "no host either: the host is asked for first",
             env: &[],
             path: Nothing,
             file: None,
-            expect: Err(&["cannot configure default credentials", "Tried: pat (no token)", "Config: nothing configured"]),
+            expect: Err(&["cannot configure default credentials", "no host is configured (DATABRICKS_HOST", "Config: nothing configured"]),
         },
         Row {
             name: "a profile written by `databricks auth login`",
@@ -467,10 +468,14 @@ fn the_default_chain_table() {
 
 fn check_row(row: Row) {
     let dir = tempfile::tempdir().unwrap();
-    let result = Config::builder().env_vars(environment(&row, dir.path())).build();
+    // The configuration resolves the attributes; `auth::select` chooses the method from them.
+    let result = Config::builder()
+        .env_vars(environment(&row, dir.path()))
+        .build()
+        .and_then(|config| databricks_tokens::auth::select(&config).map(|selected| (config, selected)));
     match (row.expect, result) {
-        (Ok(auth), Ok(config)) => {
-            assert_eq!(config.auth_type(), auth, "{}", row.name);
+        (Ok(auth), Ok((config, selected))) => {
+            assert_eq!(selected, auth, "{}", row.name);
             // The client reports the provider actually used, and building it does no I/O.
             let w = WorkspaceClient::from_config(&config).unwrap_or_else(|e| panic!("{}: {e}", row.name));
             assert_eq!(w.auth_type(), auth.as_str(), "{}", row.name);
@@ -491,6 +496,6 @@ fn check_row(row: Row) {
             }
         }
         (Ok(auth), Err(e)) => panic!("{}: expected {auth}, got the error {e}", row.name),
-        (Err(n), Ok(c)) => panic!("{}: expected an error with {n:?}, got {}", row.name, c.auth_type()),
+        (Err(n), Ok((_, selected))) => panic!("{}: expected an error with {n:?}, got {selected}", row.name),
     }
 }

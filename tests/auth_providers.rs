@@ -96,7 +96,7 @@ async fn a_profile_written_by_databricks_auth_login_runs_the_lifecycle_on_the_lo
         ("DATABRICKS_CONFIG_PROFILE".to_owned(), "local".to_owned()),
     ];
     let config = Config::builder().env_vars(env).build().unwrap();
-    assert_eq!(config.auth_type(), AuthType::DatabricksCli);
+    assert_eq!(databricks_tokens::auth::select(&config).unwrap(), AuthType::DatabricksCli);
     let w = WorkspaceClient::from_config(&config).unwrap();
     assert!(cli_calls(&bin).is_empty(), "building the client runs nothing");
     let created = w.tokens().create().send().await.unwrap();
@@ -136,7 +136,7 @@ async fn cli_error(script: &str, timeout: Duration) -> databricks_tokens::Error 
     let dir_tmp = tempfile::tempdir().unwrap();
     let dir = dir_tmp.path();
     let program = common::fake_cli(dir, script);
-    let cli = DatabricksCliCredentials::for_host(program, &server.uri()).with_timeout(timeout);
+    let cli = DatabricksCliCredentials::for_host(program, &server.uri()).timeout(timeout);
     let w = WorkspaceClient::builder().host(server.uri()).credentials(cli).build().unwrap();
     let err = w.tokens().list().send().await.unwrap_err();
     assert!(requests(&server, "/api/2.0/token/list").await.is_empty(), "no API call without credentials");
@@ -186,15 +186,24 @@ async fn a_missing_or_legacy_cli_is_a_clear_error() {
         env.extend(extra);
         env
     };
-    let err = Config::builder().env_vars(env(vec![("PATH", dir.display().to_string())])).build().unwrap_err();
+    let err = Config::builder()
+        .env_vars(env(vec![("PATH", dir.display().to_string())]))
+        .build()
+        .and_then(|c| WorkspaceClient::from_config(&c))
+        .unwrap_err();
     assert!(err.to_string().contains("no \"databricks\" on PATH"), "{err}");
     let err = Config::builder()
         .env_vars(env(vec![("DATABRICKS_CLI_PATH", dir.join("nowhere/databricks").display().to_string())]))
         .build()
+        .and_then(|c| WorkspaceClient::from_config(&c))
         .unwrap_err();
     assert!(err.to_string().contains("nowhere/databricks does not exist"), "{err}");
     common::legacy_cli(dir);
-    let err = Config::builder().env_vars(env(vec![("PATH", dir.display().to_string())])).build().unwrap_err();
+    let err = Config::builder()
+        .env_vars(env(vec![("PATH", dir.display().to_string())]))
+        .build()
+        .and_then(|c| WorkspaceClient::from_config(&c))
+        .unwrap_err();
     assert!(err.to_string().contains("is the legacy Python Databricks CLI (under 1 MiB)"), "{err}");
     assert!(err.to_string().contains("https://docs.databricks.com/dev-tools/cli/install.html"), "{err}");
 
@@ -438,7 +447,7 @@ async fn token_endpoints_are_retried_on_transient_answers_within_a_minute() {
     let err = client_of(env, &clock).tokens().list().send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert!(err.to_string().contains("(HTTP 503)"), "{err}");
-    assert!(clock.elapsed() < databricks_tokens::auth::TOKEN_ENDPOINT_RETRY_BUDGET, "{:?}", clock.elapsed());
+    assert!(clock.elapsed() < databricks_tokens::limits::TOKEN_ENDPOINT_RETRY_BUDGET, "{:?}", clock.elapsed());
     assert!(requests(&down, "/oidc/v1/token").await.len() >= 3);
 }
 

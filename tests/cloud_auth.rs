@@ -371,7 +371,7 @@ async fn azure_cli_runs_the_lifecycle_with_the_tokens_az_prints() {
         ("PATH", dir.display().to_string()),
     ];
     let config = Config::builder().env_vars(env).build().unwrap();
-    assert_eq!(config.auth_type(), AuthType::AzureCli);
+    assert_eq!(databricks_tokens::auth::select(&config).unwrap(), AuthType::AzureCli);
     let w = WorkspaceClient::from_config(&config).unwrap();
     assert!(az_calls(dir).is_empty(), "building the client runs nothing");
     let created = w.tokens().create().send().await.unwrap();
@@ -502,6 +502,7 @@ async fn azure_cli_errors_say_what_to_do() {
             ("PATH", empty.display().to_string()),
         ])
         .build()
+        .and_then(|config| WorkspaceClient::from_config(&config))
         .unwrap_err();
     assert!(err.to_string().contains("auth_type is azure-cli but it is not configured: no \"az\" (the Azure CLI) on PATH"), "{err}");
     let gone_tmp = tempfile::tempdir().unwrap();

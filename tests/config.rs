@@ -398,11 +398,14 @@ fn check_case(case: Case) {
     std::fs::write(dir.join("elsewhere.cfg"), "[DEFAULT]\nhost = https://elsewhere.com\ntoken = e\n").unwrap();
     let mut env: Vec<(String, String)> = case.env.iter().map(|(k, v)| (k.to_string(), v.replace("{dir}", &dir_s))).collect();
     env.push(("HOME".into(), dir_s.clone()));
-    let result = (case.explicit)(Config::builder().env_vars(env)).build();
+    // The configuration resolves the attributes; `auth::select` chooses the method from them.
+    let result = (case.explicit)(Config::builder().env_vars(env))
+        .build()
+        .and_then(|config| databricks_tokens::auth::select(&config).map(|selected| (config, selected)));
     match (case.expect, result) {
-        (Expect::Ok { host, auth, check }, Ok(config)) => {
+        (Expect::Ok { host, auth, check }, Ok((config, selected))) => {
             assert_eq!(config.host(), host, "{}", case.name);
-            assert_eq!(config.auth_type(), auth, "{}", case.name);
+            assert_eq!(selected, auth, "{}", case.name);
             check(&config);
             let debug = format!("{config:?}");
             for secret in ["dapi-default", "dapi-dev", "sp-secret", "dapi-from-env", "dapi#abc#123"] {
@@ -421,7 +424,7 @@ fn check_case(case: Case) {
             }
         }
         (Expect::Ok { .. }, Err(e)) => panic!("{}: unexpected error {e}", case.name),
-        (Expect::Err(n), Ok(c)) => panic!("{}: expected an error with {n:?}, got {c:?}", case.name),
+        (Expect::Err(n), Ok((c, selected))) => panic!("{}: expected an error with {n:?}, got {c:?} ({selected})", case.name),
     }
 }
 

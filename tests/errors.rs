@@ -2,7 +2,8 @@
 
 mod common;
 
-use databricks_tokens::{ApiError, Error, ErrorDetail, ErrorKind, MAX_RAW_BODY, RetryPolicy};
+use databricks_tokens::limits::MAX_RAW_BODY;
+use databricks_tokens::{ApiError, Error, ErrorDetail, ErrorKind, RetryPolicy};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -304,7 +304,7 @@ async fn clones_share_one_retry_budget_against_a_failing_service() {
     let sent = server.received_requests().await.unwrap().len();
     // Without a shared budget: 20 calls × 10 attempts = 200 requests. With it: the first attempts, plus
     // one retry per 5 tokens of the budget.
-    let budget = databricks_tokens::DEFAULT_SHARED_RETRY_BUDGET as usize;
+    let budget = databricks_tokens::limits::DEFAULT_SHARED_RETRY_BUDGET as usize;
     assert_eq!(sent, 20 + budget / 5, "a failing service sees at most one retry per 5 budget tokens");
 }
 

@@ -142,7 +142,7 @@ async fn idempotent_operations_are_retried_after_a_dropped_connection() {
 #[tokio::test]
 async fn the_caller_can_declare_create_idempotent() {
     let (uri, processed) = drop_after_request_server().await;
-    let policy = RetryPolicy::default().with_max_attempts(2).with_idempotent("create_token", true);
+    let policy = RetryPolicy::default().with_max_attempts(2).with_idempotent(&databricks_tokens::operation::CREATE_TOKEN, true);
     let (w, _) = client(&uri, policy);
     w.tokens().create().send().await.unwrap_err();
     assert_eq!(processed.load(Ordering::SeqCst), 2);
@@ -224,4 +224,18 @@ async fn the_shared_retry_budget_is_spent_by_retries_and_refilled_by_first_attem
     }
     assert_eq!(attempts(&w, 503).await, 3, "refilled to its capacity");
     assert_eq!(attempts(&w, 503).await, 1, "and no further");
+}
+
+#[tokio::test]
+async fn an_idempotency_override_names_one_services_operation() {
+    use databricks_tokens::operation::UPDATE_TOKEN;
+    // The Tokens API's update_token declared unsafe to repeat: Token Management's update_token keeps the
+    // spec's (idempotent), although both are "update_token".
+    let (uri, processed) = drop_after_request_server().await;
+    let policy = RetryPolicy::default().with_max_attempts(3).with_idempotent(&UPDATE_TOKEN, false);
+    let (w, _) = client(&uri, policy);
+    let err = w.tokens().update("abc").comment("c").send().await.unwrap_err();
+    assert_eq!((processed.load(Ordering::SeqCst), err.attempts()), (1, 1));
+    let err = w.token_management().update("abc").comment("c").send().await.unwrap_err();
+    assert_eq!((processed.load(Ordering::SeqCst), err.attempts()), (4, 3));
 }

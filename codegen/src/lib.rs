@@ -13,7 +13,8 @@
 //!   as `[]` instead of being dropped.
 //! - **`ReportedScopes` becomes `crate::wire::ReportedScopes`**, one pointer instead of a `Vec`'s three,
 //!   so that the output-only lists a token usually lacks do not weigh on a big list.
-//! - **`TokenValue` becomes `crate::secret::SecretString`**, which never prints the secret.
+//! - **`TokenValue`, and every string of `format: password`, becomes `crate::secret::SecretString`**, which
+//!   never prints the secret.
 //! - **`WorkspaceStatus` becomes `crate::account::WorkspaceStatus`** (the account Workspaces API), which
 //!   keeps values it does not know.
 //! - **Every generated type derives `schemars::JsonSchema` under the crate's `schemars` feature**, so that a
@@ -21,21 +22,26 @@
 //! - **Every generated struct is `#[non_exhaustive]`** with `new()` (when it has a default) and a
 //!   `set_<field>` setter per field, so that a field the spec adds later is not a breaking change for
 //!   users; typify's `builder()` functions stay crate-private.
-//! - **Successful responses are decoded by `crate::decode::response`** (strict and bounded) instead of
-//!   progenitor's `ResponseValue::from_response`, and every generated type implements `crate::decode::Decode`:
-//!   a list response (an object whose one field is an array of objects) is decoded item by item when large.
-//! - **No `api-version` header**: progenitor sends the spec's `info.version` as one; the Databricks SDKs
-//!   send no such header, so the generated requests do not carry it.
+//! - **progenitor's client and builders are dropped; its types stay.** For every operation `calls::<id>`
+//!   takes the pipeline, the path parameters (in template order), the query parameters, the body and the
+//!   call's options, and hands the request to `crate::pipeline::Pipeline::call` with the operation's entry
+//!   of `operations` (see `calls.rs`): one builder per call, and the call's state stays in the pipeline.
+//!   The parameter, body and answer types are those of progenitor's builders (generation fails when one is
+//!   missing). No `api-version` header is sent (the Databricks SDKs send none).
+//! - **Every generated type implements `crate::decode::Decode`** (strict, bounded decoding): a list response
+//!   (an object whose one field is an array of objects) is decoded item by item when large.
+//! - **Every generated type implements `crate::secret::HasSecrets`**: a type holding a `SecretString` (at any
+//!   depth) hands the pipeline each secret's value, so that it scrubs them from later errors and logs.
 //! - **A resource in a request body is sent without its empty output-only fields**: OpenAPI makes
 //!   `required` apply to responses only for a `readOnly` property, so the field of a request body that holds
 //!   an object schema with required `readOnly` strings (an update's `token`, whose id is in the path) is
 //!   serialized by `crate::field_mask::serialize_request_resource`, which leaves those out when empty. The
 //!   resource type itself keeps its plain serialization, so it round-trips.
-//! - **URLs of fixed paths come from the hook type** (`client.inner.url("/api/...")`, parsed once per client)
-//!   instead of a `format!` of the base URL and the path parsed again on every call.
+//! - **Every rewrite fails generation when it applies nowhere** (`CodegenError::Rewrite`): a change of
+//!   progenitor's output cannot silently drop one.
 //!
 //! It also emits, from the spec, the tables the hand-written crate reads instead of re-typing spec facts:
-//! - `operations`: per operation its id, method, path template, whether it may be repeated after a
+//! - `operations`: per operation its service (the spec's, see `service_name`), id, method, path template, whether it may be repeated after a
 //!   request may have reached the server (`x-databricks-idempotent`), whether "not found" after such an
 //!   attempt means it was done (`x-databricks-not-found-means-done`), and whether it is paginated
 //!   (a `page_token` parameter and a `next_page_token` response field), as `crate::operation::Operation`;
@@ -45,6 +51,8 @@
 #![deny(missing_docs)]
 
 use std::fmt;
+
+mod calls;
 
 use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use schemars::schema::{InstanceType, SchemaObject};
@@ -120,13 +128,14 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
         .with_replacement("ReportedScopes", "crate::wire::ReportedScopes", [TypeImpl::Default].into_iter())
         .with_replacement("TokenValue", "crate::secret::SecretString", std::iter::empty())
         // The account Workspaces API (`spec/workspaces.json`): a status the service adds later is kept.
-        .with_replacement("WorkspaceStatus", "crate::account::WorkspaceStatus", [TypeImpl::Display].into_iter());
+        .with_replacement("WorkspaceStatus", "crate::account::WorkspaceStatus", [TypeImpl::Display].into_iter())
+        .with_conversion(password_schema(), "crate::secret::SecretString", std::iter::empty());
 
     let tokens = Generator::new(&settings).generate_tokens(&spec).map_err(|e| CodegenError::Progenitor(e.to_string()))?;
     let tables = field_tables(&spec);
     let secrets = secret_fields(&spec);
     let resources = request_resources(&spec);
-    let operations = operation_table(&spec);
+    let operations = operation_table(&spec, &service_name(&spec));
     let tokens = quote::quote! {
         #tokens
         #[doc = "Field names of the spec's object schemas, and which of them a client may write."]
@@ -140,103 +149,44 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
         #operations
     };
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
-    curate_types(&mut file);
+    let calls = calls::collect(&spec, &file)?;
+    calls::drop_client(&mut file)?;
+    curate_types(&mut file)?;
+    document_fields(&mut file, &spec);
     serialize_request_resources(&mut file, &resources)?;
-    drop_api_version_header(&mut file);
-    Ok(format!("{HEADER}{}", route_urls(&route_decoding(&prettyplease::unparse(&file)))))
-}
-
-/// Every URL whose path has no parameter comes from the hook type, which parses the base URL once:
-/// `format!("{}/api/2.0/token/list", client.baseurl,)` becomes `client.inner.url("/api/2.0/token/list")`.
-fn route_urls(code: &str) -> String {
-    const START: &str = "format!(\"{}";
-    const END: &str = "\", client.baseurl,)";
-    let mut out = String::with_capacity(code.len());
-    let mut rest = code;
-    while let Some(at) = rest.find(START) {
-        let after = &rest[at + START.len()..];
-        let fixed = after.find(END).map(|end| &after[..end]).filter(|path| path.starts_with('/') && !path.contains(['{', '}', '"', '\\']));
-        match fixed {
-            Some(path) => {
-                out.push_str(&rest[..at]);
-                out.push_str(&format!("client.inner.url(\"{path}\")"));
-                rest = &after[path.len() + END.len()..];
+    calls::secret_visitors(&mut file)?;
+    let builders = calls::builders(&spec, &file, &calls)?;
+    for resource in updatable_resources(&resources, &spec) {
+        let ty = quote::format_ident!("{}", resource);
+        let module = quote::format_ident!("{}", snake_case(&resource));
+        let impls: syn::File = syn::parse_quote! {
+            impl crate::field_mask::sealed::Sealed for types::#ty {}
+            #[doc = "The spec's facts about its fields, for typed field masks and update bodies."]
+            impl crate::field_mask::Resource for types::#ty {
+                const NAME: &'static str = #resource;
+                const FIELDS: &'static [&'static str] = schema::#module::FIELDS;
+                const WRITABLE: &'static [&'static str] = schema::#module::WRITABLE;
+                const OBJECTS: &'static [&'static str] = schema::#module::OBJECTS;
+                const REQUIRED: &'static [&'static str] = schema::#module::REQUIRED;
             }
-            None => {
-                out.push_str(&rest[..at + START.len()]);
-                rest = after;
-            }
-        }
+        };
+        file.items.extend(impls.items);
     }
-    out.push_str(rest);
-    out
-}
-
-/// Removes the `api-version` header progenitor adds to every request (from the spec's `info.version`),
-/// and the header map that carried it when nothing else goes in it.
-fn drop_api_version_header(file: &mut syn::File) {
-    fn mentions(tokens: &impl quote::ToTokens, what: &str) -> bool {
-        tokens.to_token_stream().to_string().contains(what)
+    file.items.push(syn::parse2(calls::emit(&calls)).map_err(|e| CodegenError::Syntax(e.to_string()))?);
+    if !builders.is_empty() {
+        file.items.push(syn::parse2(builders).map_err(|e| CodegenError::Syntax(e.to_string()))?);
     }
-    let Some(builder) = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
-        _ => None,
-    }) else {
-        return;
-    };
-    for item in builder.1.iter_mut() {
-        let syn::Item::Impl(imp) = item else { continue };
-        for inner in imp.items.iter_mut() {
-            let syn::ImplItem::Fn(f) = inner else { continue };
-            let stmts = &mut f.block.stmts;
-            stmts.retain(|stmt| !(matches!(stmt, syn::Stmt::Expr(syn::Expr::MethodCall(_), _)) && mentions(stmt, "\"api-version\"")));
-            let uses = stmts.iter().filter(|stmt| mentions(stmt, "header_map")).count();
-            // Only its declaration and `.headers(header_map)` are left: the map is empty.
-            if uses == 2 {
-                stmts.retain(|stmt| !matches!(stmt, syn::Stmt::Local(l) if mentions(&l.pat, "header_map")));
-                for stmt in stmts.iter_mut() {
-                    if let syn::Stmt::Local(syn::Local { init: Some(init), .. }) = stmt {
-                        without_headers_call(&mut init.expr);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Removes `.headers(header_map)` from a method-call chain.
-fn without_headers_call(expr: &mut syn::Expr) {
-    match expr {
-        syn::Expr::Try(t) => without_headers_call(&mut t.expr),
-        syn::Expr::MethodCall(call) => {
-            let is_headers = call.method == "headers"
-                && call.args.len() == 1
-                && matches!(call.args.first(), Some(syn::Expr::Path(p)) if p.path.is_ident("header_map"));
-            if is_headers {
-                *expr = (*call.receiver).clone();
-                without_headers_call(expr);
-            } else {
-                without_headers_call(&mut call.receiver);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Every successful response is decoded by the crate's strict, bounded decoder
-/// (`crate::decode::response`) instead of progenitor's `ResponseValue::from_response`.
-fn route_decoding(code: &str) -> String {
-    code.replace("ResponseValue::from_response(response).await", "crate::decode::response(response).await")
+    Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }
 
 /// `#[non_exhaustive]`, `new()` and `set_<field>` setters on every struct of the `types` module; typify's
 /// `builder()` functions made crate-private.
-fn curate_types(file: &mut syn::File) {
+fn curate_types(file: &mut syn::File) -> Result<(), CodegenError> {
     let Some(types) = file.items.iter_mut().find_map(|item| match item {
         syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
         _ => None,
     }) else {
-        return;
+        return Err(CodegenError::Rewrite("progenitor's output has no `types` module to curate".into()));
     };
     let mut setters = Vec::new();
     for item in types.1.iter_mut() {
@@ -263,7 +213,41 @@ fn curate_types(file: &mut syn::File) {
             _ => {}
         }
     }
+    if setters.is_empty() {
+        return Err(CodegenError::Rewrite("progenitor's `types` module has no struct to curate".into()));
+    }
     types.1.extend(setters);
+    Ok(())
+}
+
+/// A field that refers to another schema (`$ref`, whose siblings OpenAPI 3.0 ignores, so typify gives it no
+/// doc) is documented with the description of the schema it refers to.
+fn document_fields(file: &mut syn::File, spec: &openapiv3::OpenAPI) {
+    let Some(components) = &spec.components else { return };
+    let Some(types) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+        _ => None,
+    }) else {
+        return;
+    };
+    let description = |ty: &syn::Type| -> Option<String> {
+        let inner = option_inner(ty).or_else(|| vec_inner(ty)).unwrap_or(ty);
+        let syn::Type::Path(p) = inner else { return None };
+        let name = p.path.segments.last()?.ident.to_string();
+        let schema = components.schemas.get(&name)?.as_item()?;
+        schema.schema_data.description.clone().or_else(|| schema.schema_data.title.clone())
+    };
+    for item in types.1.iter_mut() {
+        let syn::Item::Struct(s) = item else { continue };
+        for field in s.fields.iter_mut() {
+            if field.attrs.iter().any(|a| a.path().is_ident("doc")) {
+                continue;
+            }
+            if let Some(doc) = description(&field.ty) {
+                field.attrs.insert(0, syn::parse_quote!(#[doc = #doc]));
+            }
+        }
+    }
 }
 
 /// `impl crate::decode::Decode for S`: a list response (an object whose one field is an array of objects, as
@@ -405,7 +389,7 @@ impl ToTokenString for syn::Meta {
 
 /// The operation table: one `crate::operation::Operation` per operation, by its id in upper case, and
 /// `ALL`.
-fn operation_table(spec: &openapiv3::OpenAPI) -> proc_macro2::TokenStream {
+fn operation_table(spec: &openapiv3::OpenAPI, service: &str) -> proc_macro2::TokenStream {
     let flag = |op: &openapiv3::Operation, name: &str| op.extensions.get(name).and_then(serde_json::Value::as_bool).unwrap_or(false);
     let mut constants = Vec::new();
     let mut names = Vec::new();
@@ -422,6 +406,7 @@ fn operation_table(spec: &openapiv3::OpenAPI) -> proc_macro2::TokenStream {
             constants.push(quote::quote! {
                 #[doc = #doc]
                 pub const #name: crate::operation::Operation = crate::operation::Operation {
+                    service: #service,
                     id: #id,
                     method: #method,
                     path: #path,
@@ -441,6 +426,19 @@ fn operation_table(spec: &openapiv3::OpenAPI) -> proc_macro2::TokenStream {
             pub const ALL: &[crate::operation::Operation] = &[#(#names),*];
         }
     }
+}
+
+/// The service a spec describes, which scopes its operation ids: the `x-databricks-service` extension of its
+/// `info`, else its title in snake case without `Databricks ` and ` API` (`Databricks Token Management API`:
+/// `token_management`).
+fn service_name(spec: &openapiv3::OpenAPI) -> String {
+    if let Some(name) = spec.info.extensions.get("x-databricks-service").and_then(serde_json::Value::as_str) {
+        return name.to_owned();
+    }
+    let title = spec.info.title.trim();
+    let title = title.strip_prefix("Databricks ").unwrap_or(title);
+    let title = title.strip_suffix(" API").unwrap_or(title);
+    title.split_whitespace().map(str::to_ascii_lowercase).collect::<Vec<_>>().join("_")
 }
 
 /// A `page_token` query parameter and a `next_page_token` field in the 2xx response's schema.
@@ -529,6 +527,26 @@ fn request_resources(spec: &openapiv3::OpenAPI) -> Vec<(String, String)> {
             }
         }
     }
+    found
+}
+
+/// The schemas that a request body holds as a resource (an update's `token`): each gets its
+/// `crate::field_mask::Resource` impl, from its field tables.
+fn updatable_resources(bodies: &[(String, String)], spec: &openapiv3::OpenAPI) -> Vec<String> {
+    let Some(components) = &spec.components else { return Vec::new() };
+    let mut found: Vec<String> = bodies
+        .iter()
+        .filter_map(|(body, property)| {
+            let openapiv3::ReferenceOr::Item(schema) = components.schemas.get(body)? else { return None };
+            let openapiv3::SchemaKind::Type(openapiv3::Type::Object(object)) = &schema.schema_kind else { return None };
+            match object.properties.get(property)? {
+                openapiv3::ReferenceOr::Reference { reference } => reference.strip_prefix("#/components/schemas/").map(str::to_owned),
+                openapiv3::ReferenceOr::Item(_) => None,
+            }
+        })
+        .collect();
+    found.sort();
+    found.dedup();
     found
 }
 
@@ -666,6 +684,11 @@ fn snake_case(name: &str) -> String {
     out
 }
 
+/// A string of `format: password`: a secret, whatever its schema's name.
+fn password_schema() -> SchemaObject {
+    SchemaObject { instance_type: Some(InstanceType::String.into()), format: Some("password".to_owned()), ..SchemaObject::default() }
+}
+
 fn int64_schema() -> SchemaObject {
     SchemaObject { instance_type: Some(InstanceType::Integer.into()), format: Some("int64".to_owned()), ..SchemaObject::default() }
 }
@@ -708,6 +731,123 @@ mod tests {
         let spec = serde_json::from_str(SPEC).unwrap();
         assert_eq!(required_read_only_strings(&spec), [("Thing".to_owned(), "id".to_owned())]);
         assert_eq!(request_resources(&spec), [("UpdateThing".to_owned(), "thing".to_owned())]);
+    }
+
+    /// A spec with a path parameter, query parameters, a body, a nested secret and an answer without content.
+    const SECRETS: &str = r##"{"openapi": "3.0.3", "info": {"title": "Databricks Widget Store API", "version": "1"},
+      "paths": {
+        "/api/2.0/widgets/{shelf}/{id}": {"post": {"operationId": "make_widget", "x-databricks-idempotent": true,
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "shelf", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "size", "in": "query", "schema": {"type": "integer", "format": "int64"}},
+                         {"name": "color", "in": "query", "schema": {"type": "string"}}],
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MakeWidget"}}}},
+          "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Made"}}}},
+                        "400": {"description": "bad", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Made"}}}}}}},
+        "/api/2.0/widgets/{id}": {"delete": {"operationId": "drop_widget",
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "responses": {"200": {"description": "ok"}}}}},
+      "components": {"schemas": {
+        "MakeWidget": {"type": "object", "properties": {"name": {"type": "string", "description": "The widget's name."}}},
+        "Key": {"type": "object", "description": "A key to the shop.", "required": ["value"], "properties": {"value": {"type": "string", "format": "password"}}},
+        "Made": {"type": "object", "properties": {"key": {"$ref": "#/components/schemas/Key"},
+                 "keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}, "name": {"type": "string"}}}}}}"##;
+
+    fn parsed(code: &str) -> syn::File {
+        syn::parse_str(code.trim_start_matches(|c| c != '\n')).unwrap()
+    }
+
+    fn module<'f>(file: &'f syn::File, name: &str) -> &'f [syn::Item] {
+        file.items
+            .iter()
+            .find_map(|i| match i {
+                syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|c| c.1.as_slice()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no module {name}"))
+    }
+
+    fn text(item: &impl quote::ToTokens) -> String {
+        quote::ToTokens::to_token_stream(item).to_string()
+    }
+
+    #[test]
+    fn every_operation_gets_a_request_function_and_progenitors_client_is_gone() {
+        let code = generate(SECRETS, Target::CRATE).unwrap();
+        assert!(!code.contains("progenitor_client") && !code.contains("ClientHooks"));
+        let file = parsed(&code);
+        assert!(!file.items.iter().any(|i| matches!(i, syn::Item::Struct(s) if s.ident == "Client")));
+        assert!(!file.items.iter().any(|i| matches!(i, syn::Item::Mod(m) if m.ident == "builder")));
+        let calls = module(&file, "calls");
+        let make = calls
+            .iter()
+            .find_map(|i| match i {
+                syn::Item::Fn(f) if f.sig.ident == "make_widget" => Some(f),
+                _ => None,
+            })
+            .expect("make_widget");
+        let args: Vec<String> = make.sig.inputs.iter().map(text).collect();
+        // Path parameters in template order, then query parameters by name, the body, the options.
+        assert_eq!(args.len(), 7, "{args:?}");
+        assert!(args[1].starts_with("shelf") && args[2].starts_with("id"), "{args:?}");
+        assert!(args[3].starts_with("color") && args[4].starts_with("size") && args[4].contains("Int64"), "{args:?}");
+        assert!(args[5].contains("types :: MakeWidget") && args[6].contains("RequestOptions"), "{args:?}");
+        let body = text(&make.block);
+        assert!(body.contains("pipeline . call (& super :: operations :: MAKE_WIDGET"), "{body}");
+        assert!(body.contains("path : & [shelf , id]"), "{body}");
+        assert!(text(&make.sig.output).contains("types :: Made"));
+        // An answer without content: `call_empty`, `()`.
+        let drop = calls.iter().find(|i| matches!(i, syn::Item::Fn(f) if f.sig.ident == "drop_widget")).map(text).unwrap();
+        assert!(drop.contains("call_empty") && drop.contains("Result < () >"), "{drop}");
+        // The operation table: service from the title, one entry per operation.
+        let operations = module(&file, "operations").iter().map(text).collect::<Vec<_>>().join("\n");
+        assert!(operations.contains("service : \"widget_store\"") && operations.contains("idempotent : true"), "{operations}");
+        assert!(operations.contains("ALL : & [crate :: operation :: Operation] = & [MAKE_WIDGET , DROP_WIDGET]"), "{operations}");
+    }
+
+    #[test]
+    fn secret_visitors_reach_every_secret_at_any_depth() {
+        let file = parsed(&generate(SECRETS, Target::CRATE).unwrap());
+        let impls: Vec<String> = module(&file, "types").iter().map(text).filter(|i| i.contains("HasSecrets for")).collect();
+        let of = |name: &str| impls.iter().find(|i| i.contains(&format!("for {name} "))).unwrap_or_else(|| panic!("{name}: {impls:?}"));
+        assert!(of("Key").contains("f (self . value . expose ())"), "{}", of("Key"));
+        let made = of("Made");
+        assert!(made.contains("if let :: std :: option :: Option :: Some (v) = & self . key { v . secrets (f) ; }"), "{made}");
+        assert!(made.contains("for v in & self . keys { v . secrets (f) ; }") && !made.contains("self . name"), "{made}");
+        assert!(!of("MakeWidget").contains("fn secrets"), "no secret, the default");
+        // A field that refers to a schema is documented with that schema's description.
+        let made = module(&file, "types").iter().find(|i| matches!(i, syn::Item::Struct(s) if s.ident == "Made")).map(text).unwrap();
+        assert_eq!(made.matches("A key to the shop.").count(), 2, "{made}");
+    }
+
+    #[test]
+    fn the_service_is_the_extension_else_the_title() {
+        let spec: openapiv3::OpenAPI = serde_json::from_str(SECRETS).unwrap();
+        assert_eq!(service_name(&spec), "widget_store");
+        let named = SECRETS.replacen(r#""version": "1"}"#, r#""version": "1", "x-databricks-service": "shop"}"#, 1);
+        assert_eq!(service_name(&serde_json::from_str(&named).unwrap()), "shop");
+        let spec: openapiv3::OpenAPI = serde_json::from_str(SPEC).unwrap();
+        assert_eq!(service_name(&spec), "t");
+    }
+
+    #[test]
+    fn every_rewrite_fails_when_progenitors_output_lacks_what_it_changes() {
+        let err = calls::drop_client(&mut syn::parse_quote! { pub mod types {} }).unwrap_err();
+        assert!(err.to_string().contains("struct Client"), "{err}");
+        let err = calls::secret_visitors(&mut syn::parse_quote! { pub mod builder {} }).unwrap_err();
+        assert!(err.to_string().contains("types"), "{err}");
+        let err = curate_types(&mut syn::parse_quote! { pub mod builder {} }).unwrap_err();
+        assert!(err.to_string().contains("types"), "{err}");
+        let err = curate_types(&mut syn::parse_quote! { pub mod types { pub enum E { A } } }).unwrap_err();
+        assert!(err.to_string().contains("no struct"), "{err}");
+        // The operations are found in progenitor's client: one it lacks fails generation.
+        let spec: openapiv3::OpenAPI = serde_json::from_str(SECRETS).unwrap();
+        let file: syn::File =
+            syn::parse_quote! { pub mod builder {} impl Client { pub fn make_widget(&self) -> builder::MakeWidget<'_> {} } };
+        let err = calls::collect(&spec, &file).err().expect("fails");
+        assert!(err.to_string().contains("MakeWidget"), "{err}");
+        let err = calls::collect(&spec, &syn::parse_quote! { pub mod types {} }).err().expect("fails");
+        assert!(err.to_string().contains("builder"), "{err}");
     }
 
     #[test]

@@ -7,11 +7,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use databricks_tokens::clock::{BoxFuture, Clock};
+use databricks_tokens::clock::Clock;
 use databricks_tokens::fleet::{AccountMembers, Fleet};
 use databricks_tokens::local::{self, Fault, LocalAccount, LocalWorkspace, Route};
 use databricks_tokens::{AccountClient, RetryPolicy, SecretString, WorkspaceClient};
 use futures::StreamExt;
+use futures::future::BoxFuture;
 
 /// The auditing service principal (an account admin, so admin of every workspace).
 pub const AUDITOR: &str = "fleet-auditor";

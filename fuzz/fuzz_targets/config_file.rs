@@ -114,7 +114,11 @@ fuzz_target!(|data: &[u8]| {
             assert_no_secret("the config's Debug", &format!("{config:?}"), &file);
             assert_no_secret("the config's debug string", &config.debug_string(), &file);
             assert_no_secret("the host", config.host(), &file);
-            let _ = config.auth_type().to_string();
+            let _ = config.auth_type().map(|a| a.to_string());
+            if let Err(e) = databricks_tokens::auth::select(&config) {
+                assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+                assert_no_secret("the selection's error", &e.to_string(), &file);
+            }
         }
         Err(e) => {
             assert_eq!(e.kind(), ErrorKind::Config, "{e}");

@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use databricks_tokens::{ApiError, Error, MAX_RAW_BODY};
+use databricks_tokens::limits::MAX_RAW_BODY;
+use databricks_tokens::{ApiError, Error};
 use libfuzzer_sys::fuzz_target;
 
 /// What `truncate` appends to a cut body: `... (N bytes in all)`, N at most 20 digits.

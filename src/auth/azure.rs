@@ -6,7 +6,7 @@
 //! token for the Azure service management endpoint in `X-Databricks-Azure-SP-Management-Token` (always
 //! for a service principal or a managed identity, as the Go SDK sends it; for the CLI when `az` can issue
 //! one) and, when `azure_workspace_resource_id` is set, `X-Databricks-Azure-Workspace-Resource-Id`. Both
-//! tokens are obtained in one refresh and cached together until [`REFRESH_MARGIN`](super::REFRESH_MARGIN)
+//! tokens are obtained in one refresh and cached together until the refresh margin (40 s)
 //! before the earlier one expires.
 //!
 //! - `azure-client-secret`: the client-credentials grant at `{login endpoint}{tenant}/oauth2/token` (the

@@ -1,25 +1,26 @@
 //! The default credential chain: which provider a configuration selects, why the others declined, and
 //! building the selected one.
 //!
-//! Each provider says whether it is configured from the resolved attributes and the environment alone
-//! (no network I/O; `databricks-cli` looks for the binary on `PATH` but does not run it).
+//! [`crate::config`] resolves the attributes; choosing credentials from them happens here. Each provider
+//! says whether it is configured from the resolved attributes and the environment alone (no network I/O;
+//! `databricks-cli` looks for the binary on `PATH` but does not run it).
 
 use std::sync::Arc;
 
 use super::azure::{AzureTokens, find_az};
 use super::cli::{DatabricksCliCredentials, find_cli};
-use super::cloud::{is_azure, is_gcp};
+use super::cloud::{self, is_azure, is_gcp};
 use super::google::GoogleTokens;
 use super::metadata_service::{MetadataService, check_url};
-use super::oauth::{OAuthContext, OAuthM2mCredentials, TokenExchange};
-use super::oidc::SubjectToken;
+use super::oauth::{OAuthContext, OAuthM2mCredentials};
+use super::oidc::{SubjectToken, TokenExchange};
 use super::{BasicCredentials, CredentialsProvider, PatCredentials};
-use crate::config::{AuthType, Config, DEFAULT_OIDC_TOKEN_ENV, Env, UNIFIED_AUTH_DOCS, Values, parse_bool};
+use crate::config::{AuthType, Config, DEFAULT_OIDC_TOKEN_ENV, Env, UNIFIED_AUTH_DOCS, Values, configured_methods, parse_bool};
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
 
 /// Whether `auth` is configured; `Err` says why not, e.g. `no token`.
-pub(crate) fn check(auth: AuthType, values: &Values, env: &Env) -> std::result::Result<(), String> {
+fn check(auth: AuthType, values: &Values, env: &Env) -> std::result::Result<(), String> {
     let has = |key: &str| values.contains_key(key);
     let need = |keys: &[&str]| {
         let missing: Vec<&str> = keys.iter().copied().filter(|k| !has(k)).collect();
@@ -66,7 +67,7 @@ pub(crate) fn check(auth: AuthType, values: &Values, env: &Env) -> std::result::
 /// The Databricks CLI, configured merely by being installed, yields when the configuration names another
 /// method explicitly (`explicit`: an Azure service principal, a managed identity, a Google account...): an
 /// installed CLI must not take over from the credentials a user set.
-pub(crate) fn first_configured(values: &Values, env: &Env, explicit: bool) -> std::result::Result<AuthType, String> {
+fn first_configured(values: &Values, env: &Env, explicit: bool) -> std::result::Result<AuthType, String> {
     let mut declined = Vec::new();
     for auth in AuthType::CHAIN {
         let verdict = match auth {
@@ -81,11 +82,49 @@ pub(crate) fn first_configured(values: &Values, env: &Env, explicit: bool) -> st
     Err(tried(&declined))
 }
 
-/// The message when nothing is configured: every provider and why it declined.
-pub(crate) fn no_credentials(values: &Values, env: &Env) -> String {
-    let declined: Vec<String> =
-        AuthType::CHAIN.iter().filter_map(|auth| check(*auth, values, env).err().map(|why| format!("{auth} ({why})"))).collect();
-    tried(&declined)
+/// The authentication method a configuration selects: the one `auth_type` pins, checked, else the first
+/// configured method of the default chain ([`AuthType::CHAIN`], the Go SDK's order).
+///
+/// ```
+/// # fn main() -> databricks_tokens::Result<()> {
+/// use databricks_tokens::config::{AuthType, Config};
+/// let config = Config::builder()
+///     .host("https://example.cloud.databricks.com")
+///     .client_id("sp-id")
+///     .client_secret("sp-secret")
+///     .env_vars(Vec::<(String, String)>::new())
+///     .build()?;
+/// assert_eq!(databricks_tokens::auth::select(&config)?, AuthType::OAuthM2m);
+/// # Ok(()) }
+/// ```
+///
+/// A [`crate::ErrorKind::Config`] error when the pinned method is not configured, when the attributes
+/// configure more than one method and none is pinned, when a cloud attribute (`cloud`,
+/// `azure_environment`) is wrong, or when nothing is configured: then the error lists every method and
+/// why it declined. A named profile whose config file does not exist is reported instead, when the rest
+/// is incomplete. Decides from the attributes and the environment alone: no network I/O (the Databricks
+/// CLI and `az` are looked up on `PATH`, not run). [`crate::WorkspaceClient::from_config`] builds the
+/// provider of the method selected.
+pub fn select(config: &Config) -> Result<AuthType> {
+    let (values, env) = (config.values(), config.env());
+    let fail = |message: String| Error::config(format!("{message}. Config: {}", config.debug_string()));
+    cloud::validate(values, config.host()).map_err(fail)?;
+    let selected = match config.auth_type() {
+        Some(auth) => check(auth, values, env).map(|()| auth).map_err(|why| format!("auth_type is {auth} but it is not configured: {why}")),
+        None => {
+            let methods = configured_methods(values);
+            if methods.len() > 1 {
+                Err(format!(
+                    "more than one authorization method configured: {}. Set auth_type (DATABRICKS_AUTH_TYPE) to pick one",
+                    methods.join(" and ")
+                ))
+            } else {
+                first_configured(values, env, !methods.is_empty())
+            }
+        }
+    };
+    // The named profile's file is missing and the rest is incomplete: that is the cause to report.
+    selected.map_err(|why| fail(config.missing_file().map_or(why, str::to_owned)))
 }
 
 fn tried(declined: &[String]) -> String {
@@ -96,11 +135,11 @@ fn tried(declined: &[String]) -> String {
     )
 }
 
-/// Builds the provider a configuration selected. Does no network I/O.
+/// Builds the provider a configuration selects (see [`select`]). Does no network I/O.
 pub(crate) fn provider(config: &Config, context: OAuthContext) -> Result<Arc<dyn CredentialsProvider>> {
-    let required = |key: &str| {
-        config.get(key).map(str::to_owned).ok_or_else(|| Error::config(format!("{}: {key} is not configured", config.auth_type())))
-    };
+    let auth_type = select(config)?;
+    let required =
+        |key: &str| config.get(key).map(str::to_owned).ok_or_else(|| Error::config(format!("{auth_type}: {key} is not configured")));
     let context = OAuthContext {
         discovery_url: config.discovery_url().map(str::to_owned),
         account_id: config.account_id().map(str::to_owned).or(context.account_id),
@@ -108,7 +147,7 @@ pub(crate) fn provider(config: &Config, context: OAuthContext) -> Result<Arc<dyn
     };
     let client_id = config.client_id().map(str::to_owned);
     let audience = config.token_audience().map(str::to_owned);
-    Ok(match config.auth_type() {
+    Ok(match auth_type {
         AuthType::Pat => Arc::new(PatCredentials::new(required("token")?)),
         AuthType::Basic => Arc::new(BasicCredentials::new(required("username")?, required("password")?)),
         AuthType::OAuthM2m => {
@@ -122,7 +161,7 @@ pub(crate) fn provider(config: &Config, context: OAuthContext) -> Result<Arc<dyn
                 (None, Some(account_id)) => DatabricksCliCredentials::for_account(program, config.host(), account_id),
                 (None, None) => DatabricksCliCredentials::for_host(program, config.host()),
             };
-            Arc::new(cli.with_clock(Arc::clone(&context.clock)))
+            Arc::new(cli.clock(Arc::clone(&context.clock)))
         }
         AuthType::MetadataService => Arc::new(MetadataService::provider(&SecretString::new(required("metadata_service_url")?), context)?),
         AuthType::GitHubOidc => {

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::secret::SecretString;
 
 /// Where to get the CLI.
-pub const CLI_INSTALL_DOCS: &str = "https://docs.databricks.com/dev-tools/cli/install.html";
+pub(crate) const CLI_INSTALL_DOCS: &str = "https://docs.databricks.com/dev-tools/cli/install.html";
 
 /// A CLI binary smaller than this is the legacy Python CLI (as the Go SDK decides).
 const LEGACY_CLI_MAX_SIZE: u64 = 1024 * 1024;
@@ -121,13 +121,13 @@ impl DatabricksCliCredentials {
         Self { inner: Refreshing::new("databricks-cli", source, Arc::new(SystemClock)) }
     }
 
-    /// How long one run of the CLI may take (default [`DEFAULT_CLI_TIMEOUT`]).
-    pub fn with_timeout(self, timeout: Duration) -> Self {
+    /// How long one run of the CLI may take (default 30 s).
+    pub fn timeout(self, timeout: Duration) -> Self {
         self.map_source(|s| s.timeout = timeout, None)
     }
 
     /// Uses this clock for token expiry (inject one in tests).
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+    pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
         self.map_source(|_| {}, Some(clock))
     }
 
@@ -287,7 +287,7 @@ pub(crate) fn scrub(stderr: &str) -> String {
         out.push_str(if tokenish { "***" } else { bare });
         out.push_str(&word[bare.len()..]);
     }
-    let out = crate::error::truncate(out.trim(), MAX_STDERR);
+    let out = crate::redact::truncate(out.trim(), MAX_STDERR);
     if out.is_empty() { "(nothing on standard error)".to_owned() } else { out }
 }
 

@@ -14,12 +14,8 @@ use crate::config::{Values, normalize_host};
 
 /// The AzureDatabricks first-party application: the resource (audience) of Entra ID tokens for workspaces.
 ///
-/// ```
-/// assert_eq!(databricks_tokens::auth::AZURE_DATABRICKS_APP_ID, "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d");
-/// ```
-///
 /// The workspaces of the dev and staging zones use other applications, as in the Go SDK.
-pub const AZURE_DATABRICKS_APP_ID: &str = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d";
+pub(crate) const AZURE_DATABRICKS_APP_ID: &str = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d";
 
 /// An Azure cloud's endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

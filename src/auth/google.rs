@@ -340,7 +340,7 @@ impl GoogleTokens {
         Err(Error::auth(format!(
             "{}: {describe} refused {method} for {service_account} (HTTP {status}): {}",
             self.auth_type,
-            crate::error::truncate(&reason, 1000)
+            crate::redact::truncate(&reason, 1000)
         )))
     }
 

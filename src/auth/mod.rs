@@ -1,7 +1,7 @@
 //! Where the credentials of every request come from: the providers and the default chain.
 //!
-//! A [`CredentialsProvider`] returns the headers that authenticate a request. [`crate::config`] picks
-//! one the way every Databricks tool does: `auth_type` (`DATABRICKS_AUTH_TYPE`) names it, or else the
+//! A [`CredentialsProvider`] returns the headers that authenticate a request. [`crate::config`] resolves
+//! the attributes, and [`select`] picks a provider from them the way every Databricks tool does: `auth_type` (`DATABRICKS_AUTH_TYPE`) names it, or else the
 //! first provider of the default chain that is configured wins, in the Go SDK's order:
 //!
 //! | `auth_type` | configured by | what it sends |
@@ -25,7 +25,7 @@
 //!
 //! Deciding which provider is configured does no network I/O (the CLI is looked up on `PATH`, not run).
 //! When none is, the error lists each provider and why it declined. Token-based providers share one
-//! machinery: the token is obtained on the first request, cached, and refreshed [`REFRESH_MARGIN`]
+//! machinery: the token is obtained on the first request, cached, and refreshed 40 s
 //! before it expires, by one task at a time; after a 401 the cache is dropped and the request replayed
 //! once.
 //!
@@ -42,7 +42,7 @@
 //! `.databricks.azure.us`, `.databricks.azure.cn`), when `azure_workspace_resource_id` is set, or when
 //! `cloud` (`DATABRICKS_CLOUD`) says `Azure`; the Azure cloud (public, US Government, China) comes from the
 //! zone, else from `azure_environment` (`ARM_ENVIRONMENT`). Requests carry an Entra ID token for the
-//! AzureDatabricks application ([`AZURE_DATABRICKS_APP_ID`]) and a token for the cloud's service management
+//! AzureDatabricks application (`2ff814a6-3304-4ab8-85cb-cd0e6f879c1d`) and a token for the cloud's service management
 //! endpoint in `X-Databricks-Azure-SP-Management-Token` (always for a service principal or a managed
 //! identity, as the Go SDK sends it; with `az`, when it can issue one), plus
 //! `X-Databricks-Azure-Workspace-Resource-Id` when `azure_workspace_resource_id` is set.
@@ -145,13 +145,13 @@
 
 mod azure;
 pub(crate) mod chain;
-mod cli;
+pub(crate) mod cli;
 pub(crate) mod cloud;
 mod google;
 mod metadata_service;
 pub(crate) mod oauth;
 mod oidc;
-mod refresh;
+pub(crate) mod refresh;
 
 use std::fmt::Debug;
 
@@ -159,10 +159,9 @@ use crate::clock::BoxFuture;
 use crate::error::Result;
 use crate::secret::SecretString;
 
-pub use cli::{CLI_INSTALL_DOCS, DEFAULT_CLI_TIMEOUT, DatabricksCliCredentials};
-pub use cloud::AZURE_DATABRICKS_APP_ID;
-pub use oauth::{OAuthM2mCredentials, TOKEN_ENDPOINT_RETRY_BUDGET};
-pub use refresh::REFRESH_MARGIN;
+pub use chain::select;
+pub use cli::DatabricksCliCredentials;
+pub use oauth::OAuthM2mCredentials;
 
 /// A header name and its secret value, as a provider returns them.
 pub type AuthHeader = (String, SecretString);
@@ -171,7 +170,8 @@ pub type AuthHeader = (String, SecretString);
 ///
 /// ```
 /// use databricks_tokens::auth::{AuthHeader, CredentialsProvider};
-/// use databricks_tokens::{clock::BoxFuture, Result, SecretString};
+/// use databricks_tokens::{Result, SecretString};
+/// use futures::future::BoxFuture;
 ///
 /// #[derive(Debug)]
 /// struct FromVault;
@@ -192,7 +192,8 @@ pub type AuthHeader = (String, SecretString);
 pub trait CredentialsProvider: Send + Sync + Debug {
     /// The name sent in the `User-Agent` as `auth/<name>`, e.g. `pat`, `oauth-m2m`.
     fn auth_type(&self) -> &str;
-    /// The headers to add to a request.
+    /// The headers to add to a request, as a `futures::future::BoxFuture` (a pinned, boxed, sendable
+    /// future).
     fn headers(&self) -> BoxFuture<'_, Result<Vec<AuthHeader>>>;
     /// Drops cached credentials after the server refused them; returns whether fresh ones may differ
     /// (and so whether one replay is worth it). The default: nothing to refresh.

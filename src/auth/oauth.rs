@@ -7,13 +7,12 @@
 //! `/.well-known/oauth-authorization-server` names the token endpoint; without host metadata the root is
 //! `{host}/oidc`. Token and discovery requests go through the crate's one retry loop (`crate::retry`) as
 //! idempotent requests to a token endpoint: retried on 429, 502, 503, 504 and transport failures, honouring
-//! `Retry-After`, with the API's backoff, for at most [`TOKEN_ENDPOINT_RETRY_BUDGET`].
+//! `Retry-After`, with the API's backoff, for at most a minute.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::oidc::SubjectToken;
 use super::refresh::{Now, Refreshing, Token, TokenSource};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::config::may_carry_credentials;
@@ -307,7 +306,7 @@ pub(crate) fn oauth_reason(status: u16, body: &[u8]) -> String {
 /// (`...\r\nTrace ID: ...\r\nCorrelation ID: ...`), as the Go SDK trims it.
 fn without_trace_ids(description: &str) -> String {
     let cut = description.find("Trace ID").map_or(description, |at| &description[..at]);
-    crate::error::truncate(cut.trim_end_matches(|c: char| c.is_whitespace() || c == '.'), 1000)
+    crate::redact::truncate(cut.trim_end_matches(|c: char| c.is_whitespace() || c == '.'), 1000)
 }
 
 /// How [`OAuthContext::send_with`] makes each attempt.
@@ -346,14 +345,14 @@ pub(crate) struct Discovered {
 
 /// Where a flow's token endpoint comes from: given, or discovered once.
 #[derive(Debug, Default)]
-struct TokenEndpoint(Mutex<Option<Discovered>>);
+pub(crate) struct TokenEndpoint(Mutex<Option<Discovered>>);
 
 impl TokenEndpoint {
     fn given(url: String) -> Self {
         Self(Mutex::new(Some(Discovered { token_endpoint: url, audience: None })))
     }
 
-    async fn get(&self, context: &OAuthContext, auth_type: &str) -> Result<Discovered> {
+    pub(crate) async fn get(&self, context: &OAuthContext, auth_type: &str) -> Result<Discovered> {
         if let Some(found) = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             return Ok(found);
         }
@@ -405,7 +404,7 @@ impl TokenSource for ClientCredentials {
 ///
 /// The token endpoint is discovered (see [the module](crate::auth) for how); the token is obtained with
 /// the client-credentials grant (`scope=all-apis`, HTTP Basic), cached, and refreshed
-/// [`REFRESH_MARGIN`](super::REFRESH_MARGIN) before it expires. Concurrent callers with a cold or stale
+/// 40 s before it expires. Concurrent callers with a cold or stale
 /// cache wait for one refresh. Building it does no network I/O; the first request does.
 pub struct OAuthM2mCredentials {
     inner: Refreshing<ClientCredentials>,
@@ -438,7 +437,7 @@ impl OAuthM2mCredentials {
     /// A [`Config`](crate::ErrorKind::Config) error when that HTTP client cannot be built (its TLS
     /// back end cannot start).
     pub fn new(host: impl Into<String>, client_id: impl Into<String>, client_secret: impl Into<SecretString>) -> Result<Self> {
-        let http = crate::client::http_client(crate::client::DEFAULT_CONNECT_TIMEOUT)
+        let http = crate::tls::http_client(crate::tls::DEFAULT_CONNECT_TIMEOUT)
             .map_err(|e| Error::config("oauth-m2m: the HTTP client could not be built").with_source(e))?;
         Ok(Self::with_context(OAuthContext::new(&host.into(), http), client_id.into(), client_secret.into()))
     }
@@ -450,18 +449,28 @@ impl OAuthM2mCredentials {
     }
 
     /// Uses this token endpoint instead of discovering it.
-    pub fn with_token_endpoint(self, url: impl Into<String>) -> Self {
+    pub fn token_endpoint(self, url: impl Into<String>) -> Self {
         let url = url.into();
         self.map_source(|s| s.endpoint = TokenEndpoint::given(url))
     }
 
     /// Uses this clock for token expiry and retry waits (inject one in tests).
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+    pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
         self.map_source(|s| s.context.clock = clock)
     }
 
     /// Allows sending the client secret over plain `http://` to a host that is not loopback.
-    pub fn with_insecure_http(self, allow: bool) -> Self {
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::auth::OAuthM2mCredentials;
+    /// let sp = OAuthM2mCredentials::new("https://example.cloud.databricks.com", "sp-id", "sp-secret")?
+    ///     .token_endpoint("https://example.cloud.databricks.com/oidc/v1/token")
+    ///     .allow_insecure_http(false);
+    /// assert!(!format!("{sp:?}").contains("sp-secret"));
+    /// # Ok(()) }
+    /// ```
+    pub fn allow_insecure_http(self, allow: bool) -> Self {
         self.map_source(|s| s.context.allow_insecure_http = allow)
     }
 
@@ -474,66 +483,3 @@ impl OAuthM2mCredentials {
 }
 
 super::refresh::delegate_to_refreshing!(OAuthM2mCredentials);
-
-/// RFC 8693 token exchange of a federated identity's JWT for a workspace token: the OIDC providers.
-pub(crate) struct TokenExchange {
-    auth_type: &'static str,
-    context: OAuthContext,
-    client_id: Option<String>,
-    audience: Option<String>,
-    subject: SubjectToken,
-    endpoint: TokenEndpoint,
-}
-
-impl fmt::Debug for TokenExchange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenExchange")
-            .field("auth_type", &self.auth_type)
-            .field("host", &self.context.host)
-            .field("client_id", &self.client_id)
-            .field("subject", &self.subject)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TokenExchange {
-    pub(crate) fn provider(
-        auth_type: &'static str,
-        context: OAuthContext,
-        client_id: Option<String>,
-        audience: Option<String>,
-        subject: SubjectToken,
-    ) -> Refreshing<Self> {
-        let clock = Arc::clone(&context.clock);
-        Refreshing::new(auth_type, Self { auth_type, context, client_id, audience, subject, endpoint: TokenEndpoint::default() }, clock)
-    }
-}
-
-impl TokenSource for TokenExchange {
-    fn fetch(&self, now: Now) -> BoxFuture<'_, Result<Token>> {
-        Box::pin(async move {
-            let Discovered { token_endpoint: endpoint, audience: default_audience } =
-                self.endpoint.get(&self.context, self.auth_type).await?;
-            self.context.check_secure(self.auth_type, "an identity token", &endpoint)?;
-            // The audience: configured, else the one host metadata names, else the account id (account
-            // clients), else the token endpoint.
-            let account = self.context.account_id.clone().filter(|_| self.context.account_host);
-            let audience = self.audience.clone().or(default_audience).or(account).unwrap_or_else(|| endpoint.clone());
-            let jwt = self.subject.get(self.auth_type, &self.context, &audience).await?;
-            let mut form = vec![
-                ("grant_type", TOKEN_EXCHANGE_GRANT),
-                ("subject_token_type", JWT_TOKEN_TYPE),
-                ("subject_token", jwt.expose()),
-                ("scope", "all-apis"),
-            ];
-            if let Some(id) = &self.client_id {
-                form.push(("client_id", id));
-            }
-            let who = match &self.client_id {
-                Some(id) => format!("the token exchange for client {id}"),
-                None => "the token exchange".to_owned(),
-            };
-            self.context.request_token(self.auth_type, &endpoint, &who, None, &form, now).await
-        })
-    }
-}

@@ -1,11 +1,15 @@
 //! Where the OIDC federation providers get the identity token (a JWT) they exchange for a workspace
 //! token: GitHub Actions' token service (`github-oidc`), an environment variable (`env-oidc`), or a file
-//! (`file-oidc`). Each is asked afresh on every refresh, so a rotated token is picked up.
+//! (`file-oidc`). Each is asked afresh on every refresh, so a rotated token is picked up. And the provider
+//! that exchanges it for a workspace token (RFC 8693), through the OAuth machinery of `oauth`.
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use super::oauth::OAuthContext;
+use super::oauth::{Discovered, JWT_TOKEN_TYPE, OAuthContext, TOKEN_EXCHANGE_GRANT, TokenEndpoint};
+use super::refresh::{Now, Refreshing, Token, TokenSource};
+use crate::clock::BoxFuture;
 use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
@@ -86,5 +90,68 @@ async fn github_id_token(
     match serde_json::from_slice::<IdToken>(&body) {
         Ok(IdToken { value: Some(token) }) if !token.is_empty() => Ok(token),
         _ => Err(Error::auth(format!("{auth_type}: {describe} answered without an ID token (no \"value\")"))),
+    }
+}
+
+/// RFC 8693 token exchange of a federated identity's JWT for a workspace token: the OIDC providers.
+pub(crate) struct TokenExchange {
+    auth_type: &'static str,
+    context: OAuthContext,
+    client_id: Option<String>,
+    audience: Option<String>,
+    subject: SubjectToken,
+    endpoint: TokenEndpoint,
+}
+
+impl fmt::Debug for TokenExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenExchange")
+            .field("auth_type", &self.auth_type)
+            .field("host", &self.context.host)
+            .field("client_id", &self.client_id)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenExchange {
+    pub(crate) fn provider(
+        auth_type: &'static str,
+        context: OAuthContext,
+        client_id: Option<String>,
+        audience: Option<String>,
+        subject: SubjectToken,
+    ) -> Refreshing<Self> {
+        let clock = Arc::clone(&context.clock);
+        Refreshing::new(auth_type, Self { auth_type, context, client_id, audience, subject, endpoint: TokenEndpoint::default() }, clock)
+    }
+}
+
+impl TokenSource for TokenExchange {
+    fn fetch(&self, now: Now) -> BoxFuture<'_, Result<Token>> {
+        Box::pin(async move {
+            let Discovered { token_endpoint: endpoint, audience: default_audience } =
+                self.endpoint.get(&self.context, self.auth_type).await?;
+            self.context.check_secure(self.auth_type, "an identity token", &endpoint)?;
+            // The audience: configured, else the one host metadata names, else the account id (account
+            // clients), else the token endpoint.
+            let account = self.context.account_id.clone().filter(|_| self.context.account_host);
+            let audience = self.audience.clone().or(default_audience).or(account).unwrap_or_else(|| endpoint.clone());
+            let jwt = self.subject.get(self.auth_type, &self.context, &audience).await?;
+            let mut form = vec![
+                ("grant_type", TOKEN_EXCHANGE_GRANT),
+                ("subject_token_type", JWT_TOKEN_TYPE),
+                ("subject_token", jwt.expose()),
+                ("scope", "all-apis"),
+            ];
+            if let Some(id) = &self.client_id {
+                form.push(("client_id", id));
+            }
+            let who = match &self.client_id {
+                Some(id) => format!("the token exchange for client {id}"),
+                None => "the token exchange".to_owned(),
+            };
+            self.context.request_token(self.auth_type, &endpoint, &who, None, &form, now).await
+        })
     }
 }

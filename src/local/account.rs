@@ -660,7 +660,7 @@ async fn dispatch(inner: Arc<Inner>, request: Request<Incoming>) -> std::result:
     if let Some(rest) = path.strip_prefix("/ws/") {
         let (name, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let Some(served) = inner.by_name.get(name).map(|i| &inner.workspaces[*i]) else {
-            let message = format!("No workspace with the deployment name {:?} in this account.", crate::error::truncate(name, 100));
+            let message = format!("No workspace with the deployment name {:?} in this account.", crate::redact::truncate(name, 100));
             return Ok(answer(error(404, "ENDPOINT_NOT_FOUND", message)));
         };
         let health = served.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -752,7 +752,7 @@ async fn account_api(inner: &Inner, request: Request<Incoming>) -> std::result::
     }
     let ops = crate::generated::workspaces::operations::ALL;
     let Some((operation, values)) = ops.iter().find_map(|op| op.matches(&method, &path).map(|v| (op, v))) else {
-        let message = format!("No API found for '{method} {}'", crate::error::truncate(&path, 200));
+        let message = format!("No API found for '{method} {}'", crate::redact::truncate(&path, 200));
         return Ok(answer(error(404, "ENDPOINT_NOT_FOUND", message)));
     };
     let values: Vec<String> = values.iter().map(|v| percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned()).collect();

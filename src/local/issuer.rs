@@ -291,7 +291,7 @@ pub(crate) fn verify(jwt: &str, trusted: &[TrustedIssuer], audiences: &[String],
     };
     let candidates: Vec<&TrustedIssuer> = trusted.iter().filter(|t| t.issuer == iss).collect();
     if candidates.is_empty() {
-        return Err(format!("the JWT issuer {:?} is not trusted by this workspace", crate::error::truncate(&iss, 200)));
+        return Err(format!("the JWT issuer {:?} is not trusted by this workspace", crate::redact::truncate(&iss, 200)));
     }
     let mut best: Option<Refusal> = None;
     for candidate in candidates {

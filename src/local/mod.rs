@@ -213,6 +213,7 @@
 //! OAuth M2M and token federation. CI runs it.
 
 mod account;
+mod answer;
 mod issuer;
 mod oauth;
 mod principals;

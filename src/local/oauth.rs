@@ -190,7 +190,7 @@ impl Authority {
                 "unsupported_grant_type",
                 format!(
                     "grant_type {:?} is not supported: use client_credentials or {TOKEN_EXCHANGE}.",
-                    crate::error::truncate(other, 100)
+                    crate::redact::truncate(other, 100)
                 ),
             ),
         }
@@ -302,7 +302,7 @@ impl Form {
         let mut fields: Vec<(String, String)> = Vec::new();
         for (name, value) in url::form_urlencoded::parse(body) {
             if fields.iter().any(|(n, _)| *n == name) {
-                return Err(invalid_request(format!("Parameter {:?} is repeated.", crate::error::truncate(&name, 100))));
+                return Err(invalid_request(format!("Parameter {:?} is repeated.", crate::redact::truncate(&name, 100))));
             }
             fields.push((name.into_owned(), value.into_owned()));
         }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::state::{Answer, invalid};
+use super::answer::{Answer, invalid};
 
 /// The group every principal belongs to.
 pub(crate) const USERS_GROUP: &str = "users";

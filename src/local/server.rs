@@ -135,7 +135,7 @@ fn wrong_workspace(headers: &hyper::HeaderMap, this: &str) -> Option<Answer> {
     if named.as_bytes() == this.as_bytes() {
         return None;
     }
-    let named = crate::error::truncate(&String::from_utf8_lossy(named.as_bytes()), 100);
+    let named = crate::redact::truncate(&String::from_utf8_lossy(named.as_bytes()), 100);
     Some(error(
         403,
         "PERMISSION_DENIED",
@@ -191,36 +191,27 @@ fn route_of(method: &hyper::Method, path: &str) -> Option<Endpoint> {
     use crate::generated::token_management::operations as tm;
     use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
     let method = method.as_str();
-    if CREATE_TOKEN.matches(method, path).is_some() {
-        return Some(Endpoint::Tokens(Operation::Create));
-    }
-    if LIST_TOKENS.matches(method, path).is_some() {
-        return Some(Endpoint::Tokens(Operation::List));
-    }
-    if REVOKE_TOKEN.matches(method, path).is_some() {
-        return Some(Endpoint::Tokens(Operation::Delete));
-    }
-    if let Some(values) = UPDATE_TOKEN.matches(method, path) {
-        return values.first().map(|id| Endpoint::Tokens(Operation::Update(percent_decode(id))));
-    }
-    // The Token Management operations, each with how it reads its path's `{token_id}` (if it has one).
-    type FromId = fn(String) -> Management;
-    let management: [(crate::operation::Operation, FromId); 9] = [
-        (tm::CREATE_OBO_TOKEN, |_| Management::CreateOboToken),
-        (tm::LIST_TOKENS, |_| Management::List),
-        (tm::GET_TOKEN, Management::Get),
-        (tm::UPDATE_TOKEN, Management::Update),
-        (tm::DELETE_TOKEN, Management::Delete),
-        (tm::GET_PERMISSION_LEVELS, |_| Management::PermissionLevels),
-        (tm::GET_PERMISSIONS, |_| Management::GetPermissions),
-        (tm::SET_PERMISSIONS, |_| Management::SetPermissions),
-        (tm::UPDATE_PERMISSIONS, |_| Management::UpdatePermissions),
-    ];
-    for (operation, from_id) in management {
-        if let Some(values) = operation.matches(method, path) {
-            let id = values.first().map(|id| percent_decode(id)).unwrap_or_default();
-            return Some(Endpoint::Management(from_id(id)));
-        }
+    // The operation, by its service and id (`list_tokens` is one of each API), and its path's `{token_id}`.
+    let found = crate::operation::every().find_map(|op| op.matches(method, path).map(|values| (op, values)));
+    if let Some((operation, values)) = found {
+        let id = || values.first().map(|id| percent_decode(id)).unwrap_or_default();
+        return Some(match *operation {
+            CREATE_TOKEN => Endpoint::Tokens(Operation::Create),
+            LIST_TOKENS => Endpoint::Tokens(Operation::List),
+            REVOKE_TOKEN => Endpoint::Tokens(Operation::Delete),
+            UPDATE_TOKEN => Endpoint::Tokens(Operation::Update(id())),
+            tm::CREATE_OBO_TOKEN => Endpoint::Management(Management::CreateOboToken),
+            tm::LIST_TOKENS => Endpoint::Management(Management::List),
+            tm::GET_TOKEN => Endpoint::Management(Management::Get(id())),
+            tm::UPDATE_TOKEN => Endpoint::Management(Management::Update(id())),
+            tm::DELETE_TOKEN => Endpoint::Management(Management::Delete(id())),
+            tm::GET_PERMISSION_LEVELS => Endpoint::Management(Management::PermissionLevels),
+            tm::GET_PERMISSIONS => Endpoint::Management(Management::GetPermissions),
+            tm::SET_PERMISSIONS => Endpoint::Management(Management::SetPermissions),
+            tm::UPDATE_PERMISSIONS => Endpoint::Management(Management::UpdatePermissions),
+            // An operation a spec gained that the local workspace does not serve yet.
+            _ => return None,
+        });
     }
     match (method, path) {
         ("GET", "/.well-known/databricks-config") => Some(Endpoint::HostMetadata),

@@ -26,17 +26,7 @@ const FIELDS: &[&str] = crate::generated::schema::public_token_info::FIELDS;
 /// A day, in milliseconds: `last_used_day` is the start of one.
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
-/// An API answer: status and JSON body.
-pub(crate) type Answer = (u16, Value);
-
-pub(crate) fn error(status: u16, code: &str, message: impl Into<String>) -> Answer {
-    (status, json!({"error_code": code, "message": message.into()}))
-}
-
-/// A request the service refuses as `400 INVALID_PARAMETER_VALUE`.
-pub(crate) fn invalid(message: impl Into<String>) -> Answer {
-    error(400, "INVALID_PARAMETER_VALUE", message)
-}
+pub(crate) use super::answer::{Answer, error, invalid};
 
 /// Lower-case hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -55,7 +55,9 @@ fn workspace_root() -> PathBuf {
 
 fn regen(check: bool) -> ExitCode {
     let mut out = std::io::stdout().lock();
-    match regen_in(&workspace_root(), SNAPSHOTS, check, &mut out) {
+    let regenerated = regen_in(&workspace_root(), SNAPSHOTS, check, &mut out)
+        .and_then(|outcome| proof_fixture(&workspace_root(), check, &mut out, outcome));
+    match regenerated {
         Ok(Outcome::UpToDate | Outcome::Rewritten) => ExitCode::SUCCESS,
         Ok(Outcome::Stale) => {
             eprintln!("error: the snapshot is stale: run `cargo xtask regen` and commit the result");
@@ -117,6 +119,47 @@ fn regen_in(root: &Path, snapshots: &[Snapshot], check: bool, out: &mut impl Wri
     Ok(outcome)
 }
 
+/// The proof that adding an operation is a spec edit: a copy of `spec/tokens.json` with one more operation,
+/// `GET /api/2.0/token/{token_id}/info` (`get_token_info`, 200: `PublicTokenInfo`). The crate's tests
+/// generate it (build.rs) and call `w.tokens().get_token_info("id").send().await` with nothing else written.
+const PROOF_FIXTURE: &str = "tests/fixtures/tokens_with_get_token_info.json";
+
+fn with_get_token_info(spec: &str) -> Result<String, String> {
+    let mut spec: serde_json::Value = serde_json::from_str(spec).map_err(|e| format!("spec/tokens.json: {e}"))?;
+    let operation = serde_json::json!({
+        "get": {
+            "operationId": "get_token_info",
+            "tags": ["tokens"],
+            "summary": "Get one of the caller's tokens",
+            "description": "The metadata of one of the caller's tokens, by id.",
+            "x-databricks-idempotent": true,
+            "parameters": [{"name": "token_id", "in": "path", "required": true, "description": "The id of the token.", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The token.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PublicTokenInfo"}}}}}
+        }
+    });
+    let paths = spec.get_mut("paths").and_then(serde_json::Value::as_object_mut).ok_or("spec/tokens.json has no paths")?;
+    paths.insert("/api/2.0/token/{token_id}/info".to_owned(), operation);
+    serde_json::to_string_pretty(&spec).map(|s| s + "\n").map_err(|e| e.to_string())
+}
+
+fn proof_fixture(root: &Path, check: bool, out: &mut impl Write, outcome: Outcome) -> Result<Outcome, String> {
+    let spec_path = root.join("spec/tokens.json");
+    let spec = std::fs::read_to_string(&spec_path).map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
+    let fresh = with_get_token_info(&spec)?;
+    let path = root.join(PROOF_FIXTURE);
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(fresh.as_str()) {
+        writeln!(out, "{PROOF_FIXTURE} is up to date with spec/tokens.json").map_err(|e| e.to_string())?;
+        return Ok(outcome);
+    }
+    if check {
+        writeln!(out, "{PROOF_FIXTURE} is stale").map_err(|e| e.to_string())?;
+        return Ok(Outcome::Stale);
+    }
+    write_file(&path, fresh.as_bytes())?;
+    writeln!(out, "wrote {PROOF_FIXTURE}").map_err(|e| e.to_string())?;
+    Ok(Outcome::Rewritten)
+}
+
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -141,6 +184,23 @@ fn api_summary(snap: &Snapshot, recorded: Option<&[u8]>, spec: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The proof fixture is the spec with `get_token_info` more, whose generated code has its builder.
+    #[test]
+    fn the_proof_fixture_adds_get_token_info_and_generates_its_builder() {
+        let spec = std::fs::read_to_string(workspace_root().join("spec/tokens.json")).unwrap();
+        let fixture = with_get_token_info(&spec).unwrap();
+        let code = generate(&fixture, Target::CRATE).unwrap();
+        assert!(code.contains("pub fn get_token_info(") && code.contains("pub struct GetTokenInfo"), "{code}");
+        assert!(!generate(&spec, Target::CRATE).unwrap().contains("GetTokenInfo"));
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("spec")).unwrap();
+        std::fs::write(tmp.path().join("spec/tokens.json"), &spec).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(proof_fixture(tmp.path(), true, &mut out, Outcome::UpToDate).unwrap(), Outcome::Stale);
+        assert_eq!(proof_fixture(tmp.path(), false, &mut out, Outcome::UpToDate).unwrap(), Outcome::Rewritten);
+        assert_eq!(proof_fixture(tmp.path(), true, &mut out, Outcome::UpToDate).unwrap(), Outcome::UpToDate);
+    }
 
     /// A spec change makes `--check` fail with a diff that names it; `regen` then makes it pass.
     #[test]

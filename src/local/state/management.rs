@@ -4,10 +4,10 @@
 use serde_json::{Value, json};
 
 use super::{Answer, State, StoredToken, apply, error, invalid, masked_update};
-use crate::error::truncate;
 use crate::generated::token_management::schema::token_info;
 use crate::generated::token_management::types::TokenInfo;
 use crate::local::principals::{self, Kind, Principal};
+use crate::redact::truncate;
 use crate::types::ScopeList;
 
 /// What a non-admin is answered on every admin-only route.

@@ -61,22 +61,19 @@
 //! one pool, and never sends faster than the one limit.
 
 use std::fmt;
-use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::WorkspaceClient;
 use crate::auth::oauth::OAuthContext;
 use crate::auth::{CredentialsProvider, OAuthM2mCredentials, chain};
-use crate::clock::{BoxFuture, Clock, SystemClock};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthType, Config, may_carry_credentials, normalize_host};
 use crate::error::{Error, Result};
-use crate::generated::workspaces as generated;
 use crate::pipeline::{Pipeline, PipelineParts};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
 use crate::sharing::SharedLimits;
-use crate::stub::RequestOptions;
 use crate::tls::{DEFAULT_CONNECT_TIMEOUT, http_client};
 
 pub use crate::generated::workspaces::types::{AzureWorkspaceInfo, Workspace};
@@ -262,8 +259,13 @@ impl AccountClient {
     /// let running: Vec<_> = a.workspaces().list().send().await?.into_iter().filter(|w| w.is_running()).collect();
     /// # Ok(()) }
     /// ```
-    pub fn workspaces(&self) -> Workspaces<'_> {
-        Workspaces { client: self }
+    pub fn workspaces(&self) -> Workspaces {
+        Workspaces { client: self.clone() }
+    }
+
+    /// The pipeline the generated builders send through (always there: an account client has no stub).
+    pub(crate) fn pipeline(&self) -> Option<&Pipeline> {
+        Some(&self.pipeline)
     }
 
     /// The URL of a workspace: from its deployment name and the account's DNS zone, or as the builder's
@@ -394,94 +396,28 @@ impl Workspace {
     }
 }
 
-/// The account Workspaces API.
+/// The account Workspaces API: its methods (`list`, `get`) and their builders are generated from
+/// `spec/workspaces.json`.
 ///
 /// ```no_run
 /// # async fn example(a: databricks_tokens::AccountClient) -> databricks_tokens::Result<()> {
-/// let one = a.workspaces().get(1234567890).send().await?;
+/// let all = a.workspaces().list().send().await?; // every workspace, whatever its status, in one page
+/// let one = a.workspaces().get(1234567890).send().await?; // an unknown id is Error::is_not_found
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Copy, Debug)]
-pub struct Workspaces<'a> {
-    client: &'a AccountClient,
+#[derive(Clone, Debug)]
+pub struct Workspaces {
+    client: AccountClient,
 }
 
-impl<'a> Workspaces<'a> {
-    /// Every workspace of the account, whatever its status (the service answers in one page).
-    ///
-    /// ```no_run
-    /// # async fn example(a: databricks_tokens::AccountClient) -> databricks_tokens::Result<()> {
-    /// let all = a.workspaces().list().send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn list(self) -> ListWorkspaces<'a> {
-        ListWorkspaces { client: self.client, options: RequestOptions::default() }
-    }
-
-    /// One workspace, by its numeric id; an unknown id is [`Error::is_not_found`].
-    ///
-    /// ```no_run
-    /// # async fn example(a: databricks_tokens::AccountClient) -> databricks_tokens::Result<()> {
-    /// let ws = a.workspaces().get(1234567890).send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn get(self, workspace_id: i64) -> GetWorkspace<'a> {
-        GetWorkspace { client: self.client, workspace_id, options: RequestOptions::default() }
+impl Workspaces {
+    /// The client the generated builders own a clone of.
+    pub(crate) fn client(&self) -> &AccountClient {
+        &self.client
     }
 }
 
-/// Lists the account's workspaces: see [`Workspaces::list`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct ListWorkspaces<'a> {
-    client: &'a AccountClient,
-    options: RequestOptions,
-}
-
-impl<'a> ListWorkspaces<'a> {
-    options_setters!();
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<Vec<Workspace>> {
-        let c = self.client;
-        generated::calls::list_workspaces(&c.pipeline, &c.account_id, self.options).await
-    }
-}
-
-impl<'a> IntoFuture for ListWorkspaces<'a> {
-    type Output = Result<Vec<Workspace>>;
-    type IntoFuture = BoxFuture<'a, Result<Vec<Workspace>>>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
-
-/// Gets one workspace: see [`Workspaces::get`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct GetWorkspace<'a> {
-    client: &'a AccountClient,
-    workspace_id: i64,
-    options: RequestOptions,
-}
-
-impl<'a> GetWorkspace<'a> {
-    options_setters!();
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<Workspace> {
-        let c = self.client;
-        generated::calls::get_workspace(&c.pipeline, &c.account_id, &self.workspace_id.to_string(), self.options).await
-    }
-}
-
-impl<'a> IntoFuture for GetWorkspace<'a> {
-    type Output = Result<Workspace>;
-    type IntoFuture = BoxFuture<'a, Result<Workspace>>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+pub use crate::generated::workspaces::builders::{GetWorkspace, ListWorkspaces};
 
 /// Builds an [`AccountClient`].
 ///

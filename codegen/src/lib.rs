@@ -821,6 +821,19 @@ mod tests {
     }
 
     #[test]
+    fn a_builder_owns_the_client_the_spec_names_and_takes_its_params_from_it() {
+        let info = r#""info": {"title": "Databricks Widget Store API", "version": "1"}"#;
+        let shop = r#""info": {"title": "Databricks Widget Store API", "version": "1", "x-rust-service": "crate::shop::Shop",
+            "x-rust-client": "crate::ShopClient", "x-rust-client-params": ["shelf"]}"#;
+        let file = parsed(&generate(&SECRETS.replacen(info, shop, 1), Target::CRATE).unwrap());
+        let builders: String = module(&file, "builders").iter().map(text).collect();
+        assert!(builders.contains("pub struct MakeWidget { client : crate :: ShopClient"), "{builders}");
+        assert!(builders.contains("pub fn make_widget (& self , id : impl :: std :: fmt :: Display)"), "shelf is the client's: {builders}");
+        assert!(builders.contains("make_widget (pipeline , self . client . shelf () , & self . id ,"), "{builders}");
+        assert!(builders.contains("pub struct DropWidget { client : crate :: ShopClient , id : :: std :: string :: String"), "{builders}");
+    }
+
+    #[test]
     fn the_service_is_the_extension_else_the_title() {
         let spec: openapiv3::OpenAPI = serde_json::from_str(SECRETS).unwrap();
         assert_eq!(service_name(&spec), "widget_store");

@@ -911,3 +911,107 @@ Sends `super::operations::GET_WORKSPACE` through the pipeline.*/
         pipeline.call(&super::operations::GET_WORKSPACE, request, options).await
     }
 }
+///The builders of the operations that have no hand-written one, and their service's methods.
+pub mod builders {
+    #[allow(unused_imports)]
+    use super::types;
+    impl crate::account::Workspaces {
+        /**List the account's workspaces.
+
+```no_run
+# async fn example(c: databricks_tokens::AccountClient) -> databricks_tokens::Result<()> {
+let answer = c.workspaces().list().send().await?;
+# Ok(()) }
+```
+
+List the account's workspaces.
+
+Every workspace of the account, whatever its status, as a JSON array (one page).
+
+Generated from the spec: a client built from a stub answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn list(&self) -> ListWorkspaces {
+            ListWorkspaces {
+                client: self.client().clone(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of `Workspaces::list`, built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct ListWorkspaces {
+        client: crate::AccountClient,
+        options: crate::stub::RequestOptions,
+    }
+    impl ListWorkspaces {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(
+            self,
+        ) -> crate::error::Result<::std::vec::Vec<types::Workspace>> {
+            let ::std::option::Option::Some(pipeline) = self.client.pipeline() else {
+                return ::std::result::Result::Err(
+                    crate::error::Error::not_implemented_by_stub("Workspaces::list"),
+                );
+            };
+            super::calls::list_workspaces(
+                    pipeline,
+                    self.client.account_id(),
+                    self.options,
+                )
+                .await
+        }
+    }
+    into_future!(ListWorkspaces, ::std::vec::Vec < types::Workspace >);
+    impl crate::account::Workspaces {
+        /**Get one workspace.
+
+```no_run
+# async fn example(c: databricks_tokens::AccountClient) -> databricks_tokens::Result<()> {
+let answer = c.workspaces().get("...").send().await?;
+# Ok(()) }
+```
+
+Get one workspace.
+
+One workspace of the account, by its numeric id.
+
+Generated from the spec: a client built from a stub answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn get(&self, workspace_id: impl ::std::fmt::Display) -> GetWorkspace {
+            GetWorkspace {
+                client: self.client().clone(),
+                workspace_id: workspace_id.to_string(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of `Workspaces::get`, built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct GetWorkspace {
+        client: crate::AccountClient,
+        workspace_id: ::std::string::String,
+        options: crate::stub::RequestOptions,
+    }
+    impl GetWorkspace {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(self) -> crate::error::Result<types::Workspace> {
+            super::operations::GET_WORKSPACE
+                .non_empty("workspace_id", &self.workspace_id)?;
+            let ::std::option::Option::Some(pipeline) = self.client.pipeline() else {
+                return ::std::result::Result::Err(
+                    crate::error::Error::not_implemented_by_stub("Workspaces::get"),
+                );
+            };
+            super::calls::get_workspace(
+                    pipeline,
+                    self.client.account_id(),
+                    &self.workspace_id,
+                    self.options,
+                )
+                .await
+        }
+    }
+    into_future!(GetWorkspace, types::Workspace);
+}

@@ -3,13 +3,15 @@
 //! isolated, a per-workspace timeout, and a rate limit and retry budget shared across the run.
 //!
 //! ```no_run
-//! # async fn example(members: Vec<databricks_tokens::fleet::Member>) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use futures::StreamExt;
+//! use databricks_tokens::AccountClient;
 //! use databricks_tokens::fleet::{AuditEvent, Fleet, FleetOptions, JsonLinesWriter};
 //!
+//! let a = AccountClient::from_env()?; // an account admin service principal, say
 //! let fleet = Fleet::new(FleetOptions::default().concurrency(16))?;
 //! let mut out = JsonLinesWriter::new(std::fs::File::create("tokens.jsonl")?);
-//! let mut events = std::pin::pin!(fleet.audit(members));
+//! let mut events = std::pin::pin!(fleet.audit(fleet.account_members(&a).await?));
 //! while let Some(event) = events.next().await {
 //!     match event {
 //!         AuditEvent::Token(record) => out.write(&record)?,
@@ -23,12 +25,17 @@
 //!
 //! # The members: what the run goes over
 //!
-//! A [`Member`] is one workspace of the account: its id, name, status and a [`WorkspaceClient`] of it,
-//! built with [`ClientBuilder::shared_limits`](crate::ClientBuilder::shared_limits)`(fleet.limits())` so
-//! that every client of the run shares one rate limit and one retry budget. The run takes any iterator of
-//! members and consumes it lazily: at most [`FleetOptions::concurrency`] members (and their clients and
-//! connections) are alive at once, whatever the fleet's size. Members that [`FleetOptions::filter`] leaves
-//! out (by default every workspace that is not `RUNNING`) are reported as skipped and never called.
+//! A [`Member`] is one workspace of the account: its id, name, status and a [`WorkspaceClient`] of it.
+//! [`Fleet::account_members`] makes them from an [`AccountClient`]: it lists the account's workspaces
+//! (one request), and each member's client is [`AccountClient::workspace_client`]'s (the account's
+//! credentials; one token request per workspace, reused), sharing the account's connection pool and the
+//! run's rate limit and retry budget, built only when the run works on that member. Members can also be
+//! made by hand with clients built with
+//! [`ClientBuilder::shared_limits`](crate::ClientBuilder::shared_limits)`(fleet.limits())`. The run takes
+//! any iterator of members and consumes it lazily: at most [`FleetOptions::concurrency`] members (and
+//! their clients and connections) are alive at once, whatever the fleet's size. Members that
+//! [`FleetOptions::filter`] leaves out (by default every workspace that is not `RUNNING`) are reported as
+//! skipped and never called (an account member's client is never built).
 //!
 //! # What a run survives
 //!

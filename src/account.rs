@@ -612,11 +612,17 @@ impl AccountClientBuilder {
         let http = http_client(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
             .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let retry = self.retry.unwrap_or_default();
+        let limits = SharedLimits::new(self.rate_limit, retry.shared_budget(), retry.shared_budget())?
+            .with_transport(http.clone(), Arc::clone(&clock));
+        // The account's own budget, which its token requests spend from too.
+        let retry_budget = limits.client_budget(retry.shared_budget());
         let context = OAuthContext {
             clock: Arc::clone(&clock),
             allow_insecure_http: self.allow_insecure_http,
             account_id: Some(account_id.clone()),
             account_host: true,
+            retry_budget: Some(Arc::clone(&retry_budget)),
             ..OAuthContext::new(&host, http.clone())
         };
         let provider: Arc<dyn CredentialsProvider> = match &credentials {
@@ -626,9 +632,6 @@ impl AccountClientBuilder {
             AccountCredentials::Config(config) => chain::provider(config, context)?,
             AccountCredentials::Provider(p) => Arc::clone(p),
         };
-        let retry = self.retry.unwrap_or_default();
-        let limits = SharedLimits::new(self.rate_limit, retry.shared_budget(), retry.shared_budget())?
-            .with_transport(http.clone(), Arc::clone(&clock));
         let pipeline = Pipeline::new(PipelineParts {
             http: http.clone(),
             credentials: provider,
@@ -640,6 +643,7 @@ impl AccountClientBuilder {
             workspace_id: None,
             max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
             shared: limits.clone(),
+            retry_budget: Some(retry_budget),
         })?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
         let dns_zone = dns_zone(&host);

@@ -392,9 +392,14 @@ impl ClientBuilder {
                 .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?,
         };
         let clock = self.clock.or_else(|| self.shared.clock().cloned()).unwrap_or_else(|| Arc::new(SystemClock));
+        let retry = self.retry.unwrap_or_default();
+        // A client sharing a retry budget (a fleet run's, an account's) pays its token requests' retries
+        // from its budget too.
+        let retry_budget = self.shared.shares_budget().then(|| self.shared.client_budget(retry.shared_budget()));
         let context = OAuthContext {
             clock: Arc::clone(&clock),
             allow_insecure_http: self.allow_insecure_http,
+            retry_budget: retry_budget.clone(),
             ..OAuthContext::new(&host, http.clone())
         };
         let credentials: Arc<dyn CredentialsProvider> = match credentials {
@@ -404,7 +409,6 @@ impl ClientBuilder {
             }
             CredentialsSpec::FromConfig(config) => chain::provider(&config, context)?,
         };
-        let retry = self.retry.unwrap_or_default();
         let pipeline = Pipeline::new(PipelineParts {
             http,
             credentials,
@@ -416,6 +420,7 @@ impl ClientBuilder {
             workspace_id: self.workspace_id,
             max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
             shared: self.shared,
+            retry_budget,
         })?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
         Ok(WorkspaceClient {

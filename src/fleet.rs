@@ -41,9 +41,9 @@
 //!
 //! Each workspace's work runs under [`FleetOptions::workspace_timeout`]; an error (not an admin: 403;
 //! Token Management disabled; 503 forever; a connection reset; a 429 storm past the retry budget) or the
-//! timeout becomes that workspace's [`Outcome::Failed`], and the run goes on. Retries are paid from the
-//! workspace client's own budget (at most [`FleetOptions::workspace_retry_budget`]) and from the run's
-//! ([`FleetOptions::retry_budget`]): a storm in one workspace spends at most its share, while a failing
+//! timeout becomes that workspace's [`Outcome::Failed`], and the run goes on. Retries (the token
+//! requests' included) are paid from the workspace client's own budget (at most
+//! [`FleetOptions::workspace_retry_budget`]) and from the run's ([`FleetOptions::retry_budget`]): a storm in one workspace spends at most its share, while a failing
 //! region, many workspaces at once, empties the run's budget and stops retrying instead of hammering it.
 //!
 //! # Memory

@@ -214,6 +214,7 @@ mod tests {
             workspace_id: None,
             max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
             shared: Default::default(),
+            retry_budget: None,
         })
         .unwrap()
     }

@@ -75,6 +75,8 @@ pub(crate) struct PipelineParts {
     /// A rate limiter and retry budget shared with other clients (an account's, a fleet run's); the
     /// default shares nothing: this client's own, from `rate_limit` and `retry`.
     pub shared: SharedLimits,
+    /// The client's retry budget when its token requests spend from it too; else made from `shared`.
+    pub retry_budget: Option<Arc<RetryBudget>>,
 }
 
 impl Pipeline {
@@ -99,7 +101,7 @@ impl Pipeline {
             Some(shared) => Some(shared.clone()),
             None => rate_limiter(parts.rate_limit)?,
         };
-        let retry_budget = parts.shared.client_budget(parts.retry.shared_budget());
+        let retry_budget = parts.retry_budget.unwrap_or_else(|| parts.shared.client_budget(parts.retry.shared_budget()));
         let secrets = Arc::new(KnownSecrets::default());
         let static_credentials = parts.credentials.static_headers().and_then(|headers| {
             // A header that does not convert is reported by the per-call path, as for any provider.
@@ -652,6 +654,7 @@ mod tests {
             workspace_id: None,
             max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
             shared: Default::default(),
+            retry_budget: None,
         }
     }
 

@@ -316,6 +316,8 @@ pub(crate) struct Retrier<'a> {
     endpoint: Endpoint,
     clock: &'a dyn crate::clock::Clock,
     shared: Option<&'a RetryBudget>,
+    /// Whether a first-attempt success refills `shared` (API calls do; token requests only spend).
+    refunds: bool,
     /// `None`: a budget too large for an `Instant`, that is no budget.
     deadline: Option<std::time::Instant>,
     idempotent: bool,
@@ -338,6 +340,7 @@ impl<'a> Retrier<'a> {
             endpoint,
             clock,
             shared: None,
+            refunds: false,
             deadline: start.checked_add(policy.timeout()),
             idempotent,
             attempts: 0,
@@ -349,6 +352,15 @@ impl<'a> Retrier<'a> {
     /// Retries also spend from (and a first-attempt success refills) the budget a client shares.
     pub(crate) fn with_shared_budget(mut self, budget: &'a RetryBudget) -> Self {
         self.shared = Some(budget);
+        self.refunds = true;
+        self
+    }
+
+    /// Retries also spend from the budget a client shares, and a success gives nothing back: for the
+    /// requests that obtain credentials, whose success says nothing of the service's health.
+    pub(crate) fn spending_from(mut self, budget: &'a RetryBudget) -> Self {
+        self.shared = Some(budget);
+        self.refunds = false;
         self
     }
 
@@ -377,7 +389,7 @@ impl<'a> Retrier<'a> {
             return Verdict::ReplayWithFreshCredentials;
         }
         if !is_retryable(self.endpoint, outcome, self.idempotent) {
-            if let (Outcome::Status(200..=299), 0, Some(shared)) = (outcome, self.retries, self.shared) {
+            if let (Outcome::Status(200..=299), 0, Some(shared), true) = (outcome, self.retries, self.shared, self.refunds) {
                 shared.refund_success();
             }
             return Verdict::Return(Stop::Final);

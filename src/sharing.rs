@@ -100,6 +100,11 @@ impl SharedLimits {
         self.clock.as_ref()
     }
 
+    /// Whether a retry budget is shared (then token requests spend from the client's budget too).
+    pub(crate) fn shares_budget(&self) -> bool {
+        self.budget.is_some()
+    }
+
     /// The retry budget of one client whose policy asks for `own`: a child of the shared budget (paid
     /// from it too) holding at most the per-client share; the client's own budget when none is shared.
     pub(crate) fn client_budget(&self, own: u32) -> Arc<RetryBudget> {

@@ -322,3 +322,25 @@ async fn the_local_accounts_health_modes_fail_alone() {
     assert_eq!(reason("ws-0003").0, "timed out");
     assert_eq!((progress.done, progress.failed, records.len()), (2, 3, 4));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_whose_token_endpoints_fail_spends_the_runs_budget_not_a_minute_each() {
+    // Every request of these workspaces, their OAuth endpoints' included, answers 503: the token requests'
+    // retries are paid from the run's budget, so the run ends in seconds (without it, each workspace's token
+    // requests would retry for the token endpoints' 60 s and the 10 s timeout would end them).
+    let healths = [Health::Healthy; 8];
+    let lf = local_fleet::start(&healths, 1, 8).await.unwrap();
+    for i in 0..8 {
+        lf.account.set_health(i, databricks_tokens::local::Health::Unavailable);
+    }
+    let fleet = Fleet::new(FleetOptions::default().retry_budget(100, 50).workspace_timeout(Duration::from_secs(10))).unwrap();
+    let (_, outcomes, progress) = audit(&fleet, lf.members(&fleet, quick()).await).await;
+    assert_eq!(progress.failed, 8);
+    for (name, outcome) in &outcomes {
+        assert!(matches!(outcome, Outcome::Failed(Failure::Api(_))), "{name}: failed on its own, not timed out: {outcome:?}");
+    }
+    let auth = lf.received(Route::HostMetadata) + lf.received(Route::OidcDiscovery) + lf.received(Route::OAuthToken);
+    // At most each workspace's first attempts at its three OAuth endpoints, and the 20 retries the run pays for.
+    assert!(auth <= 8 * 3 + 20, "{auth} OAuth requests");
+    assert_eq!(lf.received(Route::ManagementList), 0, "no token, no call");
+}

@@ -132,8 +132,8 @@ pub async fn start(healths: &[Health], tokens: usize, seed_concurrency: usize) -
     for (i, health) in healths.iter().enumerate() {
         account.set_health(i, health.mode());
         let ws = account.workspace(i).expect("started");
-        // Scripted on the list only: a workspace whose token endpoint fails too is retried for the token
-        // endpoints' own retry time (60 s), not the run's budget.
+        // Scripted on Token Management's list only, so that the tests count the list's attempts exactly
+        // (the local account's Health::Unavailable fails the OAuth endpoints too).
         match health {
             Health::Unavailable => ws.inject(Route::ManagementList, std::iter::repeat_n(Fault::Unavailable, FOREVER)),
             Health::Reset => ws.inject(Route::ManagementList, std::iter::repeat_n(Fault::ResetBeforeProcessing, FOREVER)),

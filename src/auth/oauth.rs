@@ -17,7 +17,7 @@ use super::refresh::{Now, Refreshing, Token, TokenSource};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::config::may_carry_credentials;
 use crate::error::{ApiError, Error, Result};
-use crate::retry::{Endpoint, Outcome, Retrier, RetryPolicy, Stop, Verdict};
+use crate::retry::{Endpoint, Outcome, Retrier, RetryBudget, RetryPolicy, Stop, Verdict};
 use crate::secret::SecretString;
 
 /// How long one discovery or token request may take.
@@ -43,6 +43,9 @@ pub(crate) struct OAuthContext {
     /// An account client's context: without host metadata the OIDC root is
     /// `{host}/oidc/accounts/{account_id}`, and the default audience of federated JWTs the account id.
     pub(crate) account_host: bool,
+    /// The retry budget the token requests spend from too: the client's, when it shares limits (a fleet
+    /// run's or an account's), so that a failing region stops asking for tokens as it stops calling.
+    pub(crate) retry_budget: Option<Arc<RetryBudget>>,
 }
 
 impl fmt::Debug for OAuthContext {
@@ -61,6 +64,7 @@ impl OAuthContext {
             discovery_url: None,
             account_id: None,
             account_host: false,
+            retry_budget: None,
         }
     }
 
@@ -102,6 +106,9 @@ impl OAuthContext {
         let policy = RetryPolicy::default().with_timeout(TOKEN_ENDPOINT_RETRY_BUDGET).with_attempt_timeout(attempts.timeout);
         let start = self.clock.now();
         let mut retrier = Retrier::new(&policy, Endpoint::Token, self.clock.as_ref(), start, true);
+        if let Some(budget) = &self.retry_budget {
+            retrier = retrier.spending_from(budget);
+        }
         loop {
             let (outcome, result) = match build().timeout(attempts.timeout).send().await {
                 Ok(response) => {

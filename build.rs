@@ -17,35 +17,15 @@ fn main() {
     println!("cargo:rerun-if-changed=tests/fixtures/tokens_with_get_token_info.json");
 
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR is not set")));
-    let specs = [
-        ("spec/tokens.json", "tokens_client.rs"),
-        ("spec/token_management.json", "token_management_client.rs"),
-        ("spec/workspaces.json", "workspaces_client.rs"),
-    ];
-    for (spec_path, file) in specs {
-        let spec = std::fs::read_to_string(spec_path).unwrap_or_else(|e| fail(&format!("cannot read {spec_path}: {e}")));
-        let code = databricks_tokens_codegen::generate(&spec, databricks_tokens_codegen::Target::CRATE)
-            .unwrap_or_else(|e| fail(&format!("{spec_path}: {e}")));
-        std::fs::write(out.join(file), code).unwrap_or_else(|e| fail(&format!("cannot write the generated {file}: {e}")));
-    }
-
+    generate(&out, "spec/tokens.json", "tokens", Required::Yes);
+    generate(&out, "spec/token_management.json", "token_management", Required::Yes);
+    generate(&out, "spec/workspaces.json", "workspaces", Required::Yes);
     // The paginated fixture proves the generic pagination machinery in the crate's own tests; it is compiled
-    // only under cfg(test). A packaged crate without tests/ gets an empty file.
-    let fixture = match std::fs::read_to_string("tests/fixtures/paginated.json") {
-        Ok(spec) => databricks_tokens_codegen::generate(&spec, databricks_tokens_codegen::Target::CRATE)
-            .unwrap_or_else(|e| fail(&format!("tests/fixtures/paginated.json: {e}"))),
-        Err(_) => String::new(),
-    };
-    std::fs::write(out.join("paginated_fixture.rs"), fixture).unwrap_or_else(|e| fail(&format!("cannot write the fixture client: {e}")));
-
+    // only under cfg(test). A packaged crate without tests/ gets empty files.
+    generate(&out, "tests/fixtures/paginated.json", "paginated_fixture", Required::No);
     // The proof that adding an operation is a spec edit (`cargo xtask regen` writes the spec): the Tokens API
     // with `get_token_info` more, compiled under cfg(test), whose generated builder a unit test calls.
-    let proof = match std::fs::read_to_string("tests/fixtures/tokens_with_get_token_info.json") {
-        Ok(spec) => databricks_tokens_codegen::generate(&spec, databricks_tokens_codegen::Target::CRATE)
-            .unwrap_or_else(|e| fail(&format!("tests/fixtures/tokens_with_get_token_info.json: {e}"))),
-        Err(_) => String::new(),
-    };
-    std::fs::write(out.join("get_token_info_fixture.rs"), proof).unwrap_or_else(|e| fail(&format!("cannot write the proof client: {e}")));
+    generate(&out, "tests/fixtures/tokens_with_get_token_info.json", "get_token_info_fixture", Required::No);
 
     // `rust/<version>` in the User-Agent, as the official SDKs send their language version.
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
@@ -57,6 +37,30 @@ fn main() {
         .and_then(|v| v.split_whitespace().nth(1).map(str::to_owned))
         .unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=DATABRICKS_TOKENS_RUSTC_VERSION={version}");
+}
+
+/// Whether a spec must exist (the crate's APIs) or may be missing (the test fixtures, absent from a package).
+#[derive(PartialEq)]
+enum Required {
+    Yes,
+    No,
+}
+
+/// Writes the spec's tables to `<stem>_tables.rs` (read by `src/operation.rs`) and its client to
+/// `<stem>_client.rs` (in `src/generated.rs`).
+fn generate(out: &std::path::Path, spec_path: &str, stem: &str, required: Required) {
+    let (tables, client) = match std::fs::read_to_string(spec_path) {
+        Ok(spec) => {
+            let parts = databricks_tokens_codegen::generate_parts(&spec, databricks_tokens_codegen::Target::CRATE)
+                .unwrap_or_else(|e| fail(&format!("{spec_path}: {e}")));
+            (parts.tables, parts.client)
+        }
+        Err(e) if required == Required::Yes => fail(&format!("cannot read {spec_path}: {e}")),
+        Err(_) => (String::new(), String::new()),
+    };
+    for (file, code) in [(format!("{stem}_tables.rs"), tables), (format!("{stem}_client.rs"), client)] {
+        std::fs::write(out.join(&file), code).unwrap_or_else(|e| fail(&format!("cannot write the generated {file}: {e}")));
+    }
 }
 
 fn fail(message: &str) -> ! {

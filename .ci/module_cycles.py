@@ -7,7 +7,8 @@ Usage: cargo modules dependencies -p databricks-tokens --lib --all-features --no
 Edges between modules come from two sources, collapsed from items to the modules that hold them:
 - cargo-modules' "uses" edges (`use` declarations and the types in signatures);
 - the `crate::...` and `super::...` paths written in the code itself (function bodies), which cargo-modules
-  does not see (a `crate::auth::chain::check(..)` call made `config` depend on `auth::chain`).
+  does not see (a `crate::auth::chain::check(..)` call made `config` depend on `auth::chain`), including the
+  generated clients a module includes from OUT_DIR, read in their committed copies (`tests/snapshots/`).
 A module and its ancestors are exempt: a parent re-exports its children and a child names its parent's
 items (`pub use chain::select` in `auth`, `super::CredentialsProvider` in `auth::chain`). Any other circle
 (a strongly connected component of two or more modules) is reported with the edges that make it.
@@ -57,22 +58,51 @@ def code_edges(src, modules):
             here = file_module(src, path)
             lines = [line.rstrip("\n").split("//")[0] for line in open(path, encoding="utf-8")]
             code = "\n".join(lines)
-            for m in re.finditer(r"\b(crate|super)((?:::[A-Za-z_][A-Za-z0-9_]*)*)(::\{)?", code):
-                base = CRATE if m.group(1) == "crate" else here.rsplit("::", 1)[0]
-                n = code.count("\n", 0, m.start()) + 1
-                prefix = base + m.group(2)
-                targets = [prefix]
-                if m.group(3):  # a group: `crate::{a::X, b::{Y, Z}}` names a, b
-                    depth, i = 1, m.end()
-                    while depth and i < len(code):
-                        depth += {"{": 1, "}": -1}.get(code[i], 0)
-                        i += 1
-                    group = re.sub(r"\{[^{}]*\}", "", code[m.end():i - 1])  # inner groups: their prefix is enough
-                    targets = [prefix + "::" + t.strip().split(" as ")[0] for t in group.split(",") if t.strip() and t.strip() != "self"]
-                    targets = [t.rstrip(":") for t in targets]
-                for t in targets:
-                    edges.add((here, module_of(t, modules), f"{os.path.relpath(path)}:{n}"))
+            # The generated clients included from OUT_DIR are read in their committed copies (`cargo xtask
+            # regen --check` keeps them equal): their paths are the including (inline) module's dependencies.
+            sources = [(here, code, os.path.relpath(path))]
+            for inc in re.finditer(r'include!\(concat!\(env!\("OUT_DIR"\), "/([a-z_]+_client\.rs)"\)\)', code):
+                snapshot = os.path.join(os.path.dirname(os.path.abspath(src)), "tests", "snapshots", inc.group(1))
+                if os.path.exists(snapshot):
+                    text = "\n".join(line.rstrip("\n").split("//")[0] for line in open(snapshot, encoding="utf-8"))
+                    sources.append(("::".join([here] + inline_modules(code[:inc.start()])), text, os.path.relpath(snapshot)))
+            for here, code, shown in sources:
+                add_path_edges(edges, here, code, modules, shown)
     return edges
+
+
+def inline_modules(code):
+    """The inline modules (`mod a { mod b {`) open at the end of `code`."""
+    stack, depth = [], 0
+    for m in re.finditer(r"\bmod\s+([a-z_][a-z0-9_]*)\s*\{|\{|\}", code):
+        if m.group(1):
+            depth += 1
+            stack.append((m.group(1), depth))
+        elif m.group(0) == "{":
+            depth += 1
+        else:
+            if stack and stack[-1][1] == depth:
+                stack.pop()
+            depth -= 1
+    return [name for name, _ in stack]
+
+
+def add_path_edges(edges, here, code, modules, path):
+    for m in re.finditer(r"\b(crate|super)((?:::[A-Za-z_][A-Za-z0-9_]*)*)(::\{)?", code):
+        base = CRATE if m.group(1) == "crate" else here.rsplit("::", 1)[0]
+        n = code.count("\n", 0, m.start()) + 1
+        prefix = base + m.group(2)
+        targets = [prefix]
+        if m.group(3):  # a group: `crate::{a::X, b::{Y, Z}}` names a, b
+            depth, i = 1, m.end()
+            while depth and i < len(code):
+                depth += {"{": 1, "}": -1}.get(code[i], 0)
+                i += 1
+            group = re.sub(r"\{[^{}]*\}", "", code[m.end():i - 1])  # inner groups: their prefix is enough
+            targets = [prefix + "::" + t.strip().split(" as ")[0] for t in group.split(",") if t.strip() and t.strip() != "self"]
+            targets = [t.rstrip(":") for t in targets]
+        for t in targets:
+            edges.add((here, module_of(t, modules), f"{path}:{n}"))
 
 
 def is_ancestor(a, b):

@@ -76,8 +76,23 @@ where
 /// answers::<databricks_tokens::tokens::DeleteToken>();
 /// ```
 ///
-/// Implemented by the crate for its builders; [`Call`] wraps one.
-pub trait Blockable: Sized + Send {
+/// Implemented by the crate for its builders (hand-written and generated) and sealed: code outside the
+/// crate names it in bounds but cannot implement it. [`Call`] wraps one.
+///
+/// ```compile_fail,E0277
+/// use std::time::Duration;
+/// use databricks_tokens::blocking::{AsyncCall, Blockable};
+/// use databricks_tokens::{Result, RetryPolicy};
+///
+/// struct Mine;
+/// impl Blockable for Mine {
+///     type Output = ();
+///     fn into_call(self) -> AsyncCall<Result<()>> { unimplemented!() }
+///     fn set_retry_policy(self, _: RetryPolicy) -> Self { self }
+///     fn set_attempt_timeout(self, _: Duration) -> Self { self }
+/// }
+/// ```
+pub trait Blockable: crate::sealed::Sealed + Sized + Send {
     /// What `send()` answers with.
     type Output: Send + 'static;
     /// The call this builder makes, on whichever client it is given (the blocking client's thread runs it

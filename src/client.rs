@@ -15,8 +15,6 @@ use crate::secret::SecretString;
 use crate::sharing::SharedLimits;
 use crate::stub::{self, DynTokenManagement, DynTokens};
 use crate::tls::{DEFAULT_CONNECT_TIMEOUT, http_client};
-use crate::token_management::{HttpTokenManagement, TokenManagement};
-use crate::tokens::{HttpTokens, Tokens};
 
 /// A client of one Databricks workspace.
 ///
@@ -35,11 +33,11 @@ use crate::tokens::{HttpTokens, Tokens};
 /// budget. Building one does no network I/O.
 #[derive(Clone)]
 pub struct WorkspaceClient {
-    stub: Arc<dyn DynTokens>,
-    token_management: Arc<dyn DynTokenManagement>,
-    /// The pipeline of a client of a workspace (`None` for a client of stubs): where the generated builders
-    /// of the operations without a stub method send their requests.
-    #[cfg_attr(not(test), allow(dead_code, reason = "read by the generated builders, when a spec has one"))]
+    /// The stubs the calls go to, when the client was given them; else the pipeline answers the calls
+    /// (`crate::tokens` and `crate::token_management` implement the stub traits over it).
+    tokens_stub: Option<Arc<dyn DynTokens>>,
+    token_management_stub: Option<Arc<dyn DynTokenManagement>>,
+    /// The pipeline of a client of a workspace (`None` for a client of stubs).
     pipeline: Option<Pipeline>,
     host: String,
     user_agent: String,
@@ -107,8 +105,8 @@ impl WorkspaceClient {
     /// ```
     pub fn from_stub(stub: impl stub::Tokens + 'static) -> Self {
         Self {
-            stub: Arc::new(stub),
-            token_management: Arc::new(stub::Unimplemented),
+            tokens_stub: Some(Arc::new(stub)),
+            token_management_stub: Some(Arc::new(stub::Unimplemented)),
             pipeline: None,
             host: "stub://".to_owned(),
             user_agent: String::new(),
@@ -129,7 +127,7 @@ impl WorkspaceClient {
     /// let w = databricks_tokens::WorkspaceClient::from_stub(NoTokens).with_token_management_stub(NotAnAdmin);
     /// ```
     pub fn with_token_management_stub(mut self, stub: impl stub::TokenManagement + 'static) -> Self {
-        self.token_management = Arc::new(stub);
+        self.token_management_stub = Some(Arc::new(stub));
         self
     }
 
@@ -161,42 +159,20 @@ impl WorkspaceClient {
         (&self.retry, self.clock.as_ref())
     }
 
-    /// Where the builders send their requests.
-    pub(crate) fn stub(&self) -> &dyn DynTokens {
-        self.stub.as_ref()
+    /// The Tokens stub this client was given, if any (`WorkspaceClient::stub` answers with the pipeline
+    /// otherwise).
+    pub(crate) fn given_tokens_stub(&self) -> Option<&dyn DynTokens> {
+        self.tokens_stub.as_deref()
+    }
+
+    /// The Token Management stub this client was given, if any.
+    pub(crate) fn given_token_management_stub(&self) -> Option<&dyn DynTokenManagement> {
+        self.token_management_stub.as_deref()
     }
 
     /// The pipeline of a client of a workspace; `None` for a client of stubs.
-    #[cfg_attr(not(test), allow(dead_code, reason = "called by the generated builders, when a spec has one"))]
     pub(crate) fn pipeline(&self) -> Option<&Pipeline> {
         self.pipeline.as_ref()
-    }
-
-    /// Where the Token Management builders send their requests.
-    pub(crate) fn token_management_stub(&self) -> &dyn DynTokenManagement {
-        self.token_management.as_ref()
-    }
-
-    /// The Token Management service: every token of the workspace, for its admins.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// let every_token = w.token_management().list().send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn token_management(&self) -> TokenManagement {
-        TokenManagement::new(self.clone())
-    }
-
-    /// The Tokens service: the caller's personal access tokens.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// let all = w.tokens().list().send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn tokens(&self) -> Tokens {
-        Tokens::new(self.clone())
     }
 }
 
@@ -424,8 +400,8 @@ impl ClientBuilder {
         })?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
         Ok(WorkspaceClient {
-            stub: Arc::new(HttpTokens { pipeline: pipeline.clone() }),
-            token_management: Arc::new(HttpTokenManagement { pipeline: pipeline.clone() }),
+            tokens_stub: None,
+            token_management_stub: None,
             pipeline: Some(pipeline),
             host,
             user_agent,

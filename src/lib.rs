@@ -49,7 +49,8 @@
 //! and per-call options, a `send()` that blocks on the client's own runtime thread), and the workflows as
 //! blocking methods, usable inside async code too.
 //!
-//! The wire layer is generated at build time from `spec/tokens.json` by progenitor; this crate wraps it in
+//! The wire layer is generated at build time from the specs in `spec/` (progenitor's types, and this crate's
+//! `codegen` for the request functions, builders and tables); this crate wraps it in
 //! a pipeline that retries what is safe to retry, never prints a secret, and reports every failure as one
 //! [`Error`] type with the HTTP status, the Databricks error code and message.
 //!
@@ -171,6 +172,7 @@ mod exactly_once;
 pub mod field_mask;
 pub mod fleet;
 mod generated;
+mod input;
 #[cfg(any(feature = "google", feature = "local-workspace"))]
 mod jwt;
 #[cfg(feature = "local-workspace")]
@@ -232,6 +234,13 @@ pub mod limits {
 /// assert_eq!(info.expiry_time.map(i64::from), Some(-1));
 /// ```
 pub mod types {
+    /// The types of the proof that adding an operation is a spec edit (`crate::generated`), as the stub
+    /// methods generated for it name them.
+    #[cfg(test)]
+    pub(crate) use crate::generated::get_token_info_fixture::types as get_token_info_fixture;
+    /// The types of the paginated fixture (`crate::generated`), for the pagination tests.
+    #[cfg(test)]
+    pub(crate) use crate::generated::paginated_fixture::types as paginated_fixture;
     pub use crate::generated::types::{CreateTokenRequest, CreateTokenResponse, PublicTokenInfo, UpdateTokenRequest};
     pub(crate) use crate::generated::types::{ListPublicTokensResponse, RevokeTokenRequest};
     pub use crate::wire::{AutoscopeState, Int64, ReportedScopes, ScopeList};

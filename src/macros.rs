@@ -29,6 +29,9 @@ macro_rules! into_future {
         }
 
         #[cfg(feature = "blocking")]
+        impl $crate::sealed::Sealed for $builder {}
+
+        #[cfg(feature = "blocking")]
         impl $crate::blocking::Blockable for $builder {
             type Output = $output;
             fn into_call(self) -> $crate::blocking::AsyncCall<$crate::Result<$output>> {

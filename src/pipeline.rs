@@ -10,8 +10,7 @@
 //! The path of a call that succeeds at once is kept short: the credentials of a provider whose headers
 //! never change are built once per client, the URLs of fixed paths are parsed once per client, the span is
 //! only made when a subscriber wants it, the attempt timeout arms a timer only when the attempt has to wait,
-//! and the request is copied for a retry only when it carries a body that a retry could not rebuild
-//! otherwise.
+//! and the spare copy each attempt keeps for a retry shares the request's body (bytes) instead of copying it.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -490,18 +489,20 @@ impl Pipeline {
             (None, Ok(response)) if response.status() == 200 => {
                 span.record("status", 200);
                 match read(response, shared.max_response_size, call.body_deadline).await {
-                    Ok(Ok(value)) => {
-                        // The secrets the answer carries (a new token's value), scrubbed from what follows.
-                        value.secrets(&mut |secret| shared.secrets.remember_received(secret));
-                        return Ok(value);
-                    }
+                    Ok(Ok(value)) => Ok(value),
                     Ok(Err(message)) => Err(Error::unexpected_response(format!("{id}: the response does not decode: {message}"))),
                     Err(e) => Err(transport_error(id, e)),
                 }
             }
             (None, Ok(response)) => unexpected(id, response, span, shared.max_response_size, call.body_deadline, parse).await,
         };
-        conclude(operation, result, call, &shared.secrets, parse)
+        let result = conclude(operation, result, call, &shared.secrets, parse);
+        if let Ok(value) = &result {
+            // The secrets an answer carries (a new token's value), whatever its success status: scrubbed by
+            // value from what follows.
+            value.secrets(&mut |secret| shared.secrets.remember_received(secret));
+        }
+        result
     }
 
     /// The request built, the call prepared, its attempts made: the last attempt's response.

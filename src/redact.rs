@@ -30,11 +30,11 @@ const OAUTH_SECRET_KEYS: &[&str] = &["access_token", "refresh_token", "id_token"
 /// Whether a JSON key holds a secret: the spec's secret fields (`format: password`, from the generated
 /// table) and the OAuth protocol's.
 fn is_secret_key(key: &str) -> bool {
-    crate::generated::schema::SECRET_FIELDS.contains(&key) || OAUTH_SECRET_KEYS.contains(&key)
+    crate::operation::tables::schema::SECRET_FIELDS.contains(&key) || OAUTH_SECRET_KEYS.contains(&key)
 }
 
 fn secret_keys() -> impl Iterator<Item = &'static str> {
-    crate::generated::schema::SECRET_FIELDS.iter().chain(OAUTH_SECRET_KEYS).copied()
+    crate::operation::tables::schema::SECRET_FIELDS.iter().chain(OAUTH_SECRET_KEYS).copied()
 }
 
 /// How many received secrets (token values) a client remembers; the oldest are forgotten first.
@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn the_spec_names_the_api_secrets() {
-        assert_eq!(crate::generated::schema::SECRET_FIELDS, ["token_value"]);
+        assert_eq!(crate::operation::tables::schema::SECRET_FIELDS, ["token_value"]);
         assert!(is_secret_key("token_value") && is_secret_key("access_token") && !is_secret_key("comment"));
     }
 

@@ -22,7 +22,7 @@
 //!   own timeout (60 s, as Python and Go). The budget is spent, not cut short: the last wait ends at the
 //!   deadline, and the call then fails with a timeout that keeps the last answer (its status, code and
 //!   message). Rate-limit waits count against it. Token requests have a budget of their own,
-//!   [`TOKEN_ENDPOINT_RETRY_BUDGET`](crate::auth::TOKEN_ENDPOINT_RETRY_BUDGET) (as the Go SDK).
+//!   60 s (`auth::oauth::TOKEN_ENDPOINT_RETRY_BUDGET`, as the Go SDK).
 //! - A retry budget shared by a client and its clones (smithy-rs's retry token bucket,
 //!   [`RetryPolicy::with_shared_budget`]) stops a fleet of calls from multiplying the load on a failing
 //!   service.
@@ -464,7 +464,7 @@ mod tests {
 
     #[test]
     fn idempotency_table_and_override() {
-        use crate::generated::token_management::operations as tm;
+        use crate::operation::tables::token_management::operations as tm;
         use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
         let p = RetryPolicy::default();
         assert!(!p.is_idempotent(&CREATE_TOKEN));

@@ -2,7 +2,8 @@
 //!
 //! [`TokenInfoExt`](crate::workflows::TokenInfoExt), [`CreatedToken`](crate::workflows::CreatedToken),
 //! [`TokenWorkflows`](crate::workflows::TokenWorkflows) and
-//! [`TokenAdminWorkflows`](crate::admin::TokenAdminWorkflows) require [`Sealed`], which code outside the
+//! [`TokenAdminWorkflows`](crate::admin::TokenAdminWorkflows) (and, with the feature `blocking`,
+//! `blocking::Blockable`, which every request builder implements) require [`Sealed`], which code outside the
 //! crate cannot name: their methods can be called everywhere, and added to without breaking anyone. The
 //! traits users implement ([`CredentialsProvider`](crate::auth::CredentialsProvider),
 //! [`Clock`](crate::clock::Clock), the [`stub`](crate::stub) traits) are not sealed.

@@ -5,6 +5,8 @@
 //! The builders of [`crate::WorkspaceClient::tokens`] validate the caller's input, then hand a complete
 //! request to the client's stub: the real one sends it over HTTP through the pipeline; yours answers it.
 //! Every operation you leave out answers a clear [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub) error naming it.
+//! An operation added to a spec gets its method in these traits too (generated, with the same default
+//! answer), and its builder hands its request to the stub as the hand-written builders do.
 //! (The name `stub` follows google-cloud-rust.)
 //!
 //! ```
@@ -108,6 +110,9 @@ pub trait Tokens: Send + Sync + std::fmt::Debug {
         let _ = (token_id, options);
         async { Err(Error::not_implemented_by_stub("Tokens::delete")) }
     }
+    crate::operation::tables::stub_methods!(trait, [crate::types]);
+    #[cfg(test)]
+    crate::operation::tables::get_token_info_fixture::stub_methods!(trait, [crate::types::get_token_info_fixture]);
 }
 
 /// [`Tokens`] as a trait object: what the client holds.
@@ -116,6 +121,9 @@ pub(crate) trait DynTokens: Send + Sync + std::fmt::Debug {
     fn list(&self, options: RequestOptions) -> BoxFuture<'_, Result<Vec<PublicTokenInfo>>>;
     fn update<'a>(&'a self, token_id: &'a str, request: UpdateTokenRequest, options: RequestOptions) -> BoxFuture<'a, Result<()>>;
     fn delete<'a>(&'a self, token_id: &'a str, options: RequestOptions) -> BoxFuture<'a, Result<()>>;
+    crate::operation::tables::stub_methods!(dyn, [crate::types]);
+    #[cfg(test)]
+    crate::operation::tables::get_token_info_fixture::stub_methods!(dyn, [crate::types::get_token_info_fixture]);
 }
 
 impl<T: Tokens> DynTokens for T {
@@ -131,6 +139,9 @@ impl<T: Tokens> DynTokens for T {
     fn delete<'a>(&'a self, token_id: &'a str, options: RequestOptions) -> BoxFuture<'a, Result<()>> {
         Box::pin(Tokens::delete(self, token_id, options))
     }
+    crate::operation::tables::stub_methods!(blanket, [crate::types]);
+    #[cfg(test)]
+    crate::operation::tables::get_token_info_fixture::stub_methods!(blanket, [crate::types::get_token_info_fixture]);
 }
 
 /// Which tokens a Token Management list returns.
@@ -234,13 +245,15 @@ pub trait TokenManagement: Send + Sync + std::fmt::Debug {
         let _ = (request, options);
         async { Err(Error::not_implemented_by_stub("TokenManagement::update_permissions")) }
     }
+    crate::operation::tables::token_management::stub_methods!(trait, [crate::types::token_management]);
 }
 
-/// A Token Management stub that implements nothing: what a client built from a Tokens stub starts with.
+/// A stub that implements nothing: what a client built from a Tokens stub starts with for Token Management.
 #[derive(Debug)]
 pub(crate) struct Unimplemented;
 
 impl TokenManagement for Unimplemented {}
+impl Tokens for Unimplemented {}
 
 /// [`TokenManagement`] as a trait object: what the client holds.
 pub(crate) trait DynTokenManagement: Send + Sync + std::fmt::Debug {
@@ -258,6 +271,7 @@ pub(crate) trait DynTokenManagement: Send + Sync + std::fmt::Debug {
     fn permissions(&self, options: RequestOptions) -> BoxFuture<'_, Result<TokenPermissions>>;
     fn set_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> BoxFuture<'_, Result<TokenPermissions>>;
     fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> BoxFuture<'_, Result<TokenPermissions>>;
+    crate::operation::tables::token_management::stub_methods!(dyn, [crate::types::token_management]);
 }
 
 impl<T: TokenManagement> DynTokenManagement for T {
@@ -293,4 +307,5 @@ impl<T: TokenManagement> DynTokenManagement for T {
     fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> BoxFuture<'_, Result<TokenPermissions>> {
         Box::pin(TokenManagement::update_permissions(self, request, options))
     }
+    crate::operation::tables::token_management::stub_methods!(blanket, [crate::types::token_management]);
 }

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::field_mask::Update;
 use crate::generated::token_management as generated;
 use crate::generated::token_management::calls;
-use crate::generated::token_management::operations as ops;
+use crate::operation::tables::token_management::operations as ops;
 use crate::paginate::paginate;
 use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
@@ -557,10 +557,27 @@ impl CreateOboTokenResponse {
     }
 }
 
-/// The real service: the generated request functions over the pipeline.
-#[derive(Debug)]
-pub(crate) struct HttpTokenManagement {
-    pub(crate) pipeline: Pipeline,
+impl WorkspaceClient {
+    /// The Token Management service: every token of the workspace, for its admins.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let every_token = w.token_management().list().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn token_management(&self) -> TokenManagement {
+        TokenManagement::new(self.clone())
+    }
+
+    /// Where the Token Management builders send their requests: the stub the client was given, else its
+    /// pipeline.
+    pub(crate) fn token_management_stub(&self) -> &dyn stub::DynTokenManagement {
+        match (self.given_token_management_stub(), self.pipeline()) {
+            (Some(stub), _) => stub,
+            (None, Some(pipeline)) => pipeline,
+            (None, None) => &stub::Unimplemented,
+        }
+    }
 }
 
 /// What admins hit, with the fix in the message. Only the service's own codes get a hint: a 403 for an
@@ -583,42 +600,57 @@ fn explain(operation: &str, application_id: Option<&str>, error: Error) -> Error
     }
 }
 
-impl stub::TokenManagement for HttpTokenManagement {
+/// The real service: the generated request functions over the pipeline.
+impl stub::TokenManagement for Pipeline {
     async fn create_obo_token(&self, request: CreateOboTokenRequest, options: RequestOptions) -> Result<CreateOboTokenResponse> {
         let app = request.application_id.clone();
-        calls::create_obo_token(&self.pipeline, &request, options).await.map_err(|e| explain(ops::CREATE_OBO_TOKEN.id, Some(&app), e))
+        calls::create_obo_token(self, &request, options).await.map_err(|e| explain(ops::CREATE_OBO_TOKEN.id, Some(&app), e))
     }
     async fn list(&self, filter: TokenFilter, options: RequestOptions) -> Result<Vec<TokenInfo>> {
         let created_by_id = filter.created_by_id.map(Into::into);
-        calls::list_tokens(&self.pipeline, created_by_id, filter.created_by_username, options)
+        calls::list_tokens(self, created_by_id, filter.created_by_username, options)
             .await
             .map(|r: generated::types::ListTokensResponse| r.token_infos)
             .map_err(|e| explain(ops::LIST_TOKENS.id, None, e))
     }
     async fn get(&self, token_id: &str, options: RequestOptions) -> Result<TokenInfo> {
-        calls::get_token(&self.pipeline, token_id, options)
+        calls::get_token(self, token_id, options)
             .await
             .map(|r: generated::types::GetTokenResponse| r.token_info)
             .map_err(|e| explain(ops::GET_TOKEN.id, None, e))
     }
     async fn update(&self, token_id: &str, request: UpdateTokenManagementRequest, options: RequestOptions) -> Result<TokenInfo> {
-        calls::update_token(&self.pipeline, token_id, &request, options).await.map_err(|e| explain(ops::UPDATE_TOKEN.id, None, e))
+        calls::update_token(self, token_id, &request, options).await.map_err(|e| explain(ops::UPDATE_TOKEN.id, None, e))
     }
     async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        calls::delete_token(&self.pipeline, token_id, options).await.map_err(|e| explain(ops::DELETE_TOKEN.id, None, e))
+        calls::delete_token(self, token_id, options).await.map_err(|e| explain(ops::DELETE_TOKEN.id, None, e))
     }
     async fn permission_levels(&self, options: RequestOptions) -> Result<Vec<TokenPermissionsDescription>> {
-        calls::get_permission_levels(&self.pipeline, options)
-            .await
-            .map(|r: generated::types::GetTokenPermissionLevelsResponse| r.permission_levels)
+        calls::get_permission_levels(self, options).await.map(|r: generated::types::GetTokenPermissionLevelsResponse| r.permission_levels)
     }
     async fn permissions(&self, options: RequestOptions) -> Result<TokenPermissions> {
-        calls::get_permissions(&self.pipeline, options).await
+        calls::get_permissions(self, options).await
     }
     async fn set_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
-        calls::set_permissions(&self.pipeline, &request, options).await.map_err(|e| explain(ops::SET_PERMISSIONS.id, None, e))
+        calls::set_permissions(self, &request, options).await.map_err(|e| explain(ops::SET_PERMISSIONS.id, None, e))
     }
     async fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
-        calls::update_permissions(&self.pipeline, &request, options).await.map_err(|e| explain(ops::UPDATE_PERMISSIONS.id, None, e))
+        calls::update_permissions(self, &request, options).await.map_err(|e| explain(ops::UPDATE_PERMISSIONS.id, None, e))
+    }
+    crate::operation::tables::token_management::stub_methods!(
+        http,
+        [crate::types::token_management],
+        [crate::generated::token_management::calls]
+    );
+}
+
+/// Token Management's list answers in one page.
+impl crate::paginate::Page for generated::types::ListTokensResponse {
+    type Item = crate::types::token_management::TokenInfo;
+    fn next_page_token(&self) -> Option<&str> {
+        None
+    }
+    fn into_items(self) -> Vec<Self::Item> {
+        self.token_infos
     }
 }

@@ -263,7 +263,7 @@ impl CreateToken {
     pub async fn send(self) -> Result<CreateTokenResponse> {
         let mut request = self.request()?;
         let Some((grace, marker)) = self.exactly_once else {
-            return self.client.stub().create(request, self.options).await;
+            return self.client.tokens_stub().create(request, self.options).await;
         };
         let comment = request.comment.take();
         let minter = TokenMinter { client: &self.client, request };
@@ -281,14 +281,14 @@ struct TokenMinter<'a> {
 impl crate::exactly_once::Minter for TokenMinter<'_> {
     type Created = CreateTokenResponse;
     async fn create(&self, comment: String, options: RequestOptions) -> Result<CreateTokenResponse> {
-        self.client.stub().create(self.request.clone().set_comment(comment), options).await
+        self.client.tokens_stub().create(self.request.clone().set_comment(comment), options).await
     }
     async fn find(&self, marker: &str, options: RequestOptions) -> Result<Vec<String>> {
-        let tokens = self.client.stub().list(options).await?;
+        let tokens = self.client.tokens_stub().list(options).await?;
         Ok(tokens.into_iter().filter(|t| t.comment.as_deref().is_some_and(|c| c.contains(marker))).map(|t| t.token_id).collect())
     }
     async fn revoke(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        self.client.stub().delete(token_id, options).await
+        self.client.tokens_stub().delete(token_id, options).await
     }
     async fn set_comment(&self, token_id: &str, comment: &str, options: RequestOptions) -> Result<()> {
         let mut update = self.client.tokens().update(token_id).comment(comment);
@@ -318,7 +318,7 @@ impl ListTokens {
 
     /// Sends the request: every valid token, in one `Vec`.
     pub async fn send(self) -> Result<Vec<PublicTokenInfo>> {
-        self.client.stub().list(self.options).await
+        self.client.tokens_stub().list(self.options).await
     }
 
     /// The tokens as a lazy stream, through the crate's pagination machinery ([`crate::paginate`]): the
@@ -334,7 +334,9 @@ impl ListTokens {
         let (client, options) = (self.client, self.options);
         paginate(move |_page_token| {
             let (client, options) = (client.clone(), options.clone());
-            async move { client.stub().list(options).await.map(|token_infos| ListPublicTokensResponse::new().set_token_infos(token_infos)) }
+            async move {
+                client.tokens_stub().list(options).await.map(|token_infos| ListPublicTokensResponse::new().set_token_infos(token_infos))
+            }
         })
         .items()
     }
@@ -372,7 +374,7 @@ w.tokens().update("5f1e...").mask(TypedFieldMask::parse("comment")?).token(token
         UPDATE_TOKEN.non_empty("token_id", &self.token_id)?;
         let (token, mask) = self.update.into_checked(UPDATE_TOKEN.id)?;
         let request = UpdateTokenRequest::new(token, mask.to_string());
-        self.client.stub().update(&self.token_id, request, self.options).await
+        self.client.tokens_stub().update(&self.token_id, request, self.options).await
     }
 }
 
@@ -393,7 +395,7 @@ impl DeleteToken {
     /// Sends the request.
     pub async fn send(self) -> Result<()> {
         REVOKE_TOKEN.non_empty("token_id", &self.token_id)?;
-        self.client.stub().delete(&self.token_id, self.options).await
+        self.client.tokens_stub().delete(&self.token_id, self.options).await
     }
 }
 
@@ -422,23 +424,47 @@ impl CreateTokenResponse {
     }
 }
 
-/// The real service: the generated request functions over the pipeline.
-#[derive(Debug)]
-pub(crate) struct HttpTokens {
-    pub(crate) pipeline: Pipeline,
+impl WorkspaceClient {
+    /// The Tokens service: the caller's personal access tokens.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let all = w.tokens().list().send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tokens(&self) -> Tokens {
+        Tokens::new(self.clone())
+    }
+
+    /// Where the Tokens builders send their requests: the stub the client was given, else its pipeline.
+    pub(crate) fn tokens_stub(&self) -> &dyn stub::DynTokens {
+        match (self.given_tokens_stub(), self.pipeline()) {
+            (Some(stub), _) => stub,
+            (None, Some(pipeline)) => pipeline,
+            (None, None) => &stub::Unimplemented,
+        }
+    }
 }
 
-impl stub::Tokens for HttpTokens {
+/// The real service: the generated request functions over the pipeline.
+impl stub::Tokens for Pipeline {
     async fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> Result<CreateTokenResponse> {
-        calls::create_token(&self.pipeline, &request, options).await
+        calls::create_token(self, &request, options).await
     }
     async fn list(&self, options: RequestOptions) -> Result<Vec<PublicTokenInfo>> {
-        calls::list_tokens(&self.pipeline, options).await.map(|r: ListPublicTokensResponse| r.token_infos)
+        calls::list_tokens(self, options).await.map(|r: ListPublicTokensResponse| r.token_infos)
     }
     async fn update(&self, token_id: &str, request: UpdateTokenRequest, options: RequestOptions) -> Result<()> {
-        calls::update_token(&self.pipeline, token_id, &request, options).await.map(drop)
+        calls::update_token(self, token_id, &request, options).await.map(drop)
     }
     async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        calls::revoke_token(&self.pipeline, &RevokeTokenRequest::new(token_id), options).await.map(drop)
+        calls::revoke_token(self, &RevokeTokenRequest::new(token_id), options).await.map(drop)
     }
+    crate::operation::tables::stub_methods!(http, [crate::types], [crate::generated::calls]);
+    #[cfg(test)]
+    crate::operation::tables::get_token_info_fixture::stub_methods!(
+        http,
+        [crate::types::get_token_info_fixture],
+        [crate::generated::get_token_info_fixture::calls]
+    );
 }

@@ -391,10 +391,21 @@ pub(crate) fn service_path(spec: &openapiv3::OpenAPI) -> Option<String> {
 /// The client is `crate::WorkspaceClient` unless the `info`'s `x-rust-client` names another (the account
 /// client, `crate::AccountClient`); the path parameters that `x-rust-client-params` lists are the
 /// client's (its method of the same name, e.g. `account_id()`), not arguments of the service's method.
-pub(crate) fn builders(spec: &openapiv3::OpenAPI, file: &syn::File, calls: &[Call]) -> Result<proc_macro2::TokenStream, CodegenError> {
+///
+/// With `info.x-rust-stub` (the name of the service's trait in `crate::stub`), `send()` goes to the client's
+/// stub (`WorkspaceClient::<x-rust-stub in snake case>_stub()`) instead, and the second part of the answer is
+/// the macro `stub_methods!` (for the tables, see [`stub_methods`]) that adds the operations to the stub trait,
+/// its trait object, the blanket impl and the pipeline's implementation.
+pub(crate) fn builders(
+    spec: &openapiv3::OpenAPI,
+    file: &syn::File,
+    calls: &[Call],
+) -> Result<(proc_macro2::TokenStream, proc_macro2::TokenStream), CodegenError> {
     let Some(service) = service_path(spec) else {
-        return Ok(quote! {});
+        return Ok((quote! {}, quote! {}));
     };
+    let stub_trait = spec.info.extensions.get("x-rust-stub").and_then(serde_json::Value::as_str).map(|t| format_ident!("{}", t));
+    let mut stub_arms = StubArms::default();
     let service_ty: syn::Type =
         syn::parse_str(&service).map_err(|e| CodegenError::Rewrite(format!("x-rust-service {service:?} is not a type path: {e}")))?;
     let service_name = service.rsplit("::").next().unwrap_or(&service).to_owned();
@@ -410,6 +421,9 @@ pub(crate) fn builders(spec: &openapiv3::OpenAPI, file: &syn::File, calls: &[Cal
         .and_then(serde_json::Value::as_array)
         .map(|names| names.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect())
         .unwrap_or_default();
+    if stub_trait.is_some() && !client_params.is_empty() {
+        return Err(CodegenError::Rewrite("x-rust-client-params with x-rust-stub: a stub's methods take every path parameter".to_owned()));
+    }
     let extensions: BTreeMap<String, (Option<String>, Option<String>)> = spec
         .paths
         .paths
@@ -531,6 +545,74 @@ pub(crate) fn builders(spec: &openapiv3::OpenAPI, file: &syn::File, calls: &[Cal
             None => quote! { () },
         };
         let stub_name = format!("{service_name}::{method_name}");
+        let (mut params, mut dyn_params, mut names, mut passed, mut to_call) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for p in &path {
+            params.push(quote! { #p: &str });
+            dyn_params.push(quote! { #p: &'a str });
+            names.push(quote! { #p });
+            passed.push(quote! { &self.#p });
+            to_call.push(quote! { #p });
+        }
+        for (name, ty) in &call.query {
+            let ident = format_ident!("{}", rust_name(name));
+            let ty = in_macro(ty.to_token_stream());
+            params.push(quote! { #ident: #ty });
+            dyn_params.push(quote! { #ident: #ty });
+            names.push(quote! { #ident });
+            passed.push(quote! { self.#ident });
+            to_call.push(quote! { #ident });
+        }
+        if let Some(body_ty) = &call.body {
+            let ty = in_macro(body_ty.to_token_stream());
+            params.push(quote! { body: #ty });
+            dyn_params.push(quote! { body: #ty });
+            names.push(quote! { body });
+            passed.push(quote! { self.body });
+            to_call.push(quote! { &body });
+        }
+        let stub_answer = in_macro(match &call.answer {
+            Some(ty) => ty.to_token_stream(),
+            None => quote! { () },
+        });
+        if let Some(stub_trait) = &stub_trait {
+            let trait_doc =
+                format!("{} (generated from the spec).", call.doc.lines().next().filter(|l| !l.is_empty()).unwrap_or("The operation"));
+            stub_arms.trait_methods.push(quote! {
+                #[doc = #trait_doc]
+                fn #method(&self, #(#params,)* options: $crate::stub::RequestOptions)
+                    -> impl ::std::future::Future<Output = $crate::Result<#stub_answer>> + ::std::marker::Send {
+                    let _ = (#(#names,)* options);
+                    async { ::std::result::Result::Err($crate::Error::not_implemented_by_stub(#stub_name)) }
+                }
+            });
+            stub_arms.dyn_methods.push(quote! {
+                fn #method<'a>(&'a self, #(#dyn_params,)* options: $crate::stub::RequestOptions)
+                    -> $crate::clock::BoxFuture<'a, $crate::Result<#stub_answer>>;
+            });
+            stub_arms.blanket_methods.push(quote! {
+                fn #method<'a>(&'a self, #(#dyn_params,)* options: $crate::stub::RequestOptions)
+                    -> $crate::clock::BoxFuture<'a, $crate::Result<#stub_answer>> {
+                    ::std::boxed::Box::pin(<Self as $crate::stub::#stub_trait>::#method(self, #(#names,)* options))
+                }
+            });
+            stub_arms.http_methods.push(quote! {
+                async fn #method(&self, #(#params,)* options: $crate::stub::RequestOptions) -> $crate::Result<#stub_answer> {
+                    $($calls)*::#function(self, #(#to_call,)* options).await
+                }
+            });
+        }
+        let send_body = match &stub_trait {
+            Some(stub_trait) => {
+                let accessor = format_ident!("{}_stub", crate::snake_case(&stub_trait.to_string()));
+                quote! { self.client.#accessor().#method(#(#passed,)* self.options).await }
+            }
+            None => quote! {
+                let ::std::option::Option::Some(pipeline) = self.client.pipeline() else {
+                    return ::std::result::Result::Err(crate::error::Error::not_implemented_by_stub(#stub_name));
+                };
+                super::calls::#function(pipeline, #(#sent,)* self.options).await
+            },
+        };
         let summary = call.doc.lines().next().filter(|l| !l.is_empty()).unwrap_or("Sends the request.");
         let example_args = path_names.iter().map(|_| "\"...\"").collect::<Vec<_>>().join(", ");
         let method_doc = format!(
@@ -566,27 +648,106 @@ pub(crate) fn builders(spec: &openapiv3::OpenAPI, file: &syn::File, calls: &[Cal
                 #[doc = #send_doc]
                 pub async fn send(self) -> crate::error::Result<#answer> {
                     #(super::operations::#constant.non_empty(#path_names, &self.#path)?;)*
-                    let ::std::option::Option::Some(pipeline) = self.client.pipeline() else {
-                        return ::std::result::Result::Err(crate::error::Error::not_implemented_by_stub(#stub_name));
-                    };
-                    super::calls::#function(pipeline, #(#sent,)* self.options).await
+                    #send_body
                 }
             }
 
             into_future!(#builder, #answer);
         });
     }
-    Ok(quote! {
+    let builders = quote! {
         #[doc = "The builders of the operations that have no hand-written one, and their service's methods."]
         pub mod builders {
             #[allow(unused_imports)]
             use super::types;
             #(#items)*
         }
-    })
+    };
+    let stubs = match stub_trait {
+        Some(_) => stub_methods(&stub_arms),
+        None => quote! {},
+    };
+    Ok((builders, stubs))
+}
+
+/// The methods of the generated operations, for each place the stub trait's methods are written.
+#[derive(Default)]
+struct StubArms {
+    trait_methods: Vec<proc_macro2::TokenStream>,
+    dyn_methods: Vec<proc_macro2::TokenStream>,
+    blanket_methods: Vec<proc_macro2::TokenStream>,
+    http_methods: Vec<proc_macro2::TokenStream>,
+}
+
+/// `macro_rules! stub_methods`: the generated operations' methods of the stub trait (`trait`, with the
+/// default "not implemented by this stub" answer naming `Service::method`), of its trait object (`dyn`), of
+/// the blanket impl (`blanket`) and of the pipeline's implementation (`http`, calling the request function).
+/// `crate::stub` and the service's module expand it inside their hand-written items, giving the path of the
+/// generated `types` module (and `calls`, for `http`); a spec whose operations all have a hand-written
+/// builder expands to nothing.
+fn stub_methods(arms: &StubArms) -> proc_macro2::TokenStream {
+    let StubArms { trait_methods, dyn_methods, blanket_methods, http_methods } = arms;
+    quote! {
+        #[doc = "The generated operations' methods of the stub trait, its trait object, its blanket impl and the pipeline's implementation."]
+        macro_rules! stub_methods {
+            (trait, [$($types:tt)*]) => { #(#trait_methods)* };
+            (dyn, [$($types:tt)*]) => { #(#dyn_methods)* };
+            (blanket, [$($types:tt)*]) => { #(#blanket_methods)* };
+            (http, [$($types:tt)*], [$($calls:tt)*]) => { #(#http_methods)* };
+        }
+        pub(crate) use stub_methods;
+    }
+}
+
+/// `tokens`, with the generated module's `types::X` as `$($types)*::X`: a type as the `stub_methods!` macro
+/// writes it, wherever it is expanded.
+fn in_macro(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Group, Punct, Spacing, TokenTree};
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < trees.len() {
+        match &trees[i] {
+            TokenTree::Ident(id) if id == "types" && !matches!(out.last(), Some(TokenTree::Punct(p)) if p.as_char() == ':') => {
+                out.extend(quote! { $($types)* });
+            }
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), in_macro(g.stream()));
+                group.set_span(g.span());
+                out.push(TokenTree::Group(group));
+            }
+            TokenTree::Punct(p) => out.push(TokenTree::Punct(Punct::new(
+                p.as_char(),
+                if p.spacing() == Spacing::Joint { Spacing::Joint } else { Spacing::Alone },
+            ))),
+            other => out.push(other.clone()),
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
 }
 
 /// `get_token_info` as `GetTokenInfo`.
 fn pascal_case(name: &str) -> String {
-    name.split('_').filter(|w| !w.is_empty()).map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect()
+    name.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pascal_case;
+
+    #[test]
+    fn pascal_case_joins_words_and_takes_any_first_letter() {
+        assert_eq!(pascal_case("get_token_info"), "GetTokenInfo");
+        assert_eq!(pascal_case("__list__tokens_"), "ListTokens");
+        // A name the spec spells outside ASCII is upper-cased, not cut inside a character.
+        assert_eq!(pascal_case("étiquette_ä"), "ÉtiquetteÄ");
+        assert_eq!(pascal_case(""), "");
+    }
 }

@@ -46,7 +46,13 @@
 //!   attempt means it was done (`x-databricks-not-found-means-done`), and whether it is paginated
 //!   (a `page_token` parameter and a `next_page_token` response field), as `crate::operation::Operation`;
 //! - `schema::<type>::{FIELDS, WRITABLE, OBJECTS, REQUIRED}` per object schema;
-//! - `schema::SECRET_FIELDS`: the JSON keys whose schema is `format: password` (secrets).
+//! - `schema::SECRET_FIELDS`: the JSON keys whose schema is `format: password` (secrets);
+//! - with `info.x-rust-stub`, `stub_methods!`: the generated operations' methods of the service's stub trait,
+//!   its trait object, blanket impl and the pipeline's implementation, which `crate::stub` and the service's
+//!   module expand inside their hand-written items (so a generated builder's request goes through the stub).
+//!
+//! The tables are a part of their own ([`generate_parts`]): the crate compiles them in a leaf module
+//! (`operation::tables`) that the errors, retries and redaction read, below the client that depends on those.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -92,7 +98,8 @@ impl std::error::Error for CodegenError {}
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct Target {
-    /// Path of the type held by the generated `Client` and given to the hooks, e.g. `crate::pipeline::Pipeline`.
+    /// Path of the type progenitor's client would hold, e.g. `crate::pipeline::Pipeline`: progenitor needs one to
+    /// generate, and its client is dropped from the output (the request functions call the pipeline instead).
     pub inner_type: &'static str,
 }
 
@@ -106,10 +113,32 @@ impl Target {
 /// Every other enum is generated as a closed Rust enum.
 pub const OPEN_ENUMS: &[&str] = &["AutoscopeState"];
 
-/// Generates the client for `spec_json` and returns it formatted, with [`HEADER`] on top.
+/// Generates the client for `spec_json` and returns it formatted, with [`HEADER`] on top: the spec's
+/// tables ([`Generated::tables`]) then the client ([`Generated::client`]), the reviewable copy of both.
 ///
 /// The output is deterministic: the same spec gives byte-identical text.
 pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError> {
+    let Generated { tables, client } = generate_parts(spec_json, target)?;
+    Ok(format!("{HEADER}{tables}{client}"))
+}
+
+/// The two parts of the generated code, each formatted, without [`HEADER`].
+///
+/// They are compiled in different modules so that the crate's lower layers (the operation type, redaction)
+/// read the tables without depending on the client, which depends on them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Generated {
+    /// The spec's facts as data: `schema` (field names, `SECRET_FIELDS`) and `operations` (one
+    /// `crate::operation::Operation` per operation, `ALL`). They name nothing else of the crate.
+    pub tables: String,
+    /// Everything else (types, request functions, builders, trait impls); it names the tables as
+    /// `schema` and `super::operations` from the module that includes it, which must bring them into scope.
+    pub client: String,
+}
+
+/// [`generate`], in its two parts.
+pub fn generate_parts(spec_json: &str, target: Target) -> Result<Generated, CodegenError> {
     let mut spec: openapiv3::OpenAPI = serde_json::from_str(spec_json).map_err(CodegenError::Spec)?;
     keep_only_success_responses(&mut spec);
 
@@ -136,8 +165,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     let secrets = secret_fields(&spec);
     let resources = request_resources(&spec);
     let operations = operation_table(&spec, &service_name(&spec));
-    let tokens = quote::quote! {
-        #tokens
+    let table_tokens = quote::quote! {
         #[doc = "Field names of the spec's object schemas, and which of them a client may write."]
         #[doc = ""]
         #[doc = "Derived from the spec: a field is writable unless it, or the schema it refers to, is `readOnly`."]
@@ -148,6 +176,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
         }
         #operations
     };
+    let mut table_file: syn::File = syn::parse2(table_tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     let calls = calls::collect(&spec, &file)?;
     calls::drop_client(&mut file)?;
@@ -155,7 +184,11 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     document_fields(&mut file, &spec);
     serialize_request_resources(&mut file, &resources)?;
     calls::secret_visitors(&mut file)?;
-    let builders = calls::builders(&spec, &file, &calls)?;
+    let pages = page_impls(&spec, &file, &calls)?;
+    file.items.extend(pages);
+    let (builders, stub_methods) = calls::builders(&spec, &file, &calls)?;
+    let stub_methods: syn::File = syn::parse2(stub_methods).map_err(|e| CodegenError::Syntax(e.to_string()))?;
+    table_file.items.extend(stub_methods.items);
     for resource in updatable_resources(&resources, &spec) {
         let ty = quote::format_ident!("{}", resource);
         let module = quote::format_ident!("{}", snake_case(&resource));
@@ -176,7 +209,7 @@ pub fn generate(spec_json: &str, target: Target) -> Result<String, CodegenError>
     if !builders.is_empty() {
         file.items.push(syn::parse2(builders).map_err(|e| CodegenError::Syntax(e.to_string()))?);
     }
-    Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
+    Ok(Generated { tables: prettyplease::unparse(&table_file), client: prettyplease::unparse(&file) })
 }
 
 /// `#[non_exhaustive]`, `new()` and `set_<field>` setters on every struct of the `types` module; typify's
@@ -439,6 +472,97 @@ fn service_name(spec: &openapiv3::OpenAPI) -> String {
     let title = title.strip_prefix("Databricks ").unwrap_or(title);
     let title = title.strip_suffix(" API").unwrap_or(title);
     title.split_whitespace().map(str::to_ascii_lowercase).collect::<Vec<_>>().join("_")
+}
+
+/// `impl crate::paginate::Page` for the answer of every paginated operation (see [`is_paginated`]): its
+/// `next_page_token`, and its one array field as the items. Fails generation when such an answer is not a
+/// struct of `types` with exactly one array field.
+fn page_impls(spec: &openapiv3::OpenAPI, file: &syn::File, calls: &[calls::Call]) -> Result<Vec<syn::Item>, CodegenError> {
+    let paginated: std::collections::BTreeSet<&str> = spec
+        .paths
+        .paths
+        .values()
+        .filter_map(openapiv3::ReferenceOr::as_item)
+        .flat_map(|item| item.iter().map(|(_, op)| op))
+        .filter(|op| is_paginated(spec, op))
+        .filter_map(|op| op.operation_id.as_deref())
+        .collect();
+    let types = file.items.iter().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| c.1.as_slice()),
+        _ => None,
+    });
+    let mut done = std::collections::BTreeSet::new();
+    let mut items = Vec::new();
+    for call in calls.iter().filter(|c| paginated.contains(c.id.as_str())) {
+        let fail = |why: &str| CodegenError::Rewrite(format!("{}: a paginated operation's answer {why}", call.id));
+        let answer = call.answer.as_ref().ok_or_else(|| fail("has no content"))?;
+        let syn::Type::Path(answer_path) = answer else { return Err(fail("is not a type path")) };
+        let name = answer_path.path.segments.last().map(|s| s.ident.clone()).ok_or_else(|| fail("is not a type path"))?;
+        if !done.insert(name.to_string()) {
+            continue;
+        }
+        let strukt = types
+            .and_then(|t| {
+                t.iter().find_map(|i| match i {
+                    syn::Item::Struct(s) if s.ident == name => Some(s),
+                    _ => None,
+                })
+            })
+            .ok_or_else(|| fail("is not a struct of `types`"))?;
+        let arrays: Vec<(&syn::Ident, syn::Type, bool)> = strukt
+            .fields
+            .iter()
+            .filter_map(|f| {
+                let ident = f.ident.as_ref()?;
+                let (ty, optional) = match option_inner(&f.ty) {
+                    Some(inner) => (inner.clone(), true),
+                    None => (f.ty.clone(), false),
+                };
+                let syn::Type::Path(p) = &ty else { return None };
+                let last = p.path.segments.last()?;
+                if last.ident != "Vec" {
+                    return None;
+                }
+                let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+                let Some(syn::GenericArgument::Type(item)) = args.args.first() else { return None };
+                let item = match item {
+                    syn::Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 && p.path.leading_colon.is_none() => {
+                        let ident = &p.path.segments[0].ident;
+                        syn::parse_quote!(types::#ident)
+                    }
+                    other => other.clone(),
+                };
+                Some((ident, item, optional))
+            })
+            .collect();
+        let [(field, item, optional)] = arrays.as_slice() else {
+            return Err(fail(&format!("has {} array fields, not one", arrays.len())));
+        };
+        let items_expr = match optional {
+            true => quote::quote! { self.#field.unwrap_or_default() },
+            false => quote::quote! { self.#field },
+        };
+        let next_optional =
+            strukt.fields.iter().any(|f| f.ident.as_ref().is_some_and(|i| i == "next_page_token") && option_inner(&f.ty).is_some());
+        let next = match next_optional {
+            true => quote::quote! { self.next_page_token.as_deref() },
+            false => quote::quote! { ::std::option::Option::Some(self.next_page_token.as_str()) },
+        };
+        let doc = format!("A page of `{}`: its `{field}`, and the token of the next page.", call.id);
+        items.push(syn::parse_quote! {
+            #[doc = #doc]
+            impl crate::paginate::Page for #answer {
+                type Item = #item;
+                fn next_page_token(&self) -> ::std::option::Option<&str> {
+                    #next
+                }
+                fn into_items(self) -> ::std::vec::Vec<#item> {
+                    #items_expr
+                }
+            }
+        });
+    }
+    Ok(items)
 }
 
 /// A `page_token` query parameter and a `next_page_token` field in the 2xx response's schema.
@@ -803,6 +927,56 @@ mod tests {
         let operations = module(&file, "operations").iter().map(text).collect::<Vec<_>>().join("\n");
         assert!(operations.contains("service : \"widget_store\"") && operations.contains("idempotent : true"), "{operations}");
         assert!(operations.contains("ALL : & [crate :: operation :: Operation] = & [MAKE_WIDGET , DROP_WIDGET]"), "{operations}");
+    }
+
+    #[test]
+    fn with_x_rust_stub_the_generated_builders_go_through_the_stub_whose_methods_the_tables_define() {
+        let info = r#""info": {"title": "Databricks Widget Store API", "version": "1""#;
+        let with_service = SECRETS.replace(info, &format!(r#"{info}, "x-rust-service": "crate::shop::Shop""#));
+        let open = generate_parts(&with_service, Target::CRATE).unwrap();
+        assert!(!open.tables.contains("macro_rules!"), "no x-rust-stub, no stub methods");
+        assert!(open.client.contains("self.client.pipeline()"), "{}", open.client);
+        let stubbed = generate_parts(&with_service.replace(info, &format!(r#"{info}, "x-rust-stub": "Shop""#)), Target::CRATE).unwrap();
+        assert!(!stubbed.client.contains("self.client.pipeline()"));
+        // The builder: the path checked, then the stub asked with the path, query, body and options.
+        let compact: String = stubbed.client.split_whitespace().collect();
+        assert!(
+            compact.contains("self.client.shop_stub().make_widget(&self.shelf,&self.id,self.color,self.size,self.body,self.options,)"),
+            "{compact}"
+        );
+        assert!(compact.contains("self.client.shop_stub().drop_widget(&self.id,self.options)"), "{compact}");
+        let tables = parsed(&stubbed.tables);
+        let mac = tables
+            .items
+            .iter()
+            .find(|i| matches!(i, syn::Item::Macro(m) if m.ident.as_ref().is_some_and(|i| i == "stub_methods")))
+            .map(text)
+            .expect("stub_methods!");
+        // Every arm names both operations; the default answer names `Service::method`; types are the caller's.
+        for arm in ["(trait ,", "(dyn ,", "(blanket ,", "(http ,"] {
+            assert!(mac.contains(arm), "{arm}: {mac}");
+        }
+        assert!(mac.contains(r#"not_implemented_by_stub ("Shop::make_widget")"#) && mac.contains(r#"("Shop::drop_widget")"#), "{mac}");
+        assert!(mac.contains("$ ($ types) * :: MakeWidget") && !mac.contains(" types :: MakeWidget"), "{mac}");
+        assert!(mac.contains("$ ($ calls) * :: make_widget (self , shelf , id , color , size , & body , options)"), "{mac}");
+        assert!(mac.contains("< Self as $ crate :: stub :: Shop > :: make_widget"), "{mac}");
+        assert_eq!(generate(&with_service, Target::CRATE).unwrap(), format!("{HEADER}{}{}", open.tables, open.client));
+    }
+
+    #[test]
+    fn a_paginated_operations_answer_is_a_page_and_no_other_is() {
+        const PAGINATED: &str = r##"{"openapi": "3.0.3", "info": {"title": "Paginated", "version": "1"},
+          "paths": {"/api/2.0/things/list": {"get": {"operationId": "list_things",
+            "parameters": [{"name": "page_token", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ListThingsResponse"}}}}}}}},
+          "components": {"schemas": {
+            "Thing": {"type": "object", "properties": {"id": {"type": "string"}}},
+            "ListThingsResponse": {"type": "object", "properties": {"things": {"type": "array", "items": {"$ref": "#/components/schemas/Thing"}},
+                                   "next_page_token": {"type": "string"}}}}}}"##;
+        let code: String = generate(PAGINATED, Target::CRATE).unwrap().split_whitespace().collect();
+        assert!(code.contains("implcrate::paginate::Pagefortypes::ListThingsResponse{typeItem=types::Thing;"), "{code}");
+        assert!(code.contains("self.next_page_token.as_deref()") && code.contains("self.things"), "{code}");
+        assert!(!generate(SECRETS, Target::CRATE).unwrap().contains("paginate::Page"));
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl Endpoint {
 /// The endpoint of a request: the operations of the Tokens API and of the Token Management API by their
 /// specs' operation tables (method and path template), the OAuth ones by their well-known paths.
 fn route_of(method: &hyper::Method, path: &str) -> Option<Endpoint> {
-    use crate::generated::token_management::operations as tm;
+    use crate::operation::tables::token_management::operations as tm;
     use crate::operation::{CREATE_TOKEN, LIST_TOKENS, REVOKE_TOKEN, UPDATE_TOKEN};
     let method = method.as_str();
     // The operation, by its service and id (`list_tokens` is one of each API), and its path's `{token_id}`.

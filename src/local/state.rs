@@ -19,9 +19,9 @@ use crate::types::{AutoscopeState, PublicTokenInfo, ScopeList};
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(2 * 365 * 24 * 3600);
 
 /// Fields of `PublicTokenInfo` an update may change (the spec's, from the generated table).
-const UPDATABLE: &[&str] = crate::generated::schema::public_token_info::WRITABLE;
+const UPDATABLE: &[&str] = crate::operation::tables::schema::public_token_info::WRITABLE;
 /// Every field of `PublicTokenInfo`: the ones not updatable are output only.
-const FIELDS: &[&str] = crate::generated::schema::public_token_info::FIELDS;
+const FIELDS: &[&str] = crate::operation::tables::schema::public_token_info::FIELDS;
 
 /// A day, in milliseconds: `last_used_day` is the start of one.
 const DAY_MS: i64 = 24 * 3600 * 1000;

@@ -4,9 +4,9 @@
 use serde_json::{Value, json};
 
 use super::{Answer, State, StoredToken, apply, error, invalid, masked_update};
-use crate::generated::token_management::schema::token_info;
 use crate::generated::token_management::types::TokenInfo;
 use crate::local::principals::{self, Kind, Principal};
+use crate::operation::tables::token_management::schema::token_info;
 use crate::redact::truncate;
 use crate::types::ScopeList;
 

@@ -77,6 +77,7 @@ use crate::sharing::SharedLimits;
 use crate::tls::{DEFAULT_CONNECT_TIMEOUT, http_client};
 
 pub use crate::generated::workspaces::types::{AzureWorkspaceInfo, Workspace};
+pub use crate::wire::WorkspaceStatus;
 
 /// A client of a Databricks account: its workspaces, and workspace clients with its credentials.
 ///
@@ -260,7 +261,7 @@ impl AccountClient {
     /// # Ok(()) }
     /// ```
     pub fn workspaces(&self) -> Workspaces {
-        Workspaces { client: self.clone() }
+        Workspaces::new(self.clone())
     }
 
     /// The pipeline the generated builders send through (always there: an account client has no stub).
@@ -396,24 +397,37 @@ impl Workspace {
     }
 }
 
-/// The account Workspaces API: its methods (`list`, `get`) and their builders are generated from
-/// `spec/workspaces.json`.
-///
-/// ```no_run
-/// # async fn example(a: databricks_tokens::AccountClient) -> databricks_tokens::Result<()> {
-/// let all = a.workspaces().list().send().await?; // every workspace, whatever its status, in one page
-/// let one = a.workspaces().get(1234567890).send().await?; // an unknown id is Error::is_not_found
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-pub struct Workspaces {
-    client: AccountClient,
-}
+pub use service::Workspaces;
 
-impl Workspaces {
-    /// The client the generated builders own a clone of.
-    pub(crate) fn client(&self) -> &AccountClient {
-        &self.client
+/// The service struct the generated builders of `spec/workspaces.json` hang their methods on
+/// (`x-rust-service`): a module of its own, which the generated code names, so that it does not depend on
+/// the module that uses the generated code.
+pub(crate) mod service {
+    use super::AccountClient;
+
+    /// The account Workspaces API: its methods (`list`, `get`) and their builders are generated from
+    /// `spec/workspaces.json`.
+    ///
+    /// ```no_run
+    /// # async fn example(a: databricks_tokens::AccountClient) -> databricks_tokens::Result<()> {
+    /// let all = a.workspaces().list().send().await?; // every workspace, whatever its status, in one page
+    /// let one = a.workspaces().get(1234567890).send().await?; // an unknown id is Error::is_not_found
+    /// # Ok(()) }
+    /// ```
+    #[derive(Clone, Debug)]
+    pub struct Workspaces {
+        client: AccountClient,
+    }
+
+    impl Workspaces {
+        pub(super) fn new(client: AccountClient) -> Self {
+            Self { client }
+        }
+
+        /// The client the generated builders own a clone of.
+        pub(crate) fn client(&self) -> &AccountClient {
+            &self.client
+        }
     }
 }
 
@@ -664,92 +678,6 @@ impl AccountClientBuilder {
                 dns_zone,
             }),
         })
-    }
-}
-
-/// A workspace's status (`workspace_status`); only `RUNNING` workspaces answer API calls.
-///
-/// ```
-/// # fn main() -> Result<(), serde_json::Error> {
-/// use databricks_tokens::account::WorkspaceStatus;
-/// let s: WorkspaceStatus = serde_json::from_str("\"RUNNING\"")?;
-/// assert_eq!(s, WorkspaceStatus::Running);
-/// let new: WorkspaceStatus = serde_json::from_str("\"HIBERNATING\"")?;
-/// assert_eq!(new.as_str(), "HIBERNATING");
-/// # Ok(()) }
-/// ```
-///
-/// Values this version does not know decode to [`WorkspaceStatus::Unknown`] with the raw string kept, and
-/// encode back unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum WorkspaceStatus {
-    /// `NOT_PROVISIONED`
-    NotProvisioned,
-    /// `PROVISIONING`
-    Provisioning,
-    /// `RUNNING`: the only status in which a workspace answers API calls.
-    Running,
-    /// `FAILED`
-    Failed,
-    /// `BANNED`
-    Banned,
-    /// `CANCELLING`
-    Cancelling,
-    /// A value this version of the crate does not know, kept as sent.
-    Unknown(String),
-}
-
-impl WorkspaceStatus {
-    const KNOWN: [(&'static str, WorkspaceStatus); 6] = [
-        ("NOT_PROVISIONED", WorkspaceStatus::NotProvisioned),
-        ("PROVISIONING", WorkspaceStatus::Provisioning),
-        ("RUNNING", WorkspaceStatus::Running),
-        ("FAILED", WorkspaceStatus::Failed),
-        ("BANNED", WorkspaceStatus::Banned),
-        ("CANCELLING", WorkspaceStatus::Cancelling),
-    ];
-
-    /// The wire string of this value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unknown(raw) => raw,
-            known => Self::KNOWN.iter().find(|(_, v)| v == known).map(|(s, _)| *s).unwrap_or_default(),
-        }
-    }
-
-    /// Decodes a wire string; never fails.
-    pub fn from_wire(s: &str) -> Self {
-        Self::KNOWN.iter().find(|(k, _)| *k == s).map(|(_, v)| v.clone()).unwrap_or_else(|| Self::Unknown(s.to_owned()))
-    }
-}
-
-impl fmt::Display for WorkspaceStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for WorkspaceStatus {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for WorkspaceStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let raw = std::borrow::Cow::<str>::deserialize(d)?;
-        Ok(Self::from_wire(&raw))
-    }
-}
-
-#[cfg(feature = "schemars")]
-impl schemars::JsonSchema for WorkspaceStatus {
-    fn schema_name() -> String {
-        "WorkspaceStatus".to_owned()
-    }
-    fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        schemars::schema::SchemaObject { instance_type: Some(schemars::schema::InstanceType::String.into()), ..Default::default() }.into()
     }
 }
 

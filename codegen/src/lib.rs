@@ -15,7 +15,8 @@
 //!   so that the output-only lists a token usually lacks do not weigh on a big list.
 //! - **`TokenValue`, and every string of `format: password`, becomes `crate::secret::SecretString`**, which
 //!   never prints the secret.
-//! - **`WorkspaceStatus` becomes `crate::account::WorkspaceStatus`** (the account Workspaces API), which
+//! - **`WorkspaceStatus` becomes `crate::wire::WorkspaceStatus`** (the account Workspaces API; re-exported as
+//!   `account::WorkspaceStatus`), which
 //!   keeps values it does not know.
 //! - **Every generated type derives `schemars::JsonSchema` under the crate's `schemars` feature**, so that a
 //!   test can check it against its spec component.
@@ -157,7 +158,7 @@ pub fn generate_parts(spec_json: &str, target: Target) -> Result<Generated, Code
         .with_replacement("ReportedScopes", "crate::wire::ReportedScopes", [TypeImpl::Default].into_iter())
         .with_replacement("TokenValue", "crate::secret::SecretString", std::iter::empty())
         // The account Workspaces API (`spec/workspaces.json`): a status the service adds later is kept.
-        .with_replacement("WorkspaceStatus", "crate::account::WorkspaceStatus", [TypeImpl::Display].into_iter())
+        .with_replacement("WorkspaceStatus", "crate::wire::WorkspaceStatus", [TypeImpl::Display].into_iter())
         .with_conversion(password_schema(), "crate::secret::SecretString", std::iter::empty());
 
     let tokens = Generator::new(&settings).generate_tokens(&spec).map_err(|e| CodegenError::Progenitor(e.to_string()))?;

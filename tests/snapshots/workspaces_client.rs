@@ -181,7 +181,7 @@ pub mod types {
         pub workspace_name: ::std::option::Option<::std::string::String>,
         ///The workspace's status; only `RUNNING` workspaces answer API calls. Clients must keep values they do not know.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub workspace_status: ::std::option::Option<crate::account::WorkspaceStatus>,
+        pub workspace_status: ::std::option::Option<crate::wire::WorkspaceStatus>,
         ///Why the workspace has its status.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub workspace_status_message: ::std::option::Option<::std::string::String>,
@@ -400,7 +400,7 @@ pub mod types {
                 ::std::string::String,
             >,
             workspace_status: ::std::result::Result<
-                ::std::option::Option<crate::account::WorkspaceStatus>,
+                ::std::option::Option<crate::wire::WorkspaceStatus>,
                 ::std::string::String,
             >,
             workspace_status_message: ::std::result::Result<
@@ -576,7 +576,7 @@ pub mod types {
             pub fn workspace_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<crate::account::WorkspaceStatus>,
+                    ::std::option::Option<crate::wire::WorkspaceStatus>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -848,7 +848,7 @@ pub mod types {
         ///Sets `workspace_status`.
         pub fn set_workspace_status(
             mut self,
-            value: impl ::std::convert::Into<crate::account::WorkspaceStatus>,
+            value: impl ::std::convert::Into<crate::wire::WorkspaceStatus>,
         ) -> Self {
             self.workspace_status = ::std::option::Option::Some(value.into());
             self
@@ -915,7 +915,7 @@ Sends `super::operations::GET_WORKSPACE` through the pipeline.*/
 pub mod builders {
     #[allow(unused_imports)]
     use super::types;
-    impl crate::account::Workspaces {
+    impl crate::account::service::Workspaces {
         /**List the account's workspaces.
 
 ```no_run
@@ -963,7 +963,7 @@ Generated from the spec: a client built from a stub answers [`ErrorKind::NotImpl
         }
     }
     into_future!(ListWorkspaces, ::std::vec::Vec < types::Workspace >);
-    impl crate::account::Workspaces {
+    impl crate::account::service::Workspaces {
         /**Get one workspace.
 
 ```no_run

@@ -1,5 +1,5 @@
 //! Generates the clients of the Tokens API (`spec/tokens.json`) and of the Token Management API
-//! (`spec/token_management.json`) into `OUT_DIR` with the same function that `cargo xtask regen` uses for
+//! (`spec/token_management.json`) and of the account Workspaces API (`spec/workspaces.json`) into `OUT_DIR` with the same function that `cargo xtask regen` uses for
 //! the committed snapshots.
 //!
 //! It re-runs only when the spec or this file changes (and when the codegen crate does, since it is a
@@ -11,6 +11,7 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=spec/tokens.json");
     println!("cargo:rerun-if-changed=spec/token_management.json");
+    println!("cargo:rerun-if-changed=spec/workspaces.json");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=tests/fixtures/paginated.json");
     println!("cargo:rerun-if-changed=tests/fixtures/tokens_with_get_token_info.json");
@@ -18,6 +19,7 @@ fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR is not set")));
     generate(&out, "spec/tokens.json", "tokens", Required::Yes);
     generate(&out, "spec/token_management.json", "token_management", Required::Yes);
+    generate(&out, "spec/workspaces.json", "workspaces", Required::Yes);
     // The paginated fixture proves the generic pagination machinery in the crate's own tests; it is compiled
     // only under cfg(test). A packaged crate without tests/ gets empty files.
     generate(&out, "tests/fixtures/paginated.json", "paginated_fixture", Required::No);

@@ -336,6 +336,14 @@ impl RevokePlan {
         self.dry_run = true;
         self
     }
+    /// Whether the plan selects `token` at `now` (for a fleet run, which applies one plan to every workspace).
+    pub(crate) fn selects(&self, token: &TokenInfo, now: SystemTime) -> bool {
+        (self.predicate)(token, now)
+    }
+    /// Whether the plan is a dry run.
+    pub(crate) fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
 }
 
 /// What an admin's revoke did (or, in a dry run, would do).

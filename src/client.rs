@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::{Pipeline, PipelineParts};
 use crate::retry::RetryPolicy;
 use crate::secret::SecretString;
+use crate::sharing::SharedLimits;
 use crate::stub::{self, DynTokenManagement, DynTokens};
 use crate::tls::{DEFAULT_CONNECT_TIMEOUT, http_client};
 
@@ -217,6 +218,9 @@ pub struct ClientBuilder {
     allow_insecure_http: bool,
     connect_timeout: Option<Duration>,
     max_response_size: Option<u64>,
+    /// What this client shares with others (an account's, a fleet run's): rate limit, retry budget, and
+    /// perhaps the HTTP client and clock.
+    shared: SharedLimits,
 }
 
 /// The credentials asked for, turned into a provider by [`ClientBuilder::build`].
@@ -326,6 +330,35 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares a rate limiter and a retry budget with every client built with the same `limits`: a fleet
+    /// run's ([`crate::fleet::Fleet::limits`]), or an account client's for the workspace clients it derives
+    /// (which share its HTTP client and clock too).
+    ///
+    /// ```
+    /// # fn main() -> databricks_tokens::Result<()> {
+    /// use databricks_tokens::WorkspaceClient;
+    /// use databricks_tokens::fleet::{Fleet, FleetOptions};
+    /// let fleet = Fleet::new(FleetOptions::default().rate_limit(20.0))?;
+    /// let w = WorkspaceClient::builder().host("https://a.cloud.databricks.com").token("dapi-x").shared_limits(fleet.limits()).build()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The shared rate limit, when the run has one, replaces [`ClientBuilder::rate_limit`]. A retry is paid
+    /// from the client's own budget (at most the run's per-workspace share) and from the run's, so one
+    /// failing workspace cannot spend the others' retries, and a failing region stops retrying as a whole.
+    /// Limits that carry an HTTP client (an account's) replace [`ClientBuilder::connect_timeout`]'s; their
+    /// clock is used unless [`ClientBuilder::clock`] sets one.
+    pub fn shared_limits(mut self, limits: &SharedLimits) -> Self {
+        self.shared = limits.clone();
+        self
+    }
+
+    /// Authenticates with a provider another client holds too.
+    pub(crate) fn provider(mut self, provider: Arc<dyn CredentialsProvider>) -> Self {
+        self.credentials = Some(CredentialsSpec::Provider(provider));
+        self
+    }
+
     /// Builds the client. No network I/O happens here.
     pub fn build(self) -> Result<WorkspaceClient> {
         let host = normalize_host(self.host.as_deref().ok_or_else(|| Error::config("no host configured: set the workspace URL"))?)?;
@@ -338,12 +371,20 @@ impl ClientBuilder {
                  ClientBuilder::allow_insecure_http(true)"
             )));
         }
-        let http = http_client(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-            .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?;
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let http = match self.shared.http() {
+            Some(http) => http.clone(),
+            None => http_client(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .map_err(|e| Error::config("the HTTP client could not be built").with_source(e))?,
+        };
+        let clock = self.clock.or_else(|| self.shared.clock().cloned()).unwrap_or_else(|| Arc::new(SystemClock));
+        let retry = self.retry.unwrap_or_default();
+        // A client sharing a retry budget (a fleet run's, an account's) pays its token requests' retries
+        // from its budget too.
+        let retry_budget = self.shared.shares_budget().then(|| self.shared.client_budget(retry.shared_budget()));
         let context = OAuthContext {
             clock: Arc::clone(&clock),
             allow_insecure_http: self.allow_insecure_http,
+            retry_budget: retry_budget.clone(),
             ..OAuthContext::new(&host, http.clone())
         };
         let credentials: Arc<dyn CredentialsProvider> = match credentials {
@@ -353,7 +394,6 @@ impl ClientBuilder {
             }
             CredentialsSpec::FromConfig(config) => chain::provider(&config, context)?,
         };
-        let retry = self.retry.unwrap_or_default();
         let pipeline = Pipeline::new(PipelineParts {
             http,
             credentials,
@@ -364,6 +404,8 @@ impl ClientBuilder {
             product: self.product.unwrap_or_else(|| ("unknown".to_owned(), "0.0.0".to_owned())),
             workspace_id: self.workspace_id,
             max_response_size: self.max_response_size.unwrap_or(crate::decode::DEFAULT_MAX_RESPONSE_SIZE),
+            shared: self.shared,
+            retry_budget,
         })?;
         let (user_agent, auth_type) = (pipeline.user_agent().to_owned(), pipeline.auth_type().to_owned());
         Ok(WorkspaceClient {

@@ -326,6 +326,37 @@ pub struct Config {
 }
 
 impl Config {
+    /// This configuration for a workspace of its account: `host` instead of the account host, the
+    /// workspace's id and Azure resource id, no account id, and none of what named the account's OAuth
+    /// endpoints (discovery URL, a profile the CLI would read the account host from), as the Python SDK's
+    /// `get_workspace_client` does. The authentication method stays the same.
+    pub(crate) fn for_workspace(&self, host: &str, workspace_id: Option<String>, azure_resource_id: Option<String>) -> Result<Config> {
+        let mut values = self.values.clone();
+        let account_id = values.remove("account_id").map(|(id, _)| id);
+        for key in ["discovery_url", "profile", "workspace_id", "azure_workspace_resource_id"] {
+            values.remove(key);
+        }
+        if values.get("token_audience").map(|(a, _)| a) == account_id.as_ref() {
+            values.remove("token_audience");
+        }
+        values.insert("host", (host.to_owned(), Source::Explicit));
+        if let Some(id) = workspace_id {
+            values.insert("workspace_id", (id, Source::Explicit));
+        }
+        if let Some(id) = azure_resource_id {
+            values.insert("azure_workspace_resource_id", (id, Source::Explicit));
+        }
+        Ok(Config {
+            host: normalize_host(host)?,
+            values,
+            auth_type: self.auth_type,
+            env: self.env.clone(),
+            missing_file: self.missing_file.clone(),
+        })
+    }
+}
+
+impl Config {
     /// Starts a configuration with explicit values; [`ConfigBuilder::build`] fills in the rest.
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()

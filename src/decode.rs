@@ -236,6 +236,9 @@ pub(crate) trait Decode: DeserializeOwned + Send + 'static {
     }
 }
 
+/// A response that is a JSON array (the account Workspaces API's list) is read whole.
+impl<T: DeserializeOwned + Send + 'static> Decode for Vec<T> {}
+
 /// Reads a body and decodes it strictly. A body up to [`STREAM_ABOVE`] is read whole; past it, the type
 /// decides ([`Decode::decode_large`]): a list response holds the items decoded and the one being received,
 /// not the body.

@@ -1,6 +1,7 @@
 //! The code generated at build time (see `build.rs`; progenitor's types, this crate's `codegen` for the
-//! rest): the Tokens API (`spec/tokens.json`, at the root of this module) and the Token Management API
-//! (`spec/token_management.json`, in [`token_management`]).
+//! rest): the Tokens API (`spec/tokens.json`, at the root of this module), the Token Management API
+//! (`spec/token_management.json`, in [`token_management`]) and the account Workspaces API
+//! (`spec/workspaces.json`, in [`workspaces`]).
 //!
 //! The spec's tables (`operations`, `schema`) are generated into `crate::operation::tables`, below the
 //! pipeline, the errors and the redaction that read them; this module, which depends on those, only brings
@@ -18,6 +19,13 @@ pub(crate) mod token_management {
     #![allow(missing_docs, dead_code, unused_imports, unreachable_pub, clippy::all, clippy::pedantic)]
     pub(crate) use crate::operation::tables::token_management::{operations, schema};
     include!(concat!(env!("OUT_DIR"), "/token_management_client.rs"));
+}
+
+/// The account Workspaces API's client, generated from `spec/workspaces.json` (see [`crate::account`]).
+pub(crate) mod workspaces {
+    #![allow(missing_docs, dead_code, unused_imports, unreachable_pub, clippy::all, clippy::pedantic)]
+    pub(crate) use crate::operation::tables::workspaces::{operations, schema};
+    include!(concat!(env!("OUT_DIR"), "/workspaces_client.rs"));
 }
 
 /// A token-paginated list generated from `tests/fixtures/paginated.json` by the same function: it proves

@@ -23,6 +23,9 @@
 //!
 //! None of them does network I/O; credentials are obtained on the first call.
 //!
+//! For every workspace of an account, [`AccountClient`] lists them and builds a `WorkspaceClient` for each
+//! with the account's credentials (see [`account`]).
+//!
 //! # The seed lifecycle
 //!
 //! ```no_run
@@ -155,6 +158,7 @@
 #[macro_use]
 mod macros;
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 #[cfg(feature = "blocking")]
@@ -166,6 +170,7 @@ mod decode;
 mod error;
 mod exactly_once;
 pub mod field_mask;
+pub mod fleet;
 mod generated;
 mod input;
 #[cfg(any(feature = "google", feature = "local-workspace"))]
@@ -180,6 +185,7 @@ mod redact;
 mod retry;
 mod sealed;
 mod secret;
+mod sharing;
 pub mod stub;
 mod tls;
 pub mod token_management;
@@ -192,6 +198,7 @@ pub mod workflows;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+pub use account::{AccountClient, AccountClientBuilder};
 pub use client::{ClientBuilder, WorkspaceClient};
 pub use error::{ApiError, Error, ErrorDetail, ErrorKind, Result};
 pub use retry::RetryPolicy;

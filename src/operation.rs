@@ -101,6 +101,12 @@ pub(crate) mod tables {
         include!(concat!(env!("OUT_DIR"), "/token_management_tables.rs"));
     }
 
+    /// The account Workspaces API's tables, from `spec/workspaces.json`.
+    pub(crate) mod workspaces {
+        #![allow(missing_docs, dead_code, unreachable_pub, clippy::all, clippy::pedantic)]
+        include!(concat!(env!("OUT_DIR"), "/workspaces_tables.rs"));
+    }
+
     /// The tables of `tests/fixtures/paginated.json` (see `crate::generated::paginated_fixture`).
     #[cfg(test)]
     pub(crate) mod paginated_fixture {
@@ -133,9 +139,10 @@ pub mod token_management {
     pub use super::tables::token_management::operations::*;
 }
 
-/// Every operation this crate calls: the Tokens API's, then Token Management's.
+/// Every operation this crate calls: the Tokens API's, then Token Management's, then the account
+/// Workspaces API's.
 pub(crate) fn every() -> impl Iterator<Item = &'static Operation> {
-    ALL.iter().chain(tables::token_management::operations::ALL)
+    ALL.iter().chain(tables::token_management::operations::ALL).chain(tables::workspaces::operations::ALL)
 }
 
 #[cfg(test)]

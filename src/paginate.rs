@@ -202,6 +202,8 @@ mod tests {
             product: ("test".into(), "0".into()),
             workspace_id: None,
             max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
+            shared: Default::default(),
+            retry_budget: None,
         })
         .unwrap()
     }

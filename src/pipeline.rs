@@ -29,6 +29,7 @@ use crate::rate_limit::RateLimiter;
 use crate::redact::{self, KnownSecrets};
 use crate::retry::{Endpoint, MIN_ATTEMPT, Outcome, Retrier, RetryBudget, RetryPolicy, Stop, Verdict};
 use crate::secret::HasSecrets;
+use crate::sharing::{SharedLimits, rate_limiter};
 use crate::stub::RequestOptions;
 
 /// State shared by a client and its clones: what every call of the client goes through.
@@ -49,7 +50,7 @@ struct Shared {
     /// The URL of each fixed path of the spec's operations, parsed once.
     fixed_urls: Vec<(&'static str, reqwest::Url)>,
     retry: RetryPolicy,
-    retry_budget: RetryBudget,
+    retry_budget: Arc<RetryBudget>,
     clock: Arc<dyn Clock>,
     rate_limiter: Option<RateLimiter>,
     user_agent: HeaderValue,
@@ -70,9 +71,16 @@ pub(crate) struct PipelineParts {
     pub product: (String, String),
     pub workspace_id: Option<String>,
     pub max_response_size: u64,
+    /// A rate limiter and retry budget shared with other clients (an account's, a fleet run's); the
+    /// default shares nothing: this client's own, from `rate_limit` and `retry`.
+    pub shared: SharedLimits,
+    /// The client's retry budget when its token requests spend from it too; else made from `shared`.
+    pub retry_budget: Option<Arc<RetryBudget>>,
 }
 
 impl Pipeline {
+    /// A pipeline; a rate limiter shared in `parts.shared` replaces the client's own limit, and a shared
+    /// retry budget pays every retry too.
     pub(crate) fn new(parts: PipelineParts) -> Result<Self> {
         let (product, product_version) = parts.product;
         let user_agent = format!(
@@ -88,11 +96,11 @@ impl Pipeline {
             .workspace_id
             .map(|id| HeaderValue::from_str(&id).map_err(|_| Error::config(format!("workspace_id {id:?} is not a valid header value"))))
             .transpose()?;
-        let rate_limiter = match parts.rate_limit {
-            Some(r) if r.is_finite() && r > 0.0 => Some(RateLimiter::new(r)),
-            Some(r) => return Err(Error::config(format!("rate_limit must be a positive number of requests per second, got {r}"))),
-            None => None,
+        let rate_limiter = match parts.shared.rate_limiter() {
+            Some(shared) => Some(shared.clone()),
+            None => rate_limiter(parts.rate_limit)?,
         };
+        let retry_budget = parts.retry_budget.unwrap_or_else(|| parts.shared.client_budget(parts.retry.shared_budget()));
         let secrets = Arc::new(KnownSecrets::default());
         let static_credentials = parts.credentials.static_headers().and_then(|headers| {
             // A header that does not convert is reported by the per-call path, as for any provider.
@@ -116,7 +124,7 @@ impl Pipeline {
             fixed_urls: Vec::new(),
             base_url,
             base_path,
-            retry_budget: RetryBudget::new(parts.retry.shared_budget()),
+            retry_budget,
             retry: parts.retry,
             clock: parts.clock,
             rate_limiter,
@@ -646,6 +654,8 @@ mod tests {
             product: ("test".into(), "0".into()),
             workspace_id: None,
             max_response_size: crate::decode::DEFAULT_MAX_RESPONSE_SIZE,
+            shared: Default::default(),
+            retry_budget: None,
         }
     }
 

@@ -42,29 +42,52 @@ const TIMEOUT_RETRY_COST: u32 = 10;
 /// A retry budget shared by a client and its clones: each retry spends from it, each call that succeeds
 /// at its first attempt gives one back. When a service keeps failing, the fleet of calls stops retrying
 /// together instead of multiplying the load.
+///
+/// A budget may have a parent shared by several clients (a fleet run's, see [`crate::fleet`]): a retry is
+/// paid by both, so one client can spend at most its own capacity of the parent, and an empty parent stops
+/// every client's retries.
 #[derive(Debug)]
 pub(crate) struct RetryBudget {
     capacity: u32,
     tokens: std::sync::atomic::AtomicU32,
+    parent: Option<std::sync::Arc<RetryBudget>>,
 }
 
 impl RetryBudget {
     pub(crate) fn new(capacity: u32) -> Self {
-        Self { capacity, tokens: std::sync::atomic::AtomicU32::new(capacity) }
+        Self { capacity, tokens: std::sync::atomic::AtomicU32::new(capacity), parent: None }
     }
 
-    /// Takes the cost of one retry; `false` when the budget cannot pay for it.
+    /// A budget of `capacity` whose retries are also paid from `parent`.
+    pub(crate) fn with_parent(capacity: u32, parent: std::sync::Arc<RetryBudget>) -> Self {
+        Self { parent: Some(parent), ..Self::new(capacity) }
+    }
+
+    /// Takes the cost of one retry; `false` when the budget (or its parent) cannot pay for it.
     pub(crate) fn try_spend(&self, after_timeout: bool) -> bool {
         use std::sync::atomic::Ordering;
         let cost = if after_timeout { TIMEOUT_RETRY_COST } else { RETRY_COST };
-        self.tokens.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| t.checked_sub(cost)).is_ok()
+        if self.tokens.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| t.checked_sub(cost)).is_err() {
+            return false;
+        }
+        if let Some(parent) = &self.parent
+            && !parent.try_spend(after_timeout)
+        {
+            // The parent cannot pay: the retry does not happen, so this budget keeps its tokens.
+            self.tokens.fetch_add(cost, Ordering::AcqRel);
+            return false;
+        }
+        true
     }
 
-    /// Gives one token back after a call that succeeded without retrying.
+    /// Gives one token back after a call that succeeded without retrying (to the parent too).
     pub(crate) fn refund_success(&self) {
         use std::sync::atomic::Ordering;
         if self.tokens.load(Ordering::Relaxed) < self.capacity {
             let _ = self.tokens.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| (t < self.capacity).then_some(t + 1));
+        }
+        if let Some(parent) = &self.parent {
+            parent.refund_success();
         }
     }
 }
@@ -293,6 +316,8 @@ pub(crate) struct Retrier<'a> {
     endpoint: Endpoint,
     clock: &'a dyn crate::clock::Clock,
     shared: Option<&'a RetryBudget>,
+    /// Whether a first-attempt success refills `shared` (API calls do; token requests only spend).
+    refunds: bool,
     /// `None`: a budget too large for an `Instant`, that is no budget.
     deadline: Option<std::time::Instant>,
     idempotent: bool,
@@ -315,6 +340,7 @@ impl<'a> Retrier<'a> {
             endpoint,
             clock,
             shared: None,
+            refunds: false,
             deadline: start.checked_add(policy.timeout()),
             idempotent,
             attempts: 0,
@@ -326,6 +352,15 @@ impl<'a> Retrier<'a> {
     /// Retries also spend from (and a first-attempt success refills) the budget a client shares.
     pub(crate) fn with_shared_budget(mut self, budget: &'a RetryBudget) -> Self {
         self.shared = Some(budget);
+        self.refunds = true;
+        self
+    }
+
+    /// Retries also spend from the budget a client shares, and a success gives nothing back: for the
+    /// requests that obtain credentials, whose success says nothing of the service's health.
+    pub(crate) fn spending_from(mut self, budget: &'a RetryBudget) -> Self {
+        self.shared = Some(budget);
+        self.refunds = false;
         self
     }
 
@@ -354,7 +389,7 @@ impl<'a> Retrier<'a> {
             return Verdict::ReplayWithFreshCredentials;
         }
         if !is_retryable(self.endpoint, outcome, self.idempotent) {
-            if let (Outcome::Status(200..=299), 0, Some(shared)) = (outcome, self.retries, self.shared) {
+            if let (Outcome::Status(200..=299), 0, Some(shared), true) = (outcome, self.retries, self.shared, self.refunds) {
                 shared.refund_success();
             }
             return Verdict::Return(Stop::Final);
@@ -476,6 +511,27 @@ mod budget_and_jitter_tests {
             budget.refund_success();
         }
         assert!(budget.try_spend(true) && !budget.try_spend(false), "refilled to 12, not beyond");
+    }
+
+    #[test]
+    fn a_child_budget_pays_from_its_parent_and_keeps_its_tokens_when_the_parent_cannot() {
+        let parent = std::sync::Arc::new(RetryBudget::new(15));
+        let (a, b) = (RetryBudget::with_parent(10, parent.clone()), RetryBudget::with_parent(10, parent.clone()));
+        assert!(a.try_spend(false) && a.try_spend(false), "a pays 10 of its own and 10 of the parent's");
+        assert!(!a.try_spend(false), "a's own budget is empty");
+        assert!(b.try_spend(false), "b still retries: 5 left in the parent");
+        assert!(!b.try_spend(false), "the parent is empty: nobody retries");
+        // b kept its 5 when the parent refused: after the parent gets 5 back, b can pay once more.
+        for _ in 0..5 {
+            a.refund_success();
+        }
+        assert!(b.try_spend(false), "b had kept its tokens and the parent was refunded by a's successes");
+        assert!(!b.try_spend(false));
+        assert!(!a.try_spend(true), "a after a timeout: 5 of its own, not 10");
+        let lone = RetryBudget::with_parent(10, std::sync::Arc::new(RetryBudget::new(0)));
+        assert!(!lone.try_spend(false), "an empty parent refuses");
+        lone.refund_success();
+        assert!(!lone.try_spend(false), "a parent of capacity 0 never pays, refunds or not");
     }
 
     #[test]

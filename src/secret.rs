@@ -94,3 +94,12 @@ pub(crate) trait HasSecrets {
 }
 
 impl HasSecrets for () {}
+
+/// A list answered as a bare JSON array (the account's workspaces): the secrets of each item.
+impl<T: HasSecrets> HasSecrets for Vec<T> {
+    fn secrets(&self, f: &mut dyn FnMut(&str)) {
+        for item in self {
+            item.secrets(f);
+        }
+    }
+}

@@ -326,3 +326,89 @@ mod json_schema {
         }
     }
 }
+
+/// A workspace's status (`workspace_status`); only `RUNNING` workspaces answer API calls.
+///
+/// ```
+/// # fn main() -> Result<(), serde_json::Error> {
+/// use databricks_tokens::account::WorkspaceStatus;
+/// let s: WorkspaceStatus = serde_json::from_str("\"RUNNING\"")?;
+/// assert_eq!(s, WorkspaceStatus::Running);
+/// let new: WorkspaceStatus = serde_json::from_str("\"HIBERNATING\"")?;
+/// assert_eq!(new.as_str(), "HIBERNATING");
+/// # Ok(()) }
+/// ```
+///
+/// Values this version does not know decode to [`WorkspaceStatus::Unknown`] with the raw string kept, and
+/// encode back unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WorkspaceStatus {
+    /// `NOT_PROVISIONED`
+    NotProvisioned,
+    /// `PROVISIONING`
+    Provisioning,
+    /// `RUNNING`: the only status in which a workspace answers API calls.
+    Running,
+    /// `FAILED`
+    Failed,
+    /// `BANNED`
+    Banned,
+    /// `CANCELLING`
+    Cancelling,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(String),
+}
+
+impl WorkspaceStatus {
+    pub(crate) const KNOWN: [(&'static str, WorkspaceStatus); 6] = [
+        ("NOT_PROVISIONED", WorkspaceStatus::NotProvisioned),
+        ("PROVISIONING", WorkspaceStatus::Provisioning),
+        ("RUNNING", WorkspaceStatus::Running),
+        ("FAILED", WorkspaceStatus::Failed),
+        ("BANNED", WorkspaceStatus::Banned),
+        ("CANCELLING", WorkspaceStatus::Cancelling),
+    ];
+
+    /// The wire string of this value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Unknown(raw) => raw,
+            known => Self::KNOWN.iter().find(|(_, v)| v == known).map(|(s, _)| *s).unwrap_or_default(),
+        }
+    }
+
+    /// Decodes a wire string; never fails.
+    pub fn from_wire(s: &str) -> Self {
+        Self::KNOWN.iter().find(|(k, _)| *k == s).map(|(_, v)| v.clone()).unwrap_or_else(|| Self::Unknown(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for WorkspaceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for WorkspaceStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WorkspaceStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let raw = std::borrow::Cow::<str>::deserialize(d)?;
+        Ok(Self::from_wire(&raw))
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for WorkspaceStatus {
+    fn schema_name() -> String {
+        "WorkspaceStatus".to_owned()
+    }
+    fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        schemars::schema::SchemaObject { instance_type: Some(schemars::schema::InstanceType::String.into()), ..Default::default() }.into()
+    }
+}

@@ -99,3 +99,18 @@ fn the_wire_codecs_document_their_exceptions() {
     let schema = serde_json::to_value(schemars::schema_for!(databricks_tokens::types::Int64)).unwrap();
     assert_eq!((schema["type"].as_str(), schema["format"].as_str()), (Some("integer"), Some("int64")));
 }
+
+/// The account Workspaces API's types agree with `spec/workspaces.json` (`workspace_status` is an open
+/// string, as `AutoscopeState`: the spec's enum is a string too).
+#[test]
+fn the_account_types_agree_with_their_spec_components() {
+    use databricks_tokens::account::{AzureWorkspaceInfo, Workspace};
+    let spec: Value = serde_json::from_str(include_str!("../spec/workspaces.json")).unwrap();
+    let check = |component: &str, generated: Value| {
+        let expected = shape(&spec["components"]["schemas"][component], &spec, "/components/schemas");
+        let actual = shape(&generated, &generated, "/definitions");
+        assert_eq!(actual, expected, "{component}: the Rust type's schema (left) differs from the spec (right)");
+    };
+    check("Workspace", serde_json::to_value(schemars::schema_for!(Workspace)).unwrap());
+    check("AzureWorkspaceInfo", serde_json::to_value(schemars::schema_for!(AzureWorkspaceInfo)).unwrap());
+}

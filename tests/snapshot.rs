@@ -27,4 +27,10 @@ fn committed_snapshots_match_the_build_output() {
         include_str!("snapshots/token_management_client.rs"),
         "token_management_client.rs",
     );
+    check(
+        include_str!(concat!(env!("OUT_DIR"), "/workspaces_tables.rs")),
+        include_str!(concat!(env!("OUT_DIR"), "/workspaces_client.rs")),
+        include_str!("snapshots/workspaces_client.rs"),
+        "workspaces_client.rs",
+    );
 }

@@ -382,11 +382,15 @@ pub(crate) fn service_path(spec: &openapiv3::OpenAPI) -> Option<String> {
 }
 
 /// `module builders`: for every operation without a hand-written builder (`x-rust-builder`), a public
-/// builder that owns a clone of the client (path parameters as arguments of the service's method, a setter
-/// per query parameter and per property of a body that has a default, the per-call options, `send()` and
-/// `.await`), and the service's method (named by `x-rust-name`, else the `operationId`). `send()` goes to
-/// the generated request function over the client's pipeline; a client built from a stub answers
-/// "not implemented by this stub" naming `Service::method`.
+/// builder named after its `operationId` that owns a clone of the client (path parameters as arguments of
+/// the service's method, a setter per query parameter and per property of a body that has a default, the
+/// per-call options, `send()` and `.await`), and the service's method (named by `x-rust-name`, else the
+/// `operationId`). `send()` goes to the generated request function over the client's pipeline; a client
+/// built from a stub answers "not implemented by this stub" naming `Service::method`.
+///
+/// The client is `crate::WorkspaceClient` unless the `info`'s `x-rust-client` names another (the account
+/// client, `crate::AccountClient`); the path parameters that `x-rust-client-params` lists are the
+/// client's (its method of the same name, e.g. `account_id()`), not arguments of the service's method.
 ///
 /// With `info.x-rust-stub` (the name of the service's trait in `crate::stub`), `send()` goes to the client's
 /// stub (`WorkspaceClient::<x-rust-stub in snake case>_stub()`) instead, and the second part of the answer is
@@ -406,6 +410,20 @@ pub(crate) fn builders(
         syn::parse_str(&service).map_err(|e| CodegenError::Rewrite(format!("x-rust-service {service:?} is not a type path: {e}")))?;
     let service_name = service.rsplit("::").next().unwrap_or(&service).to_owned();
     let accessor = crate::snake_case(&service_name);
+    let client = spec.info.extensions.get("x-rust-client").and_then(serde_json::Value::as_str).unwrap_or("crate::WorkspaceClient");
+    let client_ty: syn::Type =
+        syn::parse_str(client).map_err(|e| CodegenError::Rewrite(format!("x-rust-client {client:?} is not a type path: {e}")))?;
+    let client_name = client.rsplit("::").next().unwrap_or(client).to_owned();
+    let client_params: Vec<String> = spec
+        .info
+        .extensions
+        .get("x-rust-client-params")
+        .and_then(serde_json::Value::as_array)
+        .map(|names| names.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
+    if stub_trait.is_some() && !client_params.is_empty() {
+        return Err(CodegenError::Rewrite("x-rust-client-params with x-rust-stub: a stub's methods take every path parameter".to_owned()));
+    }
     let extensions: BTreeMap<String, (Option<String>, Option<String>)> = spec
         .paths
         .paths
@@ -436,11 +454,12 @@ pub(crate) fn builders(
         }
         let method_name = named.unwrap_or_else(|| call.id.clone());
         let method = format_ident!("{}", method_name);
-        let builder = format_ident!("{}", pascal_case(&method_name));
+        let builder = format_ident!("{}", pascal_case(&call.id));
         let function = format_ident!("{}", call.id);
         let constant = format_ident!("{}", call.id.to_ascii_uppercase());
-        let path: Vec<_> = call.path.iter().map(|p| format_ident!("{}", rust_name(p))).collect();
-        let path_names: Vec<&String> = call.path.iter().collect();
+        let own: Vec<&String> = call.path.iter().filter(|p| !client_params.contains(p)).collect();
+        let path: Vec<_> = own.iter().map(|p| format_ident!("{}", rust_name(p))).collect();
+        let path_names = own.clone();
         let mut fields = Vec::new();
         let mut inits = Vec::new();
         let mut setters = Vec::new();
@@ -448,9 +467,16 @@ pub(crate) fn builders(
         let mut sent = Vec::new();
         for p in &path {
             fields.push(quote! { #p: ::std::string::String });
-            inits.push(quote! { #p: #p.into() });
-            args.push(quote! { #p: impl ::std::convert::Into<::std::string::String> });
-            sent.push(quote! { &self.#p });
+            inits.push(quote! { #p: #p.to_string() });
+            args.push(quote! { #p: impl ::std::fmt::Display });
+        }
+        for name in &call.path {
+            let ident = format_ident!("{}", rust_name(name));
+            sent.push(if client_params.contains(name) {
+                quote! { self.client.#ident() }
+            } else {
+                quote! { &self.#ident }
+            });
         }
         for (name, ty) in &call.query {
             let ident = format_ident!("{}", rust_name(name));
@@ -590,8 +616,8 @@ pub(crate) fn builders(
         let summary = call.doc.lines().next().filter(|l| !l.is_empty()).unwrap_or("Sends the request.");
         let example_args = path_names.iter().map(|_| "\"...\"").collect::<Vec<_>>().join(", ");
         let method_doc = format!(
-            "{summary}\n\n```no_run\n# async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {{\n\
-             let answer = w.{accessor}().{method_name}({example_args}).send().await?;\n# Ok(()) }}\n```\n\n{}\n\n\
+            "{summary}\n\n```no_run\n# async fn example(c: databricks_tokens::{client_name}) -> databricks_tokens::Result<()> {{\n\
+             let answer = c.{accessor}().{method_name}({example_args}).send().await?;\n# Ok(()) }}\n```\n\n{}\n\n\
              Generated from the spec: a client built from a stub answers \
              [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).",
             call.doc
@@ -610,7 +636,7 @@ pub(crate) fn builders(
             #[derive(Debug)]
             #[must_use = "a builder does nothing until it is sent"]
             pub struct #builder {
-                client: crate::WorkspaceClient,
+                client: #client_ty,
                 #(#fields,)*
                 options: crate::stub::RequestOptions,
             }

@@ -15,6 +15,9 @@
 //!   so that the output-only lists a token usually lacks do not weigh on a big list.
 //! - **`TokenValue`, and every string of `format: password`, becomes `crate::secret::SecretString`**, which
 //!   never prints the secret.
+//! - **`WorkspaceStatus` becomes `crate::wire::WorkspaceStatus`** (the account Workspaces API; re-exported as
+//!   `account::WorkspaceStatus`), which
+//!   keeps values it does not know.
 //! - **Every generated type derives `schemars::JsonSchema` under the crate's `schemars` feature**, so that a
 //!   test can check it against its spec component.
 //! - **Every generated struct is `#[non_exhaustive]`** with `new()` (when it has a default) and a
@@ -154,6 +157,8 @@ pub fn generate_parts(spec_json: &str, target: Target) -> Result<Generated, Code
         .with_replacement("ScopeList", "crate::wire::ScopeList", [TypeImpl::Default].into_iter())
         .with_replacement("ReportedScopes", "crate::wire::ReportedScopes", [TypeImpl::Default].into_iter())
         .with_replacement("TokenValue", "crate::secret::SecretString", std::iter::empty())
+        // The account Workspaces API (`spec/workspaces.json`): a status the service adds later is kept.
+        .with_replacement("WorkspaceStatus", "crate::wire::WorkspaceStatus", [TypeImpl::Display].into_iter())
         .with_conversion(password_schema(), "crate::secret::SecretString", std::iter::empty());
 
     let tokens = Generator::new(&settings).generate_tokens(&spec).map_err(|e| CodegenError::Progenitor(e.to_string()))?;
@@ -988,6 +993,19 @@ mod tests {
         // A field that refers to a schema is documented with that schema's description.
         let made = module(&file, "types").iter().find(|i| matches!(i, syn::Item::Struct(s) if s.ident == "Made")).map(text).unwrap();
         assert_eq!(made.matches("A key to the shop.").count(), 2, "{made}");
+    }
+
+    #[test]
+    fn a_builder_owns_the_client_the_spec_names_and_takes_its_params_from_it() {
+        let info = r#""info": {"title": "Databricks Widget Store API", "version": "1"}"#;
+        let shop = r#""info": {"title": "Databricks Widget Store API", "version": "1", "x-rust-service": "crate::shop::Shop",
+            "x-rust-client": "crate::ShopClient", "x-rust-client-params": ["shelf"]}"#;
+        let file = parsed(&generate(&SECRETS.replacen(info, shop, 1), Target::CRATE).unwrap());
+        let builders: String = module(&file, "builders").iter().map(text).collect();
+        assert!(builders.contains("pub struct MakeWidget { client : crate :: ShopClient"), "{builders}");
+        assert!(builders.contains("pub fn make_widget (& self , id : impl :: std :: fmt :: Display)"), "shelf is the client's: {builders}");
+        assert!(builders.contains("make_widget (pipeline , self . client . shelf () , & self . id ,"), "{builders}");
+        assert!(builders.contains("pub struct DropWidget { client : crate :: ShopClient , id : :: std :: string :: String"), "{builders}");
     }
 
     #[test]

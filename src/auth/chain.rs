@@ -142,7 +142,7 @@ pub(crate) fn provider(config: &Config, context: OAuthContext) -> Result<Arc<dyn
         |key: &str| config.get(key).map(str::to_owned).ok_or_else(|| Error::config(format!("{auth_type}: {key} is not configured")));
     let context = OAuthContext {
         discovery_url: config.discovery_url().map(str::to_owned),
-        account_id: config.account_id().map(str::to_owned),
+        account_id: config.account_id().map(str::to_owned).or(context.account_id),
         ..context
     };
     let client_id = config.client_id().map(str::to_owned);
@@ -156,9 +156,10 @@ pub(crate) fn provider(config: &Config, context: OAuthContext) -> Result<Arc<dyn
         AuthType::DatabricksCli => {
             let program = find_cli(config.databricks_cli_path(), config.env().path())
                 .map_err(|why| Error::config(format!("databricks-cli: {why}")))?;
-            let cli = match config.profile() {
-                Some(profile) => DatabricksCliCredentials::for_profile(program, profile),
-                None => DatabricksCliCredentials::for_host(program, config.host()),
+            let cli = match (config.profile(), context.account_host.then_some(context.account_id.as_deref()).flatten()) {
+                (Some(profile), _) => DatabricksCliCredentials::for_profile(program, profile),
+                (None, Some(account_id)) => DatabricksCliCredentials::for_account(program, config.host(), account_id),
+                (None, None) => DatabricksCliCredentials::for_host(program, config.host()),
             };
             Arc::new(cli.clock(Arc::clone(&context.clock)))
         }

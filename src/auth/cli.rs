@@ -110,6 +110,12 @@ impl DatabricksCliCredentials {
         Self::with_args(program.into(), vec!["auth".into(), "token".into(), "--host".into(), host.to_owned()])
     }
 
+    /// Runs `program auth token --host <host> --account-id <account_id>`: an account's token.
+    pub fn for_account(program: impl Into<PathBuf>, host: &str, account_id: &str) -> Self {
+        let args = ["auth", "token", "--host", host, "--account-id", account_id];
+        Self::with_args(program.into(), args.map(str::to_owned).into())
+    }
+
     fn with_args(program: PathBuf, args: Vec<String>) -> Self {
         let source = CliTokenSource { program, args, timeout: DEFAULT_CLI_TIMEOUT };
         Self { inner: Refreshing::new("databricks-cli", source, Arc::new(SystemClock)) }

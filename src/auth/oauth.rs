@@ -17,7 +17,7 @@ use super::refresh::{Now, Refreshing, Token, TokenSource};
 use crate::clock::{BoxFuture, Clock, SystemClock};
 use crate::config::may_carry_credentials;
 use crate::error::{ApiError, Error, Result};
-use crate::retry::{Endpoint, Outcome, Retrier, RetryPolicy, Stop, Verdict};
+use crate::retry::{Endpoint, Outcome, Retrier, RetryBudget, RetryPolicy, Stop, Verdict};
 use crate::secret::SecretString;
 
 /// How long one discovery or token request may take.
@@ -40,6 +40,12 @@ pub(crate) struct OAuthContext {
     pub(crate) allow_insecure_http: bool,
     pub(crate) discovery_url: Option<String>,
     pub(crate) account_id: Option<String>,
+    /// An account client's context: without host metadata the OIDC root is
+    /// `{host}/oidc/accounts/{account_id}`, and the default audience of federated JWTs the account id.
+    pub(crate) account_host: bool,
+    /// The retry budget the token requests spend from too: the client's, when it shares limits (a fleet
+    /// run's or an account's), so that a failing region stops asking for tokens as it stops calling.
+    pub(crate) retry_budget: Option<Arc<RetryBudget>>,
 }
 
 impl fmt::Debug for OAuthContext {
@@ -57,6 +63,8 @@ impl OAuthContext {
             allow_insecure_http: false,
             discovery_url: None,
             account_id: None,
+            account_host: false,
+            retry_budget: None,
         }
     }
 
@@ -98,6 +106,9 @@ impl OAuthContext {
         let policy = RetryPolicy::default().with_timeout(TOKEN_ENDPOINT_RETRY_BUDGET).with_attempt_timeout(attempts.timeout);
         let start = self.clock.now();
         let mut retrier = Retrier::new(&policy, Endpoint::Token, self.clock.as_ref(), start, true);
+        if let Some(budget) = &self.retry_budget {
+            retrier = retrier.spending_from(budget);
+        }
         loop {
             let (outcome, result) = match build().timeout(attempts.timeout).send().await {
                 Ok(response) => {
@@ -143,7 +154,16 @@ impl OAuthContext {
 
     /// GETs a JSON document.
     async fn get_json<T: serde::de::DeserializeOwned>(&self, auth_type: &str, url: &str) -> Result<std::result::Result<T, String>> {
-        let (status, body) = self.send(auth_type, url, || self.http.get(url).header(reqwest::header::ACCEPT, "application/json")).await?;
+        let get = || self.http.get(url).header(reqwest::header::ACCEPT, "application/json");
+        let (status, headers, body) = self.send_with(auth_type, url, Attempts::default(), get).await?;
+        let location = headers.get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok());
+        if (300..400).contains(&status) && location.is_some_and(|l| l.contains("error=private-link-validation-error")) {
+            // As the pipeline reports the API's own private-link redirect.
+            return Ok(Err(format!(
+                "HTTP {status}: the workspace refused the request through private link (PRIVATE_LINK_VALIDATION_ERROR): check that \
+                 this network may reach the workspace"
+            )));
+        }
         if !(200..300).contains(&status) {
             return Ok(Err(ApiError::from_body(status, &body).to_string()));
         }
@@ -166,6 +186,15 @@ impl OAuthContext {
         }
     }
 
+    /// The OIDC root without host metadata: `{host}/oidc`, or `{host}/oidc/accounts/{account_id}` for an
+    /// account client.
+    fn default_oidc_root(&self, account_id: Option<&str>) -> String {
+        match (self.account_host, account_id) {
+            (true, Some(id)) => format!("{}/oidc/accounts/{id}", self.host),
+            _ => format!("{}/oidc", self.host),
+        }
+    }
+
     /// The token endpoint, discovered as the official SDKs do, and the default OIDC audience that host
     /// metadata names, if any.
     pub(crate) async fn discover_token_endpoint(&self, auth_type: &str) -> Result<Discovered> {
@@ -177,12 +206,12 @@ impl OAuthContext {
                 audience = metadata.as_ref().and_then(|m| m.token_federation_default_oidc_audiences.as_ref()?.first().cloned());
                 let account_id = self.account_id.clone().or_else(|| metadata.as_ref().and_then(|m| m.account_id.clone()));
                 let root = match metadata.and_then(|m| m.oidc_endpoint) {
-                    Some(root) => match (root.contains("{account_id}"), account_id) {
+                    Some(root) => match (root.contains("{account_id}"), account_id.clone()) {
                         (false, _) => root,
                         (true, Some(id)) => root.replace("{account_id}", &id),
-                        (true, None) => format!("{}/oidc", self.host),
+                        (true, None) => self.default_oidc_root(account_id.as_deref()),
                     },
-                    None => format!("{}/oidc", self.host),
+                    None => self.default_oidc_root(account_id.as_deref()),
                 };
                 format!("{}/.well-known/oauth-authorization-server", root.trim_end_matches('/'))
             }

@@ -133,8 +133,10 @@ impl TokenSource for TokenExchange {
             let Discovered { token_endpoint: endpoint, audience: default_audience } =
                 self.endpoint.get(&self.context, self.auth_type).await?;
             self.context.check_secure(self.auth_type, "an identity token", &endpoint)?;
-            // The audience: configured, else the one host metadata names, else the token endpoint.
-            let audience = self.audience.clone().or(default_audience).unwrap_or_else(|| endpoint.clone());
+            // The audience: configured, else the one host metadata names, else the account id (account
+            // clients), else the token endpoint.
+            let account = self.context.account_id.clone().filter(|_| self.context.account_host);
+            let audience = self.audience.clone().or(default_audience).or(account).unwrap_or_else(|| endpoint.clone());
             let jwt = self.subject.get(self.auth_type, &self.context, &audience).await?;
             let mut form = vec![
                 ("grant_type", TOKEN_EXCHANGE_GRANT),

@@ -39,6 +39,9 @@
 //! - **Time**: wall-clock time plus an offset that [`LocalWorkspace::advance_clock`] moves, so tests can
 //!   expire tokens.
 //!
+//! A [`LocalAccount`] serves an account API (for [`crate::AccountClient`]) and N such workspaces from one
+//! listener.
+//!
 //! Fault injection ([`LocalWorkspace::inject`]) scripts 429s with `Retry-After`, 503s, HTML 500s, delays,
 //! and connections reset before or after the request is processed, per route; [`LocalWorkspace::counters`]
 //! tells how many requests a route received and really processed. Each instance has its own state: many
@@ -209,6 +212,7 @@
 //! `interop/run.sh` drives it with the official Python SDK (`databricks-sdk==0.162.0`, unmodified): PAT,
 //! OAuth M2M and token federation. CI runs it.
 
+mod account;
 mod answer;
 mod issuer;
 mod oauth;
@@ -225,6 +229,7 @@ use crate::error::Result;
 use crate::secret::SecretString;
 use crate::types::PublicTokenInfo;
 
+pub use account::{AccountWorkspace, DEFAULT_ACCOUNT_ID, DEFAULT_ACCOUNT_SP, Health, LocalAccount, LocalAccountBuilder};
 pub use issuer::{JwtAlgorithm, OidcIssuer, TrustedIssuer};
 pub use state::{DEFAULT_LIFETIME, TokenRecord};
 
@@ -603,13 +608,21 @@ impl LocalWorkspaceBuilder {
 
     /// Binds 127.0.0.1 and starts serving.
     pub async fn start(self) -> std::io::Result<LocalWorkspace> {
-        let bootstrap = self.users[0].1.clone();
-        let sp_names: Vec<String> = self.service_principals.iter().map(|(id, _)| id.clone()).collect();
         let listener = server::bind(self.port).await?;
         let addr = listener.local_addr()?;
+        let (shared, bootstrap) = self.into_shared(format!("http://{addr}"), WORKSPACE_ID.to_owned());
+        let (shutdown, task) = server::serve(listener, Arc::clone(&shared));
+        Ok(LocalWorkspace { addr, prefix: String::new(), shared, bootstrap, shutdown: Some(shutdown), task: Some(task) })
+    }
+
+    /// The workspace's state and authorization server, serving at `url` as workspace `workspace_id`
+    /// (a local account serves many from one listener).
+    pub(crate) fn into_shared(self, url: String, workspace_id: String) -> (Arc<Shared>, SecretString) {
+        let bootstrap = self.users[0].1.clone();
+        let sp_names: Vec<String> = self.service_principals.iter().map(|(id, _)| id.clone()).collect();
         let oauth = oauth::Authority::new(
-            format!("http://{addr}"),
-            WORKSPACE_ID.to_owned(),
+            url,
+            workspace_id.clone(),
             self.service_principals,
             self.issuers,
             self.audiences,
@@ -617,6 +630,7 @@ impl LocalWorkspaceBuilder {
             self.bearer,
         );
         let mut state = state::State::new(self.users, &sp_names, self.quota, self.max_lifetime);
+        state.workspace_id = workspace_id.parse().unwrap_or(state.workspace_id);
         for (name, members) in &self.groups {
             state.add_group(name, members);
         }
@@ -626,8 +640,7 @@ impl LocalWorkspaceBuilder {
             faults: Mutex::new(Default::default()),
             counters: Mutex::new([RouteCounters::default(); Route::COUNT]),
         });
-        let (shutdown, task) = server::serve(listener, Arc::clone(&shared));
-        Ok(LocalWorkspace { addr, shared, bootstrap, shutdown: Some(shutdown), task: Some(task) })
+        (shared, bootstrap)
     }
 }
 
@@ -635,6 +648,8 @@ impl LocalWorkspaceBuilder {
 #[derive(Debug)]
 pub struct LocalWorkspace {
     addr: SocketAddr,
+    /// The path its URL adds to the address: empty, or `/ws/<deployment name>` in a local account.
+    prefix: String,
     shared: Arc<Shared>,
     bootstrap: SecretString,
     shutdown: Option<tokio::sync::watch::Sender<bool>>,
@@ -675,9 +690,10 @@ impl LocalWorkspace {
         Self::builder().start().await
     }
 
-    /// The workspace URL, `http://127.0.0.1:<port>`.
+    /// The workspace URL, `http://127.0.0.1:<port>` (`http://127.0.0.1:<port>/ws/<deployment name>` in a
+    /// [`LocalAccount`]).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}{}", self.addr, self.prefix)
     }
 
     /// The address it listens on.
@@ -798,7 +814,8 @@ impl LocalWorkspace {
         self.shared.state.lock().unwrap_or_else(|e| e.into_inner()).principal_id(name)
     }
 
-    /// Stops serving and waits for the server task to end.
+    /// Stops serving and waits for the server task to end (a workspace of a [`LocalAccount`] stops with
+    /// the account).
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(true);

@@ -82,6 +82,11 @@ impl fmt::Debug for Authority {
 }
 
 impl Authority {
+    /// The id of the workspace it serves.
+    pub(crate) fn workspace_id(&self) -> &str {
+        &self.workspace_id
+    }
+
     pub(crate) fn new(
         url: String,
         workspace_id: String,

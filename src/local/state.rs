@@ -179,6 +179,9 @@ pub(crate) struct State {
     max_lifetime: Duration,
     offset: Duration,
     next_seq: u64,
+    /// The workspace's id, in `TokenInfo.workspace_id` ([`crate::local::WORKSPACE_ID`] unless a local
+    /// account says otherwise).
+    pub(crate) workspace_id: i64,
 }
 
 impl State {
@@ -204,6 +207,7 @@ impl State {
             max_lifetime,
             offset: Duration::ZERO,
             next_seq: 0,
+            workspace_id: crate::local::WORKSPACE_ID.parse().unwrap_or_default(),
         }
     }
 

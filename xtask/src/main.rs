@@ -28,6 +28,11 @@ const SNAPSHOTS: &[Snapshot] = &[
         snapshot: "tests/snapshots/token_management_client.rs",
         spec_copy: "tests/snapshots/token_management_client.spec.json",
     },
+    Snapshot {
+        spec: "spec/workspaces.json",
+        snapshot: "tests/snapshots/workspaces_client.rs",
+        spec_copy: "tests/snapshots/workspaces_client.spec.json",
+    },
 ];
 
 fn main() -> ExitCode {

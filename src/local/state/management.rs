@@ -32,12 +32,8 @@ fn updatable(field: &str) -> bool {
     token_info::WRITABLE.contains(&field)
 }
 
-fn workspace_id() -> i64 {
-    crate::local::WORKSPACE_ID.parse().expect("WORKSPACE_ID is a decimal int64")
-}
-
 /// A token as an admin sees it.
-fn admin_info(id: &str, t: &StoredToken) -> TokenInfo {
+fn admin_info(id: &str, t: &StoredToken, workspace_id: i64) -> TokenInfo {
     TokenInfo {
         token_id: id.to_owned(),
         comment: t.comment.clone(),
@@ -47,7 +43,7 @@ fn admin_info(id: &str, t: &StoredToken) -> TokenInfo {
         expiry_time: Some(t.expiry_ms.into()),
         last_used_day: t.last_used_day.map(Into::into),
         owner_id: Some(t.owner_id.into()),
-        workspace_id: Some(workspace_id().into()),
+        workspace_id: Some(workspace_id.into()),
         scopes: t.scopes.clone().map(ScopeList::from),
         autoscope_state: Some(t.autoscope_state()),
         inferred_scopes: None,
@@ -85,7 +81,7 @@ impl State {
             Management::CreateOboToken => with_body(&mut |json| self.create_obo_token(caller, json)),
             Management::List => self.list_all(query),
             Management::Get(id) => match self.valid(&id) {
-                Some(t) => (200, json!({ "token_info": admin_info(&id, t) })),
+                Some(t) => (200, json!({ "token_info": admin_info(&id, t, self.workspace_id) })),
                 None => not_found(&id),
             },
             Management::Update(id) => with_body(&mut |json| self.update_any(&id, json)),
@@ -130,7 +126,7 @@ impl State {
             );
         }
         match self.mint(&sp, caller, body) {
-            Ok((id, value)) => (200, json!({"token_info": admin_info(&id, &self.tokens[&id]), "token_value": value})),
+            Ok((id, value)) => (200, json!({"token_info": admin_info(&id, &self.tokens[&id], self.workspace_id), "token_value": value})),
             Err(answer) => answer,
         }
     }
@@ -167,9 +163,9 @@ impl State {
             None => by_id,
         };
         let infos: Vec<TokenInfo> = match creator {
-            None => self.valid_in(self.order.keys()).map(|(id, t)| admin_info(id, t)).collect(),
+            None => self.valid_in(self.order.keys()).map(|(id, t)| admin_info(id, t, self.workspace_id)).collect(),
             Some(creator) => match self.by_creator.get(&creator) {
-                Some(seqs) => self.valid_in(seqs.iter()).map(|(id, t)| admin_info(id, t)).collect(),
+                Some(seqs) => self.valid_in(seqs.iter()).map(|(id, t)| admin_info(id, t, self.workspace_id)).collect(),
                 None => Vec::new(),
             },
         };
@@ -187,7 +183,7 @@ impl State {
         }
         let stored = self.tokens.get_mut(token_id).expect("checked above");
         apply(stored, &paths, comment, scopes);
-        (200, json!(admin_info(token_id, stored)))
+        (200, json!(admin_info(token_id, stored, self.workspace_id)))
     }
 }
 

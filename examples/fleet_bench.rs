@@ -214,8 +214,7 @@ fn orchestrate(args: &[String]) -> Res<()> {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/fleet_python.py");
         let out = Command::new(py)
             .arg(script)
-            .arg(&urls)
-            .args([&n.to_string(), AUDITOR, AUDITOR_SECRET])
+            .args([account_url.as_str(), account_id.as_str(), &n.to_string(), AUDITOR, AUDITOR_SECRET])
             .arg(dir.join("python.csv"))
             .env_clear()
             .env("HOME", &dir)

@@ -233,3 +233,26 @@ async fn google_credentials_send_the_google_id_token_for_the_account_host() {
     assert_eq!(received(&token_endpoint, "/token").await.len(), 2, "one ID token and one access token");
     assert!(!format!("{a:?}").contains("PRIVATE KEY"));
 }
+
+/// At account level the Azure tenant must be given: only a workspace host redirects `/aad/auth` to its
+/// tenant, so the client says what to set instead of asking the account host.
+#[tokio::test]
+async fn azure_at_account_level_without_a_tenant_says_to_set_it_and_asks_nobody() {
+    let entra = fake_entra().await;
+    let api = account_api("Bearer aad-token-for-azure-databricks").await;
+    let a = account_client(vec![
+        ("DATABRICKS_HOST", api.uri()),
+        ("DATABRICKS_ACCOUNT_ID", ACCOUNT_ID.to_owned()),
+        ("DATABRICKS_CLOUD", "AZURE".to_owned()),
+        ("ARM_CLIENT_ID", CLIENT_ID.to_owned()),
+        ("ARM_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+        ("DATABRICKS_AZURE_LOGIN_ENDPOINT", entra.uri()),
+        ("HOME", "/nonexistent".to_owned()),
+    ]);
+    let err = a.workspaces().list().send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(err.to_string().contains("ARM_TENANT_ID") && err.to_string().contains("account host"), "{err}");
+    assert!(!format!("{err} {err:?}").contains(CLIENT_SECRET));
+    assert!(api.received_requests().await.unwrap().is_empty(), "the account host was not asked for a tenant");
+    assert!(entra.received_requests().await.unwrap().is_empty(), "no token was asked for without a tenant");
+}

@@ -13,7 +13,8 @@
 //!   Entra ID v1 endpoint) with `client_id`, `client_secret` and `resource` in the form. Without
 //!   `azure_tenant_id` the tenant is discovered once from the workspace: `GET {host}/aad/auth` redirects
 //!   to the tenant's login page, whose first path segment is the tenant (the redirect is read, not
-//!   followed).
+//!   followed). An account host has no such redirect: at account level `azure_tenant_id` must be set, and
+//!   its absence is a configuration error that names it.
 //! - `azure-msi`: `GET http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=...`
 //!   with `Metadata: true`, and `client_id` for a user-assigned identity (`azure_client_id`).
 //! - `azure-cli`: `az account get-access-token --resource <resource> --output json [--tenant <tenant>]`, run
@@ -283,6 +284,13 @@ impl TokenSource for AzureTokens {
 /// Discovers the tenant of an Azure workspace: `GET {host}/aad/auth` redirects to
 /// `https://login.microsoftonline.com/<tenant>/oauth2/authorize?...` (or another cloud's login host).
 async fn discover_tenant(auth_type: &str, context: &OAuthContext) -> Result<String> {
+    if context.account_host {
+        // Only a workspace redirects `/aad/auth` to its tenant's login page: an account host cannot say.
+        return Err(Error::config(format!(
+            "{auth_type}: the Azure tenant cannot be discovered from the account host {}: set azure_tenant_id (ARM_TENANT_ID)",
+            context.host
+        )));
+    }
     let url = format!("{}/aad/auth", context.host);
     let describe = format!("the workspace's login redirect {url}");
     let (status, headers, _) = context.send_with(auth_type, &describe, Attempts::default(), || context.http.get(&url)).await?;

@@ -278,14 +278,7 @@ impl ClientBuilder {
         if let Some(rate) = config.rate_limit() {
             self.rate_limit = Some(rate);
         }
-        let mut retry = self.retry.take().unwrap_or_default();
-        if let Some(t) = config.retry_timeout() {
-            retry = retry.with_timeout(t);
-        }
-        if let Some(t) = config.http_timeout() {
-            retry = retry.with_attempt_timeout(t);
-        }
-        self.retry = Some(retry);
+        self.retry = Some(config.apply_timeouts(self.retry.take().unwrap_or_default()));
         self
     }
     /// How failed attempts are retried; see [`RetryPolicy`].

@@ -543,6 +543,18 @@ impl Config {
     pub fn http_timeout(&self) -> Option<std::time::Duration> {
         self.get("http_timeout_seconds").and_then(seconds)
     }
+    /// `retry` with this configuration's timeouts: `retry_timeout` the call's budget, `http_timeout` each
+    /// attempt's (what a client and an account client built from it retry with).
+    pub(crate) fn apply_timeouts(&self, mut retry: crate::retry::RetryPolicy) -> crate::retry::RetryPolicy {
+        if let Some(t) = self.retry_timeout() {
+            retry = retry.with_timeout(t);
+        }
+        if let Some(t) = self.http_timeout() {
+            retry = retry.with_attempt_timeout(t);
+        }
+        retry
+    }
+
     /// The overall retry budget of a call.
     pub fn retry_timeout(&self) -> Option<std::time::Duration> {
         self.get("retry_timeout_seconds").and_then(seconds)

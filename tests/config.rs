@@ -441,3 +441,33 @@ fn building_a_client_from_config_does_no_network_io() {
     let w = databricks_tokens::WorkspaceClient::from_config(&config).unwrap();
     assert!(w.user_agent().ends_with("auth/oauth-m2m"), "{}", w.user_agent());
 }
+
+/// The configuration's timeouts reach the client's retries: `http_timeout_seconds` bounds each attempt and
+/// `retry_timeout_seconds` the call, so a workspace that answers after 4 s ends the call with a timeout
+/// (with the defaults, 60 s a call, the same answer would arrive and decode).
+#[tokio::test]
+async fn the_configured_timeouts_bound_the_clients_calls() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/2.0/token/list"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"token_infos": []})).set_delay(std::time::Duration::from_secs(4)),
+        )
+        .mount(&server)
+        .await;
+    let config = |timeouts: bool| {
+        let mut env =
+            vec![("DATABRICKS_HOST", server.uri()), ("DATABRICKS_TOKEN", common::TOKEN.to_owned()), ("HOME", "/nonexistent".to_owned())];
+        if timeouts {
+            env.extend([("DATABRICKS_HTTP_TIMEOUT_SECONDS", "1".to_owned()), ("DATABRICKS_RETRY_TIMEOUT_SECONDS", "1".to_owned())]);
+        }
+        Config::builder().env_vars(env).build().unwrap()
+    };
+    let bounded = databricks_tokens::WorkspaceClient::from_config(&config(true)).unwrap();
+    let err = bounded.tokens().list().send().await.unwrap_err();
+    assert_eq!(err.kind(), databricks_tokens::ErrorKind::Timeout, "{err}");
+    let unbounded = databricks_tokens::WorkspaceClient::from_config(&config(false)).unwrap();
+    assert!(unbounded.tokens().list().send().await.unwrap().is_empty());
+}

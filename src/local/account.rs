@@ -11,7 +11,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 
 use super::server::{self, AnswerBody, DropConnection};
@@ -325,7 +324,14 @@ impl LocalAccountBuilder {
             token_requests: AtomicU64::new(0),
             connections: AtomicU64::new(0),
         });
-        let (shutdown, task) = serve(listener, Arc::clone(&inner));
+        let (shutdown, task) = server::serve(
+            listener,
+            Arc::clone(&inner),
+            |inner| {
+                inner.connections.fetch_add(1, Ordering::Relaxed);
+            },
+            dispatch,
+        );
         Ok(LocalAccount { addr, inner, service_principal: self.service_principal, shutdown: Some(shutdown), task: Some(task) })
     }
 }
@@ -616,38 +622,6 @@ impl Drop for LocalAccount {
             let _ = tx.send(true);
         }
     }
-}
-
-/// Serves the listener until the returned sender says stop.
-fn serve(listener: tokio::net::TcpListener, inner: Arc<Inner>) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(async move {
-        let mut connections = tokio::task::JoinSet::new();
-        loop {
-            tokio::select! {
-                _ = stop_rx.changed() => break,
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    inner.connections.fetch_add(1, Ordering::Relaxed);
-                    let inner = Arc::clone(&inner);
-                    let mut stop = stop_rx.clone();
-                    connections.spawn(async move {
-                        let service = hyper::service::service_fn(move |req| dispatch(Arc::clone(&inner), req));
-                        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                        let conn = builder.serve_connection(TokioIo::new(stream), service);
-                        tokio::select! {
-                            _ = conn => {}
-                            _ = stop.changed() => {}
-                        }
-                    });
-                }
-            }
-            // Finished connections are reaped as they end, so that a long run holds only the live ones.
-            while connections.try_join_next().is_some() {}
-        }
-        connections.shutdown().await;
-    });
-    (stop_tx, task)
 }
 
 fn answer(answer: Answer) -> Response<AnswerBody> {

@@ -611,7 +611,7 @@ impl LocalWorkspaceBuilder {
         let listener = server::bind(self.port).await?;
         let addr = listener.local_addr()?;
         let (shared, bootstrap) = self.into_shared(format!("http://{addr}"), WORKSPACE_ID.to_owned());
-        let (shutdown, task) = server::serve(listener, Arc::clone(&shared));
+        let (shutdown, task) = server::serve(listener, Arc::clone(&shared), |_| {}, server::answer);
         Ok(LocalWorkspace { addr, prefix: String::new(), shared, bootstrap, shutdown: Some(shutdown), task: Some(task) })
     }
 

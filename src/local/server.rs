@@ -79,23 +79,32 @@ pub(super) async fn bind(port: u16) -> std::io::Result<tokio::net::TcpListener> 
     tokio::net::TcpListener::bind(("127.0.0.1", port)).await
 }
 
-/// Serves the listener until the returned sender says stop.
-pub(super) fn serve(
+/// Serves the listener with `answer` until the returned sender says stop; `accepted` sees each connection
+/// as it is accepted (a counter). The local workspace and the local account both serve through it.
+pub(super) fn serve<S, A, F>(
     listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
-) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    state: Arc<S>,
+    accepted: fn(&S),
+    answer: A,
+) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)
+where
+    S: Send + Sync + 'static,
+    A: Fn(Arc<S>, Request<Incoming>) -> F + Copy + Send + Sync + 'static,
+    F: Future<Output = Result<Response<AnswerBody>, DropConnection>> + Send + 'static,
+{
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
         let mut connections = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
                 _ = stop_rx.changed() => break,
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let shared = Arc::clone(&shared);
+                incoming = listener.accept() => {
+                    let Ok((stream, _)) = incoming else { continue };
+                    accepted(&state);
+                    let state = Arc::clone(&state);
                     let mut stop = stop_rx.clone();
                     connections.spawn(async move {
-                        let service = hyper::service::service_fn(move |req| answer(Arc::clone(&shared), req));
+                        let service = hyper::service::service_fn(move |req| answer(Arc::clone(&state), req));
                         let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         tokio::select! {
@@ -105,6 +114,8 @@ pub(super) fn serve(
                     });
                 }
             }
+            // Finished connections are reaped as they end, so that a long run holds only the live ones.
+            while connections.try_join_next().is_some() {}
         }
         connections.shutdown().await;
     });

@@ -22,13 +22,14 @@
 //! ([`Error::is_permission_denied`]), on-behalf-of tokens not enabled or no `CAN_USE` for the service
 //! principal (how to grant it), an unknown application id ([`Error::is_not_found`]).
 //!
-//! Generated from `spec/token_management.json`: the builders of `get`, `delete`, `permission_levels` and
-//! `permissions` ([`GetToken`], [`DeleteManagedToken`], [`GetPermissionLevels`], [`GetPermissions`],
-//! re-exported here), and every method of the stub trait and of the pipeline's implementation. Hand-written
-//! here: the builders that have what the spec cannot say — `create_obo_token` (a `Duration` lifetime,
-//! exactly-once), `list` (a stream), `update` (field-mask setters), `set_permissions` /
-//! `update_permissions` (grant helpers) — which hand their request to the generated stub method, and
-//! the hints added to the service's errors (`explain`).
+//! Generated from `spec/token_management.json`: the service's methods `list`, `get`, `delete`,
+//! `permission_levels` and `permissions` and their builders ([`ListAllTokens`], [`GetToken`],
+//! [`DeleteManagedToken`], [`GetPermissionLevels`], [`GetPermissions`], re-exported here), every method of
+//! the stub trait and of the pipeline's implementation, and [`crate::stub::TokenFilter`].
+//! Hand-written here: what the spec cannot say — the builders of `create_obo_token` (a `Duration` lifetime,
+//! exactly-once), `update` (field-mask setters) and `set_permissions` / `update_permissions` (grant
+//! helpers), which hand their request to the generated stub method; [`ListAllTokens::stream`]; and the
+//! hints added to the service's errors (`explain`).
 
 use futures::Stream;
 
@@ -91,17 +92,6 @@ impl TokenManagement {
             exactly_once: None,
             options: RequestOptions::default(),
         }
-    }
-
-    /// Lists every valid token of the workspace, optionally only those one user created.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// let alices = w.token_management().list().created_by_username("alice@example.com").send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn list(&self) -> ListAllTokens {
-        ListAllTokens { client: self.client.clone(), filter: TokenFilter::default(), options: RequestOptions::default() }
     }
 
     /// Updates any user's token; the mask (sent in the body) comes from the setters called.
@@ -262,33 +252,8 @@ impl crate::exactly_once::Minter for OboMinter<'_> {
 
 into_future!(CreateOboToken, CreateOboTokenResponse);
 
-/// Lists every token: see [`TokenManagement::list`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct ListAllTokens {
-    client: WorkspaceClient,
-    filter: TokenFilter,
-    options: RequestOptions,
-}
-
+/// What the spec cannot say of the generated [`ListAllTokens`]: its answer as a stream.
 impl ListAllTokens {
-    /// Only the tokens this user id created.
-    pub fn created_by_id(mut self, user_id: i64) -> Self {
-        self.filter.created_by_id = Some(user_id);
-        self
-    }
-    /// Only the tokens this user name created.
-    pub fn created_by_username(mut self, user_name: impl Into<String>) -> Self {
-        self.filter.created_by_username = Some(user_name.into());
-        self
-    }
-    options_setters!();
-
-    /// Sends the request: every matching token, in one `Vec` (the service answers in one page).
-    pub async fn send(self) -> Result<Vec<TokenInfo>> {
-        self.client.token_management_stub().list(self.filter, self.options).await
-    }
-
     /// The tokens as a lazy stream through the crate's pagination machinery: one request, made when the
     /// stream is first polled.
     pub fn stream(self) -> impl Stream<Item = Result<TokenInfo>> + Send + 'static {
@@ -306,8 +271,6 @@ impl ListAllTokens {
         .items()
     }
 }
-
-into_future!(ListAllTokens, Vec<TokenInfo>);
 
 /// Updates a token: see [`TokenManagement::update`].
 #[derive(Debug)]

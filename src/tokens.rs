@@ -52,10 +52,11 @@
 //!
 //! # Generated and hand-written
 //!
-//! Generated from `spec/tokens.json`: the builder of `delete` ([`DeleteToken`], re-exported here) and every
-//! method of the stub trait ([`crate::stub::Tokens`]) and of the pipeline's implementation. Hand-written
-//! here: the builders that have what the spec cannot say — `create` (a `Duration` lifetime, exactly-once),
-//! `list` (a stream), `update` (field-mask setters) — which hand their request to the generated stub method.
+//! Generated from `spec/tokens.json`: the service's methods `list` and `delete` and their builders
+//! ([`ListTokens`], [`DeleteToken`], re-exported here), and every method of the stub trait
+//! ([`crate::stub::Tokens`]) and of the pipeline's implementation. Hand-written here: what the spec cannot
+//! say — the builders of `create` (a `Duration` lifetime, exactly-once) and `update` (field-mask setters),
+//! which hand their request to the generated stub method, and [`ListTokens::stream`].
 //!
 //! [`ErrorKind::InvalidRequest`]: crate::ErrorKind::InvalidRequest
 
@@ -116,19 +117,6 @@ impl Tokens {
             exactly_once: None,
             options: RequestOptions::default(),
         }
-    }
-
-    /// Lists the caller's valid tokens.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// for token in w.tokens().list().send().await? {
-    ///     println!("{} {:?}", token.token_id, token.comment);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn list(&self) -> ListTokens {
-        ListTokens { client: self.client.clone(), options: RequestOptions::default() }
     }
 
     /// Updates a token's writable fields; the field mask comes from the setters called.
@@ -292,22 +280,8 @@ impl crate::exactly_once::Minter for TokenMinter<'_> {
 
 into_future!(CreateToken, CreateTokenResponse);
 
-/// Lists the caller's tokens: see [`Tokens::list`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct ListTokens {
-    client: WorkspaceClient,
-    options: RequestOptions,
-}
-
+/// What the spec cannot say of the generated [`ListTokens`]: its answer as a stream.
 impl ListTokens {
-    options_setters!();
-
-    /// Sends the request: every valid token, in one `Vec`.
-    pub async fn send(self) -> Result<Vec<PublicTokenInfo>> {
-        self.client.tokens_stub().list(self.options).await
-    }
-
     /// The tokens as a lazy stream, through the crate's pagination machinery ([`crate::paginate`]): the
     /// Tokens API answers in one page, so this is one request, made when the stream is first polled.
     ///
@@ -328,8 +302,6 @@ impl ListTokens {
         .items()
     }
 }
-
-into_future!(ListTokens, Vec<PublicTokenInfo>);
 
 /// Updates a token: see [`Tokens::update`].
 #[derive(Debug)]

@@ -403,6 +403,9 @@ pub(crate) fn service_path(spec: &openapiv3::OpenAPI) -> Option<String> {
 /// implementation, in the curated shape its extensions give (see [`Shape`]). The third part is the
 /// structs `x-rust-query-struct` names, for the `types` module.
 ///
+/// A generated builder's fields are `pub(crate)`: the service's module may add what the spec cannot say
+/// in an `impl` block of its own (`ListTokens::stream`).
+///
 /// The operations in `skip` get nothing here (they are generated from another spec, see
 /// `crate::generate_parts_beside`).
 pub(crate) fn builders(
@@ -739,9 +742,9 @@ pub(crate) fn builders(
             #[derive(Debug)]
             #[must_use = "a builder does nothing until it is sent"]
             pub struct #builder {
-                client: #client_ty,
-                #(#fields,)*
-                options: crate::stub::RequestOptions,
+                pub(crate) client: #client_ty,
+                #(pub(crate) #fields,)*
+                pub(crate) options: crate::stub::RequestOptions,
             }
 
             impl #builder {
@@ -940,7 +943,7 @@ impl Shape {
         if !has_stub && let Some(name) = curated.iter().find(|n| ext(n).is_some()) {
             return Err(bad(&what(name), "needs info.x-rust-stub: it shapes the stub's method"));
         }
-        let answer_struct = call.answer.as_ref().and_then(|ty| find_struct(ty));
+        let answer_struct = call.answer.as_ref().and_then(find_struct);
         let empty_answer = answer_struct.is_some_and(|s| match &s.fields {
             syn::Fields::Unnamed(f) => f.unnamed.len() == 1 && last_ident(&f.unnamed[0].ty).as_deref() == Some("Map"),
             _ => false,
@@ -957,7 +960,7 @@ impl Shape {
                 Some(field)
             }
         };
-        let body_struct = call.body.as_ref().and_then(|ty| find_struct(ty));
+        let body_struct = call.body.as_ref().and_then(find_struct);
         let args = match ext("x-rust-args") {
             None => None,
             Some(value) => {

@@ -1076,10 +1076,10 @@ mod tests {
             "x-rust-client": "crate::ShopClient", "x-rust-client-params": ["shelf"]}"#;
         let file = parsed(&generate(&SECRETS.replacen(info, shop, 1), Target::CRATE).unwrap());
         let builders: String = module(&file, "builders").iter().map(text).collect();
-        assert!(builders.contains("pub struct MakeWidget { client : crate :: ShopClient"), "{builders}");
+        assert!(builders.contains("pub struct MakeWidget { pub (crate) client : crate :: ShopClient"), "{builders}");
         assert!(builders.contains("pub fn make_widget (& self , id : impl :: std :: fmt :: Display)"), "shelf is the client's: {builders}");
         assert!(builders.contains("make_widget (pipeline , self . client . shelf () , & self . id ,"), "{builders}");
-        assert!(builders.contains("pub struct DropWidget { client : crate :: ShopClient , id : :: std :: string :: String"), "{builders}");
+        assert!(builders.contains("pub struct DropWidget { pub (crate) client : crate :: ShopClient , pub (crate) id : :: std :: string :: String"), "{builders}");
     }
 
     #[test]

@@ -2963,6 +2963,57 @@ pub mod builders {
     #[allow(unused_imports)]
     use super::types;
     impl crate::token_management::TokenManagement {
+        /**List every token of the workspace.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+let answer = c.token_management().list().send().await?;
+# Ok(()) }
+```
+
+Lists the valid tokens of every user of the workspace (admins only), optionally only those created by one user. The service answers in one page.
+
+Generated from the spec (`list_tokens`, `GET /api/2.0/token-management/tokens`): a stub that leaves out `TokenManagement::list` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn list(&self) -> ListAllTokens {
+            ListAllTokens {
+                client: self.client().clone(),
+                filter: ::std::default::Default::default(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`TokenManagement::list`](crate::token_management::TokenManagement::list), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct ListAllTokens {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) filter: types::TokenFilter,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl ListAllTokens {
+        ///Only the tokens created by this user id.
+        pub fn created_by_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.filter.created_by_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Only the tokens created by this user name.
+        pub fn created_by_username(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.filter.created_by_username = ::std::option::Option::Some(value.into());
+            self
+        }
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(
+            self,
+        ) -> crate::error::Result<::std::vec::Vec<types::TokenInfo>> {
+            self.client.token_management_stub().list(self.filter, self.options).await
+        }
+    }
+    into_future!(ListAllTokens, ::std::vec::Vec < types::TokenInfo >);
+    impl crate::token_management::TokenManagement {
         /**Get a token's metadata.
 
 ```no_run
@@ -2986,9 +3037,9 @@ Generated from the spec (`get_token`, `GET /api/2.0/token-management/tokens/{tok
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct GetToken {
-        client: crate::WorkspaceClient,
-        token_id: ::std::string::String,
-        options: crate::stub::RequestOptions,
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) token_id: ::std::string::String,
+        pub(crate) options: crate::stub::RequestOptions,
     }
     impl GetToken {
         options_setters!();
@@ -3025,9 +3076,9 @@ Generated from the spec (`delete_token`, `DELETE /api/2.0/token-management/token
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct DeleteManagedToken {
-        client: crate::WorkspaceClient,
-        token_id: ::std::string::String,
-        options: crate::stub::RequestOptions,
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) token_id: ::std::string::String,
+        pub(crate) options: crate::stub::RequestOptions,
     }
     impl DeleteManagedToken {
         options_setters!();
@@ -3064,8 +3115,8 @@ Generated from the spec (`get_permission_levels`, `GET /api/2.0/permissions/auth
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct GetPermissionLevels {
-        client: crate::WorkspaceClient,
-        options: crate::stub::RequestOptions,
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) options: crate::stub::RequestOptions,
     }
     impl GetPermissionLevels {
         options_setters!();
@@ -3102,8 +3153,8 @@ Generated from the spec (`get_permissions`, `GET /api/2.0/permissions/authorizat
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct GetPermissions {
-        client: crate::WorkspaceClient,
-        options: crate::stub::RequestOptions,
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) options: crate::stub::RequestOptions,
     }
     impl GetPermissions {
         options_setters!();

@@ -1475,9 +1475,9 @@ Generated from the spec (`revoke_token`, `POST /api/2.0/token/delete`): a stub t
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct DeleteToken {
-        client: crate::WorkspaceClient,
-        token_id: ::std::string::String,
-        options: crate::stub::RequestOptions,
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) token_id: ::std::string::String,
+        pub(crate) options: crate::stub::RequestOptions,
     }
     impl DeleteToken {
         options_setters!();
@@ -1488,4 +1488,40 @@ Generated from the spec (`revoke_token`, `POST /api/2.0/token/delete`): a stub t
         }
     }
     into_future!(DeleteToken, ());
+    impl crate::tokens::Tokens {
+        /**List the caller's valid personal access tokens.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+let answer = c.tokens().list().send().await?;
+# Ok(()) }
+```
+
+Lists every valid (not expired, not revoked) token of the caller in one response. The list is not paginated. Secret values are never returned.
+
+Generated from the spec (`list_tokens`, `GET /api/2.0/token/list`): a stub that leaves out `Tokens::list` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn list(&self) -> ListTokens {
+            ListTokens {
+                client: self.client().clone(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`Tokens::list`](crate::tokens::Tokens::list), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct ListTokens {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl ListTokens {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(
+            self,
+        ) -> crate::error::Result<::std::vec::Vec<types::PublicTokenInfo>> {
+            self.client.tokens_stub().list(self.options).await
+        }
+    }
+    into_future!(ListTokens, ::std::vec::Vec < types::PublicTokenInfo >);
 }

@@ -938,8 +938,8 @@ Generated from the spec (`list_workspaces`, `GET /api/2.0/accounts/{account_id}/
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct ListWorkspaces {
-        client: crate::AccountClient,
-        options: crate::stub::RequestOptions,
+        pub(crate) client: crate::AccountClient,
+        pub(crate) options: crate::stub::RequestOptions,
     }
     impl ListWorkspaces {
         options_setters!();
@@ -985,9 +985,9 @@ Generated from the spec (`get_workspace`, `GET /api/2.0/accounts/{account_id}/wo
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct GetWorkspace {
-        client: crate::AccountClient,
-        workspace_id: ::std::string::String,
-        options: crate::stub::RequestOptions,
+        pub(crate) client: crate::AccountClient,
+        pub(crate) workspace_id: ::std::string::String,
+        pub(crate) options: crate::stub::RequestOptions,
     }
     impl GetWorkspace {
         options_setters!();

@@ -254,8 +254,9 @@ pub mod types {
     /// assert_eq!(info.owner_id.map(i64::from), Some(42));
     /// ```
     pub mod token_management {
-        /// Public as `crate::stub::TokenFilter`; here for the stub methods generated over this module.
-        pub(crate) use crate::generated::token_management::types::TokenFilter;
+        /// The query parameters of the Token Management list, which a stub's `list` gets (also
+        /// [`crate::stub::TokenFilter`]).
+        pub use crate::generated::token_management::types::TokenFilter;
         pub use crate::generated::token_management::types::{
             CreateOboTokenRequest, CreateOboTokenResponse, TokenAccessControlRequest, TokenAccessControlResponse, TokenInfo,
             TokenPermission, TokenPermissionLevel, TokenPermissions, TokenPermissionsDescription, TokenPermissionsRequest,

@@ -112,7 +112,7 @@ impl<T: Tokens> DynTokens for T {
 /// let filter = databricks_tokens::stub::TokenFilter::default();
 /// assert!(filter.created_by_id.is_none() && filter.created_by_username.is_none());
 /// ```
-pub use crate::generated::token_management::types::TokenFilter;
+pub use crate::types::token_management::TokenFilter;
 
 /// The Token Management service as the client's builders call it: implement the operations your test
 /// needs, and hand it to [`crate::WorkspaceClient::with_token_management_stub`]. As for [`Tokens`], an

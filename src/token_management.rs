@@ -48,28 +48,39 @@ use crate::types::token_management::{
     TokenPermissionsRequest, UpdateTokenManagementRequest,
 };
 
-/// The Token Management service of a workspace (admins).
-///
-/// ```no_run
-/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-/// let every_token = w.token_management().list().send().await?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-pub struct TokenManagement {
-    client: WorkspaceClient,
+pub use service::TokenManagement;
+
+/// The service struct the generated builders hang their methods on (`x-rust-service`): a module of its
+/// own, which the generated code names, so that it does not depend on the module that uses the generated
+/// code (no module circle).
+pub(crate) mod service {
+    use crate::WorkspaceClient;
+
+    /// The Token Management service of a workspace (admins).
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let every_token = w.token_management().list().send().await?;
+    /// # Ok(()) }
+    /// ```
+    #[derive(Clone, Debug)]
+    pub struct TokenManagement {
+        client: WorkspaceClient,
+    }
+
+    impl TokenManagement {
+        pub(crate) fn new(client: WorkspaceClient) -> Self {
+            Self { client }
+        }
+
+        /// The client the builders own a clone of.
+        pub(crate) fn client(&self) -> &WorkspaceClient {
+            &self.client
+        }
+    }
 }
 
 impl TokenManagement {
-    pub(crate) fn new(client: WorkspaceClient) -> Self {
-        Self { client }
-    }
-
-    /// The client the builders own a clone of.
-    pub(crate) fn client(&self) -> &WorkspaceClient {
-        &self.client
-    }
-
     /// Creates a token owned by the service principal `application_id`; the response holds its secret
     /// value, once.
     ///
@@ -86,7 +97,7 @@ impl TokenManagement {
     /// an ambiguous failure is resolved instead of reported.
     pub fn create_obo_token(&self, application_id: impl Into<String>) -> CreateOboToken {
         CreateOboToken {
-            client: self.client.clone(),
+            client: self.client().clone(),
             request: CreateOboTokenRequest::new(application_id),
             lifetime: None,
             exactly_once: None,
@@ -104,7 +115,7 @@ impl TokenManagement {
     pub fn update(&self, token_id: impl Into<String>) -> UpdateManagedToken {
         let token_id = token_id.into();
         UpdateManagedToken {
-            client: self.client.clone(),
+            client: self.client().clone(),
             update: Update::empty(TokenInfo::new(token_id.clone())),
             token_id,
             options: RequestOptions::default(),
@@ -120,7 +131,7 @@ impl TokenManagement {
     /// # Ok(()) }
     /// ```
     pub fn set_permissions(&self) -> SetPermissions {
-        SetPermissions { client: self.client.clone(), grants: Vec::new(), replace: true, options: RequestOptions::default() }
+        SetPermissions { client: self.client().clone(), grants: Vec::new(), replace: true, options: RequestOptions::default() }
     }
 
     /// Adds the grants given to who may use tokens (admins only).
@@ -132,7 +143,7 @@ impl TokenManagement {
     /// # Ok(()) }
     /// ```
     pub fn update_permissions(&self) -> SetPermissions {
-        SetPermissions { client: self.client.clone(), grants: Vec::new(), replace: false, options: RequestOptions::default() }
+        SetPermissions { client: self.client().clone(), grants: Vec::new(), replace: false, options: RequestOptions::default() }
     }
 }
 

@@ -75,28 +75,39 @@ use crate::secret::SecretString;
 use crate::stub::{self, RequestOptions};
 use crate::types::{CreateTokenRequest, CreateTokenResponse, ListPublicTokensResponse, PublicTokenInfo, UpdateTokenRequest};
 
-/// The Tokens service of a workspace: the caller's personal access tokens.
-///
-/// ```no_run
-/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-/// let n = w.tokens().list().send().await?.len();
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-pub struct Tokens {
-    client: WorkspaceClient,
+pub use service::Tokens;
+
+/// The service struct the generated builders hang their methods on (`x-rust-service`): a module of its
+/// own, which the generated code names, so that it does not depend on the module that uses the generated
+/// code (no module circle).
+pub(crate) mod service {
+    use crate::WorkspaceClient;
+
+    /// The Tokens service of a workspace: the caller's personal access tokens.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let n = w.tokens().list().send().await?.len();
+    /// # Ok(()) }
+    /// ```
+    #[derive(Clone, Debug)]
+    pub struct Tokens {
+        client: WorkspaceClient,
+    }
+
+    impl Tokens {
+        pub(crate) fn new(client: WorkspaceClient) -> Self {
+            Self { client }
+        }
+
+        /// The client the builders own a clone of.
+        pub(crate) fn client(&self) -> &WorkspaceClient {
+            &self.client
+        }
+    }
 }
 
 impl Tokens {
-    pub(crate) fn new(client: WorkspaceClient) -> Self {
-        Self { client }
-    }
-
-    /// The client the builders own a clone of.
-    pub(crate) fn client(&self) -> &WorkspaceClient {
-        &self.client
-    }
-
     /// Creates a token; the response holds its secret value, once.
     ///
     /// ```no_run
@@ -111,7 +122,7 @@ impl Tokens {
     /// [`CreateToken::exactly_once`] an ambiguous failure is resolved instead of reported.
     pub fn create(&self) -> CreateToken {
         CreateToken {
-            client: self.client.clone(),
+            client: self.client().clone(),
             request: CreateTokenRequest::new(),
             lifetime: None,
             exactly_once: None,
@@ -129,7 +140,7 @@ impl Tokens {
     pub fn update(&self, token_id: impl Into<String>) -> UpdateToken {
         let token_id = token_id.into();
         UpdateToken {
-            client: self.client.clone(),
+            client: self.client().clone(),
             update: Update::empty(PublicTokenInfo::new(token_id.clone())),
             token_id,
             options: RequestOptions::default(),

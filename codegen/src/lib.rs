@@ -1079,7 +1079,11 @@ mod tests {
         assert!(builders.contains("pub struct MakeWidget { pub (crate) client : crate :: ShopClient"), "{builders}");
         assert!(builders.contains("pub fn make_widget (& self , id : impl :: std :: fmt :: Display)"), "shelf is the client's: {builders}");
         assert!(builders.contains("make_widget (pipeline , self . client . shelf () , & self . id ,"), "{builders}");
-        assert!(builders.contains("pub struct DropWidget { pub (crate) client : crate :: ShopClient , pub (crate) id : :: std :: string :: String"), "{builders}");
+        assert!(
+            builders
+                .contains("pub struct DropWidget { pub (crate) client : crate :: ShopClient , pub (crate) id : :: std :: string :: String"),
+            "{builders}"
+        );
     }
 
     #[test]

@@ -2962,7 +2962,7 @@ Sends `super::operations::UPDATE_PERMISSIONS` through the pipeline.*/
 pub mod builders {
     #[allow(unused_imports)]
     use super::types;
-    impl crate::token_management::TokenManagement {
+    impl crate::token_management::service::TokenManagement {
         /**List every token of the workspace.
 
 ```no_run
@@ -2982,7 +2982,7 @@ Generated from the spec (`list_tokens`, `GET /api/2.0/token-management/tokens`):
             }
         }
     }
-    ///The request of [`TokenManagement::list`](crate::token_management::TokenManagement::list), built by its setters and sent by `send()` (or `.await`).
+    ///The request of [`TokenManagement::list`](crate::token_management::service::TokenManagement::list), built by its setters and sent by `send()` (or `.await`).
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct ListAllTokens {
@@ -3013,7 +3013,7 @@ Generated from the spec (`list_tokens`, `GET /api/2.0/token-management/tokens`):
         }
     }
     into_future!(ListAllTokens, ::std::vec::Vec < types::TokenInfo >);
-    impl crate::token_management::TokenManagement {
+    impl crate::token_management::service::TokenManagement {
         /**Get a token's metadata.
 
 ```no_run
@@ -3033,7 +3033,7 @@ Generated from the spec (`get_token`, `GET /api/2.0/token-management/tokens/{tok
             }
         }
     }
-    ///The request of [`TokenManagement::get`](crate::token_management::TokenManagement::get), built by its setters and sent by `send()` (or `.await`).
+    ///The request of [`TokenManagement::get`](crate::token_management::service::TokenManagement::get), built by its setters and sent by `send()` (or `.await`).
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct GetToken {
@@ -3050,7 +3050,7 @@ Generated from the spec (`get_token`, `GET /api/2.0/token-management/tokens/{tok
         }
     }
     into_future!(GetToken, types::TokenInfo);
-    impl crate::token_management::TokenManagement {
+    impl crate::token_management::service::TokenManagement {
         /**Revoke a token.
 
 ```no_run
@@ -3072,7 +3072,7 @@ Generated from the spec (`delete_token`, `DELETE /api/2.0/token-management/token
             }
         }
     }
-    ///The request of [`TokenManagement::delete`](crate::token_management::TokenManagement::delete), built by its setters and sent by `send()` (or `.await`).
+    ///The request of [`TokenManagement::delete`](crate::token_management::service::TokenManagement::delete), built by its setters and sent by `send()` (or `.await`).
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct DeleteManagedToken {
@@ -3092,7 +3092,7 @@ Generated from the spec (`delete_token`, `DELETE /api/2.0/token-management/token
         }
     }
     into_future!(DeleteManagedToken, ());
-    impl crate::token_management::TokenManagement {
+    impl crate::token_management::service::TokenManagement {
         /**The permission levels of tokens.
 
 ```no_run
@@ -3111,7 +3111,7 @@ Generated from the spec (`get_permission_levels`, `GET /api/2.0/permissions/auth
             }
         }
     }
-    ///The request of [`TokenManagement::permission_levels`](crate::token_management::TokenManagement::permission_levels), built by its setters and sent by `send()` (or `.await`).
+    ///The request of [`TokenManagement::permission_levels`](crate::token_management::service::TokenManagement::permission_levels), built by its setters and sent by `send()` (or `.await`).
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct GetPermissionLevels {
@@ -3130,7 +3130,7 @@ Generated from the spec (`get_permission_levels`, `GET /api/2.0/permissions/auth
     into_future!(
         GetPermissionLevels, ::std::vec::Vec < types::TokenPermissionsDescription >
     );
-    impl crate::token_management::TokenManagement {
+    impl crate::token_management::service::TokenManagement {
         /**Who may use tokens.
 
 ```no_run
@@ -3149,7 +3149,7 @@ Generated from the spec (`get_permissions`, `GET /api/2.0/permissions/authorizat
             }
         }
     }
-    ///The request of [`TokenManagement::permissions`](crate::token_management::TokenManagement::permissions), built by its setters and sent by `send()` (or `.await`).
+    ///The request of [`TokenManagement::permissions`](crate::token_management::service::TokenManagement::permissions), built by its setters and sent by `send()` (or `.await`).
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct GetPermissions {

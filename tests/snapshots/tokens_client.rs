@@ -1447,7 +1447,7 @@ Sends `super::operations::UPDATE_TOKEN` through the pipeline.*/
 pub mod builders {
     #[allow(unused_imports)]
     use super::types;
-    impl crate::tokens::Tokens {
+    impl crate::tokens::service::Tokens {
         /**Revoke a personal access token.
 
 ```no_run
@@ -1471,7 +1471,7 @@ Generated from the spec (`revoke_token`, `POST /api/2.0/token/delete`): a stub t
             }
         }
     }
-    ///The request of [`Tokens::delete`](crate::tokens::Tokens::delete), built by its setters and sent by `send()` (or `.await`).
+    ///The request of [`Tokens::delete`](crate::tokens::service::Tokens::delete), built by its setters and sent by `send()` (or `.await`).
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct DeleteToken {
@@ -1488,7 +1488,7 @@ Generated from the spec (`revoke_token`, `POST /api/2.0/token/delete`): a stub t
         }
     }
     into_future!(DeleteToken, ());
-    impl crate::tokens::Tokens {
+    impl crate::tokens::service::Tokens {
         /**List the caller's valid personal access tokens.
 
 ```no_run
@@ -1507,7 +1507,7 @@ Generated from the spec (`list_tokens`, `GET /api/2.0/token/list`): a stub that 
             }
         }
     }
-    ///The request of [`Tokens::list`](crate::tokens::Tokens::list), built by its setters and sent by `send()` (or `.await`).
+    ///The request of [`Tokens::list`](crate::tokens::service::Tokens::list), built by its setters and sent by `send()` (or `.await`).
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct ListTokens {

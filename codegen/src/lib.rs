@@ -70,8 +70,9 @@
 //! On an operation:
 //! - `x-rust-name`: the name of its method (else the `operationId`);
 //! - `x-rust-builder`: its builder is hand-written, at this path (what the spec cannot say: a `Duration`
-//!   setter, exactly-once, field-mask setters, a stream); the hand-written builder calls the generated stub
-//!   method. Without it the builder is generated: the service's method (path parameters and `x-rust-args`
+//!   setter, exactly-once, field-mask setters); the hand-written builder calls the generated stub method. A
+//!   generated builder's fields are `pub(crate)`, so that the service's module adds what the spec cannot
+//!   say to it in an `impl` block of its own (a list's `stream()`) instead of writing the builder. Without it the builder is generated: the service's method (path parameters and `x-rust-args`
 //!   as arguments), a setter per query parameter (or filter field) and per field of a body with a default,
 //!   the per-call options, `send()` and `.await`; named by `x-rust-builder-name`, else the `operationId`
 //!   in `PascalCase`, in the generated `builders` module that the service's module re-exports;

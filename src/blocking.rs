@@ -575,7 +575,7 @@ impl<'a> Tokens<'a> {
     }
     /// Revokes a token: see [`crate::tokens::Tokens::delete`].
     pub fn delete(self, token_id: impl Into<String>) -> DeleteToken<'a> {
-        self.client.call(self.client.inner.tokens().delete(token_id))
+        self.client.call(self.client.inner.tokens().delete(token_id.into()))
     }
 }
 
@@ -608,7 +608,7 @@ impl<'a> TokenManagement<'a> {
     }
     /// One token of any user: see [`crate::token_management::TokenManagement::get`].
     pub fn get(self, token_id: impl Into<String>) -> GetToken<'a> {
-        self.client.call(self.client.inner.token_management().get(token_id))
+        self.client.call(self.client.inner.token_management().get(token_id.into()))
     }
     /// Updates any user's token: see [`crate::token_management::TokenManagement::update`].
     pub fn update(self, token_id: impl Into<String>) -> UpdateManagedToken<'a> {
@@ -616,7 +616,7 @@ impl<'a> TokenManagement<'a> {
     }
     /// Revokes any user's token: see [`crate::token_management::TokenManagement::delete`].
     pub fn delete(self, token_id: impl Into<String>) -> DeleteManagedToken<'a> {
-        self.client.call(self.client.inner.token_management().delete(token_id))
+        self.client.call(self.client.inner.token_management().delete(token_id.into()))
     }
     /// The levels that may be granted on tokens: see
     /// [`crate::token_management::TokenManagement::permission_levels`].

@@ -39,7 +39,9 @@ pub(crate) mod paginated_fixture {
 
 /// The Tokens API with one more operation, `get_token_info`, added to a copy of its spec
 /// (`tests/fixtures/tokens_with_get_token_info.json`, written by `cargo xtask regen`): its builder
-/// `w.tokens().get_token_info(id)` is generated, nothing else written by hand.
+/// `w.tokens().get_token_info(id)` is generated, nothing else written by hand. Generated beside
+/// `spec/tokens.json` (`codegen::generate_parts_beside`): the operations the two share are the main
+/// spec's; this module adds what the new operation gets, as a regeneration of the edited spec would.
 #[cfg(test)]
 pub(crate) mod get_token_info_fixture {
     #![allow(missing_docs, dead_code, unused_imports, unreachable_pub, clippy::all, clippy::pedantic)]

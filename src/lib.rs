@@ -254,6 +254,9 @@ pub mod types {
     /// assert_eq!(info.owner_id.map(i64::from), Some(42));
     /// ```
     pub mod token_management {
+        /// The query parameters of the Token Management list, which a stub's `list` gets (also
+        /// [`crate::stub::TokenFilter`]).
+        pub use crate::generated::token_management::types::TokenFilter;
         pub use crate::generated::token_management::types::{
             CreateOboTokenRequest, CreateOboTokenResponse, TokenAccessControlRequest, TokenAccessControlResponse, TokenInfo,
             TokenPermission, TokenPermissionLevel, TokenPermissions, TokenPermissionsDescription, TokenPermissionsRequest,

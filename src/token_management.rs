@@ -21,6 +21,15 @@
 //! streams. What admins hit comes back typed with the fix in the message: not an admin
 //! ([`Error::is_permission_denied`]), on-behalf-of tokens not enabled or no `CAN_USE` for the service
 //! principal (how to grant it), an unknown application id ([`Error::is_not_found`]).
+//!
+//! Generated from `spec/token_management.json`: the service's methods `list`, `get`, `delete`,
+//! `permission_levels` and `permissions` and their builders ([`ListAllTokens`], [`GetToken`],
+//! [`DeleteManagedToken`], [`GetPermissionLevels`], [`GetPermissions`], re-exported here), every method of
+//! the stub trait and of the pipeline's implementation, and [`crate::stub::TokenFilter`].
+//! Hand-written here: what the spec cannot say — the builders of `create_obo_token` (a `Duration` lifetime,
+//! exactly-once), `update` (field-mask setters) and `set_permissions` / `update_permissions` (grant
+//! helpers), which hand their request to the generated stub method; [`ListAllTokens::stream`]; and the
+//! hints added to the service's errors (`explain`).
 
 use futures::Stream;
 
@@ -28,7 +37,7 @@ use crate::WorkspaceClient;
 use crate::error::{Error, Result};
 use crate::field_mask::Update;
 use crate::generated::token_management as generated;
-use crate::generated::token_management::calls;
+pub use crate::generated::token_management::builders::*;
 use crate::operation::tables::token_management::operations as ops;
 use crate::paginate::paginate;
 use crate::pipeline::Pipeline;
@@ -36,32 +45,42 @@ use crate::secret::SecretString;
 use crate::stub::{self, RequestOptions, TokenFilter};
 use crate::types::token_management::{
     CreateOboTokenRequest, CreateOboTokenResponse, TokenAccessControlRequest, TokenInfo, TokenPermissionLevel, TokenPermissions,
-    TokenPermissionsDescription, TokenPermissionsRequest, UpdateTokenManagementRequest,
+    TokenPermissionsRequest, UpdateTokenManagementRequest,
 };
 
-/// The Token Management service of a workspace (admins).
-///
-/// ```no_run
-/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-/// let every_token = w.token_management().list().send().await?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-pub struct TokenManagement {
-    client: WorkspaceClient,
+pub use service::TokenManagement;
+
+/// The service struct the generated builders hang their methods on (`x-rust-service`): a module of its
+/// own, which the generated code names, so that it does not depend on the module that uses the generated
+/// code (no module circle).
+pub(crate) mod service {
+    use crate::WorkspaceClient;
+
+    /// The Token Management service of a workspace (admins).
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let every_token = w.token_management().list().send().await?;
+    /// # Ok(()) }
+    /// ```
+    #[derive(Clone, Debug)]
+    pub struct TokenManagement {
+        client: WorkspaceClient,
+    }
+
+    impl TokenManagement {
+        pub(crate) fn new(client: WorkspaceClient) -> Self {
+            Self { client }
+        }
+
+        /// The client the builders own a clone of.
+        pub(crate) fn client(&self) -> &WorkspaceClient {
+            &self.client
+        }
+    }
 }
 
 impl TokenManagement {
-    pub(crate) fn new(client: WorkspaceClient) -> Self {
-        Self { client }
-    }
-
-    /// The client the builders own a clone of.
-    #[allow(dead_code, reason = "called by the generated builders, when the spec has one")]
-    pub(crate) fn client(&self) -> &WorkspaceClient {
-        &self.client
-    }
-
     /// Creates a token owned by the service principal `application_id`; the response holds its secret
     /// value, once.
     ///
@@ -78,35 +97,12 @@ impl TokenManagement {
     /// an ambiguous failure is resolved instead of reported.
     pub fn create_obo_token(&self, application_id: impl Into<String>) -> CreateOboToken {
         CreateOboToken {
-            client: self.client.clone(),
+            client: self.client().clone(),
             request: CreateOboTokenRequest::new(application_id),
             lifetime: None,
             exactly_once: None,
             options: RequestOptions::default(),
         }
-    }
-
-    /// Lists every valid token of the workspace, optionally only those one user created.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// let alices = w.token_management().list().created_by_username("alice@example.com").send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn list(&self) -> ListAllTokens {
-        ListAllTokens { client: self.client.clone(), filter: TokenFilter::default(), options: RequestOptions::default() }
-    }
-
-    /// One token of any user.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// let token = w.token_management().get("5f1e...").send().await?;
-    /// println!("{:?} owns it", token.owner_id);
-    /// # Ok(()) }
-    /// ```
-    pub fn get(&self, token_id: impl Into<String>) -> GetToken {
-        GetToken { client: self.client.clone(), token_id: token_id.into(), options: RequestOptions::default() }
     }
 
     /// Updates any user's token; the mask (sent in the body) comes from the setters called.
@@ -119,46 +115,11 @@ impl TokenManagement {
     pub fn update(&self, token_id: impl Into<String>) -> UpdateManagedToken {
         let token_id = token_id.into();
         UpdateManagedToken {
-            client: self.client.clone(),
+            client: self.client().clone(),
             update: Update::empty(TokenInfo::new(token_id.clone())),
             token_id,
             options: RequestOptions::default(),
         }
-    }
-
-    /// Revokes any user's token.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// w.token_management().delete("5f1e...").send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn delete(&self, token_id: impl Into<String>) -> DeleteManagedToken {
-        DeleteManagedToken { client: self.client.clone(), token_id: token_id.into(), options: RequestOptions::default() }
-    }
-
-    /// The levels that may be granted on tokens: `CAN_USE`, and `CAN_MANAGE` (admins only).
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// for level in w.token_management().permission_levels().send().await? {
-    ///     println!("{:?}: {:?}", level.permission_level, level.description);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn permission_levels(&self) -> GetPermissionLevels {
-        GetPermissionLevels { client: self.client.clone(), options: RequestOptions::default() }
-    }
-
-    /// Who may use tokens.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// let acl = w.token_management().permissions().send().await?.access_control_list;
-    /// # Ok(()) }
-    /// ```
-    pub fn permissions(&self) -> GetPermissions {
-        GetPermissions { client: self.client.clone(), options: RequestOptions::default() }
     }
 
     /// Replaces who may use tokens with the grants given (admins only).
@@ -170,7 +131,7 @@ impl TokenManagement {
     /// # Ok(()) }
     /// ```
     pub fn set_permissions(&self) -> SetPermissions {
-        SetPermissions { client: self.client.clone(), grants: Vec::new(), replace: true, options: RequestOptions::default() }
+        SetPermissions { client: self.client().clone(), grants: Vec::new(), replace: true, options: RequestOptions::default() }
     }
 
     /// Adds the grants given to who may use tokens (admins only).
@@ -182,7 +143,7 @@ impl TokenManagement {
     /// # Ok(()) }
     /// ```
     pub fn update_permissions(&self) -> SetPermissions {
-        SetPermissions { client: self.client.clone(), grants: Vec::new(), replace: false, options: RequestOptions::default() }
+        SetPermissions { client: self.client().clone(), grants: Vec::new(), replace: false, options: RequestOptions::default() }
     }
 }
 
@@ -302,33 +263,8 @@ impl crate::exactly_once::Minter for OboMinter<'_> {
 
 into_future!(CreateOboToken, CreateOboTokenResponse);
 
-/// Lists every token: see [`TokenManagement::list`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct ListAllTokens {
-    client: WorkspaceClient,
-    filter: TokenFilter,
-    options: RequestOptions,
-}
-
+/// What the spec cannot say of the generated [`ListAllTokens`]: its answer as a stream.
 impl ListAllTokens {
-    /// Only the tokens this user id created.
-    pub fn created_by_id(mut self, user_id: i64) -> Self {
-        self.filter.created_by_id = Some(user_id);
-        self
-    }
-    /// Only the tokens this user name created.
-    pub fn created_by_username(mut self, user_name: impl Into<String>) -> Self {
-        self.filter.created_by_username = Some(user_name.into());
-        self
-    }
-    options_setters!();
-
-    /// Sends the request: every matching token, in one `Vec` (the service answers in one page).
-    pub async fn send(self) -> Result<Vec<TokenInfo>> {
-        self.client.token_management_stub().list(self.filter, self.options).await
-    }
-
     /// The tokens as a lazy stream through the crate's pagination machinery: one request, made when the
     /// stream is first polled.
     pub fn stream(self) -> impl Stream<Item = Result<TokenInfo>> + Send + 'static {
@@ -346,29 +282,6 @@ impl ListAllTokens {
         .items()
     }
 }
-
-into_future!(ListAllTokens, Vec<TokenInfo>);
-
-/// Gets one token: see [`TokenManagement::get`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct GetToken {
-    client: WorkspaceClient,
-    token_id: String,
-    options: RequestOptions,
-}
-
-impl GetToken {
-    options_setters!();
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<TokenInfo> {
-        ops::GET_TOKEN.non_empty("token_id", &self.token_id)?;
-        self.client.token_management_stub().get(&self.token_id, self.options).await
-    }
-}
-
-into_future!(GetToken, TokenInfo);
 
 /// Updates a token: see [`TokenManagement::update`].
 #[derive(Debug)]
@@ -406,66 +319,6 @@ w.token_management().update("5f1e...").mask(TypedFieldMask::parse("comment")?).t
 }
 
 into_future!(UpdateManagedToken, TokenInfo);
-
-/// Revokes a token: see [`TokenManagement::delete`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct DeleteManagedToken {
-    client: WorkspaceClient,
-    token_id: String,
-    options: RequestOptions,
-}
-
-impl DeleteManagedToken {
-    options_setters!();
-
-    /// Sends the request. An unknown id is [`Error::is_not_found`] — unless an earlier attempt of this
-    /// call may have revoked it, which is then success.
-    pub async fn send(self) -> Result<()> {
-        ops::DELETE_TOKEN.non_empty("token_id", &self.token_id)?;
-        self.client.token_management_stub().delete(&self.token_id, self.options).await
-    }
-}
-
-into_future!(DeleteManagedToken, ());
-
-/// Gets the permission levels: see [`TokenManagement::permission_levels`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct GetPermissionLevels {
-    client: WorkspaceClient,
-    options: RequestOptions,
-}
-
-impl GetPermissionLevels {
-    options_setters!();
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<Vec<TokenPermissionsDescription>> {
-        self.client.token_management_stub().permission_levels(self.options).await
-    }
-}
-
-into_future!(GetPermissionLevels, Vec<TokenPermissionsDescription>);
-
-/// Gets the token permissions: see [`TokenManagement::permissions`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct GetPermissions {
-    client: WorkspaceClient,
-    options: RequestOptions,
-}
-
-impl GetPermissions {
-    options_setters!();
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<TokenPermissions> {
-        self.client.token_management_stub().permissions(self.options).await
-    }
-}
-
-into_future!(GetPermissions, TokenPermissions);
 
 /// Sets or adds token permissions: see [`TokenManagement::set_permissions`] and
 /// [`TokenManagement::update_permissions`].
@@ -580,7 +433,7 @@ impl WorkspaceClient {
     }
 }
 
-/// What admins hit, with the fix in the message. Only the service's own codes get a hint: a 403 for an
+/// What admins hit, with the fix in the message (the pipeline's errors pass through it: `x-rust-explain`). Only the service's own codes get a hint: a 403 for an
 /// invalid credential (its code is numeric) or a 404 for a wrong host (`ENDPOINT_NOT_FOUND`) keep their
 /// message alone.
 fn explain(operation: &str, application_id: Option<&str>, error: Error) -> Error {
@@ -600,43 +453,9 @@ fn explain(operation: &str, application_id: Option<&str>, error: Error) -> Error
     }
 }
 
-/// The real service: the generated request functions over the pipeline.
+/// The real service: the generated request functions over the pipeline (every method generated from the
+/// spec; their errors pass through [`explain`], as `x-rust-explain` says).
 impl stub::TokenManagement for Pipeline {
-    async fn create_obo_token(&self, request: CreateOboTokenRequest, options: RequestOptions) -> Result<CreateOboTokenResponse> {
-        let app = request.application_id.clone();
-        calls::create_obo_token(self, &request, options).await.map_err(|e| explain(ops::CREATE_OBO_TOKEN.id, Some(&app), e))
-    }
-    async fn list(&self, filter: TokenFilter, options: RequestOptions) -> Result<Vec<TokenInfo>> {
-        let created_by_id = filter.created_by_id.map(Into::into);
-        calls::list_tokens(self, created_by_id, filter.created_by_username, options)
-            .await
-            .map(|r: generated::types::ListTokensResponse| r.token_infos)
-            .map_err(|e| explain(ops::LIST_TOKENS.id, None, e))
-    }
-    async fn get(&self, token_id: &str, options: RequestOptions) -> Result<TokenInfo> {
-        calls::get_token(self, token_id, options)
-            .await
-            .map(|r: generated::types::GetTokenResponse| r.token_info)
-            .map_err(|e| explain(ops::GET_TOKEN.id, None, e))
-    }
-    async fn update(&self, token_id: &str, request: UpdateTokenManagementRequest, options: RequestOptions) -> Result<TokenInfo> {
-        calls::update_token(self, token_id, &request, options).await.map_err(|e| explain(ops::UPDATE_TOKEN.id, None, e))
-    }
-    async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        calls::delete_token(self, token_id, options).await.map_err(|e| explain(ops::DELETE_TOKEN.id, None, e))
-    }
-    async fn permission_levels(&self, options: RequestOptions) -> Result<Vec<TokenPermissionsDescription>> {
-        calls::get_permission_levels(self, options).await.map(|r: generated::types::GetTokenPermissionLevelsResponse| r.permission_levels)
-    }
-    async fn permissions(&self, options: RequestOptions) -> Result<TokenPermissions> {
-        calls::get_permissions(self, options).await
-    }
-    async fn set_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
-        calls::set_permissions(self, &request, options).await.map_err(|e| explain(ops::SET_PERMISSIONS.id, None, e))
-    }
-    async fn update_permissions(&self, request: TokenPermissionsRequest, options: RequestOptions) -> Result<TokenPermissions> {
-        calls::update_permissions(self, &request, options).await.map_err(|e| explain(ops::UPDATE_PERMISSIONS.id, None, e))
-    }
     crate::operation::tables::token_management::stub_methods!(
         http,
         [crate::types::token_management],

@@ -50,6 +50,14 @@
 //! **Cost:** 2 requests when nothing goes wrong (the create and the comment update); per ambiguous failure,
 //! the grace period, one `list`, one revoke per token found, one more create, and one more `list`.
 //!
+//! # Generated and hand-written
+//!
+//! Generated from `spec/tokens.json`: the service's methods `list` and `delete` and their builders
+//! ([`ListTokens`], [`DeleteToken`], re-exported here), and every method of the stub trait
+//! ([`crate::stub::Tokens`]) and of the pipeline's implementation. Hand-written here: what the spec cannot
+//! say — the builders of `create` (a `Duration` lifetime, exactly-once) and `update` (field-mask setters),
+//! which hand their request to the generated stub method, and [`ListTokens::stream`].
+//!
 //! [`ErrorKind::InvalidRequest`]: crate::ErrorKind::InvalidRequest
 
 use std::time::Duration;
@@ -59,39 +67,47 @@ use futures::Stream;
 use crate::WorkspaceClient;
 use crate::error::Result;
 use crate::field_mask::Update;
-use crate::generated::calls;
-use crate::operation::{CREATE_TOKEN, REVOKE_TOKEN, UPDATE_TOKEN};
+pub use crate::generated::builders::*;
+use crate::operation::{CREATE_TOKEN, UPDATE_TOKEN};
 use crate::paginate::paginate;
 use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
 use crate::stub::{self, RequestOptions};
-use crate::types::{
-    CreateTokenRequest, CreateTokenResponse, ListPublicTokensResponse, PublicTokenInfo, RevokeTokenRequest, UpdateTokenRequest,
-};
+use crate::types::{CreateTokenRequest, CreateTokenResponse, ListPublicTokensResponse, PublicTokenInfo, UpdateTokenRequest};
 
-/// The Tokens service of a workspace: the caller's personal access tokens.
-///
-/// ```no_run
-/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-/// let n = w.tokens().list().send().await?.len();
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-pub struct Tokens {
-    client: WorkspaceClient,
+pub use service::Tokens;
+
+/// The service struct the generated builders hang their methods on (`x-rust-service`): a module of its
+/// own, which the generated code names, so that it does not depend on the module that uses the generated
+/// code (no module circle).
+pub(crate) mod service {
+    use crate::WorkspaceClient;
+
+    /// The Tokens service of a workspace: the caller's personal access tokens.
+    ///
+    /// ```no_run
+    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+    /// let n = w.tokens().list().send().await?.len();
+    /// # Ok(()) }
+    /// ```
+    #[derive(Clone, Debug)]
+    pub struct Tokens {
+        client: WorkspaceClient,
+    }
+
+    impl Tokens {
+        pub(crate) fn new(client: WorkspaceClient) -> Self {
+            Self { client }
+        }
+
+        /// The client the builders own a clone of.
+        pub(crate) fn client(&self) -> &WorkspaceClient {
+            &self.client
+        }
+    }
 }
 
 impl Tokens {
-    pub(crate) fn new(client: WorkspaceClient) -> Self {
-        Self { client }
-    }
-
-    /// The client the builders own a clone of.
-    #[cfg_attr(not(test), allow(dead_code, reason = "called by the generated builders, when the spec has one"))]
-    pub(crate) fn client(&self) -> &WorkspaceClient {
-        &self.client
-    }
-
     /// Creates a token; the response holds its secret value, once.
     ///
     /// ```no_run
@@ -106,25 +122,12 @@ impl Tokens {
     /// [`CreateToken::exactly_once`] an ambiguous failure is resolved instead of reported.
     pub fn create(&self) -> CreateToken {
         CreateToken {
-            client: self.client.clone(),
+            client: self.client().clone(),
             request: CreateTokenRequest::new(),
             lifetime: None,
             exactly_once: None,
             options: RequestOptions::default(),
         }
-    }
-
-    /// Lists the caller's valid tokens.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// for token in w.tokens().list().send().await? {
-    ///     println!("{} {:?}", token.token_id, token.comment);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn list(&self) -> ListTokens {
-        ListTokens { client: self.client.clone(), options: RequestOptions::default() }
     }
 
     /// Updates a token's writable fields; the field mask comes from the setters called.
@@ -137,28 +140,11 @@ impl Tokens {
     pub fn update(&self, token_id: impl Into<String>) -> UpdateToken {
         let token_id = token_id.into();
         UpdateToken {
-            client: self.client.clone(),
+            client: self.client().clone(),
             update: Update::empty(PublicTokenInfo::new(token_id.clone())),
             token_id,
             options: RequestOptions::default(),
         }
-    }
-
-    /// Revokes a token.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// match w.tokens().delete("5f1e...").send().await {
-    ///     Err(e) if e.is_not_found() => println!("already gone"),
-    ///     other => other?,
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// An unknown id is an error for which [`Error::is_not_found`](crate::Error::is_not_found) is true — except when an earlier
-    /// attempt of the same call may have gone through: then it was that attempt that revoked it.
-    pub fn delete(&self, token_id: impl Into<String>) -> DeleteToken {
-        DeleteToken { client: self.client.clone(), token_id: token_id.into(), options: RequestOptions::default() }
     }
 }
 
@@ -305,22 +291,8 @@ impl crate::exactly_once::Minter for TokenMinter<'_> {
 
 into_future!(CreateToken, CreateTokenResponse);
 
-/// Lists the caller's tokens: see [`Tokens::list`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct ListTokens {
-    client: WorkspaceClient,
-    options: RequestOptions,
-}
-
+/// What the spec cannot say of the generated [`ListTokens`]: its answer as a stream.
 impl ListTokens {
-    options_setters!();
-
-    /// Sends the request: every valid token, in one `Vec`.
-    pub async fn send(self) -> Result<Vec<PublicTokenInfo>> {
-        self.client.tokens_stub().list(self.options).await
-    }
-
     /// The tokens as a lazy stream, through the crate's pagination machinery ([`crate::paginate`]): the
     /// Tokens API answers in one page, so this is one request, made when the stream is first polled.
     ///
@@ -341,8 +313,6 @@ impl ListTokens {
         .items()
     }
 }
-
-into_future!(ListTokens, Vec<PublicTokenInfo>);
 
 /// Updates a token: see [`Tokens::update`].
 #[derive(Debug)]
@@ -379,27 +349,6 @@ w.tokens().update("5f1e...").mask(TypedFieldMask::parse("comment")?).token(token
 }
 
 into_future!(UpdateToken, ());
-
-/// Revokes a token: see [`Tokens::delete`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct DeleteToken {
-    client: WorkspaceClient,
-    token_id: String,
-    options: RequestOptions,
-}
-
-impl DeleteToken {
-    options_setters!();
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<()> {
-        REVOKE_TOKEN.non_empty("token_id", &self.token_id)?;
-        self.client.tokens_stub().delete(&self.token_id, self.options).await
-    }
-}
-
-into_future!(DeleteToken, ());
 
 /// What the service guarantees a create answers with.
 ///
@@ -446,20 +395,9 @@ impl WorkspaceClient {
     }
 }
 
-/// The real service: the generated request functions over the pipeline.
+/// The real service: the generated request functions over the pipeline (every method generated from the
+/// spec).
 impl stub::Tokens for Pipeline {
-    async fn create(&self, request: CreateTokenRequest, options: RequestOptions) -> Result<CreateTokenResponse> {
-        calls::create_token(self, &request, options).await
-    }
-    async fn list(&self, options: RequestOptions) -> Result<Vec<PublicTokenInfo>> {
-        calls::list_tokens(self, options).await.map(|r: ListPublicTokensResponse| r.token_infos)
-    }
-    async fn update(&self, token_id: &str, request: UpdateTokenRequest, options: RequestOptions) -> Result<()> {
-        calls::update_token(self, token_id, &request, options).await.map(drop)
-    }
-    async fn delete(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        calls::revoke_token(self, &RevokeTokenRequest::new(token_id), options).await.map(drop)
-    }
     crate::operation::tables::stub_methods!(http, [crate::types], [crate::generated::calls]);
     #[cfg(test)]
     crate::operation::tables::get_token_info_fixture::stub_methods!(

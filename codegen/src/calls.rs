@@ -16,6 +16,8 @@ use crate::CodegenError;
 /// What the spec says of one operation, and the types progenitor gave it.
 pub(crate) struct Call {
     pub(crate) id: String,
+    /// `METHOD /path/{template}`, for the docs.
+    pub(crate) http: String,
     pub(crate) doc: String,
     /// `(name, type)` of the path parameters, in the order of the path template.
     pub(crate) path: Vec<String>,
@@ -34,8 +36,9 @@ pub(crate) fn collect(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec
     let mut calls = Vec::new();
     for (path, item) in &spec.paths.paths {
         let openapiv3::ReferenceOr::Item(item) = item else { continue };
-        for (_, op) in item.iter() {
+        for (method, op) in item.iter() {
             let Some(id) = op.operation_id.clone() else { continue };
+            let http = format!("{} {path}", method.to_ascii_uppercase());
             let builder_name =
                 client_methods.get(&id).ok_or_else(|| CodegenError::Rewrite(format!("progenitor's client has no method `{id}`")))?;
             let builder = builders
@@ -73,7 +76,7 @@ pub(crate) fn collect(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec
                 (Some(_), None) => return Err(CodegenError::Rewrite(format!("{id}: progenitor's builder has no body"))),
             };
             let doc = [op.summary.as_deref(), op.description.as_deref()].into_iter().flatten().collect::<Vec<_>>().join("\n\n");
-            calls.push(Call { id, doc, path: path_params, query, body, answer: builder.answer.clone() });
+            calls.push(Call { id, http, doc, path: path_params, query, body, answer: builder.answer.clone() });
         }
     }
     Ok(calls)
@@ -382,11 +385,12 @@ pub(crate) fn service_path(spec: &openapiv3::OpenAPI) -> Option<String> {
 }
 
 /// `module builders`: for every operation without a hand-written builder (`x-rust-builder`), a public
-/// builder named after its `operationId` that owns a clone of the client (path parameters as arguments of
-/// the service's method, a setter per query parameter and per property of a body that has a default, the
-/// per-call options, `send()` and `.await`), and the service's method (named by `x-rust-name`, else the
-/// `operationId`). `send()` goes to the generated request function over the client's pipeline; a client
-/// built from a stub answers "not implemented by this stub" naming `Service::method`.
+/// builder that owns a clone of the client (named by `x-rust-builder-name`, else after its `operationId`;
+/// path parameters and the body fields `x-rust-args` lists as arguments of the service's method, a setter
+/// per query parameter and per property of a body that has a default, the per-call options, `send()` and
+/// `.await`), and the service's method (named by `x-rust-name`, else the `operationId`). `send()` goes to
+/// the generated request function over the client's pipeline; a client built from a stub answers "not
+/// implemented by this stub" naming `Service::method`.
 ///
 /// The client is `crate::WorkspaceClient` unless the `info`'s `x-rust-client` names another (the account
 /// client, `crate::AccountClient`); the path parameters that `x-rust-client-params` lists are the
@@ -394,18 +398,38 @@ pub(crate) fn service_path(spec: &openapiv3::OpenAPI) -> Option<String> {
 ///
 /// With `info.x-rust-stub` (the name of the service's trait in `crate::stub`), `send()` goes to the client's
 /// stub (`WorkspaceClient::<x-rust-stub in snake case>_stub()`) instead, and the second part of the answer is
-/// the macro `stub_methods!` (for the tables, see [`stub_methods`]) that adds the operations to the stub trait,
-/// its trait object, the blanket impl and the pipeline's implementation.
+/// the macro `stub_methods!` (for the tables, see [`stub_methods`]) that writes every operation's method
+/// (hand-written builder or not) in the stub trait, its trait object, the blanket impl and the pipeline's
+/// implementation, in the curated shape its extensions give (see [`Shape`]). The third part is the
+/// structs `x-rust-query-struct` names, for the `types` module.
+///
+/// A generated builder's fields are `pub(crate)`: the service's module may add what the spec cannot say
+/// in an `impl` block of its own (`ListTokens::stream`).
+///
+/// The operations in `skip` get nothing here (they are generated from another spec, see
+/// `crate::generate_parts_beside`).
 pub(crate) fn builders(
     spec: &openapiv3::OpenAPI,
     file: &syn::File,
     calls: &[Call],
-) -> Result<(proc_macro2::TokenStream, proc_macro2::TokenStream), CodegenError> {
+    skip: &BTreeSet<String>,
+) -> Result<(proc_macro2::TokenStream, proc_macro2::TokenStream, Vec<syn::Item>), CodegenError> {
     let Some(service) = service_path(spec) else {
-        return Ok((quote! {}, quote! {}));
+        return Ok((quote! {}, quote! {}, Vec::new()));
     };
-    let stub_trait = spec.info.extensions.get("x-rust-stub").and_then(serde_json::Value::as_str).map(|t| format_ident!("{}", t));
+    let stub_trait = match spec.info.extensions.get("x-rust-stub") {
+        None => None,
+        Some(value) => Some(ident(value.as_str(), "info.x-rust-stub")?),
+    };
+    let explain_fn: Option<syn::Path> = match spec.info.extensions.get("x-rust-explain") {
+        None => None,
+        Some(value) => {
+            let text = value.as_str().ok_or_else(|| bad("info.x-rust-explain", "is not a string (the path of a function)"))?;
+            Some(syn::parse_str(text).map_err(|e| bad("info.x-rust-explain", &format!("{text:?} is not a path: {e}")))?)
+        }
+    };
     let mut stub_arms = StubArms::default();
+    let mut filters = Vec::new();
     let service_ty: syn::Type =
         syn::parse_str(&service).map_err(|e| CodegenError::Rewrite(format!("x-rust-service {service:?} is not a type path: {e}")))?;
     let service_name = service.rsplit("::").next().unwrap_or(&service).to_owned();
@@ -424,16 +448,13 @@ pub(crate) fn builders(
     if stub_trait.is_some() && !client_params.is_empty() {
         return Err(CodegenError::Rewrite("x-rust-client-params with x-rust-stub: a stub's methods take every path parameter".to_owned()));
     }
-    let extensions: BTreeMap<String, (Option<String>, Option<String>)> = spec
+    let operations: BTreeMap<String, &openapiv3::Operation> = spec
         .paths
         .paths
         .values()
         .filter_map(openapiv3::ReferenceOr::as_item)
         .flat_map(|item| item.iter().map(|(_, op)| op))
-        .filter_map(|op| {
-            let text = |name: &str| op.extensions.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
-            Some((op.operation_id.clone()?, (text("x-rust-name"), text("x-rust-builder"))))
-        })
+        .filter_map(|op| Some((op.operation_id.clone()?, op)))
         .collect();
     let types = file.items.iter().find_map(|item| match item {
         syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| c.1.as_slice()),
@@ -448,27 +469,45 @@ pub(crate) fn builders(
     };
     let mut items = Vec::new();
     for call in calls {
-        let (named, hand_written) = extensions.get(&call.id).cloned().unwrap_or_default();
-        if hand_written.is_some() {
+        let Some(op) = operations.get(&call.id) else { continue };
+        let shape = Shape::read(op, call, &find_struct, stub_trait.is_some(), explain_fn.is_some())?;
+        let Shape { method, hand_written, builder, answer_field, empty_answer, args, filter, explain, not_found_means_done } = shape;
+        let method_name = method.to_string();
+        let stub_name = format!("{service_name}::{method_name}");
+        // A query struct is one of the spec's types, whoever generates the operation's methods.
+        if let Some(filter) = &filter {
+            filters.push(filter.item(&stub_name, &call.id));
+        }
+        if skip.contains(&call.id) {
             continue;
         }
-        let method_name = named.unwrap_or_else(|| call.id.clone());
-        let method = format_ident!("{}", method_name);
-        let builder = format_ident!("{}", pascal_case(&call.id));
         let function = format_ident!("{}", call.id);
         let constant = format_ident!("{}", call.id.to_ascii_uppercase());
         let own: Vec<&String> = call.path.iter().filter(|p| !client_params.contains(p)).collect();
         let path: Vec<_> = own.iter().map(|p| format_ident!("{}", rust_name(p))).collect();
-        let path_names = own.clone();
+        // The builder: its fields, their initial values, its setters, the service method's arguments, the
+        // non-empty checks of `send()` and what it hands the stub (or the request function).
         let mut fields = Vec::new();
         let mut inits = Vec::new();
         let mut setters = Vec::new();
-        let mut args = Vec::new();
+        let mut method_args = Vec::new();
+        let mut checks = Vec::new();
         let mut sent = Vec::new();
-        for p in &path {
+        // The stub method: its parameters (`types::X` as the macro writes them), their names, what the
+        // builder passes, and what the pipeline's implementation hands the request function.
+        let (mut params, mut dyn_params, mut names, mut passed, mut to_call) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut example_args = Vec::new();
+        for (p, name) in path.iter().zip(&own) {
             fields.push(quote! { #p: ::std::string::String });
             inits.push(quote! { #p: #p.to_string() });
-            args.push(quote! { #p: impl ::std::fmt::Display });
+            method_args.push(quote! { #p: impl ::std::fmt::Display });
+            checks.push(quote! { super::operations::#constant.non_empty(#name, &self.#p)?; });
+            example_args.push("\"...\"");
+            params.push(quote! { #p: &str });
+            dyn_params.push(quote! { #p: &'a str });
+            names.push(quote! { #p });
+            passed.push(quote! { &self.#p });
+            to_call.push(quote! { #p });
         }
         for name in &call.path {
             let ident = format_ident!("{}", rust_name(name));
@@ -478,105 +517,145 @@ pub(crate) fn builders(
                 quote! { &self.#ident }
             });
         }
-        for (name, ty) in &call.query {
-            let ident = format_ident!("{}", rust_name(name));
-            fields.push(quote! { #ident: #ty });
-            match crate::option_inner(ty) {
-                Some(inner) => {
-                    inits.push(quote! { #ident: ::std::option::Option::None });
-                    let doc = format!("Sets the query parameter `{name}`.");
+        match &filter {
+            Some(filter) => {
+                let name = &filter.name;
+                fields.push(quote! { filter: types::#name });
+                inits.push(quote! { filter: ::std::default::Default::default() });
+                for field in &filter.fields {
+                    let (ident, ty, doc) = (&field.ident, &field.ty, &field.doc);
                     setters.push(quote! {
                         #[doc = #doc]
-                        pub fn #ident(mut self, value: impl ::std::convert::Into<#inner>) -> Self {
-                            self.#ident = ::std::option::Option::Some(value.into());
+                        pub fn #ident(mut self, value: impl ::std::convert::Into<#ty>) -> Self {
+                            self.filter.#ident = ::std::option::Option::Some(value.into());
                             self
                         }
                     });
-                }
-                None => {
-                    inits.push(quote! { #ident: #ident.into() });
-                    args.push(quote! { #ident: impl ::std::convert::Into<#ty> });
-                }
-            }
-            sent.push(quote! { self.#ident });
-        }
-        if let Some(body_ty) = &call.body {
-            let body = find_struct(body_ty)
-                .ok_or_else(|| CodegenError::Rewrite(format!("{}: the body type is not a struct of `types`", call.id)))?;
-            fields.push(quote! { body: #body_ty });
-            let has_default = body.attrs.iter().any(|a| a.path().is_ident("derive") && a.to_token_stream().to_string().contains("Default"));
-            if has_default {
-                inits.push(quote! { body: ::std::default::Default::default() });
-                for field in &body.fields {
-                    let Some(ident) = &field.ident else { continue };
-                    let docs = field.attrs.iter().filter(|a| a.path().is_ident("doc"));
-                    let json_name = ident.to_string().trim_start_matches("r#").to_owned();
-                    let fallback = format!("Sets `{json_name}` of the request body.");
-                    let has_doc = field.attrs.iter().any(|a| a.path().is_ident("doc"));
-                    let fallback = (!has_doc).then(|| quote! { #[doc = #fallback] });
-                    setters.push(match crate::option_inner(&field.ty) {
-                        Some(inner) => quote! {
-                            #(#docs)* #fallback
-                            pub fn #ident(mut self, value: impl ::std::convert::Into<#inner>) -> Self {
-                                self.body.#ident = ::std::option::Option::Some(value.into());
-                                self
-                            }
-                        },
-                        None => {
-                            let ty = &field.ty;
-                            quote! {
-                                #(#docs)* #fallback
-                                pub fn #ident(mut self, value: impl ::std::convert::Into<#ty>) -> Self {
-                                    self.body.#ident = value.into();
-                                    self
-                                }
-                            }
-                        }
+                    to_call.push(if field.converted {
+                        quote! { filter.#ident.map(::std::convert::Into::into) }
+                    } else {
+                        quote! { filter.#ident }
                     });
                 }
-            } else {
-                inits.push(quote! { body });
-                args.push(quote! { body: #body_ty });
+                let ty = in_macro(quote! { types::#name });
+                params.push(quote! { filter: #ty });
+                dyn_params.push(quote! { filter: #ty });
+                names.push(quote! { filter });
+                passed.push(quote! { self.filter });
+                sent.push(quote! { self.filter });
             }
-            sent.push(quote! { &self.body });
-        }
-        let answer = match &call.answer {
-            Some(ty) => quote! { #ty },
-            None => quote! { () },
-        };
-        let stub_name = format!("{service_name}::{method_name}");
-        let (mut params, mut dyn_params, mut names, mut passed, mut to_call) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for p in &path {
-            params.push(quote! { #p: &str });
-            dyn_params.push(quote! { #p: &'a str });
-            names.push(quote! { #p });
-            passed.push(quote! { &self.#p });
-            to_call.push(quote! { #p });
-        }
-        for (name, ty) in &call.query {
-            let ident = format_ident!("{}", rust_name(name));
-            let ty = in_macro(ty.to_token_stream());
-            params.push(quote! { #ident: #ty });
-            dyn_params.push(quote! { #ident: #ty });
-            names.push(quote! { #ident });
-            passed.push(quote! { self.#ident });
-            to_call.push(quote! { #ident });
+            None => {
+                for (name, ty) in &call.query {
+                    let ident = format_ident!("{}", rust_name(name));
+                    fields.push(quote! { #ident: #ty });
+                    match crate::option_inner(ty) {
+                        Some(inner) => {
+                            inits.push(quote! { #ident: ::std::option::Option::None });
+                            let doc = format!("Sets the query parameter `{name}`.");
+                            setters.push(quote! {
+                                #[doc = #doc]
+                                pub fn #ident(mut self, value: impl ::std::convert::Into<#inner>) -> Self {
+                                    self.#ident = ::std::option::Option::Some(value.into());
+                                    self
+                                }
+                            });
+                        }
+                        None => {
+                            inits.push(quote! { #ident: #ident.into() });
+                            method_args.push(quote! { #ident: impl ::std::convert::Into<#ty> });
+                            example_args.push("\"...\"");
+                        }
+                    }
+                    sent.push(quote! { self.#ident });
+                    let macro_ty = in_macro(ty.to_token_stream());
+                    params.push(quote! { #ident: #macro_ty });
+                    dyn_params.push(quote! { #ident: #macro_ty });
+                    names.push(quote! { #ident });
+                    passed.push(quote! { self.#ident });
+                    to_call.push(quote! { #ident });
+                }
+            }
         }
         if let Some(body_ty) = &call.body {
-            let ty = in_macro(body_ty.to_token_stream());
-            params.push(quote! { body: #ty });
-            dyn_params.push(quote! { body: #ty });
-            names.push(quote! { body });
-            passed.push(quote! { self.body });
-            to_call.push(quote! { &body });
+            match &args {
+                Some(args) => {
+                    let mut built = Vec::new();
+                    for arg in args {
+                        let (ident, ty, name) = (&arg.ident, &arg.ty, arg.ident.to_string());
+                        if arg.string {
+                            fields.push(quote! { #ident: ::std::string::String });
+                            inits.push(quote! { #ident: #ident.to_string() });
+                            method_args.push(quote! { #ident: impl ::std::fmt::Display });
+                            checks.push(quote! { super::operations::#constant.non_empty(#name, &self.#ident)?; });
+                            params.push(quote! { #ident: &str });
+                            dyn_params.push(quote! { #ident: &'a str });
+                            passed.push(quote! { &self.#ident });
+                            built.push(quote! { #ident: #ident.to_owned() });
+                        } else {
+                            fields.push(quote! { #ident: #ty });
+                            inits.push(quote! { #ident: #ident.into() });
+                            method_args.push(quote! { #ident: impl ::std::convert::Into<#ty> });
+                            let macro_ty = in_macro(ty.to_token_stream());
+                            params.push(quote! { #ident: #macro_ty });
+                            dyn_params.push(quote! { #ident: #macro_ty });
+                            passed.push(quote! { self.#ident });
+                            built.push(quote! { #ident });
+                        }
+                        example_args.push("\"...\"");
+                        names.push(quote! { #ident });
+                        sent.push(quote! { &self.#ident });
+                    }
+                    let body = in_macro(body_ty.to_token_stream());
+                    to_call.push(quote! { &#body { #(#built,)* } });
+                }
+                None => {
+                    let body = find_struct(body_ty)
+                        .ok_or_else(|| CodegenError::Rewrite(format!("{}: the body type is not a struct of `types`", call.id)))?;
+                    fields.push(quote! { body: #body_ty });
+                    let has_default =
+                        body.attrs.iter().any(|a| a.path().is_ident("derive") && a.to_token_stream().to_string().contains("Default"));
+                    if has_default {
+                        inits.push(quote! { body: ::std::default::Default::default() });
+                        setters.extend(body_setters(body));
+                    } else {
+                        inits.push(quote! { body });
+                        method_args.push(quote! { body: #body_ty });
+                    }
+                    sent.push(quote! { &self.body });
+                    let ty = in_macro(body_ty.to_token_stream());
+                    params.push(quote! { body: #ty });
+                    dyn_params.push(quote! { body: #ty });
+                    names.push(quote! { body });
+                    passed.push(quote! { self.body });
+                    to_call.push(quote! { &body });
+                }
+            }
         }
-        let stub_answer = in_macro(match &call.answer {
-            Some(ty) => ty.to_token_stream(),
-            None => quote! { () },
-        });
+        // The answer: the response, one field of it (`x-rust-answer`), or nothing.
+        let answer = match (&call.answer, &answer_field) {
+            (_, Some((_, field_ty))) => quote! { #field_ty },
+            (Some(ty), None) if !empty_answer => quote! { #ty },
+            _ => quote! { () },
+        };
         if let Some(stub_trait) = &stub_trait {
-            let trait_doc =
-                format!("{} (generated from the spec).", call.doc.lines().next().filter(|l| !l.is_empty()).unwrap_or("The operation"));
+            let stub_answer = in_macro(answer.clone());
+            let summary = call.doc.lines().next().filter(|l| !l.is_empty()).unwrap_or("The operation");
+            let trait_doc = format!("{} (`{}`; generated from the spec).", summary.trim_end_matches('.'), call.http);
+            let mut http = quote! { $($calls)*::#function(self, #(#to_call,)* options).await };
+            if let Some((field, _)) = &answer_field {
+                http = quote! { #http.map(|answer| answer.#field) };
+            } else if empty_answer {
+                http = quote! { #http.map(::std::mem::drop) };
+            }
+            if let (Some(subject), Some(explain_fn)) = (&explain, &explain_fn) {
+                let id = &call.id;
+                let subject = match subject {
+                    None => quote! { ::std::option::Option::None },
+                    Some(Subject::Arg(ident)) => quote! { ::std::option::Option::Some(#ident) },
+                    Some(Subject::Body(ident)) => quote! { ::std::option::Option::Some(body.#ident.as_str()) },
+                };
+                http = quote! { #http.map_err(|error| #explain_fn(#id, #subject, error)) };
+            }
             stub_arms.trait_methods.push(quote! {
                 #[doc = #trait_doc]
                 fn #method(&self, #(#params,)* options: $crate::stub::RequestOptions)
@@ -597,9 +676,12 @@ pub(crate) fn builders(
             });
             stub_arms.http_methods.push(quote! {
                 async fn #method(&self, #(#params,)* options: $crate::stub::RequestOptions) -> $crate::Result<#stub_answer> {
-                    $($calls)*::#function(self, #(#to_call,)* options).await
+                    #http
                 }
             });
+        }
+        if hand_written {
+            continue;
         }
         let send_body = match &stub_trait {
             Some(stub_trait) => {
@@ -614,20 +696,44 @@ pub(crate) fn builders(
             },
         };
         let summary = call.doc.lines().next().filter(|l| !l.is_empty()).unwrap_or("Sends the request.");
-        let example_args = path_names.iter().map(|_| "\"...\"").collect::<Vec<_>>().join(", ");
+        let description = call.doc.split_once("\n\n").map_or("", |(_, rest)| rest);
+        let example_args = example_args.join(", ");
+        let example = if answer.to_string() == "()" {
+            format!("c.{accessor}().{method_name}({example_args}).send().await?;")
+        } else {
+            format!("let answer = c.{accessor}().{method_name}({example_args}).send().await?;")
+        };
+        let not_found = if not_found_means_done {
+            "\n\nWhen what it acts on does not exist, the error's [`Error::is_not_found`](crate::Error::is_not_found) \
+             is true — except when an earlier attempt of the same call may have gone through: that attempt did the \
+             work, and the call succeeds (`x-databricks-not-found-means-done`)."
+        } else {
+            ""
+        };
+        let unimplemented = match &stub_trait {
+            Some(_) => format!(
+                "a stub that leaves out `{stub_name}` answers \
+                 [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub)"
+            ),
+            None => "a client built from a stub answers \
+                     [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub)"
+                .to_owned(),
+        };
         let method_doc = format!(
             "{summary}\n\n```no_run\n# async fn example(c: databricks_tokens::{client_name}) -> databricks_tokens::Result<()> {{\n\
-             let answer = c.{accessor}().{method_name}({example_args}).send().await?;\n# Ok(()) }}\n```\n\n{}\n\n\
-             Generated from the spec: a client built from a stub answers \
-             [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).",
-            call.doc
+             {example}\n# Ok(()) }}\n```\n\n{description}{not_found}\n\n\
+             Generated from the spec (`{}`, `{}`): {unimplemented}.",
+            call.id, call.http
         );
-        let builder_doc = format!("The request of `{stub_name}`, built by its setters and sent by `send()` (or `.await`).");
+        let builder_doc = format!(
+            "The request of [`{service_name}::{method_name}`]({service}::{method_name}), built by its setters and sent by \
+             `send()` (or `.await`)."
+        );
         let send_doc = "Sends the request.".to_owned();
         items.push(quote! {
             impl #service_ty {
                 #[doc = #method_doc]
-                pub fn #method(&self, #(#args),*) -> #builder {
+                pub fn #method(&self, #(#method_args),*) -> #builder {
                     #builder { client: self.client().clone(), #(#inits,)* options: ::std::default::Default::default() }
                 }
             }
@@ -636,9 +742,9 @@ pub(crate) fn builders(
             #[derive(Debug)]
             #[must_use = "a builder does nothing until it is sent"]
             pub struct #builder {
-                client: #client_ty,
-                #(#fields,)*
-                options: crate::stub::RequestOptions,
+                pub(crate) client: #client_ty,
+                #(pub(crate) #fields,)*
+                pub(crate) options: crate::stub::RequestOptions,
             }
 
             impl #builder {
@@ -647,7 +753,7 @@ pub(crate) fn builders(
 
                 #[doc = #send_doc]
                 pub async fn send(self) -> crate::error::Result<#answer> {
-                    #(super::operations::#constant.non_empty(#path_names, &self.#path)?;)*
+                    #(#checks)*
                     #send_body
                 }
             }
@@ -655,19 +761,338 @@ pub(crate) fn builders(
             into_future!(#builder, #answer);
         });
     }
-    let builders = quote! {
-        #[doc = "The builders of the operations that have no hand-written one, and their service's methods."]
-        pub mod builders {
-            #[allow(unused_imports)]
-            use super::types;
-            #(#items)*
+    let builders = if items.is_empty() {
+        quote! {}
+    } else {
+        quote! {
+            #[doc = "The builders of the operations that have no hand-written one, and their service's methods."]
+            pub mod builders {
+                #[allow(unused_imports)]
+                use super::types;
+                #(#items)*
+            }
         }
     };
     let stubs = match stub_trait {
         Some(_) => stub_methods(&stub_arms),
         None => quote! {},
     };
-    Ok((builders, stubs))
+    Ok((builders, stubs, filters))
+}
+
+/// A setter per field of a body that has a default, documented with the field's doc.
+fn body_setters(body: &syn::ItemStruct) -> Vec<proc_macro2::TokenStream> {
+    let mut setters = Vec::new();
+    for field in &body.fields {
+        let Some(ident) = &field.ident else { continue };
+        let docs = field.attrs.iter().filter(|a| a.path().is_ident("doc"));
+        let json_name = ident.to_string().trim_start_matches("r#").to_owned();
+        let fallback = format!("Sets `{json_name}` of the request body.");
+        let has_doc = field.attrs.iter().any(|a| a.path().is_ident("doc"));
+        let fallback = (!has_doc).then(|| quote! { #[doc = #fallback] });
+        setters.push(match crate::option_inner(&field.ty) {
+            Some(inner) => quote! {
+                #(#docs)* #fallback
+                pub fn #ident(mut self, value: impl ::std::convert::Into<#inner>) -> Self {
+                    self.body.#ident = ::std::option::Option::Some(value.into());
+                    self
+                }
+            },
+            None => {
+                let ty = &field.ty;
+                quote! {
+                    #(#docs)* #fallback
+                    pub fn #ident(mut self, value: impl ::std::convert::Into<#ty>) -> Self {
+                        self.body.#ident = value.into();
+                        self
+                    }
+                }
+            }
+        });
+    }
+    setters
+}
+
+/// The curated shape of one operation's stub method and builder, read from the operation's extensions.
+/// Every extension is checked against the spec: one naming a field or parameter that does not exist, or
+/// a shape that cannot apply, fails generation ([`CodegenError::Extension`]).
+///
+/// - `x-rust-name`: the method's name (else the `operationId`);
+/// - `x-rust-builder`: the operation's builder is hand-written at this path (it calls the generated stub
+///   method); without it the builder is generated, named by `x-rust-builder-name` (else the `operationId`
+///   in `PascalCase`);
+/// - `x-rust-answer`: the method answers this field of the response (`token_infos`), not the response;
+/// - rule, no extension: a response that is an object declaring no properties answers `()`;
+/// - `x-rust-args`: the request body is made of these fields, which the method takes as arguments (a
+///   string as `&str`), in this order; they must be every field of the body;
+/// - `x-rust-query-struct`: the query parameters (all optional) are grouped in a struct of this name,
+///   generated in `types` (a field per parameter, documented by its description, `int64` as `i64`),
+///   which the method takes as `filter`;
+/// - `x-rust-explain` (with `info.x-rust-explain`, the path of a hand-written
+///   `fn(operation_id: &str, subject: Option<&str>, error: Error) -> Error`): the pipeline's
+///   implementation passes the operation's errors through that function; `true`, or the name of a string
+///   field of the body (or of `x-rust-args`) handed to it as the subject.
+///
+/// Every one but `x-rust-name` and `x-rust-builder*` needs `info.x-rust-stub`: the shape is the stub's.
+struct Shape {
+    method: syn::Ident,
+    hand_written: bool,
+    builder: syn::Ident,
+    answer_field: Option<(syn::Ident, syn::Type)>,
+    empty_answer: bool,
+    args: Option<Vec<Arg>>,
+    filter: Option<Filter>,
+    /// `Some(subject)`: errors pass through `info.x-rust-explain`.
+    explain: Option<Option<Subject>>,
+    not_found_means_done: bool,
+}
+
+/// A body field taken as an argument (`x-rust-args`).
+struct Arg {
+    ident: syn::Ident,
+    ty: syn::Type,
+    /// A `String`: taken as `&str`, checked non-empty by a generated builder.
+    string: bool,
+}
+
+/// What `x-rust-explain` hands the function as its subject.
+enum Subject {
+    /// A string argument (`x-rust-args`).
+    Arg(syn::Ident),
+    /// A string field of the body.
+    Body(syn::Ident),
+}
+
+/// The struct `x-rust-query-struct` names.
+struct Filter {
+    name: syn::Ident,
+    fields: Vec<FilterField>,
+}
+
+struct FilterField {
+    ident: syn::Ident,
+    /// The field's type inside its `Option`: the parameter's, `crate::wire::Int64` as `i64`.
+    ty: syn::Type,
+    /// The parameter's type differs (`Int64`): converted with `Into`.
+    converted: bool,
+    doc: String,
+}
+
+impl Filter {
+    fn item(&self, stub_name: &str, id: &str) -> syn::Item {
+        let name = &self.name;
+        let doc = format!(
+            "The query parameters of `{stub_name}` (`{id}`), each unset by default: what the stub method and the \
+             list's builder take (generated from the spec, `x-rust-query-struct`)."
+        );
+        let eq = self.fields.iter().all(|f| !matches!(last_ident(&f.ty).as_deref(), Some("f32" | "f64")));
+        let derive_eq = eq.then(|| quote! { , Eq });
+        let fields = self.fields.iter().map(|f| {
+            let (ident, ty, doc) = (&f.ident, &f.ty, &f.doc);
+            quote! { #[doc = #doc] pub #ident: ::std::option::Option<#ty> }
+        });
+        syn::parse_quote! {
+            #[doc = #doc]
+            #[derive(Clone, Debug, Default, PartialEq #derive_eq)]
+            #[non_exhaustive]
+            pub struct #name { #(#fields,)* }
+        }
+    }
+}
+
+/// `value` as an identifier, or why not.
+fn ident(value: Option<&str>, what: &str) -> Result<syn::Ident, CodegenError> {
+    let text = value.ok_or_else(|| bad(what, "is not a string"))?;
+    syn::parse_str::<syn::Ident>(text).map_err(|_| bad(what, &format!("{text:?} is not a Rust identifier")))
+}
+
+fn bad(what: &str, why: &str) -> CodegenError {
+    CodegenError::Extension(format!("{what} {why}"))
+}
+
+impl Shape {
+    fn read<'f>(
+        op: &openapiv3::Operation,
+        call: &Call,
+        find_struct: &dyn Fn(&syn::Type) -> Option<&'f syn::ItemStruct>,
+        has_stub: bool,
+        has_explain: bool,
+    ) -> Result<Shape, CodegenError> {
+        let id = &call.id;
+        let ext = |name: &str| op.extensions.get(name);
+        let what = |name: &str| format!("{id}: {name}");
+        let method = match ext("x-rust-name") {
+            Some(value) => ident(value.as_str(), &what("x-rust-name"))?,
+            None => ident(Some(id), &what("operationId"))?,
+        };
+        let hand_written = match ext("x-rust-builder") {
+            None => false,
+            Some(value) => {
+                value.as_str().ok_or_else(|| bad(&what("x-rust-builder"), "is not a string (the builder's path)"))?;
+                true
+            }
+        };
+        let builder = match ext("x-rust-builder-name") {
+            Some(_) if hand_written => {
+                return Err(bad(&what("x-rust-builder-name"), "is given with x-rust-builder (a hand-written builder)"));
+            }
+            Some(value) => ident(value.as_str(), &what("x-rust-builder-name"))?,
+            None => ident(Some(&pascal_case(id)), &what("operationId"))?,
+        };
+        let curated = ["x-rust-answer", "x-rust-args", "x-rust-query-struct", "x-rust-explain"];
+        if !has_stub && let Some(name) = curated.iter().find(|n| ext(n).is_some()) {
+            return Err(bad(&what(name), "needs info.x-rust-stub: it shapes the stub's method"));
+        }
+        let answer_struct = call.answer.as_ref().and_then(find_struct);
+        let empty_answer = answer_struct.is_some_and(|s| match &s.fields {
+            syn::Fields::Unnamed(f) => f.unnamed.len() == 1 && last_ident(&f.unnamed[0].ty).as_deref() == Some("Map"),
+            _ => false,
+        });
+        let answer_field = match ext("x-rust-answer") {
+            None => None,
+            Some(value) => {
+                let name = value.as_str().ok_or_else(|| bad(&what("x-rust-answer"), "is not a string (a field of the response)"))?;
+                let strukt =
+                    answer_struct.ok_or_else(|| bad(&what("x-rust-answer"), "applies to no response object (the answer has no fields)"))?;
+                let field = named_field(strukt, name).ok_or_else(|| {
+                    bad(&what("x-rust-answer"), &format!("names {name:?}, which the response {} does not have", strukt.ident))
+                })?;
+                Some(field)
+            }
+        };
+        let body_struct = call.body.as_ref().and_then(find_struct);
+        let args = match ext("x-rust-args") {
+            None => None,
+            Some(value) => {
+                let names: Vec<&str> = value
+                    .as_array()
+                    .and_then(|a| a.iter().map(serde_json::Value::as_str).collect())
+                    .ok_or_else(|| bad(&what("x-rust-args"), "is not a list of strings (fields of the body)"))?;
+                let strukt = body_struct.ok_or_else(|| bad(&what("x-rust-args"), "applies to no request body"))?;
+                let mut args = Vec::new();
+                for name in &names {
+                    let (ident, ty) = named_field(strukt, name).ok_or_else(|| {
+                        bad(&what("x-rust-args"), &format!("names {name:?}, which the body {} does not have", strukt.ident))
+                    })?;
+                    let string = last_ident(&ty).as_deref() == Some("String");
+                    args.push(Arg { ident, ty, string });
+                }
+                let missing: Vec<String> = strukt
+                    .fields
+                    .iter()
+                    .filter_map(|f| f.ident.as_ref())
+                    .map(ToString::to_string)
+                    .filter(|f| !names.contains(&f.as_str()))
+                    .collect();
+                if !missing.is_empty() || names.is_empty() {
+                    return Err(bad(
+                        &what("x-rust-args"),
+                        &format!("must list every field of the body {} (it leaves out {missing:?})", strukt.ident),
+                    ));
+                }
+                Some(args)
+            }
+        };
+        let filter = match ext("x-rust-query-struct") {
+            None => None,
+            Some(value) => {
+                let name = ident(value.as_str(), &what("x-rust-query-struct"))?;
+                if call.query.is_empty() {
+                    return Err(bad(&what("x-rust-query-struct"), "applies to an operation without query parameters"));
+                }
+                let mut fields = Vec::new();
+                for (param, ty) in &call.query {
+                    let inner = crate::option_inner(ty).ok_or_else(|| {
+                        bad(&what("x-rust-query-struct"), &format!("groups the required query parameter {param:?}: only optional ones fit"))
+                    })?;
+                    let converted = last_ident(inner).as_deref() == Some("Int64");
+                    let ty = if converted { syn::parse_quote!(i64) } else { inner.clone() };
+                    let doc = op
+                        .parameters
+                        .iter()
+                        .filter_map(openapiv3::ReferenceOr::as_item)
+                        .find(|p| p.parameter_data_ref().name == *param)
+                        .and_then(|p| p.parameter_data_ref().description.clone())
+                        .unwrap_or_else(|| format!("The query parameter `{param}`."));
+                    fields.push(FilterField { ident: format_ident!("{}", rust_name(param)), ty, converted, doc });
+                }
+                Some(Filter { name, fields })
+            }
+        };
+        let explain = match ext("x-rust-explain") {
+            None => None,
+            Some(_) if !has_explain => return Err(bad(&what("x-rust-explain"), "needs info.x-rust-explain (the function)")),
+            Some(serde_json::Value::Bool(true)) => Some(None),
+            Some(serde_json::Value::String(field)) => {
+                if let Some(arg) = args.as_ref().and_then(|args| args.iter().find(|a| a.ident == field.as_str())) {
+                    if !arg.string {
+                        return Err(bad(&what("x-rust-explain"), &format!("names {field:?}, which is not a string")));
+                    }
+                    Some(Some(Subject::Arg(arg.ident.clone())))
+                } else {
+                    let strukt =
+                        body_struct.ok_or_else(|| bad(&what("x-rust-explain"), &format!("names {field:?}, but there is no body")))?;
+                    let (ident, ty) = named_field(strukt, field).ok_or_else(|| {
+                        bad(&what("x-rust-explain"), &format!("names {field:?}, which the body {} does not have", strukt.ident))
+                    })?;
+                    if last_ident(&ty).as_deref() != Some("String") {
+                        return Err(bad(&what("x-rust-explain"), &format!("names {field:?}, which is not a required string")));
+                    }
+                    Some(Some(Subject::Body(ident)))
+                }
+            }
+            Some(_) => return Err(bad(&what("x-rust-explain"), "is neither `true` nor the name of a string field of the body")),
+        };
+        let not_found_means_done = ext("x-databricks-not-found-means-done").and_then(serde_json::Value::as_bool).unwrap_or(false);
+        Ok(Shape { method, hand_written, builder, answer_field, empty_answer, args, filter, explain, not_found_means_done })
+    }
+}
+
+/// The field `name` of a struct of `types` with named fields, and its type as written outside `types`
+/// (`Vec<TokenInfo>` as `Vec<types::TokenInfo>`).
+fn named_field(strukt: &syn::ItemStruct, name: &str) -> Option<(syn::Ident, syn::Type)> {
+    strukt.fields.iter().find_map(|f| {
+        let ident = f.ident.as_ref()?;
+        (ident.to_string().trim_start_matches("r#") == name).then(|| (ident.clone(), outside_types(&f.ty)))
+    })
+}
+
+/// A type written inside `types`, as written outside it: a single-segment path of an upper-case name that
+/// is not the prelude's (`Option`, `Vec`, `String`, `Box`) gets `types::` in front, at any depth.
+fn outside_types(ty: &syn::Type) -> syn::Type {
+    let mut ty = ty.clone();
+    qualify(&mut ty);
+    ty
+}
+
+fn qualify(ty: &mut syn::Type) {
+    match ty {
+        syn::Type::Path(p) => {
+            for segment in p.path.segments.iter_mut() {
+                if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                    for arg in args.args.iter_mut() {
+                        if let syn::GenericArgument::Type(inner) = arg {
+                            qualify(inner);
+                        }
+                    }
+                }
+            }
+            let name = p.path.segments[0].ident.to_string();
+            let local = p.qself.is_none()
+                && p.path.leading_colon.is_none()
+                && p.path.segments.len() == 1
+                && name.starts_with(|c: char| c.is_ascii_uppercase())
+                && !matches!(name.as_str(), "Option" | "Vec" | "String" | "Box" | "Self");
+            if local {
+                p.path.segments.insert(0, syn::PathSegment::from(format_ident!("types")));
+            }
+        }
+        syn::Type::Reference(r) => qualify(&mut r.elem),
+        syn::Type::Slice(s) => qualify(&mut s.elem),
+        syn::Type::Array(a) => qualify(&mut a.elem),
+        syn::Type::Tuple(t) => t.elems.iter_mut().for_each(qualify),
+        _ => {}
+    }
 }
 
 /// The methods of the generated operations, for each place the stub trait's methods are written.

@@ -48,9 +48,46 @@
 //!   (a `page_token` parameter and a `next_page_token` response field), as `crate::operation::Operation`;
 //! - `schema::<type>::{FIELDS, WRITABLE, OBJECTS, REQUIRED}` per object schema;
 //! - `schema::SECRET_FIELDS`: the JSON keys whose schema is `format: password` (secrets);
-//! - with `info.x-rust-stub`, `stub_methods!`: the generated operations' methods of the service's stub trait,
-//!   its trait object, blanket impl and the pipeline's implementation, which `crate::stub` and the service's
-//!   module expand inside their hand-written items (so a generated builder's request goes through the stub).
+//! - with `info.x-rust-stub`, `stub_methods!`: every operation's method of the service's stub trait (with
+//!   its default "not implemented by this stub" answer), of its trait object, of the blanket impl and of the
+//!   pipeline's implementation, which `crate::stub` and the service's module expand inside their items
+//!   (which hold nothing else): a builder, generated or hand-written, hands its request to the stub.
+//!
+//! # The `x-rust-*` extensions
+//!
+//! What the curated Rust surface needs beyond the wire, said in the spec and checked against it: an
+//! extension that names a field or parameter the spec does not have, or asks for a shape that cannot
+//! apply, fails generation (`CodegenError::Extension`).
+//!
+//! On `info`:
+//! - `x-rust-service`: the path of the hand-written service struct the service's methods are generated on
+//!   (no builders without it); `x-rust-client` the client its builders own (`crate::WorkspaceClient` by
+//!   default); `x-rust-client-params` the path parameters that client supplies;
+//! - `x-rust-stub`: the service's test-double trait in `crate::stub` (every operation gets its method);
+//! - `x-rust-explain`: the path of a hand-written `fn(operation_id: &str, subject: Option<&str>, error: Error) -> Error`
+//!   that adds a hint to the errors of the operations marked `x-rust-explain`.
+//!
+//! On an operation:
+//! - `x-rust-name`: the name of its method (else the `operationId`);
+//! - `x-rust-builder`: its builder is hand-written, at this path (what the spec cannot say: a `Duration`
+//!   setter, exactly-once, field-mask setters); the hand-written builder calls the generated stub method. A
+//!   generated builder's fields are `pub(crate)`, so that the service's module adds what the spec cannot
+//!   say to it in an `impl` block of its own (a list's `stream()`) instead of writing the builder. Without it the builder is generated: the service's method (path parameters and `x-rust-args`
+//!   as arguments), a setter per query parameter (or filter field) and per field of a body with a default,
+//!   the per-call options, `send()` and `.await`; named by `x-rust-builder-name`, else the `operationId`
+//!   in `PascalCase`, in the generated `builders` module that the service's module re-exports;
+//! - `x-rust-answer`: the stub method (and the builder) answers this field of the response, not the response
+//!   (`token_infos` of a list);
+//! - rule, no extension: a response that is an object declaring no properties (`{}`) is answered as `()`;
+//! - `x-rust-args`: the body is made of these fields, every one, which the method takes as arguments (a
+//!   string as `&str`, checked non-empty by a generated builder), in this order;
+//! - `x-rust-query-struct`: the (optional) query parameters are grouped in a struct of this name, generated in
+//!   `types` (a documented `Option` field per parameter, `int64` as `i64`), which the method takes as `filter`;
+//! - `x-rust-explain`: the pipeline's implementation passes the operation's errors through `info.x-rust-explain`;
+//!   `true`, or the name of a string field of the body (or of `x-rust-args`) given as the subject.
+//!
+//! The shaping ones (`x-rust-answer`, `x-rust-args`, `x-rust-query-struct`, `x-rust-explain`) need
+//! `info.x-rust-stub`: the shape is the stub method's.
 //!
 //! The tables are a part of their own ([`generate_parts`]): the crate compiles them in a leaf module
 //! (`operation::tables`) that the errors, retries and redaction read, below the client that depends on those.
@@ -80,6 +117,9 @@ pub enum CodegenError {
     Syntax(String),
     /// A change this crate makes to progenitor's output found nothing to change (progenitor's output changed).
     Rewrite(String),
+    /// An `x-rust-*` extension of the spec names what the spec does not have, or asks for a shape that
+    /// cannot apply (see the module's documentation).
+    Extension(String),
 }
 
 impl fmt::Display for CodegenError {
@@ -89,6 +129,7 @@ impl fmt::Display for CodegenError {
             Self::Progenitor(e) => write!(f, "progenitor could not generate a client: {e}"),
             Self::Syntax(e) => write!(f, "the generated code does not parse as Rust: {e}"),
             Self::Rewrite(e) => write!(f, "a rewrite of the generated code applied nowhere: {e}"),
+            Self::Extension(e) => write!(f, "an extension of the spec cannot apply: {e}"),
         }
     }
 }
@@ -140,6 +181,29 @@ pub struct Generated {
 
 /// [`generate`], in its two parts.
 pub fn generate_parts(spec_json: &str, target: Target) -> Result<Generated, CodegenError> {
+    generate_skipping(spec_json, target, &std::collections::BTreeSet::new())
+}
+
+/// [`generate_parts`] for a spec whose service already has the operations of `base_json` generated (from
+/// that spec, in another module): the service's methods, builders and stub methods are emitted only for
+/// the operations `base_json` lacks; the types, tables and request functions are the whole spec's.
+///
+/// This is how the crate's tests compile `tests/fixtures/tokens_with_get_token_info.json` (the Tokens
+/// spec with one operation more) next to `spec/tokens.json`: what the new operation gets is exactly what
+/// [`generate_parts`] would emit for it.
+pub fn generate_parts_beside(spec_json: &str, base_json: &str, target: Target) -> Result<Generated, CodegenError> {
+    let base: openapiv3::OpenAPI = serde_json::from_str(base_json).map_err(CodegenError::Spec)?;
+    let skip = base
+        .paths
+        .paths
+        .values()
+        .filter_map(openapiv3::ReferenceOr::as_item)
+        .flat_map(|item| item.iter().filter_map(|(_, op)| op.operation_id.clone()))
+        .collect();
+    generate_skipping(spec_json, target, &skip)
+}
+
+fn generate_skipping(spec_json: &str, target: Target, skip: &std::collections::BTreeSet<String>) -> Result<Generated, CodegenError> {
     let mut spec: openapiv3::OpenAPI = serde_json::from_str(spec_json).map_err(CodegenError::Spec)?;
     keep_only_success_responses(&mut spec);
 
@@ -187,7 +251,18 @@ pub fn generate_parts(spec_json: &str, target: Target) -> Result<Generated, Code
     calls::secret_visitors(&mut file)?;
     let pages = page_impls(&spec, &file, &calls)?;
     file.items.extend(pages);
-    let (builders, stub_methods) = calls::builders(&spec, &file, &calls)?;
+    let (builders, stub_methods, filters) = calls::builders(&spec, &file, &calls, skip)?;
+    if !filters.is_empty() {
+        let types = file
+            .items
+            .iter_mut()
+            .find_map(|item| match item {
+                syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+                _ => None,
+            })
+            .ok_or_else(|| CodegenError::Rewrite("progenitor's output has no `types` module for the query structs".into()))?;
+        types.1.extend(filters);
+    }
     let stub_methods: syn::File = syn::parse2(stub_methods).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     table_file.items.extend(stub_methods.items);
     for resource in updatable_resources(&resources, &spec) {
@@ -1002,10 +1077,14 @@ mod tests {
             "x-rust-client": "crate::ShopClient", "x-rust-client-params": ["shelf"]}"#;
         let file = parsed(&generate(&SECRETS.replacen(info, shop, 1), Target::CRATE).unwrap());
         let builders: String = module(&file, "builders").iter().map(text).collect();
-        assert!(builders.contains("pub struct MakeWidget { client : crate :: ShopClient"), "{builders}");
+        assert!(builders.contains("pub struct MakeWidget { pub (crate) client : crate :: ShopClient"), "{builders}");
         assert!(builders.contains("pub fn make_widget (& self , id : impl :: std :: fmt :: Display)"), "shelf is the client's: {builders}");
         assert!(builders.contains("make_widget (pipeline , self . client . shelf () , & self . id ,"), "{builders}");
-        assert!(builders.contains("pub struct DropWidget { client : crate :: ShopClient , id : :: std :: string :: String"), "{builders}");
+        assert!(
+            builders
+                .contains("pub struct DropWidget { pub (crate) client : crate :: ShopClient , pub (crate) id : :: std :: string :: String"),
+            "{builders}"
+        );
     }
 
     #[test]
@@ -1046,5 +1125,155 @@ mod tests {
         let err = serialize_request_resources(&mut file, &[("Other".into(), "thing".into())]).unwrap_err();
         assert!(err.to_string().contains("Other.thing"), "{err}");
         serialize_request_resources(&mut file, &[("UpdateThing".into(), "thing".into())]).unwrap();
+    }
+
+    /// A spec whose stub methods take a curated shape: one field of the answer, a filter struct, body
+    /// fields as arguments, an empty answer as `()`, errors explained.
+    const CURATED: &str = r##"{"openapi": "3.0.3",
+      "info": {"title": "Databricks Widget Store API", "version": "1", "x-rust-service": "crate::shop::Shop", "x-rust-stub": "Shop",
+               "x-rust-explain": "crate::shop::explain"},
+      "paths": {
+        "/api/2.0/widgets/list": {"get": {"operationId": "list_widgets", "x-rust-name": "list", "x-rust-builder": "shop::ListWidgets",
+          "x-rust-answer": "widgets", "x-rust-query-struct": "WidgetFilter", "x-rust-explain": true,
+          "parameters": [{"name": "color", "in": "query", "description": "Only widgets of this color.", "schema": {"type": "string"}},
+                         {"name": "size", "in": "query", "schema": {"type": "integer", "format": "int64"}}],
+          "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Widgets"}}}}}}},
+        "/api/2.0/widgets/drop": {"post": {"operationId": "drop_widget", "x-rust-name": "drop", "x-rust-builder-name": "DropIt",
+          "x-rust-args": ["id"], "x-rust-explain": "id", "x-databricks-not-found-means-done": true,
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DropWidget"}}}},
+          "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}}}}}},
+        "/api/2.0/widgets/{id}": {"get": {"operationId": "get_widget",
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Widget"}}}}}}}},
+      "components": {"schemas": {
+        "Widget": {"type": "object", "properties": {"id": {"type": "string"}}},
+        "Widgets": {"type": "object", "properties": {"widgets": {"type": "array", "items": {"$ref": "#/components/schemas/Widget"}}}},
+        "DropWidget": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+        "Empty": {"type": "object", "description": "An empty object.", "properties": {}}}}}"##;
+
+    fn compact(code: &str) -> String {
+        code.split_whitespace().collect()
+    }
+
+    fn stub_macro(tables: &str) -> String {
+        compact(
+            &parsed(tables)
+                .items
+                .iter()
+                .find(|i| matches!(i, syn::Item::Macro(m) if m.ident.as_ref().is_some_and(|i| i == "stub_methods")))
+                .map(text)
+                .expect("stub_methods!"),
+        )
+    }
+
+    #[test]
+    fn x_rust_answer_query_struct_args_and_explain_shape_the_stub_method() {
+        let parts = generate_parts(CURATED, Target::CRATE).unwrap();
+        let mac = stub_macro(&parts.tables);
+        // x-rust-answer and x-rust-query-struct: `list(filter) -> Vec<Widget>`, the field taken from the answer,
+        // an int64 parameter converted from the filter's `i64`.
+        assert!(mac.contains("fnlist(&self,filter:$($types)*::WidgetFilter,options:$crate::stub::RequestOptions)"), "{mac}");
+        assert!(mac.contains("$crate::Result<::std::vec::Vec<$($types)*::Widget>>"), "{mac}");
+        assert!(mac.contains("$($calls)*::list_widgets(self,filter.color,filter.size.map(::std::convert::Into::into),options)"), "{mac}");
+        assert!(mac.contains(".map(|answer|answer.widgets)"), "{mac}");
+        // x-rust-explain: every error through the function, with the subject it names.
+        assert!(mac.contains(r#"crate::shop::explain("list_widgets",::std::option::Option::None,error)"#), "{mac}");
+        assert!(mac.contains(r#"crate::shop::explain("drop_widget",::std::option::Option::Some(id),error)"#), "{mac}");
+        // x-rust-args and the empty answer: `drop(id: &str) -> ()`, the body built from the arguments.
+        assert!(mac.contains("fndrop(&self,id:&str,options:$crate::stub::RequestOptions)"), "{mac}");
+        assert!(mac.contains("&$($types)*::DropWidget{id:id.to_owned(),}"), "{mac}");
+        assert!(mac.contains(".map(::std::mem::drop)") && mac.contains("$crate::Result<()>"), "{mac}");
+        // Without an extension: the response itself.
+        assert!(mac.contains("fnget_widget(&self,id:&str,options:$crate::stub::RequestOptions)"), "{mac}");
+        assert!(mac.contains("$crate::Result<$($types)*::Widget>"), "{mac}");
+        let client = compact(&parts.client);
+        // The filter struct in `types`, documented from the parameters, `int64` as `i64`.
+        assert!(
+            client.contains("pubstructWidgetFilter{///Onlywidgetsofthiscolor.pubcolor:::std::option::Option<::std::string::String>,"),
+            "{client}"
+        );
+        assert!(client.contains("pubsize:::std::option::Option<i64>"), "{client}");
+        // The hand-written list has no generated builder; the drop's is named by x-rust-builder-name, takes
+        // the argument like a path parameter (checked non-empty) and hands it to the stub.
+        assert!(!client.contains("pubstructListWidgets") && client.contains("pubstructDropIt{"), "{client}");
+        assert!(client.contains("pubfndrop(&self,id:impl::std::fmt::Display)->DropIt"), "{client}");
+        assert!(
+            client.contains(
+                r#"super::operations::DROP_WIDGET.non_empty("id",&self.id)?;self.client.shop_stub().drop(&self.id,self.options).await"#
+            ),
+            "{client}"
+        );
+        assert!(client.contains("pubasyncfnsend(self)->crate::error::Result<()>"), "{client}");
+        assert!(client.contains("is_not_found"), "the not-found rule is documented: {client}");
+    }
+
+    /// `CURATED` with `from` replaced by `to` (once, and it must be there).
+    fn curated_with(from: &str, to: &str) -> String {
+        assert!(CURATED.contains(from), "{from}");
+        CURATED.replacen(from, to, 1)
+    }
+
+    fn extension_error(spec: &str) -> String {
+        match generate_parts(spec, Target::CRATE) {
+            Err(CodegenError::Extension(e)) => e,
+            Err(other) => panic!("not an extension error: {other}"),
+            Ok(_) => panic!("generated"),
+        }
+    }
+
+    #[test]
+    fn an_extension_naming_what_the_spec_lacks_or_that_cannot_apply_fails_generation() {
+        let cases = [
+            // x-rust-answer: a field the response lacks, a response without fields, not a string.
+            (r#""x-rust-answer": "widgets""#, r#""x-rust-answer": "gadgets""#, "\"gadgets\""),
+            (r#""x-rust-args": ["id"]"#, r#""x-rust-args": ["id"], "x-rust-answer": "id""#, "Empty"),
+            (r#""x-rust-answer": "widgets""#, r#""x-rust-answer": 3"#, "not a string"),
+            // x-rust-args: a field the body lacks, not every field, no body, not a list.
+            (r#""x-rust-args": ["id"]"#, r#""x-rust-args": ["id", "name"]"#, "\"name\""),
+            (r#""x-rust-args": ["id"]"#, r#""x-rust-args": []"#, "every field"),
+            (r#""x-rust-answer": "widgets""#, r#""x-rust-answer": "widgets", "x-rust-args": ["id"]"#, "no request body"),
+            (r#""x-rust-args": ["id"]"#, r#""x-rust-args": "id""#, "list of strings"),
+            // x-rust-query-struct: no query parameters, a required one, not an identifier.
+            (r#""x-rust-args": ["id"]"#, r#""x-rust-args": ["id"], "x-rust-query-struct": "F""#, "without query parameters"),
+            (r#""in": "query", "description""#, r#""in": "query", "required": true, "description""#, "required query parameter \"color\""),
+            (r#""x-rust-query-struct": "WidgetFilter""#, r#""x-rust-query-struct": "Widget Filter""#, "not a Rust identifier"),
+            // x-rust-explain: a field the body lacks, a subject that is no string, neither true nor a name,
+            // without the function.
+            (r#""x-rust-explain": "id""#, r#""x-rust-explain": "name""#, "\"name\""),
+            (r#""x-rust-explain": true"#, r#""x-rust-explain": "color""#, "no body"),
+            (r#""x-rust-explain": true"#, r#""x-rust-explain": 1"#, "neither"),
+            (r#""x-rust-explain": "crate::shop::explain""#, r#""x-rust-explained": "crate::shop::explain""#, "needs info.x-rust-explain"),
+            (r#""x-rust-explain": "crate::shop::explain""#, r#""x-rust-explain": "not a path""#, "not a path"),
+            // x-rust-name and x-rust-builder-name: not identifiers, or a name for a hand-written builder.
+            (r#""x-rust-name": "drop""#, r#""x-rust-name": "drop it""#, "not a Rust identifier"),
+            (r#""x-rust-builder-name": "DropIt""#, r#""x-rust-builder-name": "DropIt", "x-rust-builder": "shop::DropIt""#, "hand-written"),
+            // Every shaping extension needs the stub trait whose method it shapes.
+            (r#", "x-rust-stub": "Shop""#, "", "needs info.x-rust-stub"),
+        ];
+        for (from, to, expected) in cases {
+            let err = extension_error(&curated_with(from, to));
+            assert!(err.contains(expected), "{to}: {err}");
+        }
+        // The rule for empty answers applies only to an object without properties.
+        let spec = curated_with(
+            r#""Empty": {"type": "object", "description": "An empty object.", "properties": {}}"#,
+            r#""Empty": {"type": "object", "properties": {"done": {"type": "boolean"}}}"#,
+        );
+        let mac = stub_macro(&generate_parts(&spec, Target::CRATE).unwrap().tables);
+        assert!(mac.contains("$crate::Result<$($types)*::Empty>") && !mac.contains("::std::mem::drop"), "{mac}");
+    }
+
+    #[test]
+    fn beside_a_base_spec_only_the_operations_it_lacks_get_methods_and_builders() {
+        let base = curated_with(r#""/api/2.0/widgets/{id}": {"get""#, r#""/api/2.0/widgets/{id}": {"put""#)
+            .replace(r#""operationId": "get_widget""#, r#""operationId": "put_widget""#);
+        let parts = generate_parts_beside(CURATED, &base, Target::CRATE).unwrap();
+        let mac = stub_macro(&parts.tables);
+        assert!(mac.contains("fnget_widget(") && !mac.contains("fnlist(") && !mac.contains("fndrop("), "{mac}");
+        let client = compact(&parts.client);
+        assert!(client.contains("pubstructGetWidget{") && !client.contains("pubstructDropIt"), "{client}");
+        // The tables and types are the whole spec's.
+        assert!(parts.tables.contains("DROP_WIDGET") && client.contains("pubstructWidgetFilter"));
+        assert_eq!(generate_parts_beside(CURATED, "{}", Target::CRATE).err().map(|e| matches!(e, CodegenError::Spec(_))), Some(true));
     }
 }

@@ -329,10 +329,174 @@ pub mod operations {
 }
 ///The generated operations' methods of the stub trait, its trait object, its blanket impl and the pipeline's implementation.
 macro_rules! stub_methods {
-    (trait, [$($types:tt)*]) => {};
-    (dyn, [$($types:tt)*]) => {};
-    (blanket, [$($types:tt)*]) => {};
-    (http, [$($types:tt)*], [$($calls:tt)*]) => {};
+    (trait, [$($types:tt)*]) => {
+        #[doc =
+        "Create an on-behalf-of token for a service principal (`POST /api/2.0/token-management/on-behalf-of/tokens`; generated from the spec)."]
+        fn create_obo_token(& self, body : $($types)* ::CreateOboTokenRequest, options :
+        $crate::stub::RequestOptions) -> impl ::std::future::Future < Output =
+        $crate::Result < $($types)* ::CreateOboTokenResponse >> + ::std::marker::Send {
+        let _ = (body, options); async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("TokenManagement::create_obo_token"))
+        } } #[doc =
+        "List every token of the workspace (`GET /api/2.0/token-management/tokens`; generated from the spec)."]
+        fn list(& self, filter : $($types)* ::TokenFilter, options :
+        $crate::stub::RequestOptions) -> impl ::std::future::Future < Output =
+        $crate::Result < ::std::vec::Vec < $($types)* ::TokenInfo > >> +
+        ::std::marker::Send { let _ = (filter, options); async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("TokenManagement::list"))
+        } } #[doc =
+        "Get a token's metadata (`GET /api/2.0/token-management/tokens/{token_id}`; generated from the spec)."]
+        fn get(& self, token_id : & str, options : $crate::stub::RequestOptions) -> impl
+        ::std::future::Future < Output = $crate::Result < $($types)* ::TokenInfo >> +
+        ::std::marker::Send { let _ = (token_id, options); async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("TokenManagement::get"))
+        } } #[doc =
+        "Revoke a token (`DELETE /api/2.0/token-management/tokens/{token_id}`; generated from the spec)."]
+        fn delete(& self, token_id : & str, options : $crate::stub::RequestOptions) ->
+        impl ::std::future::Future < Output = $crate::Result < () >> +
+        ::std::marker::Send { let _ = (token_id, options); async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("TokenManagement::delete"))
+        } } #[doc =
+        "Update a token (`PATCH /api/2.0/token-management/tokens/{token_id}`; generated from the spec)."]
+        fn update(& self, token_id : & str, body : $($types)*
+        ::UpdateTokenManagementRequest, options : $crate::stub::RequestOptions) -> impl
+        ::std::future::Future < Output = $crate::Result < $($types)* ::TokenInfo >> +
+        ::std::marker::Send { let _ = (token_id, body, options); async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("TokenManagement::update"))
+        } } #[doc =
+        "The permission levels of tokens (`GET /api/2.0/permissions/authorization/tokens/permissionLevels`; generated from the spec)."]
+        fn permission_levels(& self, options : $crate::stub::RequestOptions) -> impl
+        ::std::future::Future < Output = $crate::Result < ::std::vec::Vec < $($types)*
+        ::TokenPermissionsDescription > >> + ::std::marker::Send { let _ = (options);
+        async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("TokenManagement::permission_levels"))
+        } } #[doc =
+        "Who may use tokens (`GET /api/2.0/permissions/authorization/tokens`; generated from the spec)."]
+        fn permissions(& self, options : $crate::stub::RequestOptions) -> impl
+        ::std::future::Future < Output = $crate::Result < $($types)* ::TokenPermissions
+        >> + ::std::marker::Send { let _ = (options); async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("TokenManagement::permissions"))
+        } } #[doc =
+        "Replace who may use tokens (`PUT /api/2.0/permissions/authorization/tokens`; generated from the spec)."]
+        fn set_permissions(& self, body : $($types)* ::TokenPermissionsRequest, options :
+        $crate::stub::RequestOptions) -> impl ::std::future::Future < Output =
+        $crate::Result < $($types)* ::TokenPermissions >> + ::std::marker::Send { let _ =
+        (body, options); async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("TokenManagement::set_permissions"))
+        } } #[doc =
+        "Grant token use (`PATCH /api/2.0/permissions/authorization/tokens`; generated from the spec)."]
+        fn update_permissions(& self, body : $($types)* ::TokenPermissionsRequest,
+        options : $crate::stub::RequestOptions) -> impl ::std::future::Future < Output =
+        $crate::Result < $($types)* ::TokenPermissions >> + ::std::marker::Send { let _ =
+        (body, options); async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("TokenManagement::update_permissions"))
+        } }
+    };
+    (dyn, [$($types:tt)*]) => {
+        fn create_obo_token < 'a > (& 'a self, body : $($types)* ::CreateOboTokenRequest,
+        options : $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a,
+        $crate::Result < $($types)* ::CreateOboTokenResponse >>; fn list < 'a > (& 'a
+        self, filter : $($types)* ::TokenFilter, options : $crate::stub::RequestOptions)
+        -> $crate::clock::BoxFuture < 'a, $crate::Result < ::std::vec::Vec < $($types)*
+        ::TokenInfo > >>; fn get < 'a > (& 'a self, token_id : & 'a str, options :
+        $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a, $crate::Result <
+        $($types)* ::TokenInfo >>; fn delete < 'a > (& 'a self, token_id : & 'a str,
+        options : $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a,
+        $crate::Result < () >>; fn update < 'a > (& 'a self, token_id : & 'a str, body :
+        $($types)* ::UpdateTokenManagementRequest, options :
+        $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a, $crate::Result <
+        $($types)* ::TokenInfo >>; fn permission_levels < 'a > (& 'a self, options :
+        $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a, $crate::Result <
+        ::std::vec::Vec < $($types)* ::TokenPermissionsDescription > >>; fn permissions <
+        'a > (& 'a self, options : $crate::stub::RequestOptions) ->
+        $crate::clock::BoxFuture < 'a, $crate::Result < $($types)* ::TokenPermissions >>;
+        fn set_permissions < 'a > (& 'a self, body : $($types)*
+        ::TokenPermissionsRequest, options : $crate::stub::RequestOptions) ->
+        $crate::clock::BoxFuture < 'a, $crate::Result < $($types)* ::TokenPermissions >>;
+        fn update_permissions < 'a > (& 'a self, body : $($types)*
+        ::TokenPermissionsRequest, options : $crate::stub::RequestOptions) ->
+        $crate::clock::BoxFuture < 'a, $crate::Result < $($types)* ::TokenPermissions >>;
+    };
+    (blanket, [$($types:tt)*]) => {
+        fn create_obo_token < 'a > (& 'a self, body : $($types)* ::CreateOboTokenRequest,
+        options : $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a,
+        $crate::Result < $($types)* ::CreateOboTokenResponse >> {
+        ::std::boxed::Box::pin(< Self as $crate::stub::TokenManagement >
+        ::create_obo_token(self, body, options)) } fn list < 'a > (& 'a self, filter :
+        $($types)* ::TokenFilter, options : $crate::stub::RequestOptions) ->
+        $crate::clock::BoxFuture < 'a, $crate::Result < ::std::vec::Vec < $($types)*
+        ::TokenInfo > >> { ::std::boxed::Box::pin(< Self as $crate::stub::TokenManagement
+        > ::list(self, filter, options)) } fn get < 'a > (& 'a self, token_id : & 'a str,
+        options : $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a,
+        $crate::Result < $($types)* ::TokenInfo >> { ::std::boxed::Box::pin(< Self as
+        $crate::stub::TokenManagement > ::get(self, token_id, options)) } fn delete < 'a
+        > (& 'a self, token_id : & 'a str, options : $crate::stub::RequestOptions) ->
+        $crate::clock::BoxFuture < 'a, $crate::Result < () >> { ::std::boxed::Box::pin(<
+        Self as $crate::stub::TokenManagement > ::delete(self, token_id, options)) } fn
+        update < 'a > (& 'a self, token_id : & 'a str, body : $($types)*
+        ::UpdateTokenManagementRequest, options : $crate::stub::RequestOptions) ->
+        $crate::clock::BoxFuture < 'a, $crate::Result < $($types)* ::TokenInfo >> {
+        ::std::boxed::Box::pin(< Self as $crate::stub::TokenManagement > ::update(self,
+        token_id, body, options)) } fn permission_levels < 'a > (& 'a self, options :
+        $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a, $crate::Result <
+        ::std::vec::Vec < $($types)* ::TokenPermissionsDescription > >> {
+        ::std::boxed::Box::pin(< Self as $crate::stub::TokenManagement >
+        ::permission_levels(self, options)) } fn permissions < 'a > (& 'a self, options :
+        $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a, $crate::Result <
+        $($types)* ::TokenPermissions >> { ::std::boxed::Box::pin(< Self as
+        $crate::stub::TokenManagement > ::permissions(self, options)) } fn
+        set_permissions < 'a > (& 'a self, body : $($types)* ::TokenPermissionsRequest,
+        options : $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a,
+        $crate::Result < $($types)* ::TokenPermissions >> { ::std::boxed::Box::pin(< Self
+        as $crate::stub::TokenManagement > ::set_permissions(self, body, options)) } fn
+        update_permissions < 'a > (& 'a self, body : $($types)*
+        ::TokenPermissionsRequest, options : $crate::stub::RequestOptions) ->
+        $crate::clock::BoxFuture < 'a, $crate::Result < $($types)* ::TokenPermissions >>
+        { ::std::boxed::Box::pin(< Self as $crate::stub::TokenManagement >
+        ::update_permissions(self, body, options)) }
+    };
+    (http, [$($types:tt)*], [$($calls:tt)*]) => {
+        async fn create_obo_token(& self, body : $($types)* ::CreateOboTokenRequest,
+        options : $crate::stub::RequestOptions) -> $crate::Result < $($types)*
+        ::CreateOboTokenResponse > { $($calls)* ::create_obo_token(self, & body, options)
+        . await .map_err(| error | crate ::token_management::explain("create_obo_token",
+        ::std::option::Option::Some(body.application_id.as_str()), error)) } async fn
+        list(& self, filter : $($types)* ::TokenFilter, options :
+        $crate::stub::RequestOptions) -> $crate::Result < ::std::vec::Vec < $($types)*
+        ::TokenInfo > > { $($calls)* ::list_tokens(self, filter.created_by_id
+        .map(::std::convert::Into::into), filter.created_by_username, options). await
+        .map(| answer | answer.token_infos).map_err(| error | crate
+        ::token_management::explain("list_tokens", ::std::option::Option::None, error)) }
+        async fn get(& self, token_id : & str, options : $crate::stub::RequestOptions) ->
+        $crate::Result < $($types)* ::TokenInfo > { $($calls)* ::get_token(self,
+        token_id, options). await .map(| answer | answer.token_info).map_err(| error |
+        crate ::token_management::explain("get_token", ::std::option::Option::None,
+        error)) } async fn delete(& self, token_id : & str, options :
+        $crate::stub::RequestOptions) -> $crate::Result < () > { $($calls)*
+        ::delete_token(self, token_id, options). await .map_err(| error | crate
+        ::token_management::explain("delete_token", ::std::option::Option::None, error))
+        } async fn update(& self, token_id : & str, body : $($types)*
+        ::UpdateTokenManagementRequest, options : $crate::stub::RequestOptions) ->
+        $crate::Result < $($types)* ::TokenInfo > { $($calls)* ::update_token(self,
+        token_id, & body, options). await .map_err(| error | crate
+        ::token_management::explain("update_token", ::std::option::Option::None, error))
+        } async fn permission_levels(& self, options : $crate::stub::RequestOptions) ->
+        $crate::Result < ::std::vec::Vec < $($types)* ::TokenPermissionsDescription > > {
+        $($calls)* ::get_permission_levels(self, options). await .map(| answer | answer
+        .permission_levels) } async fn permissions(& self, options :
+        $crate::stub::RequestOptions) -> $crate::Result < $($types)* ::TokenPermissions >
+        { $($calls)* ::get_permissions(self, options). await } async fn set_permissions(&
+        self, body : $($types)* ::TokenPermissionsRequest, options :
+        $crate::stub::RequestOptions) -> $crate::Result < $($types)* ::TokenPermissions >
+        { $($calls)* ::set_permissions(self, & body, options). await .map_err(| error |
+        crate ::token_management::explain("set_permissions", ::std::option::Option::None,
+        error)) } async fn update_permissions(& self, body : $($types)*
+        ::TokenPermissionsRequest, options : $crate::stub::RequestOptions) ->
+        $crate::Result < $($types)* ::TokenPermissions > { $($calls)*
+        ::update_permissions(self, & body, options). await .map_err(| error | crate
+        ::token_management::explain("update_permissions", ::std::option::Option::None,
+        error)) }
+    };
 }
 pub(crate) use stub_methods;
 /// Types used as operation parameters and responses.
@@ -2585,6 +2749,15 @@ pub mod types {
     impl crate::secret::HasSecrets for TokenPermissionsDescription {}
     impl crate::secret::HasSecrets for TokenPermissionsRequest {}
     impl crate::secret::HasSecrets for UpdateTokenManagementRequest {}
+    ///The query parameters of `TokenManagement::list` (`list_tokens`), each unset by default: what the stub method and the list's builder take (generated from the spec, `x-rust-query-struct`).
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct TokenFilter {
+        ///Only the tokens created by this user id.
+        pub created_by_id: ::std::option::Option<i64>,
+        ///Only the tokens created by this user name.
+        pub created_by_username: ::std::option::Option<::std::string::String>,
+    }
 }
 impl crate::field_mask::sealed::Sealed for types::TokenInfo {}
 ///The spec's facts about its fields, for typed field masks and update bodies.
@@ -2789,4 +2962,206 @@ Sends `super::operations::UPDATE_PERMISSIONS` through the pipeline.*/
 pub mod builders {
     #[allow(unused_imports)]
     use super::types;
+    impl crate::token_management::service::TokenManagement {
+        /**List every token of the workspace.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+let answer = c.token_management().list().send().await?;
+# Ok(()) }
+```
+
+Lists the valid tokens of every user of the workspace (admins only), optionally only those created by one user. The service answers in one page.
+
+Generated from the spec (`list_tokens`, `GET /api/2.0/token-management/tokens`): a stub that leaves out `TokenManagement::list` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn list(&self) -> ListAllTokens {
+            ListAllTokens {
+                client: self.client().clone(),
+                filter: ::std::default::Default::default(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`TokenManagement::list`](crate::token_management::service::TokenManagement::list), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct ListAllTokens {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) filter: types::TokenFilter,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl ListAllTokens {
+        ///Only the tokens created by this user id.
+        pub fn created_by_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+            self.filter.created_by_id = ::std::option::Option::Some(value.into());
+            self
+        }
+        ///Only the tokens created by this user name.
+        pub fn created_by_username(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.filter.created_by_username = ::std::option::Option::Some(value.into());
+            self
+        }
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(
+            self,
+        ) -> crate::error::Result<::std::vec::Vec<types::TokenInfo>> {
+            self.client.token_management_stub().list(self.filter, self.options).await
+        }
+    }
+    into_future!(ListAllTokens, ::std::vec::Vec < types::TokenInfo >);
+    impl crate::token_management::service::TokenManagement {
+        /**Get a token's metadata.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+let answer = c.token_management().get("...").send().await?;
+# Ok(()) }
+```
+
+Any user's token (admins only).
+
+Generated from the spec (`get_token`, `GET /api/2.0/token-management/tokens/{token_id}`): a stub that leaves out `TokenManagement::get` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn get(&self, token_id: impl ::std::fmt::Display) -> GetToken {
+            GetToken {
+                client: self.client().clone(),
+                token_id: token_id.to_string(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`TokenManagement::get`](crate::token_management::service::TokenManagement::get), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct GetToken {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) token_id: ::std::string::String,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl GetToken {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(self) -> crate::error::Result<types::TokenInfo> {
+            super::operations::GET_TOKEN.non_empty("token_id", &self.token_id)?;
+            self.client.token_management_stub().get(&self.token_id, self.options).await
+        }
+    }
+    into_future!(GetToken, types::TokenInfo);
+    impl crate::token_management::service::TokenManagement {
+        /**Revoke a token.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+c.token_management().delete("...").send().await?;
+# Ok(()) }
+```
+
+Revokes any user's token (admins only).
+
+When what it acts on does not exist, the error's [`Error::is_not_found`](crate::Error::is_not_found) is true — except when an earlier attempt of the same call may have gone through: that attempt did the work, and the call succeeds (`x-databricks-not-found-means-done`).
+
+Generated from the spec (`delete_token`, `DELETE /api/2.0/token-management/tokens/{token_id}`): a stub that leaves out `TokenManagement::delete` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn delete(&self, token_id: impl ::std::fmt::Display) -> DeleteManagedToken {
+            DeleteManagedToken {
+                client: self.client().clone(),
+                token_id: token_id.to_string(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`TokenManagement::delete`](crate::token_management::service::TokenManagement::delete), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct DeleteManagedToken {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) token_id: ::std::string::String,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl DeleteManagedToken {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(self) -> crate::error::Result<()> {
+            super::operations::DELETE_TOKEN.non_empty("token_id", &self.token_id)?;
+            self.client
+                .token_management_stub()
+                .delete(&self.token_id, self.options)
+                .await
+        }
+    }
+    into_future!(DeleteManagedToken, ());
+    impl crate::token_management::service::TokenManagement {
+        /**The permission levels of tokens.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+let answer = c.token_management().permission_levels().send().await?;
+# Ok(()) }
+```
+
+The levels that may be granted on tokens: `CAN_USE`, and `CAN_MANAGE` (admins only).
+
+Generated from the spec (`get_permission_levels`, `GET /api/2.0/permissions/authorization/tokens/permissionLevels`): a stub that leaves out `TokenManagement::permission_levels` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn permission_levels(&self) -> GetPermissionLevels {
+            GetPermissionLevels {
+                client: self.client().clone(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`TokenManagement::permission_levels`](crate::token_management::service::TokenManagement::permission_levels), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct GetPermissionLevels {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl GetPermissionLevels {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(
+            self,
+        ) -> crate::error::Result<::std::vec::Vec<types::TokenPermissionsDescription>> {
+            self.client.token_management_stub().permission_levels(self.options).await
+        }
+    }
+    into_future!(
+        GetPermissionLevels, ::std::vec::Vec < types::TokenPermissionsDescription >
+    );
+    impl crate::token_management::service::TokenManagement {
+        /**Who may use tokens.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+let answer = c.token_management().permissions().send().await?;
+# Ok(()) }
+```
+
+The access control list of token use in the workspace.
+
+Generated from the spec (`get_permissions`, `GET /api/2.0/permissions/authorization/tokens`): a stub that leaves out `TokenManagement::permissions` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn permissions(&self) -> GetPermissions {
+            GetPermissions {
+                client: self.client().clone(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`TokenManagement::permissions`](crate::token_management::service::TokenManagement::permissions), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct GetPermissions {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl GetPermissions {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(self) -> crate::error::Result<types::TokenPermissions> {
+            self.client.token_management_stub().permissions(self.options).await
+        }
+    }
+    into_future!(GetPermissions, types::TokenPermissions);
 }

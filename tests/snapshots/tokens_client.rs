@@ -156,10 +156,78 @@ pub mod operations {
 }
 ///The generated operations' methods of the stub trait, its trait object, its blanket impl and the pipeline's implementation.
 macro_rules! stub_methods {
-    (trait, [$($types:tt)*]) => {};
-    (dyn, [$($types:tt)*]) => {};
-    (blanket, [$($types:tt)*]) => {};
-    (http, [$($types:tt)*], [$($calls:tt)*]) => {};
+    (trait, [$($types:tt)*]) => {
+        #[doc =
+        "Create a personal access token (`POST /api/2.0/token/create`; generated from the spec)."]
+        fn create(& self, body : $($types)* ::CreateTokenRequest, options :
+        $crate::stub::RequestOptions) -> impl ::std::future::Future < Output =
+        $crate::Result < $($types)* ::CreateTokenResponse >> + ::std::marker::Send { let
+        _ = (body, options); async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("Tokens::create"))
+        } } #[doc =
+        "Revoke a personal access token (`POST /api/2.0/token/delete`; generated from the spec)."]
+        fn delete(& self, token_id : & str, options : $crate::stub::RequestOptions) ->
+        impl ::std::future::Future < Output = $crate::Result < () >> +
+        ::std::marker::Send { let _ = (token_id, options); async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("Tokens::delete"))
+        } } #[doc =
+        "List the caller's valid personal access tokens (`GET /api/2.0/token/list`; generated from the spec)."]
+        fn list(& self, options : $crate::stub::RequestOptions) -> impl
+        ::std::future::Future < Output = $crate::Result < ::std::vec::Vec < $($types)*
+        ::PublicTokenInfo > >> + ::std::marker::Send { let _ = (options); async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("Tokens::list"))
+        } } #[doc =
+        "Update a personal access token (`PATCH /api/2.0/token/{token_id}`; generated from the spec)."]
+        fn update(& self, token_id : & str, body : $($types)* ::UpdateTokenRequest,
+        options : $crate::stub::RequestOptions) -> impl ::std::future::Future < Output =
+        $crate::Result < () >> + ::std::marker::Send { let _ = (token_id, body, options);
+        async {
+        ::std::result::Result::Err($crate::Error::not_implemented_by_stub("Tokens::update"))
+        } }
+    };
+    (dyn, [$($types:tt)*]) => {
+        fn create < 'a > (& 'a self, body : $($types)* ::CreateTokenRequest, options :
+        $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a, $crate::Result <
+        $($types)* ::CreateTokenResponse >>; fn delete < 'a > (& 'a self, token_id : & 'a
+        str, options : $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a,
+        $crate::Result < () >>; fn list < 'a > (& 'a self, options :
+        $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a, $crate::Result <
+        ::std::vec::Vec < $($types)* ::PublicTokenInfo > >>; fn update < 'a > (& 'a self,
+        token_id : & 'a str, body : $($types)* ::UpdateTokenRequest, options :
+        $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a, $crate::Result <
+        () >>;
+    };
+    (blanket, [$($types:tt)*]) => {
+        fn create < 'a > (& 'a self, body : $($types)* ::CreateTokenRequest, options :
+        $crate::stub::RequestOptions) -> $crate::clock::BoxFuture < 'a, $crate::Result <
+        $($types)* ::CreateTokenResponse >> { ::std::boxed::Box::pin(< Self as
+        $crate::stub::Tokens > ::create(self, body, options)) } fn delete < 'a > (& 'a
+        self, token_id : & 'a str, options : $crate::stub::RequestOptions) ->
+        $crate::clock::BoxFuture < 'a, $crate::Result < () >> { ::std::boxed::Box::pin(<
+        Self as $crate::stub::Tokens > ::delete(self, token_id, options)) } fn list < 'a
+        > (& 'a self, options : $crate::stub::RequestOptions) -> $crate::clock::BoxFuture
+        < 'a, $crate::Result < ::std::vec::Vec < $($types)* ::PublicTokenInfo > >> {
+        ::std::boxed::Box::pin(< Self as $crate::stub::Tokens > ::list(self, options)) }
+        fn update < 'a > (& 'a self, token_id : & 'a str, body : $($types)*
+        ::UpdateTokenRequest, options : $crate::stub::RequestOptions) ->
+        $crate::clock::BoxFuture < 'a, $crate::Result < () >> { ::std::boxed::Box::pin(<
+        Self as $crate::stub::Tokens > ::update(self, token_id, body, options)) }
+    };
+    (http, [$($types:tt)*], [$($calls:tt)*]) => {
+        async fn create(& self, body : $($types)* ::CreateTokenRequest, options :
+        $crate::stub::RequestOptions) -> $crate::Result < $($types)*
+        ::CreateTokenResponse > { $($calls)* ::create_token(self, & body, options). await
+        } async fn delete(& self, token_id : & str, options :
+        $crate::stub::RequestOptions) -> $crate::Result < () > { $($calls)*
+        ::revoke_token(self, & $($types)* ::RevokeTokenRequest { token_id : token_id
+        .to_owned(), }, options). await .map(::std::mem::drop) } async fn list(& self,
+        options : $crate::stub::RequestOptions) -> $crate::Result < ::std::vec::Vec <
+        $($types)* ::PublicTokenInfo > > { $($calls)* ::list_tokens(self, options). await
+        .map(| answer | answer.token_infos) } async fn update(& self, token_id : & str,
+        body : $($types)* ::UpdateTokenRequest, options : $crate::stub::RequestOptions)
+        -> $crate::Result < () > { $($calls)* ::update_token(self, token_id, & body,
+        options). await .map(::std::mem::drop) }
+    };
 }
 pub(crate) use stub_methods;
 /// Types used as operation parameters and responses.
@@ -1379,4 +1447,81 @@ Sends `super::operations::UPDATE_TOKEN` through the pipeline.*/
 pub mod builders {
     #[allow(unused_imports)]
     use super::types;
+    impl crate::tokens::service::Tokens {
+        /**Revoke a personal access token.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+c.tokens().delete("...").send().await?;
+# Ok(()) }
+```
+
+Revokes (deletes) one of the caller's tokens. Once revoked the token can no longer authenticate.
+
+Errors: `RESOURCE_DOES_NOT_EXIST` when no token of the caller has this id (the HTTP status is not documented; classify by code).
+
+When what it acts on does not exist, the error's [`Error::is_not_found`](crate::Error::is_not_found) is true — except when an earlier attempt of the same call may have gone through: that attempt did the work, and the call succeeds (`x-databricks-not-found-means-done`).
+
+Generated from the spec (`revoke_token`, `POST /api/2.0/token/delete`): a stub that leaves out `Tokens::delete` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn delete(&self, token_id: impl ::std::fmt::Display) -> DeleteToken {
+            DeleteToken {
+                client: self.client().clone(),
+                token_id: token_id.to_string(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`Tokens::delete`](crate::tokens::service::Tokens::delete), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct DeleteToken {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) token_id: ::std::string::String,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl DeleteToken {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(self) -> crate::error::Result<()> {
+            super::operations::REVOKE_TOKEN.non_empty("token_id", &self.token_id)?;
+            self.client.tokens_stub().delete(&self.token_id, self.options).await
+        }
+    }
+    into_future!(DeleteToken, ());
+    impl crate::tokens::service::Tokens {
+        /**List the caller's valid personal access tokens.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+let answer = c.tokens().list().send().await?;
+# Ok(()) }
+```
+
+Lists every valid (not expired, not revoked) token of the caller in one response. The list is not paginated. Secret values are never returned.
+
+Generated from the spec (`list_tokens`, `GET /api/2.0/token/list`): a stub that leaves out `Tokens::list` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn list(&self) -> ListTokens {
+            ListTokens {
+                client: self.client().clone(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`Tokens::list`](crate::tokens::service::Tokens::list), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct ListTokens {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl ListTokens {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(
+            self,
+        ) -> crate::error::Result<::std::vec::Vec<types::PublicTokenInfo>> {
+            self.client.tokens_stub().list(self.options).await
+        }
+    }
+    into_future!(ListTokens, ::std::vec::Vec < types::PublicTokenInfo >);
 }

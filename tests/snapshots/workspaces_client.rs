@@ -924,11 +924,9 @@ let answer = c.workspaces().list().send().await?;
 # Ok(()) }
 ```
 
-List the account's workspaces.
-
 Every workspace of the account, whatever its status, as a JSON array (one page).
 
-Generated from the spec: a client built from a stub answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+Generated from the spec (`list_workspaces`, `GET /api/2.0/accounts/{account_id}/workspaces`): a client built from a stub answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
         pub fn list(&self) -> ListWorkspaces {
             ListWorkspaces {
                 client: self.client().clone(),
@@ -936,12 +934,12 @@ Generated from the spec: a client built from a stub answers [`ErrorKind::NotImpl
             }
         }
     }
-    ///The request of `Workspaces::list`, built by its setters and sent by `send()` (or `.await`).
+    ///The request of [`Workspaces::list`](crate::account::service::Workspaces::list), built by its setters and sent by `send()` (or `.await`).
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct ListWorkspaces {
-        client: crate::AccountClient,
-        options: crate::stub::RequestOptions,
+        pub(crate) client: crate::AccountClient,
+        pub(crate) options: crate::stub::RequestOptions,
     }
     impl ListWorkspaces {
         options_setters!();
@@ -972,11 +970,9 @@ let answer = c.workspaces().get("...").send().await?;
 # Ok(()) }
 ```
 
-Get one workspace.
-
 One workspace of the account, by its numeric id.
 
-Generated from the spec: a client built from a stub answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+Generated from the spec (`get_workspace`, `GET /api/2.0/accounts/{account_id}/workspaces/{workspace_id}`): a client built from a stub answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
         pub fn get(&self, workspace_id: impl ::std::fmt::Display) -> GetWorkspace {
             GetWorkspace {
                 client: self.client().clone(),
@@ -985,13 +981,13 @@ Generated from the spec: a client built from a stub answers [`ErrorKind::NotImpl
             }
         }
     }
-    ///The request of `Workspaces::get`, built by its setters and sent by `send()` (or `.await`).
+    ///The request of [`Workspaces::get`](crate::account::service::Workspaces::get), built by its setters and sent by `send()` (or `.await`).
     #[derive(Debug)]
     #[must_use = "a builder does nothing until it is sent"]
     pub struct GetWorkspace {
-        client: crate::AccountClient,
-        workspace_id: ::std::string::String,
-        options: crate::stub::RequestOptions,
+        pub(crate) client: crate::AccountClient,
+        pub(crate) workspace_id: ::std::string::String,
+        pub(crate) options: crate::stub::RequestOptions,
     }
     impl GetWorkspace {
         options_setters!();

@@ -206,6 +206,17 @@ pub(crate) fn secret_visitors(file: &mut syn::File) -> Result<usize, CodegenErro
             break;
         }
     }
+    // A secret in a shape the visitors cannot reach (a vector of secrets, a map, a tuple...) would never be
+    // learnt, so never scrubbed: refuse to generate rather than leak.
+    for (name, fields) in &structs {
+        if let Some((field, ty)) = fields.iter().find(|(_, ty)| visit(ty, &secret).is_none() && mentions_secret(ty, &secret)) {
+            return Err(CodegenError::Rewrite(format!(
+                "field `{field}` of `{name}` holds a secret as `{}`, which the secret visitors cannot reach \
+                 (SecretString, Option, a generated type, or a Vec of generated types)",
+                ty.to_token_stream()
+            )));
+        }
+    }
     let mut impls: Vec<syn::Item> = Vec::new();
     for (name, fields) in &structs {
         let ident = format_ident!("{}", name);
@@ -273,6 +284,18 @@ fn visit(ty: &syn::Type, secret_types: &BTreeSet<String>) -> Option<Visit> {
         return Some(Visit::Each);
     }
     None
+}
+
+/// Whether `ty` names `SecretString` or a type holding one anywhere in it (`Vec<SecretString>`, a map's value...).
+fn mentions_secret(ty: &syn::Type, secret_types: &BTreeSet<String>) -> bool {
+    fn walk(tokens: proc_macro2::TokenStream, secret_types: &BTreeSet<String>) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            proc_macro2::TokenTree::Ident(i) => i == "SecretString" || secret_types.contains(&i.to_string()),
+            proc_macro2::TokenTree::Group(g) => walk(g.stream(), secret_types),
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream(), secret_types)
 }
 
 fn last_ident(ty: &syn::Type) -> Option<String> {
@@ -1165,7 +1188,43 @@ fn pascal_case(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::pascal_case;
+    use super::{pascal_case, secret_visitors};
+
+    fn types(fields: &str) -> syn::File {
+        syn::parse_str(&format!("pub mod types {{ pub struct Key {{ pub value: SecretString }} pub struct Answer {{ {fields} }} }}"))
+            .unwrap()
+    }
+
+    #[test]
+    fn secrets_the_visitors_reach_are_visited() {
+        for fields in [
+            "pub token: SecretString",
+            "pub token: Option<SecretString>",
+            "pub key: Key",
+            "pub key: Option<Key>",
+            "pub keys: Vec<Key>",
+            "pub other: Vec<String>",
+        ] {
+            let mut file = types(fields);
+            assert!(secret_visitors(&mut file).is_ok(), "{fields}");
+        }
+    }
+
+    #[test]
+    fn a_secret_the_visitors_cannot_reach_fails_generation() {
+        for fields in [
+            "pub tokens: Vec<SecretString>",
+            "pub tokens: Option<Vec<SecretString>>",
+            "pub by_name: std::collections::HashMap<String, SecretString>",
+            "pub keys: std::collections::HashMap<String, Key>",
+            "pub pair: (String, SecretString)",
+            "pub keys: Option<Vec<Key>>",
+        ] {
+            let mut file = types(fields);
+            let err = secret_visitors(&mut file).expect_err(fields).to_string();
+            assert!(err.contains("of `Answer` holds a secret"), "{fields}: {err}");
+        }
+    }
 
     #[test]
     fn pascal_case_joins_words_and_takes_any_first_letter() {

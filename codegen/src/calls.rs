@@ -170,17 +170,10 @@ pub(crate) fn drop_client(file: &mut syn::File) -> Result<(), CodegenError> {
 /// through fields of generated types, options and vectors) hands each secret's value to the visitor, so that
 /// the pipeline learns the secrets a response carried without a hidden write in `Deserialize`.
 pub(crate) fn secret_visitors(file: &mut syn::File) -> Result<usize, CodegenError> {
-    let types = file
-        .items
-        .iter_mut()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
-            _ => None,
-        })
-        .ok_or_else(|| CodegenError::Rewrite("progenitor's output has no `types` module".into()))?;
+    let types = crate::types_module_mut(file).ok_or_else(|| CodegenError::Rewrite("progenitor's output has no `types` module".into()))?;
     let mut structs: BTreeMap<String, Vec<(syn::Ident, syn::Type)>> = BTreeMap::new();
     let mut others = Vec::new();
-    for item in types.1.iter() {
+    for item in types.iter() {
         match item {
             syn::Item::Struct(s) => {
                 let fields = match &s.fields {
@@ -247,7 +240,7 @@ pub(crate) fn secret_visitors(file: &mut syn::File) -> Result<usize, CodegenErro
         impls.push(syn::parse_quote! { impl crate::secret::HasSecrets for #ident {} });
     }
     let count = secret.len();
-    types.1.extend(impls);
+    types.extend(impls);
     Ok(count)
 }
 
@@ -479,10 +472,7 @@ pub(crate) fn builders(
         .flat_map(|item| item.iter().map(|(_, op)| op))
         .filter_map(|op| Some((op.operation_id.clone()?, op)))
         .collect();
-    let types = file.items.iter().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| c.1.as_slice()),
-        _ => None,
-    });
+    let types = crate::types_module(file);
     let find_struct = |ty: &syn::Type| -> Option<&syn::ItemStruct> {
         let name = last_ident(ty)?;
         types?.iter().find_map(|item| match item {

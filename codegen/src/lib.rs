@@ -253,15 +253,9 @@ fn generate_skipping(spec_json: &str, target: Target, skip: &std::collections::B
     file.items.extend(pages);
     let (builders, stub_methods, filters) = calls::builders(&spec, &file, &calls, skip)?;
     if !filters.is_empty() {
-        let types = file
-            .items
-            .iter_mut()
-            .find_map(|item| match item {
-                syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
-                _ => None,
-            })
+        let types = types_module_mut(&mut file)
             .ok_or_else(|| CodegenError::Rewrite("progenitor's output has no `types` module for the query structs".into()))?;
-        types.1.extend(filters);
+        types.extend(filters);
     }
     let stub_methods: syn::File = syn::parse2(stub_methods).map_err(|e| CodegenError::Syntax(e.to_string()))?;
     table_file.items.extend(stub_methods.items);
@@ -288,17 +282,30 @@ fn generate_skipping(spec_json: &str, target: Target, skip: &std::collections::B
     Ok(Generated { tables: prettyplease::unparse(&table_file), client: prettyplease::unparse(&file) })
 }
 
+/// The items of progenitor's `types` module (every generated type), if the output has one.
+pub(crate) fn types_module(file: &syn::File) -> Option<&[syn::Item]> {
+    file.items.iter().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| c.1.as_slice()),
+        _ => None,
+    })
+}
+
+/// [`types_module`], to change.
+pub(crate) fn types_module_mut(file: &mut syn::File) -> Option<&mut Vec<syn::Item>> {
+    file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|c| &mut c.1),
+        _ => None,
+    })
+}
+
 /// `#[non_exhaustive]`, `new()` and `set_<field>` setters on every struct of the `types` module; typify's
 /// `builder()` functions made crate-private.
 fn curate_types(file: &mut syn::File) -> Result<(), CodegenError> {
-    let Some(types) = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
-        _ => None,
-    }) else {
+    let Some(types) = types_module_mut(file) else {
         return Err(CodegenError::Rewrite("progenitor's output has no `types` module to curate".into()));
     };
     let mut setters = Vec::new();
-    for item in types.1.iter_mut() {
+    for item in types.iter_mut() {
         match item {
             syn::Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)) => {
                 s.attrs.push(syn::parse_quote!(#[non_exhaustive]));
@@ -325,7 +332,7 @@ fn curate_types(file: &mut syn::File) -> Result<(), CodegenError> {
     if setters.is_empty() {
         return Err(CodegenError::Rewrite("progenitor's `types` module has no struct to curate".into()));
     }
-    types.1.extend(setters);
+    types.extend(setters);
     Ok(())
 }
 
@@ -333,10 +340,7 @@ fn curate_types(file: &mut syn::File) -> Result<(), CodegenError> {
 /// doc) is documented with the description of the schema it refers to.
 fn document_fields(file: &mut syn::File, spec: &openapiv3::OpenAPI) {
     let Some(components) = &spec.components else { return };
-    let Some(types) = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
-        _ => None,
-    }) else {
+    let Some(types) = types_module_mut(file) else {
         return;
     };
     let description = |ty: &syn::Type| -> Option<String> {
@@ -346,7 +350,7 @@ fn document_fields(file: &mut syn::File, spec: &openapiv3::OpenAPI) {
         let schema = components.schemas.get(&name)?.as_item()?;
         schema.schema_data.description.clone().or_else(|| schema.schema_data.title.clone())
     };
-    for item in types.1.iter_mut() {
+    for item in types.iter_mut() {
         let syn::Item::Struct(s) = item else { continue };
         for field in s.fields.iter_mut() {
             if field.attrs.iter().any(|a| a.path().is_ident("doc")) {
@@ -563,10 +567,7 @@ fn page_impls(spec: &openapiv3::OpenAPI, file: &syn::File, calls: &[calls::Call]
         .filter(|op| is_paginated(spec, op))
         .filter_map(|op| op.operation_id.as_deref())
         .collect();
-    let types = file.items.iter().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|c| c.1.as_slice()),
-        _ => None,
-    });
+    let types = types_module(file);
     let mut done = std::collections::BTreeSet::new();
     let mut items = Vec::new();
     for call in calls.iter().filter(|c| paginated.contains(c.id.as_str())) {
@@ -754,12 +755,9 @@ fn updatable_resources(bodies: &[(String, String)], spec: &openapiv3::OpenAPI) -
 /// field)` of the `types` module; fails when one is not there, so a change of progenitor's output cannot
 /// silently drop the rule.
 fn serialize_request_resources(file: &mut syn::File, fields: &[(String, String)]) -> Result<(), CodegenError> {
-    let types = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
-        _ => None,
-    });
+    let types = types_module_mut(file);
     let mut applied = vec![false; fields.len()];
-    for item in types.map(|t| t.1.iter_mut()).into_iter().flatten() {
+    for item in types.map(|t| t.iter_mut()).into_iter().flatten() {
         let syn::Item::Struct(s) = item else { continue };
         let syn::Fields::Named(named) = &mut s.fields else { continue };
         for field in named.named.iter_mut() {

@@ -20,6 +20,15 @@ fn main() {
     generate(&out, "spec/tokens.json", "tokens", Required::Yes);
     generate(&out, "spec/token_management.json", "token_management", Required::Yes);
     generate(&out, "spec/workspaces.json", "workspaces", Required::Yes);
+    // Every enum schema of the specs, once (`AutoscopeState` is in two): `crate::wire` includes them.
+    let specs: Vec<String> = ["spec/tokens.json", "spec/token_management.json", "spec/workspaces.json"]
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap_or_else(|e| fail(&format!("cannot read {path}: {e}"))))
+        .collect();
+    let specs: Vec<&str> = specs.iter().map(String::as_str).collect();
+    let open_enums = databricks_tokens_codegen::open_enums(&specs).unwrap_or_else(|e| fail(&format!("the specs' enums: {e}")));
+    std::fs::write(out.join("open_enums.rs"), open_enums)
+        .unwrap_or_else(|e| fail(&format!("cannot write the generated open_enums.rs: {e}")));
     // The paginated fixture proves the generic pagination machinery in the crate's own tests; it is compiled
     // only under cfg(test). A packaged crate without tests/ gets empty files.
     generate(&out, "tests/fixtures/paginated.json", "paginated_fixture", Required::No);
@@ -48,19 +57,23 @@ enum Required {
     No,
 }
 
-/// Writes the spec's tables to `<stem>_tables.rs` (read by `src/operation.rs`) and its client to
-/// `<stem>_client.rs` (in `src/generated.rs`).
+/// Writes the spec's tables to `<stem>_tables.rs` (read by `src/operation.rs`), its client to
+/// `<stem>_client.rs` (in `src/generated.rs`) and its open enums to `<stem>_open_enums.rs`.
 fn generate(out: &std::path::Path, spec_path: &str, stem: &str, required: Required) {
-    let (tables, client) = match std::fs::read_to_string(spec_path) {
+    let (tables, client, open_enums) = match std::fs::read_to_string(spec_path) {
         Ok(spec) => {
             let parts = databricks_tokens_codegen::generate_parts(&spec, databricks_tokens_codegen::Target::CRATE)
                 .unwrap_or_else(|e| fail(&format!("{spec_path}: {e}")));
-            (parts.tables, parts.client)
+            (parts.tables, parts.client, parts.open_enums)
         }
         Err(e) if required == Required::Yes => fail(&format!("cannot read {spec_path}: {e}")),
-        Err(_) => (String::new(), String::new()),
+        Err(_) => (String::new(), String::new(), String::new()),
     };
-    for (file, code) in [(format!("{stem}_tables.rs"), tables), (format!("{stem}_client.rs"), client)] {
+    // `<stem>_open_enums.rs` is the spec's part of the reviewable snapshot (tests/snapshot.rs); the crate
+    // compiles `open_enums.rs`, every spec's at once.
+    let files =
+        [(format!("{stem}_tables.rs"), tables), (format!("{stem}_client.rs"), client), (format!("{stem}_open_enums.rs"), open_enums)];
+    for (file, code) in files {
         std::fs::write(out.join(&file), code).unwrap_or_else(|e| fail(&format!("cannot write the generated {file}: {e}")));
     }
 }

@@ -722,7 +722,7 @@ mod tests {
 
     #[test]
     fn unknown_statuses_are_kept() {
-        for known in WorkspaceStatus::KNOWN.iter().map(|(s, _)| *s).chain(["SOMETHING_NEW"]) {
+        for known in WorkspaceStatus::KNOWN.into_iter().chain(["SOMETHING_NEW"]) {
             assert_eq!(WorkspaceStatus::from_wire(known).as_str(), known);
         }
         assert_eq!(WorkspaceStatus::from_wire("SOMETHING_NEW"), WorkspaceStatus::Unknown("SOMETHING_NEW".to_owned()));

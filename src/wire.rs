@@ -1,8 +1,9 @@
 //! Wire codecs the generated types plug into, for what Databricks really sends.
 //!
-//! The code generator swaps four spec schemas for the types here (see `codegen/src/lib.rs`):
+//! The code generator swaps spec schemas for the types here (see `codegen/src/lib.rs`):
 //! - [`Int64`] for every `int64`: the service sends a JSON number **or** a decimal string.
-//! - [`AutoscopeState`]: the service adds values over time; an unknown one is kept, not an error.
+//! - every enum schema ([`AutoscopeState`], [`WorkspaceStatus`]): the service adds values over time; an
+//!   unknown one is kept, not an error. These are generated from the specs' values (`codegen`'s `open_enums`).
 //! - [`ScopeList`]: a list whose emptiness is meaningful, so that an update can send `"scopes": []`.
 //! - [`ReportedScopes`]: output-only lists that are usually absent, held in one pointer so that a big list
 //!   of tokens stays compact.
@@ -80,81 +81,9 @@ impl<'de> Deserialize<'de> for Int64 {
     }
 }
 
-/// Progress of automatic scope inference for a token (output only).
-///
-/// ```
-/// # fn main() -> Result<(), serde_json::Error> {
-/// use databricks_tokens::types::AutoscopeState;
-/// let s: AutoscopeState = serde_json::from_str("\"AUTOSCOPE_STATE_RUNNING\"")?;
-/// assert_eq!(s, AutoscopeState::Running);
-/// let new: AutoscopeState = serde_json::from_str("\"AUTOSCOPE_STATE_FROM_THE_FUTURE\"")?;
-/// assert_eq!(new.as_str(), "AUTOSCOPE_STATE_FROM_THE_FUTURE");
-/// # Ok(()) }
-/// ```
-///
-/// Values this version does not know decode to [`AutoscopeState::Unknown`] with the raw string kept,
-/// and encode back unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum AutoscopeState {
-    /// `AUTOSCOPE_STATE_API_NOT_COVERED`
-    ApiNotCovered,
-    /// `AUTOSCOPE_STATE_BACKFILLED`
-    Backfilled,
-    /// `AUTOSCOPE_STATE_COMPLETED`
-    Completed,
-    /// `AUTOSCOPE_STATE_DISABLED`
-    Disabled,
-    /// `AUTOSCOPE_STATE_RUNNING`
-    Running,
-    /// `AUTOSCOPE_STATE_USER_SELECTED`
-    UserSelected,
-    /// A value this version of the crate does not know, kept as sent.
-    Unknown(String),
-}
-
-impl AutoscopeState {
-    const KNOWN: [(&'static str, AutoscopeState); 6] = [
-        ("AUTOSCOPE_STATE_API_NOT_COVERED", AutoscopeState::ApiNotCovered),
-        ("AUTOSCOPE_STATE_BACKFILLED", AutoscopeState::Backfilled),
-        ("AUTOSCOPE_STATE_COMPLETED", AutoscopeState::Completed),
-        ("AUTOSCOPE_STATE_DISABLED", AutoscopeState::Disabled),
-        ("AUTOSCOPE_STATE_RUNNING", AutoscopeState::Running),
-        ("AUTOSCOPE_STATE_USER_SELECTED", AutoscopeState::UserSelected),
-    ];
-
-    /// The wire string of this value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unknown(raw) => raw,
-            known => Self::KNOWN.iter().find(|(_, v)| v == known).map(|(s, _)| *s).unwrap_or_default(),
-        }
-    }
-
-    /// Decodes a wire string; never fails.
-    pub fn from_wire(s: &str) -> Self {
-        Self::KNOWN.iter().find(|(k, _)| *k == s).map(|(_, v)| v.clone()).unwrap_or_else(|| Self::Unknown(s.to_owned()))
-    }
-}
-
-impl fmt::Display for AutoscopeState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for AutoscopeState {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for AutoscopeState {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = std::borrow::Cow::<str>::deserialize(d)?;
-        Ok(Self::from_wire(&raw))
-    }
-}
+// The open enums (`AutoscopeState`, `WorkspaceStatus`, ...): generated from the specs' enum schemas by
+// `codegen/src/open_enums.rs` (build.rs), one type per schema name whatever the number of specs using it.
+include!(concat!(env!("OUT_DIR"), "/open_enums.rs"));
 
 /// A list of API scopes whose emptiness is meaningful.
 ///
@@ -268,8 +197,8 @@ impl<'de> Deserialize<'de> for ReportedScopes {
 }
 
 /// JSON Schemas of the wire codecs (feature `schemars`). Each describes what the codec *sends*; the
-/// documented exceptions to the spec are what it *accepts* besides: `Int64` also reads a decimal string,
-/// and `AutoscopeState` keeps values it does not know, so its schema is an open string.
+/// documented exceptions to the spec are what it *accepts* besides: `Int64` also reads a decimal string.
+/// (The open enums, generated, describe themselves as open strings: they keep values they do not know.)
 #[cfg(feature = "schemars")]
 mod json_schema {
     use schemars::JsonSchema;
@@ -287,15 +216,6 @@ mod json_schema {
         fn json_schema(_: &mut SchemaGenerator) -> Schema {
             SchemaObject { instance_type: Some(InstanceType::Integer.into()), format: Some("int64".to_owned()), ..Default::default() }
                 .into()
-        }
-    }
-
-    impl JsonSchema for super::AutoscopeState {
-        fn schema_name() -> String {
-            "AutoscopeState".to_owned()
-        }
-        fn json_schema(_: &mut SchemaGenerator) -> Schema {
-            string(None)
         }
     }
 
@@ -324,91 +244,5 @@ mod json_schema {
         fn json_schema(_: &mut SchemaGenerator) -> Schema {
             string(Some("password"))
         }
-    }
-}
-
-/// A workspace's status (`workspace_status`); only `RUNNING` workspaces answer API calls.
-///
-/// ```
-/// # fn main() -> Result<(), serde_json::Error> {
-/// use databricks_tokens::account::WorkspaceStatus;
-/// let s: WorkspaceStatus = serde_json::from_str("\"RUNNING\"")?;
-/// assert_eq!(s, WorkspaceStatus::Running);
-/// let new: WorkspaceStatus = serde_json::from_str("\"HIBERNATING\"")?;
-/// assert_eq!(new.as_str(), "HIBERNATING");
-/// # Ok(()) }
-/// ```
-///
-/// Values this version does not know decode to [`WorkspaceStatus::Unknown`] with the raw string kept, and
-/// encode back unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum WorkspaceStatus {
-    /// `NOT_PROVISIONED`
-    NotProvisioned,
-    /// `PROVISIONING`
-    Provisioning,
-    /// `RUNNING`: the only status in which a workspace answers API calls.
-    Running,
-    /// `FAILED`
-    Failed,
-    /// `BANNED`
-    Banned,
-    /// `CANCELLING`
-    Cancelling,
-    /// A value this version of the crate does not know, kept as sent.
-    Unknown(String),
-}
-
-impl WorkspaceStatus {
-    pub(crate) const KNOWN: [(&'static str, WorkspaceStatus); 6] = [
-        ("NOT_PROVISIONED", WorkspaceStatus::NotProvisioned),
-        ("PROVISIONING", WorkspaceStatus::Provisioning),
-        ("RUNNING", WorkspaceStatus::Running),
-        ("FAILED", WorkspaceStatus::Failed),
-        ("BANNED", WorkspaceStatus::Banned),
-        ("CANCELLING", WorkspaceStatus::Cancelling),
-    ];
-
-    /// The wire string of this value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unknown(raw) => raw,
-            known => Self::KNOWN.iter().find(|(_, v)| v == known).map(|(s, _)| *s).unwrap_or_default(),
-        }
-    }
-
-    /// Decodes a wire string; never fails.
-    pub fn from_wire(s: &str) -> Self {
-        Self::KNOWN.iter().find(|(k, _)| *k == s).map(|(_, v)| v.clone()).unwrap_or_else(|| Self::Unknown(s.to_owned()))
-    }
-}
-
-impl std::fmt::Display for WorkspaceStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for WorkspaceStatus {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for WorkspaceStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let raw = std::borrow::Cow::<str>::deserialize(d)?;
-        Ok(Self::from_wire(&raw))
-    }
-}
-
-#[cfg(feature = "schemars")]
-impl schemars::JsonSchema for WorkspaceStatus {
-    fn schema_name() -> String {
-        "WorkspaceStatus".to_owned()
-    }
-    fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        schemars::schema::SchemaObject { instance_type: Some(schemars::schema::InstanceType::String.into()), ..Default::default() }.into()
     }
 }

@@ -1525,3 +1525,112 @@ Generated from the spec (`list_tokens`, `GET /api/2.0/token/list`): a stub that 
     }
     into_future!(ListTokens, ::std::vec::Vec < types::PublicTokenInfo >);
 }
+/**Progress of automatic scope inference for a token. Output only. The service adds values over time: clients must keep unknown values rather than fail.
+
+```
+# fn main() -> Result<(), serde_json::Error> {
+use databricks_tokens::types::AutoscopeState;
+let known: AutoscopeState = serde_json::from_str("\"AUTOSCOPE_STATE_API_NOT_COVERED\"")?;
+assert_eq!(known, AutoscopeState::ApiNotCovered);
+let new: AutoscopeState = serde_json::from_str("\"A_VALUE_FROM_THE_FUTURE\"")?;
+assert_eq!(new.as_str(), "A_VALUE_FROM_THE_FUTURE");
+# Ok(()) }
+```
+
+Generated from the spec's `AutoscopeState` schema. Values this version does not know decode to [`AutoscopeState::Unknown`] with the raw string kept, and encode back unchanged.*/
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AutoscopeState {
+    ///`AUTOSCOPE_STATE_API_NOT_COVERED`
+    ApiNotCovered,
+    ///`AUTOSCOPE_STATE_BACKFILLED`
+    Backfilled,
+    ///`AUTOSCOPE_STATE_COMPLETED`
+    Completed,
+    ///`AUTOSCOPE_STATE_DISABLED`
+    Disabled,
+    ///`AUTOSCOPE_STATE_RUNNING`
+    Running,
+    ///`AUTOSCOPE_STATE_USER_SELECTED`
+    UserSelected,
+    ///A value this version of the crate does not know, kept as sent.
+    Unknown(::std::string::String),
+}
+impl AutoscopeState {
+    ///The values the spec lists, as sent on the wire.
+    #[allow(dead_code, reason = "read by tests")]
+    pub(crate) const KNOWN: [&'static str; 6] = [
+        "AUTOSCOPE_STATE_API_NOT_COVERED",
+        "AUTOSCOPE_STATE_BACKFILLED",
+        "AUTOSCOPE_STATE_COMPLETED",
+        "AUTOSCOPE_STATE_DISABLED",
+        "AUTOSCOPE_STATE_RUNNING",
+        "AUTOSCOPE_STATE_USER_SELECTED",
+    ];
+    ///The wire string of this value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ApiNotCovered => "AUTOSCOPE_STATE_API_NOT_COVERED",
+            Self::Backfilled => "AUTOSCOPE_STATE_BACKFILLED",
+            Self::Completed => "AUTOSCOPE_STATE_COMPLETED",
+            Self::Disabled => "AUTOSCOPE_STATE_DISABLED",
+            Self::Running => "AUTOSCOPE_STATE_RUNNING",
+            Self::UserSelected => "AUTOSCOPE_STATE_USER_SELECTED",
+            Self::Unknown(raw) => raw,
+        }
+    }
+    ///Decodes a wire string; never fails.
+    pub fn from_wire(s: &str) -> Self {
+        match s {
+            "AUTOSCOPE_STATE_API_NOT_COVERED" => Self::ApiNotCovered,
+            "AUTOSCOPE_STATE_BACKFILLED" => Self::Backfilled,
+            "AUTOSCOPE_STATE_COMPLETED" => Self::Completed,
+            "AUTOSCOPE_STATE_DISABLED" => Self::Disabled,
+            "AUTOSCOPE_STATE_RUNNING" => Self::Running,
+            "AUTOSCOPE_STATE_USER_SELECTED" => Self::UserSelected,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+}
+impl ::std::fmt::Display for AutoscopeState {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for AutoscopeState {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for AutoscopeState {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        let raw = <::std::borrow::Cow<
+            'de,
+            str,
+        > as ::serde::Deserialize>::deserialize(d)?;
+        ::std::result::Result::Ok(Self::from_wire(&raw))
+    }
+}
+///An open string: the enum keeps values it does not know.
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for AutoscopeState {
+    fn schema_name() -> ::std::string::String {
+        "AutoscopeState".to_owned()
+    }
+    fn json_schema(
+        _: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        ::schemars::schema::SchemaObject {
+            instance_type: ::std::option::Option::Some(
+                ::schemars::schema::InstanceType::String.into(),
+            ),
+            ..::std::default::Default::default()
+        }
+            .into()
+    }
+}

@@ -1011,3 +1011,112 @@ Generated from the spec (`get_workspace`, `GET /api/2.0/accounts/{account_id}/wo
     }
     into_future!(GetWorkspace, types::Workspace);
 }
+/**The workspace's status; only `RUNNING` workspaces answer API calls. Clients must keep values they do not know.
+
+```
+# fn main() -> Result<(), serde_json::Error> {
+use databricks_tokens::account::WorkspaceStatus;
+let known: WorkspaceStatus = serde_json::from_str("\"NOT_PROVISIONED\"")?;
+assert_eq!(known, WorkspaceStatus::NotProvisioned);
+let new: WorkspaceStatus = serde_json::from_str("\"A_VALUE_FROM_THE_FUTURE\"")?;
+assert_eq!(new.as_str(), "A_VALUE_FROM_THE_FUTURE");
+# Ok(()) }
+```
+
+Generated from the spec's `WorkspaceStatus` schema. Values this version does not know decode to [`WorkspaceStatus::Unknown`] with the raw string kept, and encode back unchanged.*/
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WorkspaceStatus {
+    ///`NOT_PROVISIONED`
+    NotProvisioned,
+    ///`PROVISIONING`
+    Provisioning,
+    ///`RUNNING`: the only status in which a workspace answers API calls.
+    Running,
+    ///`FAILED`
+    Failed,
+    ///`BANNED`
+    Banned,
+    ///`CANCELLING`
+    Cancelling,
+    ///A value this version of the crate does not know, kept as sent.
+    Unknown(::std::string::String),
+}
+impl WorkspaceStatus {
+    ///The values the spec lists, as sent on the wire.
+    #[allow(dead_code, reason = "read by tests")]
+    pub(crate) const KNOWN: [&'static str; 6] = [
+        "NOT_PROVISIONED",
+        "PROVISIONING",
+        "RUNNING",
+        "FAILED",
+        "BANNED",
+        "CANCELLING",
+    ];
+    ///The wire string of this value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::NotProvisioned => "NOT_PROVISIONED",
+            Self::Provisioning => "PROVISIONING",
+            Self::Running => "RUNNING",
+            Self::Failed => "FAILED",
+            Self::Banned => "BANNED",
+            Self::Cancelling => "CANCELLING",
+            Self::Unknown(raw) => raw,
+        }
+    }
+    ///Decodes a wire string; never fails.
+    pub fn from_wire(s: &str) -> Self {
+        match s {
+            "NOT_PROVISIONED" => Self::NotProvisioned,
+            "PROVISIONING" => Self::Provisioning,
+            "RUNNING" => Self::Running,
+            "FAILED" => Self::Failed,
+            "BANNED" => Self::Banned,
+            "CANCELLING" => Self::Cancelling,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+}
+impl ::std::fmt::Display for WorkspaceStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for WorkspaceStatus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for WorkspaceStatus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        let raw = <::std::borrow::Cow<
+            'de,
+            str,
+        > as ::serde::Deserialize>::deserialize(d)?;
+        ::std::result::Result::Ok(Self::from_wire(&raw))
+    }
+}
+///An open string: the enum keeps values it does not know.
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for WorkspaceStatus {
+    fn schema_name() -> ::std::string::String {
+        "WorkspaceStatus".to_owned()
+    }
+    fn json_schema(
+        _: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        ::schemars::schema::SchemaObject {
+            instance_type: ::std::option::Option::Some(
+                ::schemars::schema::InstanceType::String.into(),
+            ),
+            ..::std::default::Default::default()
+        }
+            .into()
+    }
+}

@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Token Management: every token of the workspace, and tokens for a service principal.
     let tm = w.token_management();
-    tm.update_permissions().grant_service_principal("ci-sp", TokenPermissionLevel::can_use()).send()?;
+    tm.update_permissions().grant_service_principal("ci-sp", TokenPermissionLevel::CanUse).send()?;
     let obo = tm.create_obo_token("ci-sp").comment("ci-sp: nightly").lifetime(Duration::from_secs(3600)).send()?;
     println!("on-behalf-of token {} for ci-sp (owner id {:?})", obo.token_id(), obo.token_info().owner_id.map(i64::from));
     let current = tm.get(obo.token_id()).send()?;

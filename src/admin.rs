@@ -57,7 +57,7 @@
 //! `update(id)` (the mask in the body), `delete(id)`, `create_obo_token(application_id)` for service
 //! principals, and who may use tokens (`permission_levels()`, `permissions()`, `set_permissions()` /
 //! `update_permissions()` with `.grant_user / grant_group / grant_service_principal(name,
-//! TokenPermissionLevel::can_use())`). What admins hit comes back typed with the fix in the message: not an
+//! TokenPermissionLevel::CanUse)`). What admins hit comes back typed with the fix in the message: not an
 //! admin, on-behalf-of tokens not enabled or no `CAN_USE` for the service principal (and how to grant it), an
 //! unknown application id.
 

@@ -587,7 +587,7 @@ impl<'a> Tokens<'a> {
 /// # let w = databricks_tokens::blocking::WorkspaceClient::from_env()?;
 /// use databricks_tokens::types::token_management::TokenPermissionLevel;
 /// let tm = w.token_management();
-/// tm.update_permissions().grant_service_principal("6f3b...", TokenPermissionLevel::can_use()).send()?;
+/// tm.update_permissions().grant_service_principal("6f3b...", TokenPermissionLevel::CanUse).send()?;
 /// let ci = tm.create_obo_token("6f3b...").comment("ci").send()?;
 /// # Ok(()) }
 /// ```

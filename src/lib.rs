@@ -259,8 +259,8 @@ pub mod types {
         pub use crate::generated::token_management::types::TokenFilter;
         pub use crate::generated::token_management::types::{
             CreateOboTokenRequest, CreateOboTokenResponse, TokenAccessControlRequest, TokenAccessControlResponse, TokenInfo,
-            TokenPermission, TokenPermissionLevel, TokenPermissions, TokenPermissionsDescription, TokenPermissionsRequest,
-            UpdateTokenManagementRequest,
+            TokenPermission, TokenPermissions, TokenPermissionsDescription, TokenPermissionsRequest, UpdateTokenManagementRequest,
         };
+        pub use crate::wire::TokenPermissionLevel;
     }
 }

@@ -11,7 +11,7 @@
 //! let tm = w.token_management();
 //! let all = tm.list().send().await?;
 //! let alices = tm.list().created_by_username("alice@example.com").send().await?;
-//! tm.update_permissions().grant_service_principal("6f3b...", TokenPermissionLevel::can_use()).send().await?;
+//! tm.update_permissions().grant_service_principal("6f3b...", TokenPermissionLevel::CanUse).send().await?;
 //! let ci = tm.create_obo_token("6f3b...").comment("ci").lifetime(Duration::from_secs(3600)).send().await?;
 //! tm.delete(ci.token_id()).send().await?;
 //! # Ok(()) }
@@ -127,7 +127,7 @@ impl TokenManagement {
     /// ```no_run
     /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
     /// use databricks_tokens::types::token_management::TokenPermissionLevel;
-    /// w.token_management().set_permissions().grant_group("ci-admins", TokenPermissionLevel::can_use()).send().await?;
+    /// w.token_management().set_permissions().grant_group("ci-admins", TokenPermissionLevel::CanUse).send().await?;
     /// # Ok(()) }
     /// ```
     pub fn set_permissions(&self) -> SetPermissions {
@@ -139,7 +139,7 @@ impl TokenManagement {
     /// ```no_run
     /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
     /// use databricks_tokens::types::token_management::TokenPermissionLevel;
-    /// w.token_management().update_permissions().grant_service_principal("6f3b...", TokenPermissionLevel::can_use()).send().await?;
+    /// w.token_management().update_permissions().grant_service_principal("6f3b...", TokenPermissionLevel::CanUse).send().await?;
     /// # Ok(()) }
     /// ```
     pub fn update_permissions(&self) -> SetPermissions {
@@ -365,29 +365,6 @@ impl SetPermissions {
 
 into_future!(SetPermissions, TokenPermissions);
 
-impl TokenPermissionLevel {
-    /// `CAN_USE`: may create and use tokens.
-    ///
-    /// ```
-    /// use databricks_tokens::types::token_management::TokenPermissionLevel;
-    /// assert_eq!(TokenPermissionLevel::can_use().as_str(), "CAN_USE");
-    /// ```
-    pub fn can_use() -> Self {
-        Self("CAN_USE".to_owned())
-    }
-
-    /// `CAN_MANAGE`: may also change who may use tokens. Only admins can be given it (the service refuses
-    /// anyone else with `400 INVALID_PARAMETER_VALUE`); the group `admins` always holds it.
-    ///
-    /// ```
-    /// use databricks_tokens::types::token_management::TokenPermissionLevel;
-    /// assert_eq!(TokenPermissionLevel::can_manage().as_str(), "CAN_MANAGE");
-    /// ```
-    pub fn can_manage() -> Self {
-        Self("CAN_MANAGE".to_owned())
-    }
-}
-
 /// What the service guarantees an on-behalf-of create answers with.
 ///
 /// ```
@@ -443,7 +420,7 @@ fn explain(operation: &str, application_id: Option<&str>, error: Error) -> Error
         (true, _, Some(app)) => error.context(format!(
             "{operation}: the workspace refused an on-behalf-of token for {app}: on-behalf-of tokens must be enabled, the caller must be \
              an admin, and the service principal needs CAN_USE on tokens — grant it with \
-             w.token_management().update_permissions().grant_service_principal(\"{app}\", TokenPermissionLevel::can_use())"
+             w.token_management().update_permissions().grant_service_principal(\"{app}\", TokenPermissionLevel::CanUse)"
         )),
         (true, _, None) => error.context(format!("{operation}: Token Management is for workspace admins; the caller is not one")),
         (false, true, Some(app)) => {

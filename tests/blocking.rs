@@ -131,11 +131,11 @@ fn token_management_and_the_admin_workflows_from_synchronous_code() {
 
     // Permissions: only alice may use tokens, so the service principal may not have one; then it may.
     let levels = tm.permission_levels().send().unwrap();
-    assert!(levels.iter().any(|l| l.permission_level.as_deref().map(String::as_str) == Some("CAN_USE")), "{levels:?}");
-    tm.set_permissions().grant_user("alice", TokenPermissionLevel::can_use()).send().unwrap();
+    assert!(levels.iter().any(|l| l.permission_level.as_ref().map(|l| l.as_str()) == Some("CAN_USE")), "{levels:?}");
+    tm.set_permissions().grant_user("alice", TokenPermissionLevel::CanUse).send().unwrap();
     let err = tm.create_obo_token("sp-etl").comment("etl").send().unwrap_err();
     assert!(err.is_permission_denied() && err.to_string().contains("grant_service_principal"), "{err}");
-    tm.update_permissions().grant_service_principal("sp-etl", TokenPermissionLevel::can_use()).send().unwrap();
+    tm.update_permissions().grant_service_principal("sp-etl", TokenPermissionLevel::CanUse).send().unwrap();
     let acl = tm.permissions().send().unwrap().access_control_list;
     assert!(acl.iter().any(|e| e.service_principal_name.as_deref() == Some("sp-etl")), "{acl:?}");
     let obo = tm.create_obo_token("sp-etl").comment("etl").lifetime(Duration::from_secs(3600)).send().unwrap();

@@ -630,11 +630,11 @@ async fn can_manage_is_accepted_for_admins_and_refused_for_anyone_else() {
     // The admin service principal is an admin: Token Management answers it.
     let admin_sp = sp_token(&ws, ADMIN_SP).await;
     assert_eq!(call(&ws, &admin_sp, Method::GET, TM, None).await.0, 200);
-    // Our client: TokenPermissionLevel::can_manage(), and the refusal typed.
+    // Our client: TokenPermissionLevel::CanManage, and the refusal typed.
     let tm = ws.client().unwrap();
-    let granted = tm.token_management().set_permissions().grant_group("admins", TokenPermissionLevel::can_manage()).send().await.unwrap();
+    let granted = tm.token_management().set_permissions().grant_group("admins", TokenPermissionLevel::CanManage).send().await.unwrap();
     assert_eq!(granted.access_control_list.len(), 1);
-    let err = tm.token_management().update_permissions().grant_user("alice", TokenPermissionLevel::can_manage()).send().await.unwrap_err();
+    let err = tm.token_management().update_permissions().grant_user("alice", TokenPermissionLevel::CanManage).send().await.unwrap_err();
     assert_eq!(
         (err.status(), err.error_code(), err.message()),
         (Some(400), Some("INVALID_PARAMETER_VALUE"), "Only admins can be given CAN_MANAGE permission on tokens")

@@ -50,14 +50,13 @@ async fn every_token_management_builder_runs_on_a_task_of_its_own() {
     let tm = w.token_management();
 
     let levels = spawned(tm.permission_levels().send()).await.unwrap().unwrap();
-    assert!(levels.iter().any(|l| l.permission_level == Some(TokenPermissionLevel::can_use())), "{levels:?}");
+    assert!(levels.iter().any(|l| l.permission_level == Some(TokenPermissionLevel::CanUse)), "{levels:?}");
     let granted =
-        spawned(tm.update_permissions().grant_service_principal("ci-sp", TokenPermissionLevel::can_use()).send()).await.unwrap().unwrap();
+        spawned(tm.update_permissions().grant_service_principal("ci-sp", TokenPermissionLevel::CanUse).send()).await.unwrap().unwrap();
     assert!(!granted.access_control_list.is_empty());
     let read = spawned(tm.permissions().send()).await.unwrap().unwrap();
     assert_eq!(read.access_control_list, granted.access_control_list);
-    let set =
-        spawned(tm.set_permissions().grant_service_principal("ci-sp", TokenPermissionLevel::can_use()).send()).await.unwrap().unwrap();
+    let set = spawned(tm.set_permissions().grant_service_principal("ci-sp", TokenPermissionLevel::CanUse).send()).await.unwrap().unwrap();
     assert!(!set.access_control_list.is_empty());
 
     let obo = spawned(tm.create_obo_token("ci-sp").comment("obo").send()).await.unwrap().unwrap();

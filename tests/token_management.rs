@@ -131,13 +131,13 @@ async fn permissions_get_set_and_update() {
     let w = client(&server);
     let tm = w.token_management();
     let levels = tm.permission_levels().send().await.unwrap();
-    assert_eq!(levels[0].permission_level.as_deref().map(String::as_str), Some("CAN_USE"));
+    assert_eq!(levels[0].permission_level.as_ref().map(|l| l.as_str()), Some("CAN_USE"));
     let now = tm.permissions().send().await.unwrap();
     assert_eq!(now.access_control_list[0].group_name.as_deref(), Some("users"));
-    tm.set_permissions().grant_group("admins-ci", TokenPermissionLevel::can_use()).send().await.unwrap();
+    tm.set_permissions().grant_group("admins-ci", TokenPermissionLevel::CanUse).send().await.unwrap();
     tm.update_permissions()
-        .grant_service_principal("sp-app", TokenPermissionLevel::can_use())
-        .grant_user("bob", TokenPermissionLevel::can_use())
+        .grant_service_principal("sp-app", TokenPermissionLevel::CanUse)
+        .grant_user("bob", TokenPermissionLevel::CanUse)
         .send()
         .await
         .unwrap();
@@ -179,7 +179,7 @@ async fn what_admins_hit_comes_back_typed_with_the_fix() {
 
     let err = w.token_management().create_obo_token("sp-app").send().await.unwrap_err();
     assert!(err.is_permission_denied());
-    assert!(err.to_string().contains("grant_service_principal(\"sp-app\", TokenPermissionLevel::can_use())"), "{err}");
+    assert!(err.to_string().contains("grant_service_principal(\"sp-app\", TokenPermissionLevel::CanUse)"), "{err}");
 
     let missing = MockServer::start().await;
     Mock::given(method("POST"))
@@ -392,17 +392,17 @@ async fn obo_tokens_need_can_use_which_the_admin_grants() {
     let ws = LocalWorkspace::builder().service_principal("sp-etl", "sp-secret").start().await.unwrap();
     let tm_client = ws.client().unwrap();
     let tm = tm_client.token_management();
-    assert_eq!(tm.permission_levels().send().await.unwrap()[0].permission_level.as_deref().map(String::as_str), Some("CAN_USE"));
+    assert_eq!(tm.permission_levels().send().await.unwrap()[0].permission_level.as_ref().map(|l| l.as_str()), Some("CAN_USE"));
 
     // Only admins may use tokens now: the service principal may not have one.
     tm.set_permissions().send().await.unwrap();
     let err = tm.create_obo_token("sp-etl").comment("etl").send().await.unwrap_err();
     assert!(err.is_permission_denied(), "{err}");
-    assert!(err.to_string().contains("grant_service_principal(\"sp-etl\", TokenPermissionLevel::can_use())"), "{err}");
+    assert!(err.to_string().contains("grant_service_principal(\"sp-etl\", TokenPermissionLevel::CanUse)"), "{err}");
     let err = tm.create_obo_token("sp-unknown").send().await.unwrap_err();
     assert!(err.is_not_found() && err.to_string().contains("no service principal with the application id"), "{err}");
 
-    let acl = tm.update_permissions().grant_service_principal("sp-etl", TokenPermissionLevel::can_use()).send().await.unwrap();
+    let acl = tm.update_permissions().grant_service_principal("sp-etl", TokenPermissionLevel::CanUse).send().await.unwrap();
     assert!(acl.access_control_list.iter().any(|e| e.service_principal_name.as_deref() == Some("sp-etl")));
     let obo = tm.create_obo_token("sp-etl").comment("etl").lifetime(Duration::from_secs(3600)).send().await.unwrap();
     assert_eq!(obo.token_info().owner_id.map(i64::from), ws.principal_id("sp-etl"));
@@ -476,7 +476,7 @@ async fn a_stub_gets_the_filter_and_answers_the_fields_the_spec_names() {
             Ok(vec![TokenInfo::new("t1")])
         }
         async fn permission_levels(&self, _options: RequestOptions) -> databricks_tokens::Result<Vec<TokenPermissionsDescription>> {
-            Ok(vec![TokenPermissionsDescription::new().set_permission_level(TokenPermissionLevel::can_use())])
+            Ok(vec![TokenPermissionsDescription::new().set_permission_level(TokenPermissionLevel::CanUse)])
         }
         async fn get(&self, token_id: &str, _options: RequestOptions) -> databricks_tokens::Result<TokenInfo> {
             Ok(TokenInfo::new(token_id))

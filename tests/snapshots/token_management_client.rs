@@ -614,7 +614,7 @@ pub mod types {
         pub group_name: ::std::option::Option<::std::string::String>,
         ///A permission level on tokens: `CAN_USE` (create and use tokens) or `CAN_MANAGE` (also change who may; only admins can be given it); clients must accept others.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub permission_level: ::std::option::Option<TokenPermissionLevel>,
+        pub permission_level: ::std::option::Option<crate::wire::TokenPermissionLevel>,
         ///A service principal's application id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub service_principal_name: ::std::option::Option<::std::string::String>,
@@ -715,53 +715,11 @@ pub mod types {
         pub inherited_from_object: ::std::vec::Vec<::std::string::String>,
         ///A permission level on tokens: `CAN_USE` (create and use tokens) or `CAN_MANAGE` (also change who may; only admins can be given it); clients must accept others.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub permission_level: ::std::option::Option<TokenPermissionLevel>,
+        pub permission_level: ::std::option::Option<crate::wire::TokenPermissionLevel>,
     }
     impl TokenPermission {
         pub(crate) fn builder() -> builder::TokenPermission {
             Default::default()
-        }
-    }
-    ///A permission level on tokens: `CAN_USE` (create and use tokens) or `CAN_MANAGE` (also change who may; only admins can be given it); clients must accept others.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    #[serde(transparent)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    pub struct TokenPermissionLevel(pub ::std::string::String);
-    impl ::std::ops::Deref for TokenPermissionLevel {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<TokenPermissionLevel> for ::std::string::String {
-        fn from(value: TokenPermissionLevel) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::std::string::String> for TokenPermissionLevel {
-        fn from(value: ::std::string::String) -> Self {
-            Self(value)
-        }
-    }
-    impl ::std::fmt::Display for TokenPermissionLevel {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            self.0.fmt(f)
-        }
-    }
-    impl ::std::str::FromStr for TokenPermissionLevel {
-        type Err = ::std::convert::Infallible;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            Ok(Self(value.to_string()))
         }
     }
     ///Who may use tokens.
@@ -794,7 +752,7 @@ pub mod types {
         pub description: ::std::option::Option<::std::string::String>,
         ///A permission level on tokens: `CAN_USE` (create and use tokens) or `CAN_MANAGE` (also change who may; only admins can be given it); clients must accept others.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub permission_level: ::std::option::Option<TokenPermissionLevel>,
+        pub permission_level: ::std::option::Option<crate::wire::TokenPermissionLevel>,
     }
     impl TokenPermissionsDescription {
         pub(crate) fn builder() -> builder::TokenPermissionsDescription {
@@ -1263,7 +1221,7 @@ pub mod types {
                 ::std::string::String,
             >,
             permission_level: ::std::result::Result<
-                ::std::option::Option<super::TokenPermissionLevel>,
+                ::std::option::Option<crate::wire::TokenPermissionLevel>,
                 ::std::string::String,
             >,
             service_principal_name: ::std::result::Result<
@@ -1301,7 +1259,7 @@ pub mod types {
             pub fn permission_level<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::TokenPermissionLevel>,
+                    ::std::option::Option<crate::wire::TokenPermissionLevel>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1793,7 +1751,7 @@ pub mod types {
                 ::std::string::String,
             >,
             permission_level: ::std::result::Result<
-                ::std::option::Option<super::TokenPermissionLevel>,
+                ::std::option::Option<crate::wire::TokenPermissionLevel>,
                 ::std::string::String,
             >,
         }
@@ -1836,7 +1794,7 @@ pub mod types {
             pub fn permission_level<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::TokenPermissionLevel>,
+                    ::std::option::Option<crate::wire::TokenPermissionLevel>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1965,7 +1923,7 @@ pub mod types {
                 ::std::string::String,
             >,
             permission_level: ::std::result::Result<
-                ::std::option::Option<super::TokenPermissionLevel>,
+                ::std::option::Option<crate::wire::TokenPermissionLevel>,
                 ::std::string::String,
             >,
         }
@@ -1993,7 +1951,7 @@ pub mod types {
             pub fn permission_level<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::TokenPermissionLevel>,
+                    ::std::option::Option<crate::wire::TokenPermissionLevel>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2392,7 +2350,7 @@ pub mod types {
         ///Sets `permission_level`.
         pub fn set_permission_level(
             mut self,
-            value: impl ::std::convert::Into<TokenPermissionLevel>,
+            value: impl ::std::convert::Into<crate::wire::TokenPermissionLevel>,
         ) -> Self {
             self.permission_level = ::std::option::Option::Some(value.into());
             self
@@ -2608,14 +2566,13 @@ pub mod types {
         ///Sets `permission_level`.
         pub fn set_permission_level(
             mut self,
-            value: impl ::std::convert::Into<TokenPermissionLevel>,
+            value: impl ::std::convert::Into<crate::wire::TokenPermissionLevel>,
         ) -> Self {
             self.permission_level = ::std::option::Option::Some(value.into());
             self
         }
     }
     impl crate::decode::Decode for TokenPermission {}
-    impl crate::decode::Decode for TokenPermissionLevel {}
     impl TokenPermissions {
         ///An empty `TokenPermissions`; set its fields with the `set_*` methods.
         pub fn new() -> Self {
@@ -2663,7 +2620,7 @@ pub mod types {
         ///Sets `permission_level`.
         pub fn set_permission_level(
             mut self,
-            value: impl ::std::convert::Into<TokenPermissionLevel>,
+            value: impl ::std::convert::Into<crate::wire::TokenPermissionLevel>,
         ) -> Self {
             self.permission_level = ::std::option::Option::Some(value.into());
             self
@@ -2744,7 +2701,6 @@ pub mod types {
     impl crate::secret::HasSecrets for TokenAccessControlResponse {}
     impl crate::secret::HasSecrets for TokenInfo {}
     impl crate::secret::HasSecrets for TokenPermission {}
-    impl crate::secret::HasSecrets for TokenPermissionLevel {}
     impl crate::secret::HasSecrets for TokenPermissions {}
     impl crate::secret::HasSecrets for TokenPermissionsDescription {}
     impl crate::secret::HasSecrets for TokenPermissionsRequest {}
@@ -3261,6 +3217,92 @@ impl<'de> ::serde::Deserialize<'de> for AutoscopeState {
 impl ::schemars::JsonSchema for AutoscopeState {
     fn schema_name() -> ::std::string::String {
         "AutoscopeState".to_owned()
+    }
+    fn json_schema(
+        _: &mut ::schemars::r#gen::SchemaGenerator,
+    ) -> ::schemars::schema::Schema {
+        ::schemars::schema::SchemaObject {
+            instance_type: ::std::option::Option::Some(
+                ::schemars::schema::InstanceType::String.into(),
+            ),
+            ..::std::default::Default::default()
+        }
+            .into()
+    }
+}
+/**A permission level on tokens: `CAN_USE` (create and use tokens) or `CAN_MANAGE` (also change who may; only admins can be given it); clients must accept others.
+
+```
+# fn main() -> Result<(), serde_json::Error> {
+use databricks_tokens::types::token_management::TokenPermissionLevel;
+let known: TokenPermissionLevel = serde_json::from_str("\"CAN_USE\"")?;
+assert_eq!(known, TokenPermissionLevel::CanUse);
+let new: TokenPermissionLevel = serde_json::from_str("\"A_VALUE_FROM_THE_FUTURE\"")?;
+assert_eq!(new.as_str(), "A_VALUE_FROM_THE_FUTURE");
+# Ok(()) }
+```
+
+Generated from the spec's `TokenPermissionLevel` schema. Values this version does not know decode to [`TokenPermissionLevel::Unknown`] with the raw string kept, and encode back unchanged.*/
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenPermissionLevel {
+    ///`CAN_USE`: may create and use tokens.
+    CanUse,
+    ///`CAN_MANAGE`: may also change who may use tokens. Only admins can be given it (the service refuses anyone else with `400 INVALID_PARAMETER_VALUE`); the group `admins` always holds it.
+    CanManage,
+    ///A value this version of the crate does not know, kept as sent.
+    Unknown(::std::string::String),
+}
+impl TokenPermissionLevel {
+    ///The values the spec lists, as sent on the wire.
+    #[allow(dead_code, reason = "read by tests")]
+    pub(crate) const KNOWN: [&'static str; 2] = ["CAN_USE", "CAN_MANAGE"];
+    ///The wire string of this value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::CanUse => "CAN_USE",
+            Self::CanManage => "CAN_MANAGE",
+            Self::Unknown(raw) => raw,
+        }
+    }
+    ///Decodes a wire string; never fails.
+    pub fn from_wire(s: &str) -> Self {
+        match s {
+            "CAN_USE" => Self::CanUse,
+            "CAN_MANAGE" => Self::CanManage,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+}
+impl ::std::fmt::Display for TokenPermissionLevel {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for TokenPermissionLevel {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TokenPermissionLevel {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        let raw = <::std::borrow::Cow<
+            'de,
+            str,
+        > as ::serde::Deserialize>::deserialize(d)?;
+        ::std::result::Result::Ok(Self::from_wire(&raw))
+    }
+}
+///An open string: the enum keeps values it does not know.
+#[cfg(feature = "schemars")]
+impl ::schemars::JsonSchema for TokenPermissionLevel {
+    fn schema_name() -> ::std::string::String {
+        "TokenPermissionLevel".to_owned()
     }
     fn json_schema(
         _: &mut ::schemars::r#gen::SchemaGenerator,

@@ -484,7 +484,8 @@ pub(crate) fn builders(
     for call in calls {
         let Some(op) = operations.get(&call.id) else { continue };
         let shape = Shape::read(op, call, &find_struct, stub_trait.is_some(), explain_fn.is_some())?;
-        let Shape { method, hand_written, builder, answer_field, empty_answer, args, filter, explain, not_found_means_done } = shape;
+        let Shape { method, hand_written, builder, answer_field, empty_answer, args, filter, explain, not_found_means_done, extension } =
+            shape;
         let method_name = method.to_string();
         let stub_name = format!("{service_name}::{method_name}");
         // A query struct is one of the spec's types, whoever generates the operation's methods.
@@ -625,11 +626,30 @@ pub(crate) fn builders(
                     let body = find_struct(body_ty)
                         .ok_or_else(|| CodegenError::Rewrite(format!("{}: the body type is not a struct of `types`", call.id)))?;
                     fields.push(quote! { body: #body_ty });
-                    let has_default =
-                        body.attrs.iter().any(|a| a.path().is_ident("derive") && a.to_token_stream().to_string().contains("Default"));
-                    if has_default {
+                    if has_default(body) {
                         inits.push(quote! { body: ::std::default::Default::default() });
-                        setters.extend(body_setters(body));
+                        setters.extend(body_setters(body, &extension.hand_setters));
+                    } else if !extension.body_args.is_empty() {
+                        // The required fields are the method's arguments, the others start unset.
+                        let field_inits = body.fields.iter().filter_map(|f| f.ident.as_ref()).map(|ident| {
+                            if extension.body_args.iter().any(|(arg, _)| arg == ident) {
+                                quote! { #ident: #ident.into() }
+                            } else {
+                                quote! { #ident: ::std::option::Option::None }
+                            }
+                        });
+                        inits.push(quote! { body: #body_ty { #(#field_inits,)* } });
+                        for (ident, ty) in &extension.body_args {
+                            method_args.push(quote! { #ident: impl ::std::convert::Into<#ty> });
+                            example_args.push("\"...\"");
+                            if last_ident(ty).as_deref() == Some("String") {
+                                let name = ident.to_string();
+                                checks.push(quote! { super::operations::#constant.non_empty(#name, &self.body.#ident)?; });
+                            }
+                        }
+                        let skip: Vec<String> =
+                            extension.hand_setters.iter().cloned().chain(extension.body_args.iter().map(|(i, _)| i.to_string())).collect();
+                        setters.extend(body_setters(body, &skip));
                     } else {
                         inits.push(quote! { body });
                         method_args.push(quote! { body: #body_ty });
@@ -696,12 +716,20 @@ pub(crate) fn builders(
         if hand_written {
             continue;
         }
-        let send_body = match &stub_trait {
-            Some(stub_trait) => {
+        if let Some(extra) = &extension.extra {
+            fields.push(quote! { extra: #extra });
+            inits.push(quote! { extra: ::std::default::Default::default() });
+        }
+        let send_body = match (&extension.send, &stub_trait) {
+            (Some(send), _) => {
+                let extra = extension.extra.as_ref().map(|_| quote! { self.extra, });
+                quote! { #send(&self.client, #(#passed,)* #extra self.options).await }
+            }
+            (None, Some(stub_trait)) => {
                 let accessor = format_ident!("{}_stub", crate::snake_case(&stub_trait.to_string()));
                 quote! { self.client.#accessor().#method(#(#passed,)* self.options).await }
             }
-            None => quote! {
+            (None, None) => quote! {
                 let ::std::option::Option::Some(pipeline) = self.client.pipeline() else {
                     return ::std::result::Result::Err(crate::error::Error::not_implemented_by_stub(#stub_name));
                 };
@@ -793,11 +821,15 @@ pub(crate) fn builders(
     Ok((builders, stubs, filters))
 }
 
-/// A setter per field of a body that has a default, documented with the field's doc.
-fn body_setters(body: &syn::ItemStruct) -> Vec<proc_macro2::TokenStream> {
+/// A setter per field of a body that has a default (but those in `skip`: hand-written or arguments),
+/// documented with the field's doc.
+fn body_setters(body: &syn::ItemStruct, skip: &[String]) -> Vec<proc_macro2::TokenStream> {
     let mut setters = Vec::new();
     for field in &body.fields {
         let Some(ident) = &field.ident else { continue };
+        if skip.iter().any(|s| ident == s) {
+            continue;
+        }
         let docs = field.attrs.iter().filter(|a| a.path().is_ident("doc"));
         let json_name = ident.to_string().trim_start_matches("r#").to_owned();
         let fallback = format!("Sets `{json_name}` of the request body.");
@@ -858,6 +890,25 @@ struct Shape {
     /// `Some(subject)`: errors pass through `info.x-rust-explain`.
     explain: Option<Option<Subject>>,
     not_found_means_done: bool,
+    /// What the hand-written extension of a generated builder adds (`x-rust-builder-extra`, `x-rust-send`,
+    /// `x-rust-hand-setters`, `x-rust-body-args`).
+    extension: Extension,
+}
+
+/// What the spec cannot say of a generated builder, added by hand in one place (the service's module).
+#[derive(Default)]
+struct Extension {
+    /// `x-rust-builder-extra`: the type (`Debug + Default`) of the builder's `extra` field, the state the
+    /// hand-written setters keep beside the body.
+    extra: Option<syn::Path>,
+    /// `x-rust-send`: the hand-written `async fn(&client, <the stub method's arguments>, [extra,] options)`
+    /// that `send()` hands the request to, after its checks.
+    send: Option<syn::Path>,
+    /// `x-rust-hand-setters`: the body fields that get no generated setter (a hand-written one sets them).
+    hand_setters: Vec<String>,
+    /// `x-rust-body-args`: the required fields of a body without a default, taken as arguments of the
+    /// service's method (`impl Into<T>`; a string checked non-empty); the others get setters.
+    body_args: Vec<(syn::Ident, syn::Type)>,
 }
 
 /// A body field taken as an argument (`x-rust-args`).
@@ -1057,8 +1108,91 @@ impl Shape {
             Some(_) => return Err(bad(&what("x-rust-explain"), "is neither `true` nor the name of a string field of the body")),
         };
         let not_found_means_done = ext("x-databricks-not-found-means-done").and_then(serde_json::Value::as_bool).unwrap_or(false);
-        Ok(Shape { method, hand_written, builder, answer_field, empty_answer, args, filter, explain, not_found_means_done })
+        let extension = Extension::read(&ext, &what, hand_written, args.is_some(), body_struct)?;
+        Ok(Shape { method, hand_written, builder, answer_field, empty_answer, args, filter, explain, not_found_means_done, extension })
     }
+}
+
+impl Extension {
+    fn read<'o>(
+        ext: &dyn Fn(&str) -> Option<&'o serde_json::Value>,
+        what: &dyn Fn(&str) -> String,
+        hand_written: bool,
+        has_args: bool,
+        body: Option<&syn::ItemStruct>,
+    ) -> Result<Extension, CodegenError> {
+        let names = ["x-rust-builder-extra", "x-rust-send", "x-rust-hand-setters", "x-rust-body-args"];
+        if hand_written && let Some(name) = names.iter().find(|n| ext(n).is_some()) {
+            return Err(bad(&what(name), "is given with x-rust-builder (a hand-written builder): it extends a generated one"));
+        }
+        let path = |name: &str| -> Result<Option<syn::Path>, CodegenError> {
+            let Some(value) = ext(name) else { return Ok(None) };
+            let text = value.as_str().ok_or_else(|| bad(&what(name), "is not a string (a path)"))?;
+            syn::parse_str(text).map(Some).map_err(|e| bad(&what(name), &format!("{text:?} is not a path: {e}")))
+        };
+        let extra = path("x-rust-builder-extra")?;
+        let send = path("x-rust-send")?;
+        if extra.is_some() && send.is_none() {
+            return Err(bad(&what("x-rust-builder-extra"), "needs x-rust-send: nothing else would read the extra state"));
+        }
+        // The body fields a list names: each one a field of a body whose fields the builder sets.
+        let fields = |name: &str| -> Result<Vec<(syn::Ident, syn::Type)>, CodegenError> {
+            let Some(value) = ext(name) else { return Ok(Vec::new()) };
+            let names: Vec<&str> = value
+                .as_array()
+                .and_then(|a| a.iter().map(serde_json::Value::as_str).collect())
+                .filter(|names: &Vec<&str>| !names.is_empty())
+                .ok_or_else(|| bad(&what(name), "is not a non-empty list of strings (fields of the body)"))?;
+            let strukt = body.ok_or_else(|| bad(&what(name), "applies to no request body"))?;
+            if has_args {
+                return Err(bad(&what(name), "is given with x-rust-args: the body's fields are the method's arguments"));
+            }
+            names
+                .iter()
+                .map(|field| {
+                    named_field(strukt, field).ok_or_else(|| {
+                        bad(&what(name), &format!("names {field:?}, which the body {} does not have", strukt.ident))
+                    })
+                })
+                .collect()
+        };
+        let body_args = fields("x-rust-body-args")?;
+        let hand_setters = fields("x-rust-hand-setters")?;
+        if let Some(strukt) = body {
+            let has_default = has_default(strukt);
+            if !body_args.is_empty() {
+                if has_default {
+                    return Err(bad(&what("x-rust-body-args"), &format!("applies to {}, which has a default: its fields are setters", strukt.ident)));
+                }
+                if let Some((ident, _)) = body_args.iter().find(|(_, ty)| crate::option_inner(ty).is_some()) {
+                    return Err(bad(&what("x-rust-body-args"), &format!("names the optional field {ident}: only required ones are arguments")));
+                }
+                let missing: Vec<String> = strukt
+                    .fields
+                    .iter()
+                    .filter(|f| crate::option_inner(&f.ty).is_none())
+                    .filter_map(|f| f.ident.as_ref().map(ToString::to_string))
+                    .filter(|f| !body_args.iter().any(|(ident, _)| ident == f))
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(bad(&what("x-rust-body-args"), &format!("leaves out the required fields {missing:?} of {}", strukt.ident)));
+                }
+            }
+            if !hand_setters.is_empty() && !has_default && body_args.is_empty() {
+                return Err(bad(&what("x-rust-hand-setters"), &format!("applies to {}, which the method takes whole (no setters)", strukt.ident)));
+            }
+            if let Some((ident, _)) = hand_setters.iter().find(|h| body_args.iter().any(|a| a.0 == h.0)) {
+                return Err(bad(&what("x-rust-hand-setters"), &format!("names {ident}, which x-rust-body-args takes as an argument")));
+            }
+        }
+        let hand_setters = hand_setters.into_iter().map(|(ident, _)| ident.to_string()).collect();
+        Ok(Extension { extra, send, hand_setters, body_args })
+    }
+}
+
+/// Whether a struct of `types` derives `Default`.
+fn has_default(strukt: &syn::ItemStruct) -> bool {
+    strukt.attrs.iter().any(|a| a.path().is_ident("derive") && a.to_token_stream().to_string().contains("Default"))
 }
 
 /// The field `name` of a struct of `types` with named fields, and its type as written outside `types`

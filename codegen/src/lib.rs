@@ -1226,6 +1226,37 @@ mod tests {
         CURATED.replacen(from, to, 1)
     }
 
+    /// The drop's arguments in `CURATED`, which the extension cases replace.
+    const DROP_ARGS: &str = r#""x-rust-args": ["id"]"#;
+
+    #[test]
+    fn a_generated_builder_takes_its_hand_written_extension_from_the_spec() {
+        // The drop with its body's required field as an argument, an optional one set by hand, extra state
+        // and a hand-written send.
+        let spec = curated_with(
+            DROP_ARGS,
+            r#""x-rust-body-args": ["id"], "x-rust-hand-setters": ["note"], "x-rust-builder-extra": "crate::shop::DropExtra",
+               "x-rust-send": "crate::shop::send_drop""#,
+        )
+        .replace(
+            r#""DropWidget": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}"#,
+            r#""DropWidget": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "note": {"type": "string"}, "why": {"type": "string"}}}"#,
+        );
+        let client = compact(&generate_parts(&spec, Target::CRATE).unwrap().client);
+        for expected in [
+            "pubfndrop(&self,id:impl::std::convert::Into<::std::string::String>,)->DropIt",
+            "body:types::DropWidget{id:id.into(),note:::std::option::Option::None,why:::std::option::Option::None,}",
+            "pub(crate)extra:crate::shop::DropExtra,",
+            "extra:::std::default::Default::default()",
+            "super::operations::DROP_WIDGET.non_empty(\"id\",&self.body.id)?;crate::shop::send_drop(&self.client,self.body,self.extra,self.options).await",
+            "pubfnwhy(",
+        ] {
+            assert!(client.contains(expected), "{expected}: {client}");
+        }
+        // No generated setter for the hand-written one, nor for the argument.
+        assert!(!client.contains("pubfnnote(") && !client.contains("pubfnid("), "{client}");
+    }
+
     fn extension_error(spec: &str) -> String {
         match generate_parts(spec, Target::CRATE) {
             Err(CodegenError::Extension(e)) => e,
@@ -1262,6 +1293,17 @@ mod tests {
             (r#""x-rust-builder-name": "DropIt""#, r#""x-rust-builder-name": "DropIt", "x-rust-builder": "shop::DropIt""#, "hand-written"),
             // Every shaping extension needs the stub trait whose method it shapes.
             (r#", "x-rust-stub": "Shop""#, "", "needs info.x-rust-stub"),
+            // The extension of a generated builder: extra state nothing reads, a send that is no path, on a
+            // hand-written builder, body fields beside x-rust-args, that the body lacks, none, setters of a
+            // body taken whole, a hand-written setter of a field taken as an argument.
+            (DROP_ARGS, r#""x-rust-builder-extra": "crate::shop::DropExtra""#, "needs x-rust-send"),
+            (DROP_ARGS, r#""x-rust-send": "crate shop""#, "not a path"),
+            (r#""x-rust-builder": "shop::ListWidgets""#, r#""x-rust-builder": "shop::ListWidgets", "x-rust-send": "crate::shop::s""#, "extends a generated one"),
+            (DROP_ARGS, r#""x-rust-args": ["id"], "x-rust-body-args": ["id"]"#, "is given with x-rust-args"),
+            (DROP_ARGS, r#""x-rust-body-args": ["nope"]"#, "\"nope\""),
+            (DROP_ARGS, r#""x-rust-body-args": []"#, "non-empty list"),
+            (DROP_ARGS, r#""x-rust-hand-setters": ["id"]"#, "takes whole"),
+            (DROP_ARGS, r#""x-rust-body-args": ["id"], "x-rust-hand-setters": ["id"]"#, "takes as an argument"),
         ];
         for (from, to, expected) in cases {
             let err = extension_error(&curated_with(from, to));

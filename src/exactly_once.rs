@@ -112,6 +112,29 @@ impl Marker {
     }
 }
 
+/// What a create builder keeps beside its body (`x-rust-builder-extra` of `create_token` and
+/// `create_obo_token`): the lifetime asked for, and the grace period and marker of an exactly-once create.
+#[derive(Debug, Default)]
+pub(crate) struct CreateExtra {
+    /// Checked and sent as whole seconds (`lifetime_seconds`).
+    pub(crate) lifetime: Option<Duration>,
+    /// `None`: a plain create.
+    pub(crate) exactly_once: Option<(Duration, Marker)>,
+}
+
+impl CreateExtra {
+    /// Exactly once with this grace period, with the marker drawn already (a new one the first time).
+    pub(crate) fn set_grace(&mut self, grace: Duration) {
+        let marker = self.exactly_once.take().map_or_else(Marker::new, |(_, marker)| marker);
+        self.exactly_once = Some((grace, marker));
+    }
+
+    /// The marker of an exactly-once create.
+    pub(crate) fn marker(&self) -> Option<&str> {
+        self.exactly_once.as_ref().map(|(_, marker)| marker.as_str())
+    }
+}
+
 /// How an exactly-once call runs.
 pub(crate) struct Settings<'a> {
     pub marker: Marker,

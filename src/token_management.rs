@@ -22,14 +22,15 @@
 //! ([`Error::is_permission_denied`]), on-behalf-of tokens not enabled or no `CAN_USE` for the service
 //! principal (how to grant it), an unknown application id ([`Error::is_not_found`]).
 //!
-//! Generated from `spec/token_management.json`: the service's methods `list`, `get`, `delete`,
-//! `permission_levels` and `permissions` and their builders ([`ListAllTokens`], [`GetToken`],
-//! [`DeleteManagedToken`], [`GetPermissionLevels`], [`GetPermissions`], re-exported here), every method of
-//! the stub trait and of the pipeline's implementation, and [`crate::stub::TokenFilter`].
-//! Hand-written here: what the spec cannot say — the builders of `create_obo_token` (a `Duration` lifetime,
-//! exactly-once), `update` (field-mask setters) and `set_permissions` / `update_permissions` (grant
-//! helpers), which hand their request to the generated stub method; [`ListAllTokens::stream`]; and the
-//! hints added to the service's errors (`explain`).
+//! Generated from `spec/token_management.json`: the service's methods `create_obo_token`, `list`, `get`,
+//! `delete`, `permission_levels` and `permissions` and their builders ([`CreateOboToken`], [`ListAllTokens`],
+//! [`GetToken`], [`DeleteManagedToken`], [`GetPermissionLevels`], [`GetPermissions`], re-exported here),
+//! every method of the stub trait and of the pipeline's implementation, and [`crate::stub::TokenFilter`].
+//! Hand-written here: what the spec cannot say — on top of the generated [`CreateOboToken`], its
+//! `Duration` lifetime, scopes and autoscope setters, exactly-once and its send; the builders of `update`
+//! (field-mask setters) and `set_permissions` / `update_permissions` (grant helpers), which hand their
+//! request to the generated stub method; [`ListAllTokens::stream`]; and the hints added to the service's
+//! errors (`explain`).
 
 use futures::Stream;
 
@@ -42,10 +43,10 @@ use crate::operation::tables::token_management::operations as ops;
 use crate::paginate::paginate;
 use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
-use crate::stub::{self, RequestOptions, TokenFilter};
+use crate::stub::{self, RequestOptions};
 use crate::types::token_management::{
-    CreateOboTokenRequest, CreateOboTokenResponse, TokenAccessControlRequest, TokenInfo, TokenPermissionLevel, TokenPermissions,
-    TokenPermissionsRequest, UpdateTokenManagementRequest,
+    CreateOboTokenResponse, TokenAccessControlRequest, TokenInfo, TokenPermissionLevel, TokenPermissions, TokenPermissionsRequest,
+    UpdateTokenManagementRequest,
 };
 
 pub use service::TokenManagement;
@@ -81,30 +82,6 @@ pub(crate) mod service {
 }
 
 impl TokenManagement {
-    /// Creates a token owned by the service principal `application_id`; the response holds its secret
-    /// value, once.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// use std::time::Duration;
-    /// let ci = w.token_management().create_obo_token("6f3b...").comment("ci").lifetime(Duration::from_secs(3600)).send().await?;
-    /// let secret = ci.token_value().expose(); // hand it to the job, never log it
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// The service principal must hold `CAN_USE` on tokens ([`TokenManagement::update_permissions`]).
-    /// Never retried after the request may have reached the server; with [`CreateOboToken::exactly_once`]
-    /// an ambiguous failure is resolved instead of reported.
-    pub fn create_obo_token(&self, application_id: impl Into<String>) -> CreateOboToken {
-        CreateOboToken {
-            client: self.client().clone(),
-            request: CreateOboTokenRequest::new(application_id),
-            lifetime: None,
-            exactly_once: None,
-            options: RequestOptions::default(),
-        }
-    }
-
     /// Updates any user's token; the mask (sent in the body) comes from the setters called.
     ///
     /// ```no_run
@@ -147,37 +124,24 @@ impl TokenManagement {
     }
 }
 
-/// Creates an on-behalf-of token: see [`TokenManagement::create_obo_token`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct CreateOboToken {
-    client: WorkspaceClient,
-    request: CreateOboTokenRequest,
-    lifetime: Option<std::time::Duration>,
-    /// The grace period and marker of an exactly-once create; `None`: a plain create.
-    exactly_once: Option<(std::time::Duration, crate::exactly_once::Marker)>,
-    options: RequestOptions,
-}
-
+/// What the spec cannot say of the generated [`CreateOboToken`] (`x-rust-hand-setters`,
+/// `x-rust-builder-extra` and `x-rust-send` of `create_obo_token`): a `Duration` lifetime, the scopes as any
+/// list of strings, and exactly-once. The builder, `create_obo_token(application_id)` (`x-rust-body-args`),
+/// the `comment` setter, the per-call options and `.await` are generated.
 impl CreateOboToken {
-    /// The comment shown in listings.
-    pub fn comment(mut self, comment: impl Into<String>) -> Self {
-        self.request.comment = Some(comment.into());
-        self
-    }
     /// How long the token lives: whole seconds, at least one.
     pub fn lifetime(mut self, lifetime: std::time::Duration) -> Self {
-        self.lifetime = Some(lifetime);
+        self.extra.lifetime = Some(lifetime);
         self
     }
     /// The API scopes it may use.
     pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.request.scopes = Some(scopes.into_iter().collect());
+        self.body.scopes = Some(scopes.into_iter().collect());
         self
     }
     /// Whether the service collects the scopes the token uses.
     pub fn autoscope(mut self, enabled: bool) -> Self {
-        self.request.autoscope_enabled = Some(enabled);
+        self.body.autoscope_enabled = Some(enabled);
         self
     }
     /// Creates the token exactly once, as [`CreateToken::exactly_once`](crate::tokens::CreateToken::exactly_once)
@@ -200,68 +164,77 @@ impl CreateOboToken {
     }
     /// [`CreateOboToken::exactly_once`] with another grace period.
     pub fn exactly_once_grace(mut self, grace: std::time::Duration) -> Self {
-        let marker = self.exactly_once.take().map_or_else(crate::exactly_once::Marker::new, |(_, m)| m);
-        self.exactly_once = Some((grace, marker));
+        self.extra.set_grace(grace);
         self
     }
     /// The marker every attempt of this exactly-once create carries in its comment, as
     /// [`CreateToken::exactly_once_marker`](crate::tokens::CreateToken::exactly_once_marker).
     pub fn exactly_once_marker(&self) -> Option<&str> {
-        self.exactly_once.as_ref().map(|(_, marker)| marker.as_str())
+        self.extra.marker()
     }
-    options_setters!();
+}
 
-    /// Sends the request.
-    pub async fn send(self) -> Result<CreateOboTokenResponse> {
-        if self.request.application_id.is_empty() {
-            return Err(Error::invalid_request("create_obo_token: application_id is empty"));
+/// The send of the generated [`CreateOboToken`] (`x-rust-send`): a module of its own, which the generated
+/// code names, so that it does not depend on the module that uses the generated code (no module circle).
+pub(crate) mod create {
+    use crate::WorkspaceClient;
+    use crate::error::Result;
+    use crate::exactly_once::CreateExtra;
+    use crate::operation::tables::token_management::operations as ops;
+    use crate::stub::{RequestOptions, TokenFilter};
+    use crate::types::token_management::{CreateOboTokenRequest, CreateOboTokenResponse};
+
+    /// Sends the create (its `application_id` checked by the generated `send()`): the lifetime checked,
+    /// then one create, or the exactly-once engine.
+    pub(crate) async fn send(
+        client: &WorkspaceClient,
+        mut body: CreateOboTokenRequest,
+        extra: CreateExtra,
+        options: RequestOptions,
+    ) -> Result<CreateOboTokenResponse> {
+        if let Some(lifetime) = extra.lifetime {
+            body.lifetime_seconds = Some(ops::CREATE_OBO_TOKEN.lifetime_seconds(lifetime)?.into());
         }
-        let mut request = self.request;
-        if let Some(lifetime) = self.lifetime {
-            request.lifetime_seconds = Some(ops::CREATE_OBO_TOKEN.lifetime_seconds(lifetime)?.into());
-        }
-        let Some((grace, marker)) = self.exactly_once else {
-            return self.client.token_management_stub().create_obo_token(request, self.options).await;
+        let Some((grace, marker)) = extra.exactly_once else {
+            return client.token_management_stub().create_obo_token(body, options).await;
         };
-        let comment = request.comment.take();
-        let minter = OboMinter { client: &self.client, request };
-        let settings = crate::exactly_once::Settings::of_call(self.client.retry_and_clock(), &self.options, grace, marker);
+        let comment = body.comment.take();
+        let minter = OboMinter { client, request: body };
+        let settings = crate::exactly_once::Settings::of_call(client.retry_and_clock(), &options, grace, marker);
         crate::exactly_once::create(&minter, comment, settings).await
     }
-}
 
-/// Token Management as an exactly-once on-behalf-of create uses it.
-struct OboMinter<'a> {
-    client: &'a WorkspaceClient,
-    request: CreateOboTokenRequest,
-}
+    /// Token Management as an exactly-once on-behalf-of create uses it.
+    struct OboMinter<'a> {
+        client: &'a WorkspaceClient,
+        request: CreateOboTokenRequest,
+    }
 
-impl crate::exactly_once::Minter for OboMinter<'_> {
-    type Created = CreateOboTokenResponse;
-    async fn create(&self, comment: String, options: RequestOptions) -> Result<CreateOboTokenResponse> {
-        self.client.token_management_stub().create_obo_token(self.request.clone().set_comment(comment), options).await
-    }
-    async fn find(&self, marker: &str, options: RequestOptions) -> Result<Vec<String>> {
-        let tokens = self.client.token_management_stub().list(TokenFilter::default(), options).await?;
-        Ok(tokens.into_iter().filter(|t| t.comment.as_deref().is_some_and(|c| c.contains(marker))).map(|t| t.token_id).collect())
-    }
-    async fn revoke(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        self.client.token_management_stub().delete(token_id, options).await
-    }
-    async fn set_comment(&self, token_id: &str, comment: &str, options: RequestOptions) -> Result<()> {
-        let mut update = self.client.token_management().update(token_id).comment(comment);
-        update.options = options;
-        update.send().await.map(drop)
-    }
-    fn id(created: &CreateOboTokenResponse) -> &str {
-        created.token_id()
-    }
-    fn record_comment(created: &mut CreateOboTokenResponse, comment: String) {
-        created.token_info.comment = Some(comment);
+    impl crate::exactly_once::Minter for OboMinter<'_> {
+        type Created = CreateOboTokenResponse;
+        async fn create(&self, comment: String, options: RequestOptions) -> Result<CreateOboTokenResponse> {
+            self.client.token_management_stub().create_obo_token(self.request.clone().set_comment(comment), options).await
+        }
+        async fn find(&self, marker: &str, options: RequestOptions) -> Result<Vec<String>> {
+            let tokens = self.client.token_management_stub().list(TokenFilter::default(), options).await?;
+            Ok(tokens.into_iter().filter(|t| t.comment.as_deref().is_some_and(|c| c.contains(marker))).map(|t| t.token_id).collect())
+        }
+        async fn revoke(&self, token_id: &str, options: RequestOptions) -> Result<()> {
+            self.client.token_management_stub().delete(token_id, options).await
+        }
+        async fn set_comment(&self, token_id: &str, comment: &str, options: RequestOptions) -> Result<()> {
+            let mut update = self.client.token_management().update(token_id).comment(comment);
+            update.options = options;
+            update.send().await.map(drop)
+        }
+        fn id(created: &CreateOboTokenResponse) -> &str {
+            created.token_id()
+        }
+        fn record_comment(created: &mut CreateOboTokenResponse, comment: String) {
+            created.token_info.comment = Some(comment);
+        }
     }
 }
-
-into_future!(CreateOboToken, CreateOboTokenResponse);
 
 /// What the spec cannot say of the generated [`ListAllTokens`]: its answer as a stream.
 impl ListAllTokens {

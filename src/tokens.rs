@@ -52,11 +52,13 @@
 //!
 //! # Generated and hand-written
 //!
-//! Generated from `spec/tokens.json`: the service's methods `list` and `delete` and their builders
-//! ([`ListTokens`], [`DeleteToken`], re-exported here), and every method of the stub trait
+//! Generated from `spec/tokens.json`: the service's methods `create`, `list` and `delete` and their builders
+//! ([`CreateToken`], [`ListTokens`], [`DeleteToken`], re-exported here), and every method of the stub trait
 //! ([`crate::stub::Tokens`]) and of the pipeline's implementation. Hand-written here: what the spec cannot
-//! say — the builders of `create` (a `Duration` lifetime, exactly-once) and `update` (field-mask setters),
-//! which hand their request to the generated stub method, and [`ListTokens::stream`].
+//! say — on top of the generated [`CreateToken`], its `Duration` lifetime, scopes and autoscope setters,
+//! exactly-once and its send (`x-rust-hand-setters`, `x-rust-builder-extra`, `x-rust-send`); the builder of
+//! `update` (field-mask setters), which hands its request to the generated stub method; and
+//! [`ListTokens::stream`].
 //!
 //! [`ErrorKind::InvalidRequest`]: crate::ErrorKind::InvalidRequest
 
@@ -68,12 +70,12 @@ use crate::WorkspaceClient;
 use crate::error::Result;
 use crate::field_mask::Update;
 pub use crate::generated::builders::*;
-use crate::operation::{CREATE_TOKEN, UPDATE_TOKEN};
+use crate::operation::UPDATE_TOKEN;
 use crate::paginate::paginate;
 use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
 use crate::stub::{self, RequestOptions};
-use crate::types::{CreateTokenRequest, CreateTokenResponse, ListPublicTokensResponse, PublicTokenInfo, UpdateTokenRequest};
+use crate::types::{CreateTokenResponse, ListPublicTokensResponse, PublicTokenInfo, UpdateTokenRequest};
 
 pub use service::Tokens;
 
@@ -108,28 +110,6 @@ pub(crate) mod service {
 }
 
 impl Tokens {
-    /// Creates a token; the response holds its secret value, once.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// use std::time::Duration;
-    /// let created = w.tokens().create().comment("ci").lifetime(Duration::from_secs(300)).send().await?;
-    /// let secret: &str = created.token_value().expose(); // hand it to the job, never log it
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// Never retried after the request may have reached the server, so it cannot mint two tokens; with
-    /// [`CreateToken::exactly_once`] an ambiguous failure is resolved instead of reported.
-    pub fn create(&self) -> CreateToken {
-        CreateToken {
-            client: self.client().clone(),
-            request: CreateTokenRequest::new(),
-            lifetime: None,
-            exactly_once: None,
-            options: RequestOptions::default(),
-        }
-    }
-
     /// Updates a token's writable fields; the field mask comes from the setters called.
     ///
     /// ```no_run
@@ -148,37 +128,23 @@ impl Tokens {
     }
 }
 
-/// Creates a token: see [`Tokens::create`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct CreateToken {
-    client: WorkspaceClient,
-    request: CreateTokenRequest,
-    lifetime: Option<Duration>,
-    /// The grace period and marker of an exactly-once create; `None`: a plain create.
-    exactly_once: Option<(Duration, crate::exactly_once::Marker)>,
-    options: RequestOptions,
-}
-
+/// What the spec cannot say of the generated [`CreateToken`] (`x-rust-hand-setters`, `x-rust-builder-extra`
+/// and `x-rust-send` of `create_token`): a `Duration` lifetime, the scopes as any list of strings, and
+/// exactly-once. The builder, its `comment` setter, the per-call options and `.await` are generated.
 impl CreateToken {
-    /// The comment shown in listings.
-    pub fn comment(mut self, comment: impl Into<String>) -> Self {
-        self.request.comment = Some(comment.into());
-        self
-    }
     /// How long the token lives: whole seconds, at least one (default: the service's, 2 years).
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = Some(lifetime);
+        self.extra.lifetime = Some(lifetime);
         self
     }
     /// The API scopes it may use.
     pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.request.scopes = Some(scopes.into_iter().collect());
+        self.body.scopes = Some(scopes.into_iter().collect());
         self
     }
     /// Whether the service collects the scopes the token uses (autoscope).
     pub fn autoscope(mut self, enabled: bool) -> Self {
-        self.request.autoscope_enabled = Some(enabled);
+        self.body.autoscope_enabled = Some(enabled);
         self
     }
     /// Creates the token exactly once, even when an answer is lost: no orphan, no duplicate, and never
@@ -212,8 +178,7 @@ impl CreateToken {
     /// service after the client gave up on it and still be processed. Shorter answers faster after an
     /// ambiguous failure, and weakens the guarantee to that bound.
     pub fn exactly_once_grace(mut self, grace: Duration) -> Self {
-        let marker = self.exactly_once.take().map_or_else(crate::exactly_once::Marker::new, |(_, m)| m);
-        self.exactly_once = Some((grace, marker));
+        self.extra.set_grace(grace);
         self
     }
     /// The marker every attempt of this exactly-once create carries in its comment (`None` for a plain
@@ -232,64 +197,70 @@ impl CreateToken {
     /// # Ok(()) }
     /// ```
     pub fn exactly_once_marker(&self) -> Option<&str> {
-        self.exactly_once.as_ref().map(|(_, marker)| marker.as_str())
+        self.extra.marker()
     }
-    options_setters!();
+}
 
-    /// The request this builder sends, checked.
-    fn request(&self) -> Result<CreateTokenRequest> {
-        let mut request = self.request.clone();
-        if let Some(lifetime) = self.lifetime {
-            request.lifetime_seconds = Some(CREATE_TOKEN.lifetime_seconds(lifetime)?.into());
+/// The send of the generated [`CreateToken`] (`x-rust-send`): a module of its own, which the generated code
+/// names, so that it does not depend on the module that uses the generated code (no module circle).
+pub(crate) mod create {
+    use crate::WorkspaceClient;
+    use crate::error::Result;
+    use crate::exactly_once::CreateExtra;
+    use crate::operation::CREATE_TOKEN;
+    use crate::stub::RequestOptions;
+    use crate::types::{CreateTokenRequest, CreateTokenResponse};
+
+    /// Sends the create: the lifetime checked, then one create, or the exactly-once engine.
+    pub(crate) async fn send(
+        client: &WorkspaceClient,
+        mut body: CreateTokenRequest,
+        extra: CreateExtra,
+        options: RequestOptions,
+    ) -> Result<CreateTokenResponse> {
+        if let Some(lifetime) = extra.lifetime {
+            body.lifetime_seconds = Some(CREATE_TOKEN.lifetime_seconds(lifetime)?.into());
         }
-        Ok(request)
-    }
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<CreateTokenResponse> {
-        let mut request = self.request()?;
-        let Some((grace, marker)) = self.exactly_once else {
-            return self.client.tokens_stub().create(request, self.options).await;
+        let Some((grace, marker)) = extra.exactly_once else {
+            return client.tokens_stub().create(body, options).await;
         };
-        let comment = request.comment.take();
-        let minter = TokenMinter { client: &self.client, request };
-        let settings = crate::exactly_once::Settings::of_call(self.client.retry_and_clock(), &self.options, grace, marker);
+        let comment = body.comment.take();
+        let minter = TokenMinter { client, request: body };
+        let settings = crate::exactly_once::Settings::of_call(client.retry_and_clock(), &options, grace, marker);
         crate::exactly_once::create(&minter, comment, settings).await
     }
-}
 
-/// The Tokens API as an exactly-once create uses it.
-struct TokenMinter<'a> {
-    client: &'a WorkspaceClient,
-    request: CreateTokenRequest,
-}
+    /// The Tokens API as an exactly-once create uses it.
+    struct TokenMinter<'a> {
+        client: &'a WorkspaceClient,
+        request: CreateTokenRequest,
+    }
 
-impl crate::exactly_once::Minter for TokenMinter<'_> {
-    type Created = CreateTokenResponse;
-    async fn create(&self, comment: String, options: RequestOptions) -> Result<CreateTokenResponse> {
-        self.client.tokens_stub().create(self.request.clone().set_comment(comment), options).await
-    }
-    async fn find(&self, marker: &str, options: RequestOptions) -> Result<Vec<String>> {
-        let tokens = self.client.tokens_stub().list(options).await?;
-        Ok(tokens.into_iter().filter(|t| t.comment.as_deref().is_some_and(|c| c.contains(marker))).map(|t| t.token_id).collect())
-    }
-    async fn revoke(&self, token_id: &str, options: RequestOptions) -> Result<()> {
-        self.client.tokens_stub().delete(token_id, options).await
-    }
-    async fn set_comment(&self, token_id: &str, comment: &str, options: RequestOptions) -> Result<()> {
-        let mut update = self.client.tokens().update(token_id).comment(comment);
-        update.options = options;
-        update.send().await
-    }
-    fn id(created: &CreateTokenResponse) -> &str {
-        created.token_id()
-    }
-    fn record_comment(created: &mut CreateTokenResponse, comment: String) {
-        created.token_info.comment = Some(comment);
+    impl crate::exactly_once::Minter for TokenMinter<'_> {
+        type Created = CreateTokenResponse;
+        async fn create(&self, comment: String, options: RequestOptions) -> Result<CreateTokenResponse> {
+            self.client.tokens_stub().create(self.request.clone().set_comment(comment), options).await
+        }
+        async fn find(&self, marker: &str, options: RequestOptions) -> Result<Vec<String>> {
+            let tokens = self.client.tokens_stub().list(options).await?;
+            Ok(tokens.into_iter().filter(|t| t.comment.as_deref().is_some_and(|c| c.contains(marker))).map(|t| t.token_id).collect())
+        }
+        async fn revoke(&self, token_id: &str, options: RequestOptions) -> Result<()> {
+            self.client.tokens_stub().delete(token_id, options).await
+        }
+        async fn set_comment(&self, token_id: &str, comment: &str, options: RequestOptions) -> Result<()> {
+            let mut update = self.client.tokens().update(token_id).comment(comment);
+            update.options = options;
+            update.send().await
+        }
+        fn id(created: &CreateTokenResponse) -> &str {
+            created.token_id()
+        }
+        fn record_comment(created: &mut CreateTokenResponse, comment: String) {
+            created.token_info.comment = Some(comment);
+        }
     }
 }
-
-into_future!(CreateToken, CreateTokenResponse);
 
 /// What the spec cannot say of the generated [`ListTokens`]: its answer as a stream.
 impl ListTokens {

@@ -1150,9 +1150,8 @@ impl Extension {
             names
                 .iter()
                 .map(|field| {
-                    named_field(strukt, field).ok_or_else(|| {
-                        bad(&what(name), &format!("names {field:?}, which the body {} does not have", strukt.ident))
-                    })
+                    named_field(strukt, field)
+                        .ok_or_else(|| bad(&what(name), &format!("names {field:?}, which the body {} does not have", strukt.ident)))
                 })
                 .collect()
         };
@@ -1162,10 +1161,16 @@ impl Extension {
             let has_default = has_default(strukt);
             if !body_args.is_empty() {
                 if has_default {
-                    return Err(bad(&what("x-rust-body-args"), &format!("applies to {}, which has a default: its fields are setters", strukt.ident)));
+                    return Err(bad(
+                        &what("x-rust-body-args"),
+                        &format!("applies to {}, which has a default: its fields are setters", strukt.ident),
+                    ));
                 }
                 if let Some((ident, _)) = body_args.iter().find(|(_, ty)| crate::option_inner(ty).is_some()) {
-                    return Err(bad(&what("x-rust-body-args"), &format!("names the optional field {ident}: only required ones are arguments")));
+                    return Err(bad(
+                        &what("x-rust-body-args"),
+                        &format!("names the optional field {ident}: only required ones are arguments"),
+                    ));
                 }
                 let missing: Vec<String> = strukt
                     .fields
@@ -1179,7 +1184,10 @@ impl Extension {
                 }
             }
             if !hand_setters.is_empty() && !has_default && body_args.is_empty() {
-                return Err(bad(&what("x-rust-hand-setters"), &format!("applies to {}, which the method takes whole (no setters)", strukt.ident)));
+                return Err(bad(
+                    &what("x-rust-hand-setters"),
+                    &format!("applies to {}, which the method takes whole (no setters)", strukt.ident),
+                ));
             }
             if let Some((ident, _)) = hand_setters.iter().find(|h| body_args.iter().any(|a| a.0 == h.0)) {
                 return Err(bad(&what("x-rust-hand-setters"), &format!("names {ident}, which x-rust-body-args takes as an argument")));

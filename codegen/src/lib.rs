@@ -1298,7 +1298,11 @@ mod tests {
             // body taken whole, a hand-written setter of a field taken as an argument.
             (DROP_ARGS, r#""x-rust-builder-extra": "crate::shop::DropExtra""#, "needs x-rust-send"),
             (DROP_ARGS, r#""x-rust-send": "crate shop""#, "not a path"),
-            (r#""x-rust-builder": "shop::ListWidgets""#, r#""x-rust-builder": "shop::ListWidgets", "x-rust-send": "crate::shop::s""#, "extends a generated one"),
+            (
+                r#""x-rust-builder": "shop::ListWidgets""#,
+                r#""x-rust-builder": "shop::ListWidgets", "x-rust-send": "crate::shop::s""#,
+                "extends a generated one",
+            ),
             (DROP_ARGS, r#""x-rust-args": ["id"], "x-rust-body-args": ["id"]"#, "is given with x-rust-args"),
             (DROP_ARGS, r#""x-rust-body-args": ["nope"]"#, "\"nope\""),
             (DROP_ARGS, r#""x-rust-body-args": []"#, "non-empty list"),

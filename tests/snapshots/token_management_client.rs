@@ -2919,6 +2919,69 @@ pub mod builders {
     #[allow(unused_imports)]
     use super::types;
     impl crate::token_management::service::TokenManagement {
+        /**Create an on-behalf-of token for a service principal.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+let answer = c.token_management().create_obo_token("...").send().await?;
+# Ok(()) }
+```
+
+Creates a token owned by the service principal `application_id` and returns its secret value once. The caller must be a workspace admin, and the service principal must exist and hold `CAN_USE` on tokens (see the token permissions).
+
+Generated from the spec (`create_obo_token`, `POST /api/2.0/token-management/on-behalf-of/tokens`): a stub that leaves out `TokenManagement::create_obo_token` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn create_obo_token(
+            &self,
+            application_id: impl ::std::convert::Into<::std::string::String>,
+        ) -> CreateOboToken {
+            CreateOboToken {
+                client: self.client().clone(),
+                body: types::CreateOboTokenRequest {
+                    application_id: application_id.into(),
+                    autoscope_enabled: ::std::option::Option::None,
+                    comment: ::std::option::Option::None,
+                    lifetime_seconds: ::std::option::Option::None,
+                    scopes: ::std::option::Option::None,
+                },
+                extra: ::std::default::Default::default(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`TokenManagement::create_obo_token`](crate::token_management::service::TokenManagement::create_obo_token), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct CreateOboToken {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) body: types::CreateOboTokenRequest,
+        pub(crate) extra: crate::exactly_once::CreateExtra,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl CreateOboToken {
+        ///Comment shown in listings.
+        pub fn comment(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.body.comment = ::std::option::Option::Some(value.into());
+            self
+        }
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(self) -> crate::error::Result<types::CreateOboTokenResponse> {
+            super::operations::CREATE_OBO_TOKEN
+                .non_empty("application_id", &self.body.application_id)?;
+            crate::token_management::create::send(
+                    &self.client,
+                    self.body,
+                    self.extra,
+                    self.options,
+                )
+                .await
+        }
+    }
+    into_future!(CreateOboToken, types::CreateOboTokenResponse);
+    impl crate::token_management::service::TokenManagement {
         /**List every token of the workspace.
 
 ```no_run

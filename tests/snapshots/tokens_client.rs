@@ -1448,6 +1448,60 @@ pub mod builders {
     #[allow(unused_imports)]
     use super::types;
     impl crate::tokens::service::Tokens {
+        /**Create a personal access token.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+let answer = c.tokens().create().send().await?;
+# Ok(()) }
+```
+
+Creates a token for the caller and returns its secret value once. Without `lifetime_seconds` the token lives for 2 years.
+
+Errors: `QUOTA_EXCEEDED` (HTTP 400) when the caller already holds the maximum number of tokens; `INVALID_PARAMETER_VALUE` (HTTP 400) for an invalid lifetime.
+
+Generated from the spec (`create_token`, `POST /api/2.0/token/create`): a stub that leaves out `Tokens::create` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn create(&self) -> CreateToken {
+            CreateToken {
+                client: self.client().clone(),
+                body: ::std::default::Default::default(),
+                extra: ::std::default::Default::default(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`Tokens::create`](crate::tokens::service::Tokens::create), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct CreateToken {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) body: types::CreateTokenRequest,
+        pub(crate) extra: crate::exactly_once::CreateExtra,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl CreateToken {
+        ///Optional description of the token, shown in listings.
+        pub fn comment(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.body.comment = ::std::option::Option::Some(value.into());
+            self
+        }
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(self) -> crate::error::Result<types::CreateTokenResponse> {
+            crate::tokens::create::send(
+                    &self.client,
+                    self.body,
+                    self.extra,
+                    self.options,
+                )
+                .await
+        }
+    }
+    into_future!(CreateToken, types::CreateTokenResponse);
+    impl crate::tokens::service::Tokens {
         /**Revoke a personal access token.
 
 ```no_run

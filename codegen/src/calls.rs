@@ -878,7 +878,11 @@ fn body_setters(body: &syn::ItemStruct, skip: &[String]) -> Vec<proc_macro2::Tok
 ///   implementation passes the operation's errors through that function; `true`, or the name of a string
 ///   field of the body (or of `x-rust-args`) handed to it as the subject.
 ///
-/// Every one but `x-rust-name` and `x-rust-builder*` needs `info.x-rust-stub`: the shape is the stub's.
+/// - `x-rust-body-args`, `x-rust-hand-setters`, `x-rust-builder-extra`, `x-rust-send`: what the
+///   hand-written extension of a generated builder needs (see [`Extension`]).
+///
+/// Every one but `x-rust-name`, `x-rust-builder*` and the extension's needs `info.x-rust-stub`: the shape is
+/// the stub's.
 struct Shape {
     method: syn::Ident,
     hand_written: bool,

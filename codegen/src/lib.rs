@@ -67,13 +67,23 @@
 //!
 //! On an operation:
 //! - `x-rust-name`: the name of its method (else the `operationId`);
-//! - `x-rust-builder`: its builder is hand-written, at this path (what the spec cannot say: a `Duration`
-//!   setter, exactly-once, field-mask setters); the hand-written builder calls the generated stub method. A
+//! - `x-rust-builder`: its builder is hand-written, at this path (what the spec cannot say: field-mask
+//!   setters, grant helpers); the hand-written builder calls the generated stub method. A
 //!   generated builder's fields are `pub(crate)`, so that the service's module adds what the spec cannot
 //!   say to it in an `impl` block of its own (a list's `stream()`) instead of writing the builder. Without it the builder is generated: the service's method (path parameters and `x-rust-args`
 //!   as arguments), a setter per query parameter (or filter field) and per field of a body with a default,
 //!   the per-call options, `send()` and `.await`; named by `x-rust-builder-name`, else the `operationId`
 //!   in `PascalCase`, in the generated `builders` module that the service's module re-exports;
+//! - on top of a generated builder, what its hand-written extension (an `impl` block and a function in the
+//!   service's module) needs: `x-rust-body-args`, the required fields of a body without a default, taken
+//!   as the method's arguments (`impl Into<T>`; a string checked non-empty), its other fields getting
+//!   setters (`create_obo_token(application_id)`); `x-rust-hand-setters`, the body fields that get no
+//!   generated setter because a hand-written one sets them (`lifetime(Duration)` for `lifetime_seconds`);
+//!   `x-rust-builder-extra`, the type (`Debug + Default`) of a `pub(crate) extra` field for the state the
+//!   spec cannot hold (exactly-once); `x-rust-send`, the path of a hand-written
+//!   `async fn(&client, <the stub method's arguments>, [extra,] options)` that `send()` calls after its
+//!   checks (the exactly-once engine). None applies to a hand-written builder; `x-rust-builder-extra`
+//!   needs `x-rust-send`;
 //! - `x-rust-answer`: the stub method (and the builder) answers this field of the response, not the response
 //!   (`token_infos` of a list);
 //! - rule, no extension: a response that is an object declaring no properties (`{}`) is answered as `()`;

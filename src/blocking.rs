@@ -571,7 +571,7 @@ impl<'a> Tokens<'a> {
     }
     /// Updates a token: see [`crate::tokens::Tokens::update`].
     pub fn update(self, token_id: impl Into<String>) -> UpdateToken<'a> {
-        self.client.call(self.client.inner.tokens().update(token_id))
+        self.client.call(self.client.inner.tokens().update(token_id.into()))
     }
     /// Revokes a token: see [`crate::tokens::Tokens::delete`].
     pub fn delete(self, token_id: impl Into<String>) -> DeleteToken<'a> {
@@ -612,7 +612,7 @@ impl<'a> TokenManagement<'a> {
     }
     /// Updates any user's token: see [`crate::token_management::TokenManagement::update`].
     pub fn update(self, token_id: impl Into<String>) -> UpdateManagedToken<'a> {
-        self.client.call(self.client.inner.token_management().update(token_id))
+        self.client.call(self.client.inner.token_management().update(token_id.into()))
     }
     /// Revokes any user's token: see [`crate::token_management::TokenManagement::delete`].
     pub fn delete(self, token_id: impl Into<String>) -> DeleteManagedToken<'a> {

@@ -251,6 +251,10 @@ impl<R: Resource> TypedFieldMask<R> {
     }
 }
 
+/// The state of a generated update builder (its `x-rust-builder-extra`): the update its setters made, `None`
+/// before the first one.
+pub(crate) type PendingUpdate<R> = Option<Update<R>>;
+
 /// A resource and the mask of its fields to write: what an update request sends. Every constructor
 /// guarantees that each field the mask names is present in the resource's JSON.
 #[derive(Clone, Debug, PartialEq)]

@@ -49,20 +49,26 @@ macro_rules! into_future {
     };
 }
 
-/// The setters of an update builder over `Update<$resource>` (field `update`): each sets a field and names
-/// it in the mask, or replaces both.
+/// The setters of a generated update builder whose extra state is the update its setters make
+/// (`crate::field_mask::PendingUpdate<$resource>`, field `extra`): each sets a field and names it in the mask,
+/// or replaces both.
 macro_rules! update_setters {
     ($resource:ty, $escape:literal) => {
+        /// The update the setters make: an empty one of the token in the path the first time.
+        fn update_mut(&mut self) -> &mut $crate::field_mask::Update<$resource> {
+            let token_id = &self.token_id;
+            self.extra.get_or_insert_with(|| $crate::field_mask::Update::empty(<$resource>::new(token_id.clone())))
+        }
         /// Sets the comment.
         pub fn comment(mut self, comment: impl Into<String>) -> Self {
-            self.update.resource_mut().comment = Some(comment.into());
-            self.update.add_path("comment");
+            self.update_mut().resource_mut().comment = Some(comment.into());
+            self.update_mut().add_path("comment");
             self
         }
         /// Sets the scopes (an empty list clears them).
         pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-            self.update.resource_mut().scopes = Some(scopes.into_iter().collect());
-            self.update.add_path("scopes");
+            self.update_mut().resource_mut().scopes = Some(scopes.into_iter().collect());
+            self.update_mut().add_path("scopes");
             self
         }
         /// Clears the scopes: sends `"scopes": []` under `update_mask=scopes`.
@@ -72,19 +78,19 @@ macro_rules! update_setters {
         /// The fields that turn `current` into `desired`, and only those: a field `desired` leaves out but
         /// `current` has is cleared.
         pub fn from_diff(mut self, current: &$resource, desired: &$resource) -> $crate::Result<Self> {
-            self.update = $crate::field_mask::Update::from_diff(current, desired)?;
+            self.extra = Some($crate::field_mask::Update::from_diff(current, desired)?);
             Ok(self)
         }
         /// The escape hatch: send the token given with `token` under this typed mask (a mask naming a field
         /// the token leaves out is refused when sent). Replaces what the setters set.
         #[doc = $escape]
         pub fn mask(mut self, mask: $crate::field_mask::TypedFieldMask<$resource>) -> Self {
-            self.update.set_mask(mask);
+            self.update_mut().set_mask(mask);
             self
         }
         /// The token to send with `mask`.
         pub fn token(mut self, token: $resource) -> Self {
-            *self.update.resource_mut() = token;
+            *self.update_mut().resource_mut() = token;
             self
         }
     };

@@ -23,30 +23,29 @@
 //! principal (how to grant it), an unknown application id ([`Error::is_not_found`]).
 //!
 //! Generated from `spec/token_management.json`: the service's methods `create_obo_token`, `list`, `get`,
-//! `delete`, `permission_levels` and `permissions` and their builders ([`CreateOboToken`], [`ListAllTokens`],
-//! [`GetToken`], [`DeleteManagedToken`], [`GetPermissionLevels`], [`GetPermissions`], re-exported here),
+//! `update`, `delete`, `permission_levels` and `permissions` and their builders ([`CreateOboToken`],
+//! [`ListAllTokens`], [`GetToken`], [`UpdateManagedToken`], [`DeleteManagedToken`], [`GetPermissionLevels`],
+//! [`GetPermissions`], re-exported here),
 //! every method of the stub trait and of the pipeline's implementation, and [`crate::stub::TokenFilter`].
 //! Hand-written here: what the spec cannot say — on top of the generated [`CreateOboToken`], its
-//! `Duration` lifetime, scopes and autoscope setters, exactly-once and its send; the builders of `update`
-//! (field-mask setters) and `set_permissions` / `update_permissions` (grant helpers), which hand their
-//! request to the generated stub method; [`ListAllTokens::stream`]; and the hints added to the service's
-//! errors (`explain`).
+//! `Duration` lifetime, scopes and autoscope setters, exactly-once and its send; on top of the generated
+//! [`UpdateManagedToken`], its field-mask setters and the send that makes the body of them; the builder of
+//! `set_permissions` / `update_permissions` (one for two operations, grant helpers), which hands its request
+//! to the generated stub method; [`ListAllTokens::stream`]; and the hints added to the service's errors
+//! (`explain`).
 
 use futures::Stream;
 
 use crate::WorkspaceClient;
 use crate::error::{Error, Result};
-use crate::field_mask::Update;
 use crate::generated::token_management as generated;
 pub use crate::generated::token_management::builders::*;
-use crate::operation::tables::token_management::operations as ops;
 use crate::paginate::paginate;
 use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
 use crate::stub::{self, RequestOptions};
 use crate::types::token_management::{
     CreateOboTokenResponse, TokenAccessControlRequest, TokenInfo, TokenPermissionLevel, TokenPermissions, TokenPermissionsRequest,
-    UpdateTokenManagementRequest,
 };
 
 pub use service::TokenManagement;
@@ -82,23 +81,6 @@ pub(crate) mod service {
 }
 
 impl TokenManagement {
-    /// Updates any user's token; the mask (sent in the body) comes from the setters called.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// let updated = w.token_management().update("5f1e...").comment("audited").send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn update(&self, token_id: impl Into<String>) -> UpdateManagedToken {
-        let token_id = token_id.into();
-        UpdateManagedToken {
-            client: self.client().clone(),
-            update: Update::empty(TokenInfo::new(token_id.clone())),
-            token_id,
-            options: RequestOptions::default(),
-        }
-    }
-
     /// Replaces who may use tokens with the grants given (admins only).
     ///
     /// ```no_run
@@ -256,16 +238,15 @@ impl ListAllTokens {
     }
 }
 
-/// Updates a token: see [`TokenManagement::update`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct UpdateManagedToken {
-    client: WorkspaceClient,
-    token_id: String,
-    update: Update<TokenInfo>,
-    options: RequestOptions,
-}
-
+/// What the spec cannot say of the generated [`UpdateManagedToken`] (`x-rust-hand-body`,
+/// `x-rust-builder-extra` and `x-rust-send` of `update_token`): the field-mask setters, the mask (sent in the
+/// body) coming from the setters called.
+///
+/// ```no_run
+/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+/// let updated = w.token_management().update("5f1e...").comment("audited").send().await?;
+/// # Ok(()) }
+/// ```
 impl UpdateManagedToken {
     update_setters!(
         TokenInfo,
@@ -279,19 +260,30 @@ w.token_management().update("5f1e...").mask(TypedFieldMask::parse("comment")?).t
 # Ok(()) }
 ```"#
     );
-    options_setters!();
-
-    /// Sends the request; the answer is the updated token. An update with no field set is refused before
-    /// anything is sent.
-    pub async fn send(self) -> Result<TokenInfo> {
-        ops::UPDATE_TOKEN.non_empty("token_id", &self.token_id)?;
-        let (token, mask) = self.update.into_checked(ops::UPDATE_TOKEN.id)?;
-        let request = UpdateTokenManagementRequest::new(token, mask.to_string());
-        self.client.token_management_stub().update(&self.token_id, request, self.options).await
-    }
 }
 
-into_future!(UpdateManagedToken, TokenInfo);
+/// The send of the generated [`UpdateManagedToken`] (`x-rust-send`), in a module the generated code names.
+pub(crate) mod update {
+    use crate::WorkspaceClient;
+    use crate::error::Result;
+    use crate::field_mask::{PendingUpdate, Update};
+    use crate::operation::tables::token_management::operations as ops;
+    use crate::stub::RequestOptions;
+    use crate::types::token_management::{TokenInfo, UpdateTokenManagementRequest};
+
+    /// Sends the update (its `token_id` checked by the generated `send()`); the answer is the updated
+    /// token. An update with no field set is refused before anything is sent.
+    pub(crate) async fn send(
+        client: &WorkspaceClient,
+        token_id: &str,
+        update: PendingUpdate<TokenInfo>,
+        options: RequestOptions,
+    ) -> Result<TokenInfo> {
+        let update = update.unwrap_or_else(|| Update::empty(TokenInfo::new(token_id)));
+        let (token, mask) = update.into_checked(ops::UPDATE_TOKEN.id)?;
+        client.token_management_stub().update(token_id, UpdateTokenManagementRequest::new(token, mask.to_string()), options).await
+    }
+}
 
 /// Sets or adds token permissions: see [`TokenManagement::set_permissions`] and
 /// [`TokenManagement::update_permissions`].

@@ -52,13 +52,13 @@
 //!
 //! # Generated and hand-written
 //!
-//! Generated from `spec/tokens.json`: the service's methods `create`, `list` and `delete` and their builders
-//! ([`CreateToken`], [`ListTokens`], [`DeleteToken`], re-exported here), and every method of the stub trait
+//! Generated from `spec/tokens.json`: every method of the service and its builder ([`CreateToken`],
+//! [`ListTokens`], [`UpdateToken`], [`DeleteToken`], re-exported here), and every method of the stub trait
 //! ([`crate::stub::Tokens`]) and of the pipeline's implementation. Hand-written here: what the spec cannot
 //! say — on top of the generated [`CreateToken`], its `Duration` lifetime, scopes and autoscope setters,
-//! exactly-once and its send (`x-rust-hand-setters`, `x-rust-builder-extra`, `x-rust-send`); the builder of
-//! `update` (field-mask setters), which hands its request to the generated stub method; and
-//! [`ListTokens::stream`].
+//! exactly-once and its send (`x-rust-hand-setters`, `x-rust-builder-extra`, `x-rust-send`); on top of the
+//! generated [`UpdateToken`], its field-mask setters and the send that makes the body of them
+//! (`x-rust-hand-body`); and [`ListTokens::stream`].
 //!
 //! [`ErrorKind::InvalidRequest`]: crate::ErrorKind::InvalidRequest
 
@@ -68,14 +68,12 @@ use futures::Stream;
 
 use crate::WorkspaceClient;
 use crate::error::Result;
-use crate::field_mask::Update;
 pub use crate::generated::builders::*;
-use crate::operation::UPDATE_TOKEN;
 use crate::paginate::paginate;
 use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
-use crate::stub::{self, RequestOptions};
-use crate::types::{CreateTokenResponse, ListPublicTokensResponse, PublicTokenInfo, UpdateTokenRequest};
+use crate::stub;
+use crate::types::{CreateTokenResponse, ListPublicTokensResponse, PublicTokenInfo};
 
 pub use service::Tokens;
 
@@ -105,25 +103,6 @@ pub(crate) mod service {
         /// The client the builders own a clone of.
         pub(crate) fn client(&self) -> &WorkspaceClient {
             &self.client
-        }
-    }
-}
-
-impl Tokens {
-    /// Updates a token's writable fields; the field mask comes from the setters called.
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// w.tokens().update("5f1e...").comment("renamed").clear_scopes().send().await?; // sends "scopes": []
-    /// # Ok(()) }
-    /// ```
-    pub fn update(&self, token_id: impl Into<String>) -> UpdateToken {
-        let token_id = token_id.into();
-        UpdateToken {
-            client: self.client().clone(),
-            update: Update::empty(PublicTokenInfo::new(token_id.clone())),
-            token_id,
-            options: RequestOptions::default(),
         }
     }
 }
@@ -285,16 +264,14 @@ impl ListTokens {
     }
 }
 
-/// Updates a token: see [`Tokens::update`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct UpdateToken {
-    client: WorkspaceClient,
-    token_id: String,
-    update: Update<PublicTokenInfo>,
-    options: RequestOptions,
-}
-
+/// What the spec cannot say of the generated [`UpdateToken`] (`x-rust-hand-body`, `x-rust-builder-extra` and
+/// `x-rust-send` of `update_token`): the field-mask setters, the mask coming from the setters called.
+///
+/// ```no_run
+/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+/// w.tokens().update("5f1e...").comment("renamed").clear_scopes().send().await?; // sends "scopes": []
+/// # Ok(()) }
+/// ```
 impl UpdateToken {
     update_setters!(
         PublicTokenInfo,
@@ -308,18 +285,30 @@ w.tokens().update("5f1e...").mask(TypedFieldMask::parse("comment")?).token(token
 # Ok(()) }
 ```"#
     );
-    options_setters!();
-
-    /// Sends the request. An update with no field set is refused before anything is sent.
-    pub async fn send(self) -> Result<()> {
-        UPDATE_TOKEN.non_empty("token_id", &self.token_id)?;
-        let (token, mask) = self.update.into_checked(UPDATE_TOKEN.id)?;
-        let request = UpdateTokenRequest::new(token, mask.to_string());
-        self.client.tokens_stub().update(&self.token_id, request, self.options).await
-    }
 }
 
-into_future!(UpdateToken, ());
+/// The send of the generated [`UpdateToken`] (`x-rust-send`), in a module the generated code names.
+pub(crate) mod update {
+    use crate::WorkspaceClient;
+    use crate::error::Result;
+    use crate::field_mask::{PendingUpdate, Update};
+    use crate::operation::UPDATE_TOKEN;
+    use crate::stub::RequestOptions;
+    use crate::types::{PublicTokenInfo, UpdateTokenRequest};
+
+    /// Sends the update (its `token_id` checked by the generated `send()`); an update with no field set is
+    /// refused before anything is sent.
+    pub(crate) async fn send(
+        client: &WorkspaceClient,
+        token_id: &str,
+        update: PendingUpdate<PublicTokenInfo>,
+        options: RequestOptions,
+    ) -> Result<()> {
+        let update = update.unwrap_or_else(|| Update::empty(PublicTokenInfo::new(token_id)));
+        let (token, mask) = update.into_checked(UPDATE_TOKEN.id)?;
+        client.tokens_stub().update(token_id, UpdateTokenRequest::new(token, mask.to_string()), options).await
+    }
+}
 
 /// What the service guarantees a create answers with.
 ///

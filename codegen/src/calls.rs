@@ -622,6 +622,14 @@ pub(crate) fn builders(
                     let body = in_macro(body_ty.to_token_stream());
                     to_call.push(quote! { &#body { #(#built,)* } });
                 }
+                None if extension.hand_body => {
+                    // The stub takes the body, which the hand-written send makes from the extra state.
+                    let ty = in_macro(body_ty.to_token_stream());
+                    params.push(quote! { body: #ty });
+                    dyn_params.push(quote! { body: #ty });
+                    names.push(quote! { body });
+                    to_call.push(quote! { &body });
+                }
                 None => {
                     let body = find_struct(body_ty)
                         .ok_or_else(|| CodegenError::Rewrite(format!("{}: the body type is not a struct of `types`", call.id)))?;
@@ -878,7 +886,7 @@ fn body_setters(body: &syn::ItemStruct, skip: &[String]) -> Vec<proc_macro2::Tok
 ///   implementation passes the operation's errors through that function; `true`, or the name of a string
 ///   field of the body (or of `x-rust-args`) handed to it as the subject.
 ///
-/// - `x-rust-body-args`, `x-rust-hand-setters`, `x-rust-builder-extra`, `x-rust-send`: what the
+/// - `x-rust-body-args`, `x-rust-hand-setters`, `x-rust-builder-extra`, `x-rust-send`, `x-rust-hand-body`: what the
 ///   hand-written extension of a generated builder needs (see [`Extension`]).
 ///
 /// Every one but `x-rust-name`, `x-rust-builder*` and the extension's needs `info.x-rust-stub`: the shape is
@@ -913,6 +921,9 @@ struct Extension {
     /// `x-rust-body-args`: the required fields of a body without a default, taken as arguments of the
     /// service's method (`impl Into<T>`; a string checked non-empty); the others get setters.
     body_args: Vec<(syn::Ident, syn::Type)>,
+    /// `x-rust-hand-body`: the builder holds no body; the hand-written send makes it from the extra state
+    /// (an update's field mask).
+    hand_body: bool,
 }
 
 /// A body field taken as an argument (`x-rust-args`).
@@ -1125,7 +1136,7 @@ impl Extension {
         has_args: bool,
         body: Option<&syn::ItemStruct>,
     ) -> Result<Extension, CodegenError> {
-        let names = ["x-rust-builder-extra", "x-rust-send", "x-rust-hand-setters", "x-rust-body-args"];
+        let names = ["x-rust-builder-extra", "x-rust-send", "x-rust-hand-setters", "x-rust-body-args", "x-rust-hand-body"];
         if hand_written && let Some(name) = names.iter().find(|n| ext(n).is_some()) {
             return Err(bad(&what(name), "is given with x-rust-builder (a hand-written builder): it extends a generated one"));
         }
@@ -1197,8 +1208,27 @@ impl Extension {
                 return Err(bad(&what("x-rust-hand-setters"), &format!("names {ident}, which x-rust-body-args takes as an argument")));
             }
         }
+        let hand_body = match ext("x-rust-hand-body") {
+            None => false,
+            Some(serde_json::Value::Bool(true)) => true,
+            Some(_) => return Err(bad(&what("x-rust-hand-body"), "is not `true`")),
+        };
+        if hand_body {
+            if body.is_none() {
+                return Err(bad(&what("x-rust-hand-body"), "applies to no request body"));
+            }
+            if extra.is_none() || send.is_none() {
+                return Err(bad(&what("x-rust-hand-body"), "needs x-rust-builder-extra and x-rust-send: they make the body"));
+            }
+            if has_args || !body_args.is_empty() || !hand_setters.is_empty() {
+                return Err(bad(
+                    &what("x-rust-hand-body"),
+                    "is given with fields of the body (x-rust-args, x-rust-body-args or x-rust-hand-setters): the builder holds none",
+                ));
+            }
+        }
         let hand_setters = hand_setters.into_iter().map(|(ident, _)| ident.to_string()).collect();
-        Ok(Extension { extra, send, hand_setters, body_args })
+        Ok(Extension { extra, send, hand_setters, body_args, hand_body })
     }
 }
 

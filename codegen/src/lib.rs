@@ -67,8 +67,8 @@
 //!
 //! On an operation:
 //! - `x-rust-name`: the name of its method (else the `operationId`);
-//! - `x-rust-builder`: its builder is hand-written, at this path (what the spec cannot say: field-mask
-//!   setters, grant helpers); the hand-written builder calls the generated stub method. A
+//! - `x-rust-builder`: its builder is hand-written, at this path (what the spec cannot say: one builder
+//!   for two operations, `SetPermissions`); the hand-written builder calls the generated stub method. A
 //!   generated builder's fields are `pub(crate)`, so that the service's module adds what the spec cannot
 //!   say to it in an `impl` block of its own (a list's `stream()`) instead of writing the builder. Without it the builder is generated: the service's method (path parameters and `x-rust-args`
 //!   as arguments), a setter per query parameter (or filter field) and per field of a body with a default,
@@ -82,8 +82,9 @@
 //!   `x-rust-builder-extra`, the type (`Debug + Default`) of a `pub(crate) extra` field for the state the
 //!   spec cannot hold (exactly-once); `x-rust-send`, the path of a hand-written
 //!   `async fn(&client, <the stub method's arguments>, [extra,] options)` that `send()` calls after its
-//!   checks (the exactly-once engine). None applies to a hand-written builder; `x-rust-builder-extra`
-//!   needs `x-rust-send`;
+//!   checks (the exactly-once engine); `x-rust-hand-body: true`, the builder holds no body, which that
+//!   send makes from the extra state (an update's field mask). None applies to a hand-written builder;
+//!   `x-rust-builder-extra` needs `x-rust-send`, `x-rust-hand-body` both and no body field;
 //! - `x-rust-answer`: the stub method (and the builder) answers this field of the response, not the response
 //!   (`token_infos` of a list);
 //! - rule, no extension: a response that is an object declaring no properties (`{}`) is answered as `()`;
@@ -1265,6 +1266,19 @@ mod tests {
         }
         // No generated setter for the hand-written one, nor for the argument.
         assert!(!client.contains("pubfnnote(") && !client.contains("pubfnid("), "{client}");
+        // A hand-made body: the builder holds the extra state only, and the send makes the body of it.
+        let spec = curated_with(
+            DROP_ARGS,
+            r#""x-rust-hand-body": true, "x-rust-builder-extra": "crate::shop::DropExtra", "x-rust-send": "crate::shop::send_drop""#,
+        );
+        let client = compact(&generate_parts(&spec, Target::CRATE).unwrap().client);
+        for expected in [
+            "pubfndrop(&self)->DropIt{DropIt{client:self.client().clone(),extra:::std::default::Default::default(),",
+            "pub(crate)client:crate::WorkspaceClient,pub(crate)extra:crate::shop::DropExtra,pub(crate)options",
+            "crate::shop::send_drop(&self.client,self.extra,self.options).await",
+        ] {
+            assert!(client.contains(expected), "{expected}: {client}");
+        }
     }
 
     fn extension_error(spec: &str) -> String {
@@ -1318,6 +1332,19 @@ mod tests {
             (DROP_ARGS, r#""x-rust-body-args": []"#, "non-empty list"),
             (DROP_ARGS, r#""x-rust-hand-setters": ["id"]"#, "takes whole"),
             (DROP_ARGS, r#""x-rust-body-args": ["id"], "x-rust-hand-setters": ["id"]"#, "takes as an argument"),
+            // A hand-made body: not `true`, without the send that makes it, beside body fields, without a body.
+            (DROP_ARGS, r#""x-rust-hand-body": "yes""#, "is not `true`"),
+            (DROP_ARGS, r#""x-rust-hand-body": true, "x-rust-send": "crate::shop::s""#, "needs x-rust-builder-extra"),
+            (
+                DROP_ARGS,
+                r#""x-rust-args": ["id"], "x-rust-hand-body": true, "x-rust-send": "crate::shop::s", "x-rust-builder-extra": "crate::shop::E""#,
+                "holds none",
+            ),
+            (
+                r#""x-rust-answer": "widgets""#,
+                r#""x-rust-answer": "widgets", "x-rust-hand-body": true"#,
+                "x-rust-builder (a hand-written builder)",
+            ),
         ];
         for (from, to, expected) in cases {
             let err = extension_error(&curated_with(from, to));

@@ -3112,6 +3112,53 @@ Generated from the spec (`delete_token`, `DELETE /api/2.0/token-management/token
     }
     into_future!(DeleteManagedToken, ());
     impl crate::token_management::service::TokenManagement {
+        /**Update a token.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+let answer = c.token_management().update("...").send().await?;
+# Ok(()) }
+```
+
+Updates the fields `update_mask` names (in the body). Admins only.
+
+Generated from the spec (`update_token`, `PATCH /api/2.0/token-management/tokens/{token_id}`): a stub that leaves out `TokenManagement::update` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn update(&self, token_id: impl ::std::fmt::Display) -> UpdateManagedToken {
+            UpdateManagedToken {
+                client: self.client().clone(),
+                token_id: token_id.to_string(),
+                extra: ::std::default::Default::default(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`TokenManagement::update`](crate::token_management::service::TokenManagement::update), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct UpdateManagedToken {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) token_id: ::std::string::String,
+        pub(crate) extra: crate::field_mask::PendingUpdate<
+            crate::types::token_management::TokenInfo,
+        >,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl UpdateManagedToken {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(self) -> crate::error::Result<types::TokenInfo> {
+            super::operations::UPDATE_TOKEN.non_empty("token_id", &self.token_id)?;
+            crate::token_management::update::send(
+                    &self.client,
+                    &self.token_id,
+                    self.extra,
+                    self.options,
+                )
+                .await
+        }
+    }
+    into_future!(UpdateManagedToken, types::TokenInfo);
+    impl crate::token_management::service::TokenManagement {
         /**The permission levels of tokens.
 
 ```no_run

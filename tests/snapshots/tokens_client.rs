@@ -1578,6 +1578,55 @@ Generated from the spec (`list_tokens`, `GET /api/2.0/token/list`): a stub that 
         }
     }
     into_future!(ListTokens, ::std::vec::Vec < types::PublicTokenInfo >);
+    impl crate::tokens::service::Tokens {
+        /**Update a personal access token.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+c.tokens().update("...").send().await?;
+# Ok(()) }
+```
+
+Updates the fields of one of the caller's tokens named by `update_mask`. Only `comment` and `scopes` are updatable. Every field the mask names must be present in `token`, even when empty (send `"scopes": []` to clear the scopes).
+
+Errors: `NOT_FOUND` (HTTP 404) for an unknown id; `INVALID_PARAMETER_VALUE` (HTTP 400) for an unknown or non-updatable path in the mask.
+
+Generated from the spec (`update_token`, `PATCH /api/2.0/token/{token_id}`): a stub that leaves out `Tokens::update` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn update(&self, token_id: impl ::std::fmt::Display) -> UpdateToken {
+            UpdateToken {
+                client: self.client().clone(),
+                token_id: token_id.to_string(),
+                extra: ::std::default::Default::default(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`Tokens::update`](crate::tokens::service::Tokens::update), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct UpdateToken {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) token_id: ::std::string::String,
+        pub(crate) extra: crate::field_mask::PendingUpdate<
+            crate::types::PublicTokenInfo,
+        >,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl UpdateToken {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(self) -> crate::error::Result<()> {
+            super::operations::UPDATE_TOKEN.non_empty("token_id", &self.token_id)?;
+            crate::tokens::update::send(
+                    &self.client,
+                    &self.token_id,
+                    self.extra,
+                    self.options,
+                )
+                .await
+        }
+    }
+    into_future!(UpdateToken, ());
 }
 /**Progress of automatic scope inference for a token. Output only. The service adds values over time: clients must keep unknown values rather than fail.
 

@@ -43,10 +43,8 @@ pub use crate::generated::token_management::builders::*;
 use crate::paginate::paginate;
 use crate::pipeline::Pipeline;
 use crate::secret::SecretString;
-use crate::stub::{self, RequestOptions};
-use crate::types::token_management::{
-    CreateOboTokenResponse, TokenAccessControlRequest, TokenInfo, TokenPermissionLevel, TokenPermissions, TokenPermissionsRequest,
-};
+use crate::stub;
+use crate::types::token_management::{CreateOboTokenResponse, TokenAccessControlRequest, TokenInfo, TokenPermissionLevel};
 
 pub use service::TokenManagement;
 
@@ -81,19 +79,8 @@ pub(crate) mod service {
 }
 
 impl TokenManagement {
-    /// Replaces who may use tokens with the grants given (admins only).
-    ///
-    /// ```no_run
-    /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
-    /// use databricks_tokens::types::token_management::TokenPermissionLevel;
-    /// w.token_management().set_permissions().grant_group("ci-admins", TokenPermissionLevel::CanUse).send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn set_permissions(&self) -> SetPermissions {
-        SetPermissions { client: self.client().clone(), grants: Vec::new(), replace: true, options: RequestOptions::default() }
-    }
-
-    /// Adds the grants given to who may use tokens (admins only).
+    /// Adds the grants given to who may use tokens (admins only): the generated [`SetPermissions`] of
+    /// `set_permissions`, sent as `update_permissions` (one builder for the two operations).
     ///
     /// ```no_run
     /// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
@@ -102,7 +89,9 @@ impl TokenManagement {
     /// # Ok(()) }
     /// ```
     pub fn update_permissions(&self) -> SetPermissions {
-        SetPermissions { client: self.client().clone(), grants: Vec::new(), replace: false, options: RequestOptions::default() }
+        let mut builder = self.set_permissions();
+        builder.extra.add = true;
+        builder
     }
 }
 
@@ -285,50 +274,70 @@ pub(crate) mod update {
     }
 }
 
-/// Sets or adds token permissions: see [`TokenManagement::set_permissions`] and
-/// [`TokenManagement::update_permissions`].
-#[derive(Debug)]
-#[must_use = "a builder does nothing until it is sent"]
-pub struct SetPermissions {
-    client: WorkspaceClient,
-    grants: Vec<TokenAccessControlRequest>,
-    replace: bool,
-    options: RequestOptions,
-}
-
+/// What the spec cannot say of the generated [`SetPermissions`] (`x-rust-hand-setters`, `x-rust-builder-extra`
+/// and `x-rust-send` of `set_permissions`): the grant helpers, and that the same builder also adds grants
+/// ([`TokenManagement::update_permissions`]).
+///
+/// ```no_run
+/// # async fn example(w: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+/// use databricks_tokens::types::token_management::TokenPermissionLevel;
+/// w.token_management().set_permissions().grant_group("ci-admins", TokenPermissionLevel::CanUse).send().await?;
+/// # Ok(()) }
+/// ```
 impl SetPermissions {
     /// Grants `level` to a user.
     pub fn grant_user(mut self, user_name: impl Into<String>, level: TokenPermissionLevel) -> Self {
-        self.grants.push(TokenAccessControlRequest::new().set_user_name(user_name.into()).set_permission_level(level));
+        self.body.access_control_list.push(TokenAccessControlRequest::new().set_user_name(user_name.into()).set_permission_level(level));
         self
     }
     /// Grants `level` to a group (`users` is every principal of the workspace).
     pub fn grant_group(mut self, group_name: impl Into<String>, level: TokenPermissionLevel) -> Self {
-        self.grants.push(TokenAccessControlRequest::new().set_group_name(group_name.into()).set_permission_level(level));
+        self.body.access_control_list.push(TokenAccessControlRequest::new().set_group_name(group_name.into()).set_permission_level(level));
         self
     }
     /// Grants `level` to a service principal, by application id.
     pub fn grant_service_principal(mut self, application_id: impl Into<String>, level: TokenPermissionLevel) -> Self {
-        self.grants.push(TokenAccessControlRequest::new().set_service_principal_name(application_id.into()).set_permission_level(level));
+        self.body
+            .access_control_list
+            .push(TokenAccessControlRequest::new().set_service_principal_name(application_id.into()).set_permission_level(level));
         self
     }
-    options_setters!();
+}
 
-    /// Sends the request; the answer is the permissions now. Adding nothing is refused before sending;
-    /// replacing with nothing takes token use away from everyone but admins.
-    pub async fn send(self) -> Result<TokenPermissions> {
-        if !self.replace && self.grants.is_empty() {
+/// The extra state and send of the generated [`SetPermissions`], in a module the generated code names.
+pub(crate) mod permissions {
+    use crate::WorkspaceClient;
+    use crate::error::{Error, Result};
+    use crate::stub::RequestOptions;
+    use crate::types::token_management::{TokenPermissions, TokenPermissionsRequest};
+
+    /// Whether the builder adds its grants (`update_permissions`) instead of replacing every grant with
+    /// them (`set_permissions`, the default).
+    #[derive(Debug, Default)]
+    pub(crate) struct Adding {
+        pub(crate) add: bool,
+    }
+
+    /// Sends the grants: adding nothing is refused before sending; replacing with nothing takes token use
+    /// away from everyone but admins.
+    pub(crate) async fn send(
+        client: &WorkspaceClient,
+        body: TokenPermissionsRequest,
+        adding: Adding,
+        options: RequestOptions,
+    ) -> Result<TokenPermissions> {
+        let stub = client.token_management_stub();
+        if !adding.add {
+            return stub.set_permissions(body, options).await;
+        }
+        if body.access_control_list.is_empty() {
             return Err(Error::invalid_request(
                 "update_permissions: nothing to grant: call grant_user, grant_group or grant_service_principal",
             ));
         }
-        let request = TokenPermissionsRequest::new().set_access_control_list(self.grants);
-        let stub = self.client.token_management_stub();
-        if self.replace { stub.set_permissions(request, self.options).await } else { stub.update_permissions(request, self.options).await }
+        stub.update_permissions(body, options).await
     }
 }
-
-into_future!(SetPermissions, TokenPermissions);
 
 /// What the service guarantees an on-behalf-of create answers with.
 ///

@@ -400,7 +400,7 @@ pub(crate) fn service_path(spec: &openapiv3::OpenAPI) -> Option<String> {
     spec.info.extensions.get("x-rust-service").and_then(serde_json::Value::as_str).map(str::to_owned)
 }
 
-/// `module builders`: for every operation without a hand-written builder (`x-rust-builder`), a public
+/// `module builders`: for every operation without a hand-written method (`x-rust-builder`), a public
 /// builder that owns a clone of the client (named by `x-rust-builder-name`, else after its `operationId`;
 /// path parameters and the body fields `x-rust-args` lists as arguments of the service's method, a setter
 /// per query parameter and per property of a body that has a default, the per-call options, `send()` and
@@ -871,9 +871,9 @@ fn body_setters(body: &syn::ItemStruct, skip: &[String]) -> Vec<proc_macro2::Tok
 /// a shape that cannot apply, fails generation ([`CodegenError::Extension`]).
 ///
 /// - `x-rust-name`: the method's name (else the `operationId`);
-/// - `x-rust-builder`: the operation's builder is hand-written at this path (it calls the generated stub
-///   method); without it the builder is generated, named by `x-rust-builder-name` (else the `operationId`
-///   in `PascalCase`);
+/// - `x-rust-builder`: the operation's method is hand-written and returns the builder at this path (which
+///   calls the generated stub method); without it the builder is generated, named by `x-rust-builder-name`
+///   (else the `operationId` in `PascalCase`);
 /// - `x-rust-answer`: the method answers this field of the response (`token_infos`), not the response;
 /// - rule, no extension: a response that is an object declaring no properties answers `()`;
 /// - `x-rust-args`: the request body is made of these fields, which the method takes as arguments (a

@@ -67,9 +67,9 @@
 //!
 //! On an operation:
 //! - `x-rust-name`: the name of its method (else the `operationId`);
-//! - `x-rust-builder`: its builder is hand-written, at this path (what the spec cannot say: one builder
-//!   for two operations, `SetPermissions`); the hand-written builder calls the generated stub method. A
-//!   generated builder's fields are `pub(crate)`, so that the service's module adds what the spec cannot
+//! - `x-rust-builder`: its method is hand-written and returns the builder at this path, generated for
+//!   another operation (`update_permissions` returns the `SetPermissions` of `set_permissions`, set to
+//!   add): no builder is generated for it; its stub method is. A generated builder's fields are `pub(crate)`, so that the service's module adds what the spec cannot
 //!   say to it in an `impl` block of its own (a list's `stream()`) instead of writing the builder. Without it the builder is generated: the service's method (path parameters and `x-rust-args`
 //!   as arguments), a setter per query parameter (or filter field) and per field of a body with a default,
 //!   the per-call options, `send()` and `.await`; named by `x-rust-builder-name`, else the `operationId`
@@ -83,7 +83,7 @@
 //!   spec cannot hold (exactly-once); `x-rust-send`, the path of a hand-written
 //!   `async fn(&client, <the stub method's arguments>, [extra,] options)` that `send()` calls after its
 //!   checks (the exactly-once engine); `x-rust-hand-body: true`, the builder holds no body, which that
-//!   send makes from the extra state (an update's field mask). None applies to a hand-written builder;
+//!   send makes from the extra state (an update's field mask). None applies with `x-rust-builder`;
 //!   `x-rust-builder-extra` needs `x-rust-send`, `x-rust-hand-body` both and no body field;
 //! - `x-rust-answer`: the stub method (and the builder) answers this field of the response, not the response
 //!   (`token_infos` of a list);

@@ -3230,6 +3230,50 @@ Generated from the spec (`get_permissions`, `GET /api/2.0/permissions/authorizat
         }
     }
     into_future!(GetPermissions, types::TokenPermissions);
+    impl crate::token_management::service::TokenManagement {
+        /**Replace who may use tokens.
+
+```no_run
+# async fn example(c: databricks_tokens::WorkspaceClient) -> databricks_tokens::Result<()> {
+let answer = c.token_management().set_permissions().send().await?;
+# Ok(()) }
+```
+
+Replaces the access control list of token use (admins only).
+
+Generated from the spec (`set_permissions`, `PUT /api/2.0/permissions/authorization/tokens`): a stub that leaves out `TokenManagement::set_permissions` answers [`ErrorKind::NotImplementedByStub`](crate::ErrorKind::NotImplementedByStub).*/
+        pub fn set_permissions(&self) -> SetPermissions {
+            SetPermissions {
+                client: self.client().clone(),
+                body: ::std::default::Default::default(),
+                extra: ::std::default::Default::default(),
+                options: ::std::default::Default::default(),
+            }
+        }
+    }
+    ///The request of [`TokenManagement::set_permissions`](crate::token_management::service::TokenManagement::set_permissions), built by its setters and sent by `send()` (or `.await`).
+    #[derive(Debug)]
+    #[must_use = "a builder does nothing until it is sent"]
+    pub struct SetPermissions {
+        pub(crate) client: crate::WorkspaceClient,
+        pub(crate) body: types::TokenPermissionsRequest,
+        pub(crate) extra: crate::token_management::permissions::Adding,
+        pub(crate) options: crate::stub::RequestOptions,
+    }
+    impl SetPermissions {
+        options_setters!();
+        ///Sends the request.
+        pub async fn send(self) -> crate::error::Result<types::TokenPermissions> {
+            crate::token_management::permissions::send(
+                    &self.client,
+                    self.body,
+                    self.extra,
+                    self.options,
+                )
+                .await
+        }
+    }
+    into_future!(SetPermissions, types::TokenPermissions);
 }
 /**State of autoscope on a token. Output only. Clients must accept values not listed here.
 

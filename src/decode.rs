@@ -766,6 +766,16 @@ pub(crate) mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_body_up_to_the_threshold_is_read_whole() {
+        // Read whole, a body that fails to arrive fails with its transport error, even when what came of it
+        // is already not an object; past the threshold, the decoder refuses it first.
+        let body = format!("[{}", " ".repeat(STREAM_ABOVE - 1));
+        let read = decode_body::<ListPublicTokensResponse>(response_failing_after(body.into_bytes()), u64::MAX, None).await;
+        assert!(read.is_err(), "{read:?}");
+        assert!(decoded_as_it_arrives::<ListPublicTokensResponse>().await);
+    }
+
     #[test]
     fn the_streaming_decoder_is_as_strict() {
         for size in [1, 5, usize::MAX] {

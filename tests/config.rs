@@ -471,3 +471,133 @@ async fn the_configured_timeouts_bound_the_clients_calls() {
     let unbounded = databricks_tokens::WorkspaceClient::from_config(&config(false)).unwrap();
     assert!(unbounded.tokens().list().send().await.unwrap().is_empty());
 }
+
+/// One row of the attribute table of the `config` module doc: INI key, environment variable, a valid value,
+/// and its accessor, when it has one (what the configuration answers for it, `None` when unset).
+struct Attribute {
+    key: &'static str,
+    env: &'static str,
+    value: &'static str,
+    get: Option<fn(&Config) -> Option<String>>,
+}
+
+fn attributes() -> Vec<Attribute> {
+    fn s(v: Option<&str>) -> Option<String> {
+        v.map(str::to_owned)
+    }
+    fn secret(v: Option<databricks_tokens::SecretString>) -> Option<String> {
+        v.map(|v| v.expose().to_owned())
+    }
+    let row = |key, env, value, get| Attribute { key, env, value, get: Some(get) };
+    let no_accessor = |key, env, value| Attribute { key, env, value, get: None };
+    vec![
+        row("token", "DATABRICKS_TOKEN", "dapi-attr-token", |c| secret(c.token())),
+        row("username", "DATABRICKS_USERNAME", "admin", |c| s(c.username())),
+        row("password", "DATABRICKS_PASSWORD", "attr-password", |c| secret(c.password())),
+        row("client_id", "DATABRICKS_CLIENT_ID", "sp-id", |c| s(c.client_id())),
+        row("client_secret", "DATABRICKS_CLIENT_SECRET", "attr-client-secret", |c| secret(c.client_secret())),
+        row("databricks_cli_path", "DATABRICKS_CLI_PATH", "/opt/databricks", |c| s(c.databricks_cli_path())),
+        row("metadata_service_url", "DATABRICKS_METADATA_SERVICE_URL", "http://127.0.0.1:1/m", |c| secret(c.metadata_service_url())),
+        row("token_audience", "DATABRICKS_TOKEN_AUDIENCE", "aud", |c| s(c.token_audience())),
+        row("oidc_token_env", "DATABRICKS_OIDC_TOKEN_ENV", "MY_OIDC", |c| {
+            Some(c.oidc_token_env().to_owned()).filter(|v| v != "DATABRICKS_OIDC_TOKEN")
+        }),
+        row("oidc_token_filepath", "DATABRICKS_OIDC_TOKEN_FILEPATH", "/run/oidc", |c| s(c.oidc_token_filepath())),
+        row("discovery_url", "DATABRICKS_DISCOVERY_URL", "https://h.com/d", |c| s(c.discovery_url())),
+        row("azure_workspace_resource_id", "DATABRICKS_AZURE_RESOURCE_ID", "/subscriptions/s/w", |c| s(c.azure_workspace_resource_id())),
+        row("azure_use_msi", "ARM_USE_MSI", "true", |c| c.azure_use_msi().then(|| "true".to_owned())),
+        row("azure_client_id", "ARM_CLIENT_ID", "app-id", |c| s(c.azure_client_id())),
+        row("azure_client_secret", "ARM_CLIENT_SECRET", "attr-azure-secret", |c| secret(c.azure_client_secret())),
+        row("azure_tenant_id", "ARM_TENANT_ID", "tenant", |c| s(c.azure_tenant_id())),
+        row("azure_environment", "ARM_ENVIRONMENT", "china", |c| s(c.azure_environment())),
+        no_accessor("azure_login_endpoint", "DATABRICKS_AZURE_LOGIN_ENDPOINT", "http://127.0.0.1:1/login"),
+        no_accessor("azure_msi_endpoint", "DATABRICKS_AZURE_MSI_ENDPOINT", "http://127.0.0.1:1/msi"),
+        row("google_credentials", "GOOGLE_CREDENTIALS", "/keys/sa.json", |c| secret(c.google_credentials())),
+        row("google_service_account", "DATABRICKS_GOOGLE_SERVICE_ACCOUNT", "sa@p.iam.gserviceaccount.com", |c| {
+            s(c.google_service_account())
+        }),
+        no_accessor("google_token_endpoint", "DATABRICKS_GOOGLE_TOKEN_ENDPOINT", "http://127.0.0.1:1/token"),
+        no_accessor("google_iam_endpoint", "DATABRICKS_GOOGLE_IAM_ENDPOINT", "http://127.0.0.1:1/iam"),
+        no_accessor("gce_metadata_host", "GCE_METADATA_HOST", "127.0.0.1:1"),
+        row("cloud", "DATABRICKS_CLOUD", "GCP", |c| s(c.cloud())),
+        row("auth_type", "DATABRICKS_AUTH_TYPE", "azure-cli", |c| c.auth_type().map(|a| a.to_string())),
+        row("workspace_id", "DATABRICKS_WORKSPACE_ID", "123", |c| s(c.workspace_id())),
+        row("account_id", "DATABRICKS_ACCOUNT_ID", "acc", |c| s(c.account_id())),
+        row("rate_limit", "DATABRICKS_RATE_LIMIT", "2.5", |c| c.rate_limit().map(|r| r.to_string())),
+        row("http_timeout_seconds", "DATABRICKS_HTTP_TIMEOUT_SECONDS", "1.5", |c| c.http_timeout().map(|t| t.as_secs_f64().to_string())),
+        row("retry_timeout_seconds", "DATABRICKS_RETRY_TIMEOUT_SECONDS", "90", |c| c.retry_timeout().map(|t| t.as_secs_f64().to_string())),
+    ]
+}
+
+/// What the configuration answers for an attribute: its accessor's value, else the value and source of
+/// its key.
+fn answer(config: &Config, a: &Attribute) -> (Option<String>, Option<Source>) {
+    (a.get.and_then(|get| get(config)), config.source(a.key).cloned())
+}
+
+/// Every attribute of the table is read from its environment variable and from its key in a profile (in
+/// any case), and is unset (the default) when neither names it; an empty variable counts as unset.
+#[test]
+fn every_attribute_is_read_from_its_variable_and_its_profile_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().display().to_string();
+    let from_env = |vars: Vec<(&str, &str)>| {
+        Config::builder().env_vars(vars.into_iter().chain([("DATABRICKS_HOST", "https://h.com"), ("HOME", home.as_str())])).build().unwrap()
+    };
+
+    let all = from_env(attributes().iter().map(|a| (a.env, a.value)).collect());
+    for a in attributes() {
+        let value = a.get.map(|_| a.value.to_owned());
+        assert_eq!(answer(&all, &a), (value, Some(Source::Env(a.env))), "{}", a.key);
+    }
+    assert_eq!(all.profile(), None);
+
+    // Unset, or set to "": nothing, and the defaults.
+    let empty: Vec<(&str, &str)> = attributes().iter().map(|a| (a.env, "")).collect();
+    for config in [from_env(vec![]), from_env(empty)] {
+        for a in attributes() {
+            assert_eq!(answer(&config, &a), (None, None), "{}", a.key);
+        }
+        assert_eq!(config.oidc_token_env(), "DATABRICKS_OIDC_TOKEN");
+        assert!(!config.azure_use_msi());
+    }
+
+    // From a profile.
+    let keys: String = attributes().iter().map(|a| format!("{} = {}\n", a.key.to_ascii_uppercase(), a.value)).collect();
+    std::fs::write(tmp.path().join(".databrickscfg"), format!("[all]\nhost = https://f.com\n{keys}")).unwrap();
+    let file = Config::builder().profile("all").env_vars([("HOME", home.as_str())]).build().unwrap();
+    assert_eq!(file.host(), "https://f.com");
+    let source = Source::File { path: tmp.path().join(".databrickscfg"), profile: "all".to_owned() };
+    for a in attributes() {
+        assert_eq!(answer(&file, &a), (answer(&all, &a).0, Some(source.clone())), "{}", a.key);
+    }
+    assert_eq!(file.profile(), Some("all"));
+}
+
+/// `Debug` and the error messages show each attribute with its source, secrets as `***`.
+#[test]
+fn the_debug_string_names_each_attribute_and_its_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("cfg");
+    std::fs::write(&path, "[p]\nhost = https://f.com\nusername = admin\npassword = attr-password\n").unwrap();
+    let config = Config::builder()
+        .token("dapi-attr-token")
+        .config_file(&path)
+        .env_vars([("DATABRICKS_CONFIG_PROFILE", "p"), ("ARM_USE_MSI", "false")])
+        .build()
+        .unwrap();
+    let file = format!("{} [p]", path.display());
+    let expected = format!(
+        "host=https://f.com ({file}), token=*** (explicit), username=admin ({file}), password=*** ({file}), \
+         profile=p (env DATABRICKS_CONFIG_PROFILE), config_file={} (explicit)",
+        path.display()
+    );
+    assert_eq!(config.debug_string(), expected);
+    assert_eq!(format!("{config:?}"), format!("Config {{ {expected} }}"));
+    assert_eq!(Source::File { path: path.clone(), profile: "p".into() }.to_string(), file);
+    let builder = Config::builder().host("h.com").token("dapi-attr-token");
+    assert_eq!(format!("{builder:?}"), "ConfigBuilder { host=h.com (explicit), token=*** (explicit) }");
+    assert_eq!(format!("{:?}", Config::builder()), "ConfigBuilder { nothing configured }");
+    let err = Config::builder().env_vars([("HOME", "/nonexistent")]).build().unwrap_err();
+    assert!(err.to_string().ends_with(". Config: nothing configured"), "{err}");
+}

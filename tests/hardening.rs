@@ -221,6 +221,12 @@ async fn a_response_past_the_size_limit_is_a_typed_error() {
     assert!(err.to_string().contains("65536"), "{err}");
     let w = WorkspaceClient::builder().host(server.uri()).token(common::TOKEN).build().unwrap();
     assert_eq!(w.tokens().list().send().await.unwrap().len(), 10_000, "the default limit is far above a real list");
+    // The limit is the largest body accepted.
+    let exact =
+        |limit: usize| WorkspaceClient::builder().host(server.uri()).token(common::TOKEN).max_response_size(limit as u64).build().unwrap();
+    assert_eq!(exact(big.len()).tokens().list().send().await.unwrap().len(), 10_000);
+    let err = exact(big.len() - 1).tokens().list().send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ResponseTooLarge, "{err:?}");
 }
 
 /// A list larger than the size past which bodies are decoded as they stream in, sent chunked (no

@@ -804,6 +804,22 @@ pub(crate) mod tests {
         assert_eq!(list.token_infos[0].comment.as_deref(), Some(comment.as_str()));
     }
 
+    /// Strictness refuses sequences where objects are expected and changes nothing else: values decode as
+    /// `serde_json` decodes them, in their human-readable form, and an enum in either of its JSON forms.
+    #[test]
+    fn strict_decoding_otherwise_decodes_as_serde_json() {
+        let address: std::net::IpAddr = from_slice(br#""127.0.0.1""#).unwrap();
+        assert_eq!(address, std::net::IpAddr::from([127, 0, 0, 1]));
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        enum Level {
+            CanUse,
+            CanManage,
+        }
+        assert_eq!(from_slice::<Level>(br#""CanUse""#).unwrap(), Level::CanUse);
+        assert_eq!(from_slice::<Level>(br#"{"CanManage": null}"#).unwrap(), Level::CanManage);
+        assert!(from_slice::<Level>(br#"{"CanManage": 5}"#).is_err());
+    }
+
     #[test]
     fn the_streaming_decoder_is_as_strict() {
         for size in [1, 5, usize::MAX] {

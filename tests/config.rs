@@ -601,3 +601,87 @@ fn the_debug_string_names_each_attribute_and_its_source() {
     let err = Config::builder().env_vars([("HOME", "/nonexistent")]).build().unwrap_err();
     assert!(err.to_string().ends_with(". Config: nothing configured"), "{err}");
 }
+
+/// Numbers are positive and finite (a timeout also fits a `Duration`), booleans are Go's, and the error
+/// names the attribute, its value and its source.
+#[test]
+fn numbers_and_booleans_are_checked() {
+    let build = |var: &str, value: &str| {
+        Config::builder().env_vars([("DATABRICKS_HOST", "https://h.com"), ("DATABRICKS_TOKEN", "t"), (var, value)]).build()
+    };
+    for (var, key) in [
+        ("DATABRICKS_RATE_LIMIT", "rate_limit"),
+        ("DATABRICKS_HTTP_TIMEOUT_SECONDS", "http_timeout_seconds"),
+        ("DATABRICKS_RETRY_TIMEOUT_SECONDS", "retry_timeout_seconds"),
+    ] {
+        for bad in ["0", "-1", "-0.5", "inf", "NaN", "fast"] {
+            let err = build(var, bad).unwrap_err();
+            assert!(err.to_string().contains(&format!("{key} = {bad:?} (from env {var}) is not a positive number")), "{err}");
+        }
+        for good in ["0.25", " 2 ", "3600"] {
+            assert!(build(var, good).is_ok(), "{var}={good:?}");
+        }
+    }
+    // A rate has no `Duration` to fit.
+    assert_eq!(build("DATABRICKS_RATE_LIMIT", "1e300").unwrap().rate_limit(), Some(1e300));
+    assert_eq!(build("DATABRICKS_RETRY_TIMEOUT_SECONDS", "0.25").unwrap().retry_timeout(), Some(std::time::Duration::from_millis(250)));
+
+    for (value, msi) in [("1", true), ("t", true), ("TRUE", true), (" true ", true), ("0", false), ("f", false), ("False", false)] {
+        assert_eq!(build("ARM_USE_MSI", value).unwrap().azure_use_msi(), msi, "{value:?}");
+    }
+    let err = build("ARM_USE_MSI", "yes").unwrap_err();
+    assert!(err.to_string().contains("azure_use_msi = \"yes\" (from env ARM_USE_MSI) is not a boolean (true or false)"), "{err}");
+}
+
+/// Without a host, the error says what to set, and mentions the Azure resource id only when one is set.
+#[test]
+fn without_a_host_the_error_says_what_to_set() {
+    let build = |vars: &[(&str, &str)]| {
+        Config::builder().env_vars(vars.iter().copied().chain([("HOME", "/nonexistent")])).build().unwrap_err().to_string()
+    };
+    let token = build(&[("DATABRICKS_TOKEN", "dapi-x")]);
+    assert!(token.starts_with("no host configured: set DATABRICKS_HOST or host in the profile. Config: "), "{token}");
+    let azure = build(&[("ARM_CLIENT_ID", "app"), ("DATABRICKS_AZURE_RESOURCE_ID", "/subscriptions/s/w")]);
+    assert!(azure.contains("it is not looked up from azure_workspace_resource_id"), "{azure}");
+    // A resource id alone is an Azure attribute too; anything else is no credentials at all.
+    assert!(build(&[("DATABRICKS_AZURE_RESOURCE_ID", "/subscriptions/s/w")]).contains("not looked up"));
+    let nothing = build(&[("DATABRICKS_CLOUD", "GCP")]);
+    assert!(nothing.starts_with("cannot configure default credentials"), "{nothing}");
+}
+
+/// Config files as the Databricks CLI writes and reads them: CRLF line ends, a backslash ending a value,
+/// `~/` in `config_file`, a `default_profile` left empty.
+#[test]
+fn config_files_are_read_as_the_databricks_cli_reads_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().display().to_string();
+    let read = |file: &str, vars: &[(&str, &str)]| {
+        std::fs::write(tmp.path().join("my.cfg"), file).unwrap();
+        let vars = vars.iter().copied().chain([("HOME", home.as_str()), ("DATABRICKS_CONFIG_FILE", "~/my.cfg")]);
+        Config::builder().env_vars(vars).build()
+    };
+    let config = read("[DEFAULT]\r\nhost = https://h.com\r\nusername = admin\\\r\ntoken = dapi-crlf\r\n", &[]).unwrap();
+    assert_eq!((config.username(), config.token().map(|t| t.expose().to_owned())), (Some("admin\\"), Some("dapi-crlf".to_owned())));
+    assert_eq!(config.source("token"), Some(&Source::File { path: tmp.path().join("my.cfg"), profile: "DEFAULT".into() }));
+    // An empty default_profile is no default profile.
+    let config = read("[__settings__]\ndefault_profile =\n\n[DEFAULT]\nhost = https://d.com\ntoken = t\n", &[]).unwrap();
+    assert_eq!(config.host(), "https://d.com");
+    // A value in quotes keeps them; an empty value is unset.
+    let config = read("[DEFAULT]\nhost = https://h.com\ntoken = \"dapi-q\"\nusername =\n", &[]).unwrap();
+    assert_eq!(config.token().unwrap().expose(), "\"dapi-q\"");
+    assert_eq!(config.username(), None);
+    // The keys that choose the file or the profile, or that only a CI runner sets, are never read from it.
+    let config =
+        read("[DEFAULT]\nhost = https://h.com\ntoken = t\nprofile = other\nactions_id_token_request_url = https://x\n", &[]).unwrap();
+    assert_eq!((config.source("profile"), config.source("actions_id_token_request_url")), (None, None));
+    // A profile name too long or with `=` in it is not shown.
+    let long = "p".repeat(65);
+    let err = read(&format!("[{long}]\nhost = https://h.com\n[a=b]\nhost = https://h.com\n[ok]\n"), &[("DATABRICKS_CONFIG_PROFILE", "x")])
+        .unwrap_err();
+    assert!(err.to_string().contains("(profiles: ok; 2 malformed section name(s) not shown)"), "{err}");
+    let err = read("[ok]\n", &[("DATABRICKS_CONFIG_PROFILE", "a=b")]).unwrap_err();
+    assert!(err.to_string().contains("profile (malformed name) not found"), "{err}");
+    let name = "p".repeat(64);
+    let err = read("[ok]\n", &[("DATABRICKS_CONFIG_PROFILE", name.as_str())]).unwrap_err();
+    assert!(err.to_string().contains(&format!("profile \"{name}\" not found")), "{err}");
+}

@@ -941,7 +941,8 @@ mod tests {
             {"@type":"type.googleapis.com/acme.ErrorInfo","reason":"R"},
             {"@type":5}
         ]}"#;
-        let details = api(400, body).details().to_vec();
+        let details = Error::from(api(400, body)).details().to_vec();
+        assert_eq!(details.len(), 2);
         assert!(matches!(&details[0], ErrorDetail::Other(v) if v["reason"] == "R"), "{details:?}");
         assert!(matches!(&details[1], ErrorDetail::Other(v) if v["@type"] == 5), "{details:?}");
     }

@@ -685,3 +685,58 @@ fn config_files_are_read_as_the_databricks_cli_reads_them() {
     let err = read("[ok]\n", &[("DATABRICKS_CONFIG_PROFILE", name.as_str())]).unwrap_err();
     assert!(err.to_string().contains(&format!("profile \"{name}\" not found")), "{err}");
 }
+
+/// An explicit value wins over the environment, for every attribute, and says it is explicit.
+#[test]
+fn explicit_values_win_over_the_environment() {
+    use std::time::Duration;
+    let config = Config::builder()
+        .host("https://explicit.com")
+        .token("dapi-explicit")
+        .username("u-explicit")
+        .password("p-explicit")
+        .client_id("id-explicit")
+        .client_secret("s-explicit")
+        .databricks_cli_path("/explicit/databricks")
+        .metadata_service_url("http://127.0.0.1:2/explicit")
+        .token_audience("aud-explicit")
+        .oidc_token_env("EXPLICIT_OIDC")
+        .oidc_token_filepath("/explicit/oidc")
+        .discovery_url("https://explicit.com/d")
+        .azure_workspace_resource_id("/subscriptions/explicit")
+        .azure_use_msi(true)
+        .azure_client_id("app-explicit")
+        .azure_client_secret("azure-s-explicit")
+        .azure_tenant_id("tenant-explicit")
+        .azure_environment("usgovernment")
+        .azure_login_endpoint("http://127.0.0.1:2/login")
+        .azure_msi_endpoint("http://127.0.0.1:2/msi")
+        .google_credentials("/explicit/key.json")
+        .google_service_account("explicit@p.iam.gserviceaccount.com")
+        .google_token_endpoint("http://127.0.0.1:2/token")
+        .google_iam_endpoint("http://127.0.0.1:2/iam")
+        .gce_metadata_host("127.0.0.1:2")
+        .cloud("AWS")
+        .auth_type(AuthType::Pat)
+        .workspace_id("456")
+        .account_id("acc-explicit")
+        .rate_limit(7.5)
+        .http_timeout(Duration::from_millis(2500))
+        .retry_timeout(Duration::from_secs(30))
+        .env_vars(attributes().iter().map(|a| (a.env, a.value)).chain([("DATABRICKS_HOST", "https://env.com")]))
+        .build()
+        .unwrap();
+    for a in attributes() {
+        assert_eq!(config.source(a.key), Some(&Source::Explicit), "{}", a.key);
+    }
+    assert_eq!(config.host(), "https://explicit.com");
+    let secrets = [config.token(), config.password(), config.client_secret(), config.azure_client_secret(), config.google_credentials()];
+    let secrets: Vec<String> = secrets.into_iter().map(|s| s.unwrap().expose().to_owned()).collect();
+    assert_eq!(secrets, ["dapi-explicit", "p-explicit", "s-explicit", "azure-s-explicit", "/explicit/key.json"]);
+    assert_eq!(config.metadata_service_url().unwrap().expose(), "http://127.0.0.1:2/explicit");
+    assert_eq!((config.auth_type(), config.azure_use_msi()), (Some(AuthType::Pat), true));
+    assert_eq!(
+        (config.rate_limit(), config.http_timeout(), config.retry_timeout()),
+        (Some(7.5), Some(Duration::from_millis(2500)), Some(Duration::from_secs(30)))
+    );
+}

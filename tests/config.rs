@@ -740,3 +740,25 @@ fn explicit_values_win_over_the_environment() {
         (Some(7.5), Some(Duration::from_millis(2500)), Some(Duration::from_secs(30)))
     );
 }
+
+/// The config file is not read when no profile is named and a host or credentials are already set; when it
+/// is read, a file that cannot be read is an error, and `default_profile` never names `__settings__`.
+#[test]
+fn when_the_config_file_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().display().to_string();
+    let build = |file: &[u8], vars: &[(&str, &str)]| {
+        std::fs::write(tmp.path().join(".databrickscfg"), file).unwrap();
+        Config::builder().env_vars(vars.iter().copied().chain([("HOME", home.as_str())])).build()
+    };
+    let unreadable = b"[DEFAULT]\nhost = \xFF\xFE\n"; // not UTF-8
+    let err = build(unreadable, &[]).unwrap_err();
+    assert!(err.to_string().starts_with("cannot read the config file "), "{err}");
+    assert_eq!(build(unreadable, &[("DATABRICKS_HOST", "https://h.com")]).unwrap().host(), "https://h.com");
+    let err = build(unreadable, &[("DATABRICKS_TOKEN", "dapi-x")]).unwrap_err();
+    assert!(err.to_string().starts_with("no host configured"), "{err}");
+    let settings = b"[__settings__]\ndefault_profile = __settings__\nhost = https://settings.com\n\n[DEFAULT]\nhost = https://d.com\n";
+    assert_eq!(build(settings, &[]).unwrap().host(), "https://d.com");
+    let err = Config::builder().config_file(tmp.path()).env_vars([("HOME", home.as_str())]).build().unwrap_err();
+    assert!(err.to_string().starts_with(&format!("cannot read the config file {}: ", tmp.path().display())), "{err}");
+}

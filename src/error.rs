@@ -536,7 +536,7 @@ impl Inner {
 
 impl Error {
     fn with(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { inner: Box::new(Inner { kind, message: message.into(), ..Inner::new(kind) }) }
+        Self { inner: Box::new(Inner { message: message.into(), ..Inner::new(kind) }) }
     }
 
     /// The caller's input was refused before anything was sent.

@@ -762,3 +762,22 @@ fn when_the_config_file_is_read() {
     let err = Config::builder().config_file(tmp.path()).env_vars([("HOME", home.as_str())]).build().unwrap_err();
     assert!(err.to_string().starts_with(&format!("cannot read the config file {}: ", tmp.path().display())), "{err}");
 }
+
+/// Credentials go over https, or over plain http to this machine only: a configured `http://` host
+/// elsewhere is refused when the client is built (before any request), and the error names the host and
+/// how to opt in, never the token.
+#[test]
+fn a_plain_http_host_elsewhere_is_refused() {
+    let client = |host: &str| {
+        let config = Config::builder().host(host).token("dapi-plain-http").env_vars(Vec::<(String, String)>::new()).build().unwrap();
+        databricks_tokens::WorkspaceClient::from_config(&config)
+    };
+    let err = client("http://workspace.example.com").unwrap_err();
+    assert_eq!(err.kind(), databricks_tokens::ErrorKind::Config, "{err}");
+    let text = err.to_string();
+    assert!(text.contains("refusing to send credentials over plain http:// to http://workspace.example.com"), "{text}");
+    assert!(text.contains("allow_insecure_http(true)") && !text.contains("dapi-plain-http"), "{text}");
+    for host in ["https://workspace.example.com", "http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9"] {
+        assert!(client(host).is_ok(), "{host}");
+    }
+}

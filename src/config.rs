@@ -954,12 +954,13 @@ fn is_well_formed_profile_name(name: &str) -> bool {
 /// The file with no line continuations: the INI parser joins a line ending in `\` with the next one (so
 /// a `host = ...\` line would swallow the `token = ...` line after it), where the Databricks CLI and the
 /// Python SDK read each line on its own and keep the `\`. A blank after the `\` keeps it a character of
-/// the value (trailing blanks are trimmed).
+/// the value (trailing blanks are trimmed). A `\` before a CRLF needs nothing: the parser only joins at
+/// `\` + LF, so it keeps `\` + CR in the value and ends the line at the LF, and the CR is trimmed.
 fn without_line_continuations(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains("\\\n") && !text.contains("\\\r") {
+    if !text.contains("\\\n") {
         return std::borrow::Cow::Borrowed(text);
     }
-    std::borrow::Cow::Owned(text.replace("\\\r\n", "\\ \r\n").replace("\\\n", "\\ \n"))
+    std::borrow::Cow::Owned(text.replace("\\\n", "\\ \n"))
 }
 
 /// Drops `azure_use_msi` when it is false: like an unset flag (Go's zero value), it configures no method, so

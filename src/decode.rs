@@ -766,6 +766,63 @@ pub(crate) mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_body_up_to_the_threshold_is_read_whole() {
+        // Read whole, a body that fails to arrive fails with its transport error, even when what came of it
+        // is already not an object; past the threshold, the decoder refuses it first. A list of a few hundred
+        // tokens (64 KiB) is well below it.
+        for size in [64 * 1024, STREAM_ABOVE] {
+            let body = format!("[{}", " ".repeat(size - 1));
+            let read = decode_body::<ListPublicTokensResponse>(response_failing_after(body.into_bytes()), u64::MAX, None).await;
+            assert!(read.is_err(), "{size}: {read:?}");
+        }
+        assert!(decoded_as_it_arrives::<ListPublicTokensResponse>().await);
+    }
+
+    /// A list is decoded as it arrives: a body that goes wrong after a complete item is refused as soon as
+    /// that part arrives, whether the item came whole or in pieces, before the rest of the body is read.
+    #[tokio::test]
+    async fn a_list_is_refused_as_soon_as_it_goes_wrong() {
+        let mut list = ListDecoder::<TokenInfo>::new("token_infos");
+        let err = list.feed(br#"{"token_infos": [{"token_id": "a"} x"#).unwrap_err();
+        assert!(err.contains("unexpected character"), "{err}");
+        let mut list = ListDecoder::<TokenInfo>::new("token_infos");
+        list.feed(br#"{"token_infos": [{"tok"#).unwrap();
+        assert!(list.feed(br#"en_id": "a"} x"#).is_err());
+        // Over HTTP: refused before the failure that ends the body.
+        let body = format!(r#"{{"token_infos": [{{"token_id": "a"}} x{}"#, " ".repeat(STREAM_ABOVE));
+        match decode_body::<ListPublicTokensResponse>(response_failing_after(body.into_bytes()), u64::MAX, None).await {
+            Ok(Err(message)) => assert!(message.contains("unexpected character"), "{message}"),
+            other => panic!("not refused as it arrived: {other:?}"),
+        }
+    }
+
+    /// A long item that arrives in small chunks is parsed again only when its part in hand has doubled,
+    /// not at every chunk (which would take hours here: quadratic time).
+    #[test]
+    fn a_long_item_in_small_chunks_takes_linear_time() {
+        let comment = "c".repeat(1024 * 1024);
+        let body = format!(r#"{{"token_infos": [{{"token_id": "a", "comment": "{comment}"}}]}}"#);
+        let list = streamed(body.as_bytes(), 1).unwrap();
+        assert_eq!(list.token_infos[0].comment.as_deref(), Some(comment.as_str()));
+    }
+
+    /// Strictness refuses sequences where objects are expected and changes nothing else: values decode as
+    /// `serde_json` decodes them, in their human-readable form, and an enum in either of its JSON forms.
+    #[test]
+    fn strict_decoding_otherwise_decodes_as_serde_json() {
+        let address: std::net::IpAddr = from_slice(br#""127.0.0.1""#).unwrap();
+        assert_eq!(address, std::net::IpAddr::from([127, 0, 0, 1]));
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        enum Level {
+            CanUse,
+            CanManage,
+        }
+        assert_eq!(from_slice::<Level>(br#""CanUse""#).unwrap(), Level::CanUse);
+        assert_eq!(from_slice::<Level>(br#"{"CanManage": null}"#).unwrap(), Level::CanManage);
+        assert!(from_slice::<Level>(br#"{"CanManage": 5}"#).is_err());
+    }
+
     #[test]
     fn the_streaming_decoder_is_as_strict() {
         for size in [1, 5, usize::MAX] {
@@ -779,6 +836,7 @@ pub(crate) mod tests {
                 br#"{"token_infos": null}"#,
                 br#"{"token_infos": [{"token_id": "t", "creation_time": "dapi-SECRET"}]}"#,
                 br#"{"a": tru}"#,
+                b"\xEFxx{}",
             ] {
                 let err = streamed(bad, size).unwrap_err();
                 assert!(!err.contains("dapi-SECRET"), "{err}");

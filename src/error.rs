@@ -536,7 +536,7 @@ impl Inner {
 
 impl Error {
     fn with(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { inner: Box::new(Inner { kind, message: message.into(), ..Inner::new(kind) }) }
+        Self { inner: Box::new(Inner { message: message.into(), ..Inner::new(kind) }) }
     }
 
     /// The caller's input was refused before anything was sent.
@@ -913,5 +913,249 @@ impl fmt::Debug for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.inner.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, body: &str) -> ApiError {
+        ApiError::from_body(status, body.as_bytes())
+    }
+
+    #[test]
+    fn retry_delays_are_non_negative_seconds_within_a_day() {
+        let delay = |s: &str| parse_proto_duration(s);
+        assert_eq!(delay("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(delay("0s"), Some(Duration::ZERO));
+        assert_eq!(delay("100000s"), Some(Duration::from_secs(86_400)));
+        for bad in ["-1s", "infs", "NaNs", "2", "s", "1.5ms"] {
+            assert_eq!(delay(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_detail_outside_google_rpc_is_kept_as_sent() {
+        let body = r#"{"error_code":"INVALID_STATE","message":"m","details":[
+            {"@type":"type.googleapis.com/acme.ErrorInfo","reason":"R"},
+            {"@type":5}
+        ]}"#;
+        let details = Error::from(api(400, body)).details().to_vec();
+        assert_eq!(details.len(), 2);
+        assert!(matches!(&details[0], ErrorDetail::Other(v) if v["reason"] == "R"), "{details:?}");
+        assert!(matches!(&details[1], ErrorDetail::Other(v) if v["@type"] == 5), "{details:?}");
+    }
+
+    #[test]
+    fn an_empty_request_id_is_none_and_the_header_wins() {
+        let info = |id: &str| ErrorDetail::RequestInfo { request_id: id.to_owned(), serving_data: String::new() };
+        let e = ApiError::new(500, None, "m").with_details(vec![info(""), info("from-detail")]);
+        assert_eq!(e.request_id(), Some("from-detail"));
+        assert_eq!(ApiError::new(500, None, "m").with_details(vec![info("")]).request_id(), None);
+        assert_eq!(e.clone().with_request_id("from-header").request_id(), Some("from-header"));
+        assert_eq!(Error::from(e).to_string(), "HTTP 500: m [request id from-detail]");
+    }
+
+    #[test]
+    fn an_empty_error_code_is_no_code() {
+        let e = api(404, r#"{"error_code":"","message":"gone"}"#);
+        assert_eq!((e.error_code(), e.message(), e.kind()), (None, "gone", ErrorKind::NotFound));
+        assert_eq!(e.to_string(), "HTTP 404: gone");
+    }
+
+    #[test]
+    fn an_html_page_is_recognised_by_its_html_or_body_tag() {
+        let e = api(503, "<html><head><title>Down for maintenance</title></head></html>");
+        assert_eq!((e.error_code(), e.message()), (Some("SERVICE_UNAVAILABLE"), "Down for maintenance"));
+        assert_eq!(e.kind(), ErrorKind::TemporarilyUnavailable);
+        let e = api(502, "<body><pre> upstream reset </pre></body>");
+        assert_eq!((e.error_code(), e.message()), (Some("BAD_GATEWAY"), "upstream reset"));
+        // No `<pre>` nor `<title>`, or empty ones: the status's reason.
+        let e = api(500, "<html><pre></pre></html>");
+        assert_eq!((e.error_code(), e.message()), (Some("INTERNAL_SERVER_ERROR"), "Internal Server Error"));
+    }
+
+    #[test]
+    fn text_is_a_code_and_a_message_only_with_an_upper_snake_code() {
+        let e = api(500, "Internal error: the database is down");
+        assert_eq!((e.error_code(), e.message()), (Some("UNKNOWN"), "Internal error: the database is down"));
+        assert_eq!(e.kind(), ErrorKind::InternalError);
+        let e = api(400, "QUOTA_EXCEEDED: too many tokens");
+        assert_eq!((e.error_code(), e.message()), (Some("QUOTA_EXCEEDED"), "too many tokens"));
+        assert!(Error::from(e).is_quota_exceeded());
+        let e = api(400, ": no code");
+        assert_eq!((e.error_code(), e.message()), (Some("UNKNOWN"), ": no code"));
+    }
+
+    #[test]
+    fn known_secrets_are_scrubbed_from_the_response_and_the_context() {
+        let secrets = KnownSecrets::default();
+        secrets.remember_credential("dapi-0123456789");
+        let e = Error::from(ApiError::new(400, Some("INVALID_PARAMETER_VALUE"), "token dapi-0123456789 is malformed"));
+        let e = e.scrub(&secrets);
+        assert_eq!(e.message(), "token *** is malformed");
+        assert_eq!(e.api_error().map(ApiError::message), Some("token *** is malformed"));
+        let e = Error::auth("the token dapi-0123456789 was refused").scrub(&secrets);
+        assert_eq!(e.to_string(), "the token *** was refused");
+    }
+
+    #[test]
+    fn context_goes_before_the_message_and_keeps_the_response() {
+        let e = Error::from(ApiError::new(404, Some("RESOURCE_DOES_NOT_EXIST"), "gone"));
+        assert_eq!(e.message(), "gone");
+        let e = e.context("get_token").context("cleanup");
+        assert_eq!(e.to_string(), "cleanup: get_token: RESOURCE_DOES_NOT_EXIST (HTTP 404): gone");
+        assert_eq!(e.message(), "cleanup: get_token: RESOURCE_DOES_NOT_EXIST (HTTP 404): gone");
+        assert_eq!((e.kind(), e.status(), e.error_code()), (ErrorKind::NotFound, Some(404), Some("RESOURCE_DOES_NOT_EXIST")));
+        assert_eq!(Error::config("no host").context("build").message(), "build: no host");
+    }
+
+    #[test]
+    fn a_retry_budget_that_ran_out_is_a_timeout_that_keeps_the_last_answer() {
+        let e = Error::from(ApiError::new(503, None, "busy")).budget_exhausted(Duration::from_secs(30));
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert!(e.is_timeout() && e.is_retryable());
+        assert_eq!(e.status(), Some(503));
+        assert_eq!(e.to_string(), "the retry budget of 30.0 s ran out; the last attempt: HTTP 503: busy");
+        let e = Error::from(ApiError::new(500, None, "oops")).budget_exhausted(Duration::from_secs(1));
+        assert!(!e.is_retryable(), "a 500 is not retried, even at the end of a budget");
+    }
+
+    #[test]
+    fn attempts_show_only_when_the_call_was_retried() {
+        let e = || Error::from(ApiError::new(503, None, "busy"));
+        assert_eq!(e().attempts(), 1);
+        assert_eq!(e().elapsed(), None);
+        let once = e().with_attempts(1, Duration::from_millis(200));
+        assert_eq!(once.to_string(), "HTTP 503: busy");
+        assert_eq!(once.elapsed(), Some(Duration::from_millis(200)));
+        let thrice = e().with_attempts(3, Duration::from_millis(1500));
+        assert_eq!(thrice.attempts(), 3);
+        assert_eq!(thrice.to_string(), "HTTP 503: busy (after 3 attempts in 1.5s)");
+        assert_eq!(e().with_attempts(0, Duration::ZERO).attempts(), 1);
+    }
+
+    #[test]
+    fn a_failure_after_sending_is_retryable_only_when_repeating_is_safe() {
+        let transport = || Error::transport("connection reset", std::io::Error::other("reset"));
+        // Not sent (or nothing processed): retryable, not maybe processed.
+        assert!(transport().is_retryable() && !transport().may_have_been_processed());
+        assert!(!transport().was_processed());
+        // Sent by an idempotent operation: retryable; by a create: not.
+        let idempotent = transport().maybe_processed(true);
+        assert!(idempotent.is_retryable() && idempotent.may_have_been_processed());
+        let create = transport().maybe_processed(false);
+        assert!(!create.is_retryable() && create.may_have_been_processed());
+        let timed_out = Error::timeout("attempt timed out").maybe_processed(false);
+        assert!(!timed_out.is_retryable());
+        assert!(Error::timeout("attempt timed out").maybe_processed(true).is_retryable());
+        // Answered with a success status: processed.
+        let processed = transport().processed(false);
+        assert!(processed.was_processed() && processed.may_have_been_processed() && !processed.is_retryable());
+        assert!(transport().processed(true).is_retryable());
+        // Cleaned up: nothing of the call is left, so it may be repeated.
+        let cleaned = processed.cleaned_up("the token it created was revoked");
+        assert!(!cleaned.was_processed() && !cleaned.may_have_been_processed() && cleaned.is_retryable());
+        assert_eq!(cleaned.to_string(), "the token it created was revoked: connection reset");
+    }
+
+    #[test]
+    fn a_possible_orphan_names_its_marker_and_is_never_retryable() {
+        let cleanup = Error::from(ApiError::new(503, None, "busy"));
+        let e = Error::timeout("create timed out").with_possible_orphan("[eo:abc]", &cleanup);
+        assert_eq!(e.orphan_marker(), Some("[eo:abc]"));
+        assert!(e.may_have_been_processed() && !e.is_retryable());
+        assert_eq!(
+            e.to_string(),
+            "create timed out; a token may have been created, and the search for it failed (HTTP 503: busy): revoke the tokens \
+             whose comment contains [eo:abc]"
+        );
+        assert_eq!(Error::timeout("t").orphan_marker(), None);
+    }
+
+    #[test]
+    fn debug_shows_what_the_error_holds() {
+        let from_api = Error::from(ApiError::new(404, None, "gone"));
+        let debug = format!("{from_api:?}");
+        assert!(debug.starts_with("Error { kind: NotFound, api: ApiError {"), "{debug}");
+        assert!(!debug.contains("message: \"\"") && !debug.contains("maybe_processed"), "{debug}");
+        let debug = format!("{:?}", from_api.context("get_token"));
+        assert!(debug.contains("message: \"get_token: HTTP 404: gone\""), "{debug}");
+        let transport = Error::transport("connection reset", std::io::Error::other("reset by peer")).maybe_processed(true);
+        let debug = format!("{transport:?}");
+        assert!(debug.contains("message: \"connection reset\""), "{debug}");
+        assert!(debug.contains("maybe_processed: true") && debug.contains("source: \"reset by peer\""), "{debug}");
+        assert!(debug.ends_with("attempts: 1, elapsed: None }"), "{debug}");
+        let orphan = Error::timeout("t").with_possible_orphan("[eo:x]", &Error::timeout("u"));
+        assert!(format!("{orphan:?}").contains("orphan_marker: \"[eo:x]\""), "{orphan:?}");
+    }
+
+    #[test]
+    fn each_predicate_says_yes_to_its_class_only() {
+        let status = |s: u16| Error::from(ApiError::new(s, None, "m"));
+        type Predicate = fn(&Error) -> bool;
+        let predicates: [(Predicate, u16); 6] = [
+            (Error::is_not_found, 404),
+            (Error::is_unauthenticated, 401),
+            (Error::is_permission_denied, 403),
+            (Error::is_resource_conflict, 409),
+            (Error::is_bad_request, 400),
+            (Error::is_too_many_requests, 429),
+        ];
+        for (predicate, yes) in predicates {
+            for s in [400, 401, 403, 404, 409, 429, 500] {
+                assert_eq!(predicate(&status(s)), s == yes, "{s} for the predicate of {yes}");
+            }
+        }
+        assert!(status(500).is_server_error() && status(503).is_server_error());
+        assert!(!status(499).is_server_error() && !Error::timeout("t").is_server_error());
+        assert!(Error::timeout("t").is_timeout() && !status(504).is_timeout() && !Error::auth("a").is_timeout());
+        let transport = Error::transport("t", std::io::Error::other("x"));
+        assert!(transport.is_transport() && !Error::timeout("t").is_transport() && !status(503).is_transport());
+        assert!(!status(400).is_quota_exceeded());
+    }
+
+    #[test]
+    fn errors_built_here_say_what_they_are() {
+        let cases = [
+            (Error::invalid_request("bad comment"), ErrorKind::InvalidRequest),
+            (Error::config("no host"), ErrorKind::Config),
+            (Error::auth("no token"), ErrorKind::Auth),
+            (Error::timeout("too slow"), ErrorKind::Timeout),
+            (Error::unexpected_response("page token repeated"), ErrorKind::Decode),
+            (Error::decode("bad json", std::io::Error::other("eof")), ErrorKind::Decode),
+            (Error::not_found("no such token"), ErrorKind::NotFound),
+            (Error::ambiguous("two tokens"), ErrorKind::Ambiguous),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(e.kind(), kind, "{e}");
+            assert!(!e.message().is_empty() && e.to_string() == e.message(), "{e}");
+            assert!(!e.is_retryable() || kind == ErrorKind::Timeout, "{e}");
+            assert_eq!((e.status(), e.error_code(), e.request_id(), e.details().len()), (None, None, None, 0));
+        }
+        let stub = Error::not_implemented_by_stub("Tokens::list");
+        assert_eq!(stub.kind(), ErrorKind::NotImplementedByStub);
+        assert_eq!(stub.to_string(), "Tokens::list is not implemented by this stub: implement stub::Tokens::list in your test double");
+        let stub = Error::not_implemented_by_stub("TokenManagement::get");
+        assert!(stub.to_string().ends_with(" and pass it to WorkspaceClient::with_token_management_stub"), "{stub}");
+    }
+
+    #[test]
+    fn a_redirect_names_its_status_and_location() {
+        let e = Error::redirect(ApiError::new(302, None, "Found"), Some("https://elsewhere.example/login"));
+        assert_eq!((e.kind(), e.status()), (ErrorKind::Redirect, Some(302)));
+        assert_eq!(e.to_string(), "HTTP 302 redirect to https://elsewhere.example/login was not followed");
+        assert!(!e.is_retryable());
+        let e = Error::redirect(ApiError::new(307, None, "Temporary Redirect"), None);
+        assert_eq!(e.message(), "HTTP 307 redirect to no Location was not followed");
+    }
+
+    #[test]
+    fn a_response_too_large_names_the_operation_and_the_limit() {
+        let e = Error::response_too_large("list_tokens", 1024);
+        assert_eq!(e.kind(), ErrorKind::ResponseTooLarge);
+        assert_eq!(e.to_string(), "list_tokens: the response is larger than the limit of 1024 bytes (ClientBuilder::max_response_size)");
+        assert!(!e.is_retryable());
     }
 }

@@ -471,3 +471,313 @@ async fn the_configured_timeouts_bound_the_clients_calls() {
     let unbounded = databricks_tokens::WorkspaceClient::from_config(&config(false)).unwrap();
     assert!(unbounded.tokens().list().send().await.unwrap().is_empty());
 }
+
+/// One row of the attribute table of the `config` module doc: INI key, environment variable, a valid value,
+/// and its accessor, when it has one (what the configuration answers for it, `None` when unset).
+struct Attribute {
+    key: &'static str,
+    env: &'static str,
+    value: &'static str,
+    get: Option<fn(&Config) -> Option<String>>,
+}
+
+fn attributes() -> Vec<Attribute> {
+    fn s(v: Option<&str>) -> Option<String> {
+        v.map(str::to_owned)
+    }
+    fn secret(v: Option<databricks_tokens::SecretString>) -> Option<String> {
+        v.map(|v| v.expose().to_owned())
+    }
+    let row = |key, env, value, get| Attribute { key, env, value, get: Some(get) };
+    let no_accessor = |key, env, value| Attribute { key, env, value, get: None };
+    vec![
+        row("token", "DATABRICKS_TOKEN", "dapi-attr-token", |c| secret(c.token())),
+        row("username", "DATABRICKS_USERNAME", "admin", |c| s(c.username())),
+        row("password", "DATABRICKS_PASSWORD", "attr-password", |c| secret(c.password())),
+        row("client_id", "DATABRICKS_CLIENT_ID", "sp-id", |c| s(c.client_id())),
+        row("client_secret", "DATABRICKS_CLIENT_SECRET", "attr-client-secret", |c| secret(c.client_secret())),
+        row("databricks_cli_path", "DATABRICKS_CLI_PATH", "/opt/databricks", |c| s(c.databricks_cli_path())),
+        row("metadata_service_url", "DATABRICKS_METADATA_SERVICE_URL", "http://127.0.0.1:1/m", |c| secret(c.metadata_service_url())),
+        row("token_audience", "DATABRICKS_TOKEN_AUDIENCE", "aud", |c| s(c.token_audience())),
+        row("oidc_token_env", "DATABRICKS_OIDC_TOKEN_ENV", "MY_OIDC", |c| {
+            Some(c.oidc_token_env().to_owned()).filter(|v| v != "DATABRICKS_OIDC_TOKEN")
+        }),
+        row("oidc_token_filepath", "DATABRICKS_OIDC_TOKEN_FILEPATH", "/run/oidc", |c| s(c.oidc_token_filepath())),
+        row("discovery_url", "DATABRICKS_DISCOVERY_URL", "https://h.com/d", |c| s(c.discovery_url())),
+        row("azure_workspace_resource_id", "DATABRICKS_AZURE_RESOURCE_ID", "/subscriptions/s/w", |c| s(c.azure_workspace_resource_id())),
+        row("azure_use_msi", "ARM_USE_MSI", "true", |c| c.azure_use_msi().then(|| "true".to_owned())),
+        row("azure_client_id", "ARM_CLIENT_ID", "app-id", |c| s(c.azure_client_id())),
+        row("azure_client_secret", "ARM_CLIENT_SECRET", "attr-azure-secret", |c| secret(c.azure_client_secret())),
+        row("azure_tenant_id", "ARM_TENANT_ID", "tenant", |c| s(c.azure_tenant_id())),
+        row("azure_environment", "ARM_ENVIRONMENT", "china", |c| s(c.azure_environment())),
+        no_accessor("azure_login_endpoint", "DATABRICKS_AZURE_LOGIN_ENDPOINT", "http://127.0.0.1:1/login"),
+        no_accessor("azure_msi_endpoint", "DATABRICKS_AZURE_MSI_ENDPOINT", "http://127.0.0.1:1/msi"),
+        row("google_credentials", "GOOGLE_CREDENTIALS", "/keys/sa.json", |c| secret(c.google_credentials())),
+        row("google_service_account", "DATABRICKS_GOOGLE_SERVICE_ACCOUNT", "sa@p.iam.gserviceaccount.com", |c| {
+            s(c.google_service_account())
+        }),
+        no_accessor("google_token_endpoint", "DATABRICKS_GOOGLE_TOKEN_ENDPOINT", "http://127.0.0.1:1/token"),
+        no_accessor("google_iam_endpoint", "DATABRICKS_GOOGLE_IAM_ENDPOINT", "http://127.0.0.1:1/iam"),
+        no_accessor("gce_metadata_host", "GCE_METADATA_HOST", "127.0.0.1:1"),
+        row("cloud", "DATABRICKS_CLOUD", "GCP", |c| s(c.cloud())),
+        row("auth_type", "DATABRICKS_AUTH_TYPE", "azure-cli", |c| c.auth_type().map(|a| a.to_string())),
+        row("workspace_id", "DATABRICKS_WORKSPACE_ID", "123", |c| s(c.workspace_id())),
+        row("account_id", "DATABRICKS_ACCOUNT_ID", "acc", |c| s(c.account_id())),
+        row("rate_limit", "DATABRICKS_RATE_LIMIT", "2.5", |c| c.rate_limit().map(|r| r.to_string())),
+        row("http_timeout_seconds", "DATABRICKS_HTTP_TIMEOUT_SECONDS", "1.5", |c| c.http_timeout().map(|t| t.as_secs_f64().to_string())),
+        row("retry_timeout_seconds", "DATABRICKS_RETRY_TIMEOUT_SECONDS", "90", |c| c.retry_timeout().map(|t| t.as_secs_f64().to_string())),
+    ]
+}
+
+/// What the configuration answers for an attribute: its accessor's value, else the value and source of
+/// its key.
+fn answer(config: &Config, a: &Attribute) -> (Option<String>, Option<Source>) {
+    (a.get.and_then(|get| get(config)), config.source(a.key).cloned())
+}
+
+/// Every attribute of the table is read from its environment variable and from its key in a profile (in
+/// any case), and is unset (the default) when neither names it; an empty variable counts as unset.
+#[test]
+fn every_attribute_is_read_from_its_variable_and_its_profile_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().display().to_string();
+    let from_env = |vars: Vec<(&str, &str)>| {
+        Config::builder().env_vars(vars.into_iter().chain([("DATABRICKS_HOST", "https://h.com"), ("HOME", home.as_str())])).build().unwrap()
+    };
+
+    let all = from_env(attributes().iter().map(|a| (a.env, a.value)).collect());
+    for a in attributes() {
+        let value = a.get.map(|_| a.value.to_owned());
+        assert_eq!(answer(&all, &a), (value, Some(Source::Env(a.env))), "{}", a.key);
+    }
+    assert_eq!(all.profile(), None);
+
+    // Unset, or set to "": nothing, and the defaults.
+    let empty: Vec<(&str, &str)> = attributes().iter().map(|a| (a.env, "")).collect();
+    for config in [from_env(vec![]), from_env(empty)] {
+        for a in attributes() {
+            assert_eq!(answer(&config, &a), (None, None), "{}", a.key);
+        }
+        assert_eq!(config.oidc_token_env(), "DATABRICKS_OIDC_TOKEN");
+        assert!(!config.azure_use_msi());
+    }
+
+    // From a profile.
+    let keys: String = attributes().iter().map(|a| format!("{} = {}\n", a.key.to_ascii_uppercase(), a.value)).collect();
+    std::fs::write(tmp.path().join(".databrickscfg"), format!("[all]\nhost = https://f.com\n{keys}")).unwrap();
+    let file = Config::builder().profile("all").env_vars([("HOME", home.as_str())]).build().unwrap();
+    assert_eq!(file.host(), "https://f.com");
+    let source = Source::File { path: tmp.path().join(".databrickscfg"), profile: "all".to_owned() };
+    for a in attributes() {
+        assert_eq!(answer(&file, &a), (answer(&all, &a).0, Some(source.clone())), "{}", a.key);
+    }
+    assert_eq!(file.profile(), Some("all"));
+}
+
+/// `Debug` and the error messages show each attribute with its source, secrets as `***`.
+#[test]
+fn the_debug_string_names_each_attribute_and_its_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("cfg");
+    std::fs::write(&path, "[p]\nhost = https://f.com\nusername = admin\npassword = attr-password\n").unwrap();
+    let config = Config::builder()
+        .token("dapi-attr-token")
+        .config_file(&path)
+        .env_vars([("DATABRICKS_CONFIG_PROFILE", "p"), ("ARM_USE_MSI", "false")])
+        .build()
+        .unwrap();
+    let file = format!("{} [p]", path.display());
+    let expected = format!(
+        "host=https://f.com ({file}), token=*** (explicit), username=admin ({file}), password=*** ({file}), \
+         profile=p (env DATABRICKS_CONFIG_PROFILE), config_file={} (explicit)",
+        path.display()
+    );
+    assert_eq!(config.debug_string(), expected);
+    assert_eq!(format!("{config:?}"), format!("Config {{ {expected} }}"));
+    assert_eq!(Source::File { path: path.clone(), profile: "p".into() }.to_string(), file);
+    let builder = Config::builder().host("h.com").token("dapi-attr-token");
+    assert_eq!(format!("{builder:?}"), "ConfigBuilder { host=h.com (explicit), token=*** (explicit) }");
+    assert_eq!(format!("{:?}", Config::builder()), "ConfigBuilder { nothing configured }");
+    let err = Config::builder().env_vars([("HOME", "/nonexistent")]).build().unwrap_err();
+    assert!(err.to_string().ends_with(". Config: nothing configured"), "{err}");
+}
+
+/// Numbers are positive and finite (a timeout also fits a `Duration`), booleans are Go's, and the error
+/// names the attribute, its value and its source.
+#[test]
+fn numbers_and_booleans_are_checked() {
+    let build = |var: &str, value: &str| {
+        Config::builder().env_vars([("DATABRICKS_HOST", "https://h.com"), ("DATABRICKS_TOKEN", "t"), (var, value)]).build()
+    };
+    for (var, key) in [
+        ("DATABRICKS_RATE_LIMIT", "rate_limit"),
+        ("DATABRICKS_HTTP_TIMEOUT_SECONDS", "http_timeout_seconds"),
+        ("DATABRICKS_RETRY_TIMEOUT_SECONDS", "retry_timeout_seconds"),
+    ] {
+        for bad in ["0", "-1", "-0.5", "inf", "NaN", "fast"] {
+            let err = build(var, bad).unwrap_err();
+            assert!(err.to_string().contains(&format!("{key} = {bad:?} (from env {var}) is not a positive number")), "{err}");
+        }
+        for good in ["0.25", " 2 ", "3600"] {
+            assert!(build(var, good).is_ok(), "{var}={good:?}");
+        }
+    }
+    // A rate has no `Duration` to fit.
+    assert_eq!(build("DATABRICKS_RATE_LIMIT", "1e300").unwrap().rate_limit(), Some(1e300));
+    assert_eq!(build("DATABRICKS_RETRY_TIMEOUT_SECONDS", "0.25").unwrap().retry_timeout(), Some(std::time::Duration::from_millis(250)));
+
+    for (value, msi) in [("1", true), ("t", true), ("TRUE", true), (" true ", true), ("0", false), ("f", false), ("False", false)] {
+        assert_eq!(build("ARM_USE_MSI", value).unwrap().azure_use_msi(), msi, "{value:?}");
+    }
+    let err = build("ARM_USE_MSI", "yes").unwrap_err();
+    assert!(err.to_string().contains("azure_use_msi = \"yes\" (from env ARM_USE_MSI) is not a boolean (true or false)"), "{err}");
+}
+
+/// Without a host, the error says what to set, and mentions the Azure resource id only when one is set.
+#[test]
+fn without_a_host_the_error_says_what_to_set() {
+    let build = |vars: &[(&str, &str)]| {
+        Config::builder().env_vars(vars.iter().copied().chain([("HOME", "/nonexistent")])).build().unwrap_err().to_string()
+    };
+    let token = build(&[("DATABRICKS_TOKEN", "dapi-x")]);
+    assert!(token.starts_with("no host configured: set DATABRICKS_HOST or host in the profile. Config: "), "{token}");
+    let azure = build(&[("ARM_CLIENT_ID", "app"), ("DATABRICKS_AZURE_RESOURCE_ID", "/subscriptions/s/w")]);
+    assert!(azure.contains("it is not looked up from azure_workspace_resource_id"), "{azure}");
+    // A resource id alone is an Azure attribute too; anything else is no credentials at all.
+    assert!(build(&[("DATABRICKS_AZURE_RESOURCE_ID", "/subscriptions/s/w")]).contains("not looked up"));
+    let nothing = build(&[("DATABRICKS_CLOUD", "GCP")]);
+    assert!(nothing.starts_with("cannot configure default credentials"), "{nothing}");
+}
+
+/// Config files as the Databricks CLI writes and reads them: CRLF line ends, a backslash ending a value,
+/// `~/` in `config_file`, a `default_profile` left empty.
+#[test]
+fn config_files_are_read_as_the_databricks_cli_reads_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().display().to_string();
+    let read = |file: &str, vars: &[(&str, &str)]| {
+        std::fs::write(tmp.path().join("my.cfg"), file).unwrap();
+        let vars = vars.iter().copied().chain([("HOME", home.as_str()), ("DATABRICKS_CONFIG_FILE", "~/my.cfg")]);
+        Config::builder().env_vars(vars).build()
+    };
+    let config = read("[DEFAULT]\r\nhost = https://h.com\r\nusername = admin\\\r\ntoken = dapi-crlf\r\n", &[]).unwrap();
+    assert_eq!((config.username(), config.token().map(|t| t.expose().to_owned())), (Some("admin\\"), Some("dapi-crlf".to_owned())));
+    assert_eq!(config.source("token"), Some(&Source::File { path: tmp.path().join("my.cfg"), profile: "DEFAULT".into() }));
+    // An empty default_profile is no default profile.
+    let config = read("[__settings__]\ndefault_profile =\n\n[DEFAULT]\nhost = https://d.com\ntoken = t\n", &[]).unwrap();
+    assert_eq!(config.host(), "https://d.com");
+    // A value in quotes keeps them; an empty value is unset.
+    let config = read("[DEFAULT]\nhost = https://h.com\ntoken = \"dapi-q\"\nusername =\n", &[]).unwrap();
+    assert_eq!(config.token().unwrap().expose(), "\"dapi-q\"");
+    assert_eq!(config.username(), None);
+    // The keys that choose the file or the profile, or that only a CI runner sets, are never read from it.
+    let config =
+        read("[DEFAULT]\nhost = https://h.com\ntoken = t\nprofile = other\nactions_id_token_request_url = https://x\n", &[]).unwrap();
+    assert_eq!((config.source("profile"), config.source("actions_id_token_request_url")), (None, None));
+    // A profile name too long or with `=` in it is not shown.
+    let long = "p".repeat(65);
+    let err = read(&format!("[{long}]\nhost = https://h.com\n[a=b]\nhost = https://h.com\n[ok]\n"), &[("DATABRICKS_CONFIG_PROFILE", "x")])
+        .unwrap_err();
+    assert!(err.to_string().contains("(profiles: ok; 2 malformed section name(s) not shown)"), "{err}");
+    let err = read("[ok]\n", &[("DATABRICKS_CONFIG_PROFILE", "a=b")]).unwrap_err();
+    assert!(err.to_string().contains("profile (malformed name) not found"), "{err}");
+    let name = "p".repeat(64);
+    let err = read("[ok]\n", &[("DATABRICKS_CONFIG_PROFILE", name.as_str())]).unwrap_err();
+    assert!(err.to_string().contains(&format!("profile \"{name}\" not found")), "{err}");
+}
+
+/// An explicit value wins over the environment, for every attribute, and says it is explicit.
+#[test]
+fn explicit_values_win_over_the_environment() {
+    use std::time::Duration;
+    let config = Config::builder()
+        .host("https://explicit.com")
+        .token("dapi-explicit")
+        .username("u-explicit")
+        .password("p-explicit")
+        .client_id("id-explicit")
+        .client_secret("s-explicit")
+        .databricks_cli_path("/explicit/databricks")
+        .metadata_service_url("http://127.0.0.1:2/explicit")
+        .token_audience("aud-explicit")
+        .oidc_token_env("EXPLICIT_OIDC")
+        .oidc_token_filepath("/explicit/oidc")
+        .discovery_url("https://explicit.com/d")
+        .azure_workspace_resource_id("/subscriptions/explicit")
+        .azure_use_msi(true)
+        .azure_client_id("app-explicit")
+        .azure_client_secret("azure-s-explicit")
+        .azure_tenant_id("tenant-explicit")
+        .azure_environment("usgovernment")
+        .azure_login_endpoint("http://127.0.0.1:2/login")
+        .azure_msi_endpoint("http://127.0.0.1:2/msi")
+        .google_credentials("/explicit/key.json")
+        .google_service_account("explicit@p.iam.gserviceaccount.com")
+        .google_token_endpoint("http://127.0.0.1:2/token")
+        .google_iam_endpoint("http://127.0.0.1:2/iam")
+        .gce_metadata_host("127.0.0.1:2")
+        .cloud("AWS")
+        .auth_type(AuthType::Pat)
+        .workspace_id("456")
+        .account_id("acc-explicit")
+        .rate_limit(7.5)
+        .http_timeout(Duration::from_millis(2500))
+        .retry_timeout(Duration::from_secs(30))
+        .env_vars(attributes().iter().map(|a| (a.env, a.value)).chain([("DATABRICKS_HOST", "https://env.com")]))
+        .build()
+        .unwrap();
+    for a in attributes() {
+        assert_eq!(config.source(a.key), Some(&Source::Explicit), "{}", a.key);
+    }
+    assert_eq!(config.host(), "https://explicit.com");
+    let secrets = [config.token(), config.password(), config.client_secret(), config.azure_client_secret(), config.google_credentials()];
+    let secrets: Vec<String> = secrets.into_iter().map(|s| s.unwrap().expose().to_owned()).collect();
+    assert_eq!(secrets, ["dapi-explicit", "p-explicit", "s-explicit", "azure-s-explicit", "/explicit/key.json"]);
+    assert_eq!(config.metadata_service_url().unwrap().expose(), "http://127.0.0.1:2/explicit");
+    assert_eq!((config.auth_type(), config.azure_use_msi()), (Some(AuthType::Pat), true));
+    assert_eq!(
+        (config.rate_limit(), config.http_timeout(), config.retry_timeout()),
+        (Some(7.5), Some(Duration::from_millis(2500)), Some(Duration::from_secs(30)))
+    );
+}
+
+/// The config file is not read when no profile is named and a host or credentials are already set; when it
+/// is read, a file that cannot be read is an error, and `default_profile` never names `__settings__`.
+#[test]
+fn when_the_config_file_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().display().to_string();
+    let build = |file: &[u8], vars: &[(&str, &str)]| {
+        std::fs::write(tmp.path().join(".databrickscfg"), file).unwrap();
+        Config::builder().env_vars(vars.iter().copied().chain([("HOME", home.as_str())])).build()
+    };
+    let unreadable = b"[DEFAULT]\nhost = \xFF\xFE\n"; // not UTF-8
+    let err = build(unreadable, &[]).unwrap_err();
+    assert!(err.to_string().starts_with("cannot read the config file "), "{err}");
+    assert_eq!(build(unreadable, &[("DATABRICKS_HOST", "https://h.com")]).unwrap().host(), "https://h.com");
+    let err = build(unreadable, &[("DATABRICKS_TOKEN", "dapi-x")]).unwrap_err();
+    assert!(err.to_string().starts_with("no host configured"), "{err}");
+    let settings = b"[__settings__]\ndefault_profile = __settings__\nhost = https://settings.com\n\n[DEFAULT]\nhost = https://d.com\n";
+    assert_eq!(build(settings, &[]).unwrap().host(), "https://d.com");
+    let err = Config::builder().config_file(tmp.path()).env_vars([("HOME", home.as_str())]).build().unwrap_err();
+    assert!(err.to_string().starts_with(&format!("cannot read the config file {}: ", tmp.path().display())), "{err}");
+}
+
+/// Credentials go over https, or over plain http to this machine only: a configured `http://` host
+/// elsewhere is refused when the client is built (before any request), and the error names the host and
+/// how to opt in, never the token.
+#[test]
+fn a_plain_http_host_elsewhere_is_refused() {
+    let client = |host: &str| {
+        let config = Config::builder().host(host).token("dapi-plain-http").env_vars(Vec::<(String, String)>::new()).build().unwrap();
+        databricks_tokens::WorkspaceClient::from_config(&config)
+    };
+    let err = client("http://workspace.example.com").unwrap_err();
+    assert_eq!(err.kind(), databricks_tokens::ErrorKind::Config, "{err}");
+    let text = err.to_string();
+    assert!(text.contains("refusing to send credentials over plain http:// to http://workspace.example.com"), "{text}");
+    assert!(text.contains("allow_insecure_http(true)") && !text.contains("dapi-plain-http"), "{text}");
+    for host in ["https://workspace.example.com", "http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9"] {
+        assert!(client(host).is_ok(), "{host}");
+    }
+}

@@ -89,7 +89,23 @@ async fn fault_table() -> Vec<String> {
     let (uri, _) =
         common::raw_server(b"HTTP/1.1 200 OK\r\ncontent-length: 33\r\n\r\n{\"token_infos\":[{\"token_id\":\"a\"}]}".to_vec()).await;
     outcomes.push(outcome(&client(&uri).tokens().list().send().await));
+    // A list that says up front it is past the client's limit, then sends nothing: refused at once, not
+    // read until the connection closes.
+    let (uri, _) =
+        common::raw_server(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n".to_vec()).await;
+    let w = WorkspaceClient::builder().host(&uri).token(common::TOKEN).max_response_size(1024).build().unwrap();
+    outcomes.push(outcome(&w.tokens().list().send().await));
+    // A list longer than a log line shows.
+    let body = long_list();
+    let (uri, _) = common::raw_server(format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len()).into_bytes()).await;
+    outcomes.push(outcome(&client(&uri).tokens().list().send().await));
     outcomes
+}
+
+/// A list response of 40 tokens, longer than a DEBUG log line shows of a body.
+fn long_list() -> String {
+    let tokens: Vec<String> = (0..40).map(|i| format!(r#"{{"token_id":"t{i:02}","comment":"a comment of some length"}}"#)).collect();
+    format!(r#"{{"token_infos":[{}]}}"#, tokens.join(","))
 }
 
 #[test]
@@ -105,6 +121,12 @@ fn results_are_identical_with_logging_on_and_off() {
     assert!(off[0].starts_with("Err(Transport"), "a cut-short 202 is not a success: {}", off[0]);
     assert!(off[1].starts_with("Err(Timeout"), "{}", off[1]);
     assert!(off[2].contains("disk broken"), "{}", off[2]);
+    assert!(off[4].starts_with("Err(ResponseTooLarge"), "{}", off[4]);
+    assert!(off[5].starts_with("Ok("), "{}", off[5]);
+    // The log says when a body failed, and how long a body it shows the start of was.
+    let log = capture.text();
+    assert!(log.contains("response body could not be read"), "{log}");
+    assert!(log.contains(&format!("({} bytes in all)", long_list().len())), "{log}");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -199,6 +221,12 @@ async fn a_response_past_the_size_limit_is_a_typed_error() {
     assert!(err.to_string().contains("65536"), "{err}");
     let w = WorkspaceClient::builder().host(server.uri()).token(common::TOKEN).build().unwrap();
     assert_eq!(w.tokens().list().send().await.unwrap().len(), 10_000, "the default limit is far above a real list");
+    // The limit is the largest body accepted.
+    let exact =
+        |limit: usize| WorkspaceClient::builder().host(server.uri()).token(common::TOKEN).max_response_size(limit as u64).build().unwrap();
+    assert_eq!(exact(big.len()).tokens().list().send().await.unwrap().len(), 10_000);
+    let err = exact(big.len() - 1).tokens().list().send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ResponseTooLarge, "{err:?}");
 }
 
 /// A list larger than the size past which bodies are decoded as they stream in, sent chunked (no

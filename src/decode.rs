@@ -401,10 +401,11 @@ impl<I: DeserializeOwned> ListDecoder<I> {
     fn advance(&mut self, eof: bool) -> Result<(), String> {
         use ListState::*;
         if self.state == Bom {
-            if !eof && self.buf.len() - self.pos < 3 {
+            let head = &self.buf[self.pos..];
+            if !eof && head.len() < 3 {
                 return Ok(()); // a byte-order mark may be cut in two
             }
-            if self.buf[self.pos..].starts_with(b"\xEF\xBB\xBF") {
+            if head.starts_with(b"\xEF\xBB\xBF") {
                 self.pos += 3;
             }
             self.state = Start;

@@ -836,6 +836,38 @@ pub(crate) mod tests {
         assert!(from_slice::<Level>(br#"{"CanManage": 5}"#).is_err());
     }
 
+    /// The logging wrapper answers for its body as the body itself does (end of stream, size), so that
+    /// whatever reads it (reqwest today asks neither) sees the same body with logging on or off.
+    #[test]
+    fn the_logging_wrapper_reports_its_body_as_the_body_does() {
+        let wrapped = |body: &'static str| LoggedBody {
+            inner: reqwest::Body::from(body),
+            shown: Vec::new(),
+            total: 0,
+            status: 200,
+            secrets: Arc::default(),
+            span: tracing::Span::none(),
+            logged: false,
+        };
+        for body in ["", "abc"] {
+            let (logged, bare) = (wrapped(body), reqwest::Body::from(body));
+            assert_eq!(HttpBody::is_end_stream(&logged), HttpBody::is_end_stream(&bare), "{body:?}");
+            assert_eq!(HttpBody::size_hint(&logged).exact(), HttpBody::size_hint(&bare).exact(), "{body:?}");
+        }
+        assert!(HttpBody::is_end_stream(&wrapped("")) && !HttpBody::is_end_stream(&wrapped("abc")));
+    }
+
+    /// The strict wrappers hand on the size hints of what they wrap (serde_json gives none; a deserializer that
+    /// knows its length lets a `Vec` or map allocate once).
+    #[test]
+    fn the_strict_wrappers_keep_the_size_hints() {
+        use serde::de::value::{Error, MapDeserializer, SeqDeserializer};
+        let seq = SeqDeserializer::<_, Error>::new(vec![1u8, 2, 3].into_iter());
+        assert_eq!(de::SeqAccess::size_hint(&StrictSeq(seq)), Some(3));
+        let map = MapDeserializer::<_, Error>::new(vec![("a", 1u8), ("b", 2)].into_iter());
+        assert_eq!(de::MapAccess::size_hint(&StrictMap(map)), Some(2));
+    }
+
     #[test]
     fn the_streaming_decoder_is_as_strict() {
         for size in [1, 5, usize::MAX] {
